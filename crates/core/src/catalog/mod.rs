@@ -1,0 +1,301 @@
+//! What Dockhand knows about each kind of database server: which image, which versions, where it
+//! keeps its data, how its admin credentials are passed in, and how to tell it is ready.
+//! One module per kind; this module holds the shared shape and the parsing of `kind[:version]`.
+
+mod mariadb;
+mod mongo;
+mod mysql;
+mod postgres;
+mod redis;
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CoreError, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Postgres,
+    Redis,
+    Mariadb,
+    Mysql,
+    Mongo,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::Postgres,
+        Kind::Redis,
+        Kind::Mariadb,
+        Kind::Mysql,
+        Kind::Mongo,
+    ];
+
+    pub fn spec(self) -> &'static KindSpec {
+        match self {
+            Kind::Postgres => &postgres::SPEC,
+            Kind::Redis => &redis::SPEC,
+            Kind::Mariadb => &mariadb::SPEC,
+            Kind::Mysql => &mysql::SPEC,
+            Kind::Mongo => &mongo::SPEC,
+        }
+    }
+
+    /// The stable name used in labels, the store and on the command line.
+    pub fn as_str(self) -> &'static str {
+        self.spec().id
+    }
+
+    pub fn parse(s: &str) -> Result<Kind> {
+        let lower = s.to_ascii_lowercase();
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.spec().id == lower || k.spec().aliases.contains(&lower.as_str()))
+            .ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "unknown service kind {s:?}; Dockhand runs {}",
+                    Kind::ALL.map(|k| k.as_str()).join(", ")
+                ))
+            })
+    }
+
+    /// Everything a container of this kind needs at creation: environment, command line and the
+    /// files (secrets, config) placed into it before its first start.
+    pub fn container_setup(self, version: &str, admin_password: &str) -> ContainerSetup {
+        match self {
+            Kind::Postgres => postgres::setup(version, admin_password),
+            Kind::Redis => redis::setup(version, admin_password),
+            Kind::Mariadb => mariadb::setup(version, admin_password),
+            Kind::Mysql => mysql::setup(version, admin_password),
+            Kind::Mongo => mongo::setup(version, admin_password),
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The static contract of one kind of server.
+#[derive(Debug)]
+pub struct KindSpec {
+    pub id: &'static str,
+    pub display_name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub image_repo: &'static str,
+    pub default_version: &'static str,
+    /// Version lines Dockhand knows how to run; a requested version must be one of these or a
+    /// more precise tag inside one (`15.4` is inside `15`).
+    pub versions: &'static [&'static str],
+    pub container_port: u16,
+    /// Host ports are taken from `default_host_port..=default_host_port + PORT_RANGE`.
+    pub default_host_port: u16,
+    pub data_path: &'static str,
+    pub admin_user: &'static str,
+    pub url_scheme: &'static str,
+    /// How long a start may take before Dockhand gives up and says why; first starts run
+    /// initialisation (initdb, mariadb-install-db) and need the most.
+    pub ready_deadline: Duration,
+    /// Grace period given to the server on stop before Docker kills it.
+    pub stop_timeout: Duration,
+    /// The uid the official image runs the server as; secret files are handed to it.
+    pub server_uid: u64,
+}
+
+pub const PORT_RANGE: u16 = 100;
+
+/// Where the admin password is placed inside the container; read by the image's entrypoint via
+/// its `*_FILE` variable, so it never appears in `docker inspect` or in a process's arguments.
+pub const SECRET_DIR: &str = "/run/dockhand";
+pub const ADMIN_PASSWORD_FILE: &str = "/run/dockhand/admin-password";
+
+#[derive(Debug, Clone, Default)]
+pub struct ContainerSetup {
+    pub env: Vec<String>,
+    pub cmd: Vec<String>,
+    pub files: Vec<ContainerFile>,
+}
+
+/// A file written into the container before its first start.
+#[derive(Clone)]
+pub struct ContainerFile {
+    pub path: String,
+    pub contents: Vec<u8>,
+    pub mode: u32,
+    pub uid: u64,
+}
+
+impl fmt::Debug for ContainerFile {
+    // Contents are secrets or carry them: never print them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ContainerFile")
+            .field("path", &self.path)
+            .field("len", &self.contents.len())
+            .finish()
+    }
+}
+
+pub(crate) fn admin_password_file(spec: &KindSpec, password: &str) -> ContainerFile {
+    ContainerFile {
+        path: ADMIN_PASSWORD_FILE.into(),
+        contents: password.as_bytes().to_vec(),
+        mode: 0o400,
+        uid: spec.server_uid,
+    }
+}
+
+/// A kind and a version, as in `postgres:15`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceSpec {
+    pub kind: Kind,
+    pub version: String,
+}
+
+impl ServiceSpec {
+    /// Parses `kind` or `kind:version` (`pg:15`, `redis`, `mariadb:10.11`).
+    pub fn parse(s: &str) -> Result<ServiceSpec> {
+        let (kind, version) = match s.split_once(':') {
+            Some((k, v)) => (Kind::parse(k)?, Some(v)),
+            None => (Kind::parse(s)?, None),
+        };
+        let version = match version {
+            Some(v) => validate_version(kind, v)?,
+            None => kind.spec().default_version.to_string(),
+        };
+        Ok(ServiceSpec { kind, version })
+    }
+
+    /// The official image for this kind and version.
+    pub fn default_image(&self) -> String {
+        format!("{}:{}", self.kind.spec().image_repo, self.version)
+    }
+
+    /// The name a service gets when the user does not choose one: `postgres-15`, `mariadb-10-11`.
+    pub fn default_name(&self) -> String {
+        let v: String = self
+            .version
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        format!("{}-{}", self.kind.as_str(), v)
+    }
+}
+
+impl fmt::Display for ServiceSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.version)
+    }
+}
+
+fn validate_version(kind: Kind, v: &str) -> Result<String> {
+    let spec = kind.spec();
+    let well_formed = !v.is_empty()
+        && v.len() <= 32
+        && v.starts_with(|c: char| c.is_ascii_digit())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let known = spec.versions.iter().any(|s| {
+        v == *s
+            || v.strip_prefix(s)
+                .is_some_and(|rest| rest.starts_with('.') || rest.starts_with('-'))
+    });
+    if well_formed && known {
+        Ok(v.to_string())
+    } else {
+        Err(CoreError::InvalidInput(format!(
+            "{} version {v:?} is not supported; choose one of {} (default {})",
+            spec.display_name,
+            spec.versions.join(", "),
+            spec.default_version
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_kinds_aliases_and_versions() {
+        let s = ServiceSpec::parse("pg:15").unwrap();
+        assert_eq!((s.kind, s.version.as_str()), (Kind::Postgres, "15"));
+        assert_eq!(s.default_image(), "postgres:15");
+        assert_eq!(s.default_name(), "postgres-15");
+        let s = ServiceSpec::parse("MariaDB:10.11").unwrap();
+        assert_eq!(s.default_name(), "mariadb-10-11");
+        assert_eq!(
+            ServiceSpec::parse("mongodb").unwrap().default_image(),
+            "mongo:8"
+        );
+        assert_eq!(ServiceSpec::parse("postgres").unwrap().version, "17");
+        assert_eq!(ServiceSpec::parse("postgres:15.4").unwrap().version, "15.4");
+        assert_eq!(
+            ServiceSpec::parse("redis:7-alpine").unwrap().version,
+            "7-alpine"
+        );
+    }
+
+    #[test]
+    fn defaults_match_the_current_official_images() {
+        let images: Vec<String> = Kind::ALL
+            .iter()
+            .map(|k| ServiceSpec::parse(k.as_str()).unwrap().default_image())
+            .collect();
+        assert_eq!(
+            images,
+            [
+                "postgres:17",
+                "redis:7",
+                "mariadb:11",
+                "mysql:8.4",
+                "mongo:8"
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_unknown_kinds_and_versions_with_the_choices() {
+        let e = ServiceSpec::parse("oracle").unwrap_err().to_string();
+        assert!(
+            e.contains("unknown service kind") && e.contains("postgres, redis"),
+            "{e}"
+        );
+        let e = ServiceSpec::parse("postgres:9").unwrap_err().to_string();
+        assert!(e.contains("not supported") && e.contains("17"), "{e}");
+        for bad in [
+            "postgres:",
+            "postgres:15;rm",
+            "postgres:latest",
+            "redis:7 ",
+            "pg:150",
+        ] {
+            assert!(ServiceSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_kind_hands_its_password_over_in_a_file_not_the_environment() {
+        for kind in Kind::ALL {
+            let setup = kind.container_setup(kind.spec().default_version, "s3cret-pw");
+            let leaked = setup
+                .env
+                .iter()
+                .chain(setup.cmd.iter())
+                .any(|s| s.contains("s3cret-pw"));
+            assert!(!leaked, "{kind}: password in env or command line");
+            let in_file = setup
+                .files
+                .iter()
+                .any(|f| String::from_utf8_lossy(&f.contents).contains("s3cret-pw"));
+            assert!(in_file, "{kind}: password not handed over at all");
+            for f in &setup.files {
+                assert_eq!(f.mode & 0o077, 0, "{kind}: {} readable by others", f.path);
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! MySQL, official `mysql` image (contract only: no MySQL image can be built on the test
+//! machines). The entrypoint reads `MYSQL_ROOT_PASSWORD_FILE` and, like MariaDB's, initialises
+//! with networking off.
+
+use std::time::Duration;
+
+use super::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+
+pub(super) const SPEC: KindSpec = KindSpec {
+    id: "mysql",
+    display_name: "MySQL",
+    aliases: &[],
+    image_repo: "mysql",
+    default_version: "8.4",
+    versions: &["8.0", "8.4", "9"],
+    container_port: 3306,
+    default_host_port: 3306,
+    data_path: "/var/lib/mysql",
+    admin_user: "root",
+    url_scheme: "mysql",
+    ready_deadline: Duration::from_secs(150),
+    stop_timeout: Duration::from_secs(30),
+    server_uid: 999,
+};
+
+pub(super) fn setup(_version: &str, admin_password: &str) -> ContainerSetup {
+    ContainerSetup {
+        env: vec![format!("MYSQL_ROOT_PASSWORD_FILE={ADMIN_PASSWORD_FILE}")],
+        // performance_schema alone takes ~400 MB on a default MySQL 8.
+        cmd: [
+            "mysqld",
+            "--performance-schema=OFF",
+            "--innodb-buffer-pool-size=64M",
+        ]
+        .map(String::from)
+        .to_vec(),
+        files: vec![admin_password_file(&SPEC, admin_password)],
+    }
+}

@@ -1,0 +1,664 @@
+//! The Docker implementation of [`Engine`] over bollard. Every call runs under a deadline of its
+//! own, and bollard's errors are mapped to [`EngineError`]s that say what to do.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bollard::container::LogOutput;
+use bollard::models::{
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
+    ExecConfig, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding,
+    VolumeCreateRequest,
+};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
+    InspectNetworkOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
+    UploadToContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::stream::{BoxStream, StreamExt};
+
+use super::socket::{discover_endpoint, Endpoint};
+use super::{
+    tarball, ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, LogChunk,
+    OutputStream, PullProgress, RunState, VolumeInfo,
+};
+use crate::catalog::ContainerFile;
+
+/// Deadlines per kind of call. Control calls are quick on a healthy engine; anything slower
+/// means the engine is in trouble and the user should hear about it.
+const CONNECT_LIMIT: Duration = Duration::from_secs(5);
+const CONTROL_LIMIT: Duration = Duration::from_secs(20);
+const START_LIMIT: Duration = Duration::from_secs(60);
+/// A pull may take long in total, but never this long without any progress message.
+const PULL_STALL_LIMIT: Duration = Duration::from_secs(120);
+/// bollard's own per-request timeout; ours are tighter and per call, this only bounds streams
+/// such as `logs --follow` that are meant to run as long as the user wants.
+const CLIENT_TIMEOUT_SECS: u64 = 24 * 3600;
+
+#[derive(Debug, Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    endpoint: Endpoint,
+}
+
+impl DockerEngine {
+    /// Connects to the engine found by [`discover_endpoint`] and agrees on an API version.
+    pub async fn connect() -> EngineResult<Self> {
+        let d = discover_endpoint();
+        let Some(endpoint) = d.endpoint else {
+            return Err(EngineError::Unavailable {
+                endpoint: "no Docker socket".into(),
+                reason: format!("looked at {}", d.tried.join(", ")),
+            });
+        };
+        Self::connect_to(endpoint).await
+    }
+
+    pub async fn connect_to(endpoint: Endpoint) -> EngineResult<Self> {
+        let unavailable = |reason: String| EngineError::Unavailable {
+            endpoint: endpoint.to_string(),
+            reason,
+        };
+        let docker = match &endpoint {
+            Endpoint::Unix(p) => Docker::connect_with_unix(
+                &p.to_string_lossy(),
+                CLIENT_TIMEOUT_SECS,
+                bollard::API_DEFAULT_VERSION,
+            ),
+            Endpoint::Tcp(h) => {
+                Docker::connect_with_http(h, CLIENT_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            }
+        }
+        .map_err(|e| unavailable(error_chain(&e)))?;
+        // Older engines (Debian's 20.10 speaks API 1.41) refuse a newer client version.
+        let docker = match tokio::time::timeout(CONNECT_LIMIT, docker.negotiate_version()).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(e)) => return Err(unavailable(error_chain(&e))),
+            Err(_) => {
+                return Err(EngineError::Timeout {
+                    op: "version".into(),
+                    limit: CONNECT_LIMIT,
+                })
+            }
+        };
+        Ok(DockerEngine { docker, endpoint })
+    }
+
+    /// Runs one call under a deadline and maps its error.
+    async fn call<T>(
+        &self,
+        op: &str,
+        limit: Duration,
+        fut: impl Future<Output = Result<T, bollard::errors::Error>>,
+    ) -> EngineResult<T> {
+        match tokio::time::timeout(limit, fut).await {
+            Ok(r) => r.map_err(|e| self.map_err(op, limit, e)),
+            Err(_) => Err(EngineError::Timeout {
+                op: op.to_string(),
+                limit,
+            }),
+        }
+    }
+
+    fn map_err(&self, op: &str, limit: Duration, e: bollard::errors::Error) -> EngineError {
+        use bollard::errors::Error as E;
+        match e {
+            E::DockerResponseServerError {
+                status_code: 304, ..
+            } => EngineError::AlreadyInState(op.to_string()),
+            E::DockerResponseServerError {
+                status_code: 404,
+                message,
+            } => EngineError::NotFound(message),
+            E::DockerResponseServerError {
+                status_code: 409,
+                message,
+            } => EngineError::Conflict(message),
+            E::DockerResponseServerError { message, .. }
+                if message.contains("port is already allocated")
+                    || message.contains("address already in use") =>
+            {
+                EngineError::PortAllocated {
+                    port: port_in_message(&message).unwrap_or(0),
+                    message,
+                }
+            }
+            E::DockerResponseServerError { message, .. } => EngineError::Api {
+                op: op.to_string(),
+                message,
+            },
+            E::DockerStreamError { error } => EngineError::Api {
+                op: op.to_string(),
+                message: error,
+            },
+            E::RequestTimeoutError => EngineError::Timeout {
+                op: op.to_string(),
+                limit,
+            },
+            e @ (E::HyperLegacyError { .. }
+            | E::IOError { .. }
+            | E::SocketNotFoundError(_)
+            | E::HyperResponseError { .. }) => EngineError::Unavailable {
+                endpoint: self.endpoint.to_string(),
+                reason: error_chain(&e),
+            },
+            other => EngineError::Api {
+                op: op.to_string(),
+                message: error_chain(&other),
+            },
+        }
+    }
+}
+
+/// "client error (Connect)" says little; the causes below it say "No such file or directory".
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        cur = s.source();
+    }
+    parts.join(": ")
+}
+
+/// Docker says "Bind for 127.0.0.1:5432 failed: port is already allocated" or
+/// "listen tcp4 127.0.0.1:5432: bind: address already in use".
+fn port_in_message(m: &str) -> Option<u16> {
+    let i = m.find("127.0.0.1:").or_else(|| m.find("0.0.0.0:"))?;
+    let rest = &m[i..];
+    let rest = &rest[rest.find(':')? + 1..];
+    let digits: String = rest.chars().take_while(|c| c.is_ascii_digit()).collect();
+    digits.parse().ok()
+}
+
+/// `registry:5000/repo:tag` → (`registry:5000/repo`, `tag`).
+fn split_image(image: &str) -> (&str, &str) {
+    match image.rsplit_once(':') {
+        Some((repo, tag)) if !tag.contains('/') => (repo, tag),
+        _ => (image, "latest"),
+    }
+}
+
+fn run_state(s: Option<ContainerStateStatusEnum>) -> RunState {
+    use ContainerStateStatusEnum as S;
+    match s {
+        Some(S::CREATED) => RunState::Created,
+        Some(S::RUNNING) => RunState::Running,
+        Some(S::RESTARTING) => RunState::Restarting,
+        Some(S::PAUSED) => RunState::Paused,
+        Some(S::EXITED) => RunState::Exited,
+        Some(S::DEAD) => RunState::Dead,
+        _ => RunState::Other,
+    }
+}
+
+fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
+    let state = r.state.unwrap_or_default();
+    let config = r.config.unwrap_or_default();
+    let bindings = r
+        .host_config
+        .and_then(|h| h.port_bindings)
+        .unwrap_or_default()
+        .into_values()
+        .flatten()
+        .flatten()
+        .filter_map(|b| {
+            let port = b.host_port?.parse().ok()?;
+            Some((b.host_ip.unwrap_or_default(), port))
+        })
+        .collect();
+    ContainerInfo {
+        id: r.id.unwrap_or_default(),
+        name: r
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        image: config.image.unwrap_or_default(),
+        state: run_state(state.status),
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        error: state.error.filter(|e| !e.is_empty()),
+        started_at: state.started_at,
+        labels: config.labels.unwrap_or_default(),
+        bindings,
+    }
+}
+
+fn log_chunk(o: LogOutput) -> LogChunk {
+    match o {
+        LogOutput::StdErr { message } => LogChunk {
+            stream: OutputStream::Stderr,
+            bytes: message,
+        },
+        LogOutput::StdOut { message }
+        | LogOutput::Console { message }
+        | LogOutput::StdIn { message } => LogChunk {
+            stream: OutputStream::Stdout,
+            bytes: message,
+        },
+    }
+}
+
+#[async_trait]
+impl Engine for DockerEngine {
+    fn endpoint(&self) -> String {
+        self.endpoint.to_string()
+    }
+
+    async fn ping(&self) -> EngineResult<()> {
+        self.call("ping", CONNECT_LIMIT, self.docker.ping())
+            .await
+            .map(|_| ())
+    }
+
+    async fn image_present(&self, image: &str) -> EngineResult<bool> {
+        match self
+            .call(
+                "inspect image",
+                CONTROL_LIMIT,
+                self.docker.inspect_image(image),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(EngineError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn pull_image(
+        &self,
+        image: &str,
+        progress: &(dyn Fn(PullProgress) + Send + Sync),
+    ) -> EngineResult<()> {
+        let (repo, tag) = split_image(image);
+        let opts = CreateImageOptionsBuilder::new()
+            .from_image(repo)
+            .tag(tag)
+            .build();
+        let mut stream = self.docker.create_image(Some(opts), None, None);
+        let mut layers: HashMap<String, (u64, u64)> = HashMap::new();
+        let mut last_status = String::new();
+        loop {
+            let item = match tokio::time::timeout(PULL_STALL_LIMIT, stream.next()).await {
+                Err(_) => {
+                    return Err(EngineError::Timeout {
+                        op: format!("pull {image} (no progress)"),
+                        limit: PULL_STALL_LIMIT,
+                    })
+                }
+                Ok(None) => break,
+                Ok(Some(item)) => item.map_err(|e| self.map_err("pull", PULL_STALL_LIMIT, e))?,
+            };
+            if let (Some(id), Some(d)) = (&item.id, &item.progress_detail) {
+                if let (Some(cur), Some(total)) = (d.current, d.total) {
+                    layers.insert(id.clone(), (cur.max(0) as u64, total.max(0) as u64));
+                    let (c, t) = layers
+                        .values()
+                        .fold((0, 0), |(c, t), (lc, lt)| (c + lc, t + lt));
+                    progress(PullProgress::Bytes {
+                        current: c,
+                        total: t,
+                    });
+                    continue;
+                }
+            }
+            if let Some(s) = item.status {
+                if s != last_status && item.id.is_none() {
+                    progress(PullProgress::Status(s.clone()));
+                    last_status = s;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn inspect_volume(&self, name: &str) -> EngineResult<Option<VolumeInfo>> {
+        match self
+            .call(
+                "inspect volume",
+                CONTROL_LIMIT,
+                self.docker.inspect_volume(name),
+            )
+            .await
+        {
+            Ok(v) => Ok(Some(VolumeInfo {
+                name: v.name,
+                labels: v.labels,
+            })),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_volume(&self, name: &str, labels: HashMap<String, String>) -> EngineResult<()> {
+        let req = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        self.call(
+            "create volume",
+            CONTROL_LIMIT,
+            self.docker.create_volume(req),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn remove_volume(&self, name: &str) -> EngineResult<()> {
+        let opts = RemoveVolumeOptionsBuilder::new().force(false).build();
+        match self
+            .call(
+                "remove volume",
+                CONTROL_LIMIT,
+                self.docker.remove_volume(name, Some(opts)),
+            )
+            .await
+        {
+            Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn ensure_network(
+        &self,
+        name: &str,
+        labels: HashMap<String, String>,
+    ) -> EngineResult<()> {
+        let inspect = self
+            .docker
+            .inspect_network(name, None::<InspectNetworkOptions>);
+        match self.call("inspect network", CONTROL_LIMIT, inspect).await {
+            Ok(_) => return Ok(()),
+            Err(EngineError::NotFound(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let req = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels),
+            ..Default::default()
+        };
+        match self
+            .call(
+                "create network",
+                CONTROL_LIMIT,
+                self.docker.create_network(req),
+            )
+            .await
+        {
+            // Another Dockhand process created it a moment ago.
+            Ok(_) | Err(EngineError::Conflict(_)) => Ok(()),
+            Err(EngineError::Api { message, .. }) if message.contains("already exists") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn create_container(&self, spec: &ContainerSpec) -> EngineResult<String> {
+        let port_key = format!("{}/tcp", spec.container_port);
+        let bindings = HashMap::from([(
+            port_key.clone(),
+            Some(vec![PortBinding {
+                host_ip: Some("127.0.0.1".into()),
+                host_port: Some(spec.host_port.to_string()),
+            }]),
+        )]);
+        let body = ContainerCreateBody {
+            image: Some(spec.image.clone()),
+            env: Some(spec.env.clone()),
+            cmd: Some(spec.cmd.clone()),
+            labels: Some(spec.labels.clone()),
+            exposed_ports: Some(vec![port_key]),
+            stop_timeout: Some(spec.stop_timeout.as_secs() as i64),
+            host_config: Some(HostConfig {
+                port_bindings: Some(bindings),
+                mounts: Some(vec![Mount {
+                    target: Some(spec.data_path.clone()),
+                    source: Some(spec.volume.clone()),
+                    typ: Some(MountType::VOLUME),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            }),
+            networking_config: Some(NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    spec.network.clone(),
+                    EndpointSettings {
+                        aliases: Some(vec![spec.network_alias.clone()]),
+                        ..Default::default()
+                    },
+                )])),
+            }),
+            ..Default::default()
+        };
+        let opts = CreateContainerOptionsBuilder::new()
+            .name(&spec.name)
+            .build();
+        let r = self
+            .call(
+                "create container",
+                CONTROL_LIMIT,
+                self.docker.create_container(Some(opts), body),
+            )
+            .await?;
+        Ok(r.id)
+    }
+
+    async fn put_files(&self, container: &str, files: &[ContainerFile]) -> EngineResult<()> {
+        let tar = tarball::build(files).map_err(|e| EngineError::Api {
+            op: "build archive".into(),
+            message: e.to_string(),
+        })?;
+        let opts = UploadToContainerOptionsBuilder::new().path("/").build();
+        self.call(
+            "copy files into container",
+            CONTROL_LIMIT,
+            self.docker.upload_to_container(
+                container,
+                Some(opts),
+                bollard::body_full(bytes::Bytes::from(tar)),
+            ),
+        )
+        .await
+    }
+
+    async fn start_container(&self, name: &str) -> EngineResult<()> {
+        match self
+            .call(
+                "start container",
+                START_LIMIT,
+                self.docker.start_container(name, None),
+            )
+            .await
+        {
+            // Already running, which is what the caller wants.
+            Err(EngineError::AlreadyInState(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn stop_container(&self, name: &str, grace: Duration) -> EngineResult<()> {
+        let opts = StopContainerOptionsBuilder::new()
+            .t(grace.as_secs() as i32)
+            .build();
+        match self
+            .call(
+                "stop container",
+                grace + CONTROL_LIMIT,
+                self.docker.stop_container(name, Some(opts)),
+            )
+            .await
+        {
+            Err(EngineError::AlreadyInState(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn remove_container(&self, name: &str) -> EngineResult<()> {
+        let opts = RemoveContainerOptionsBuilder::new().force(true).build();
+        match self
+            .call(
+                "remove container",
+                START_LIMIT,
+                self.docker.remove_container(name, Some(opts)),
+            )
+            .await
+        {
+            Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>> {
+        match self
+            .call(
+                "inspect container",
+                CONTROL_LIMIT,
+                self.docker
+                    .inspect_container(name, None::<InspectContainerOptions>),
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(container_info(r))),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>> {
+        let label_filters: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let filters = HashMap::from([("label", label_filters)]);
+        let opts = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let summaries = self
+            .call(
+                "list containers",
+                CONTROL_LIMIT,
+                self.docker.list_containers(Some(opts)),
+            )
+            .await?;
+        let mut out = Vec::new();
+        for s in summaries {
+            let Some(id) = s.id else { continue };
+            // Removed between list and inspect: simply not there any more.
+            if let Some(info) = self.inspect_container(&id).await? {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
+    fn logs(
+        &self,
+        name: &str,
+        tail: Option<usize>,
+        follow: bool,
+    ) -> BoxStream<'static, EngineResult<LogChunk>> {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
+        let opts = LogsOptionsBuilder::new()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .tail(&tail)
+            .build();
+        let this = self.clone();
+        self.docker
+            .logs(name, Some(opts))
+            .map(move |r| {
+                r.map(log_chunk)
+                    .map_err(|e| this.map_err("logs", CONTROL_LIMIT, e))
+            })
+            .boxed()
+    }
+
+    async fn exec(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        sink: &mut (dyn FnMut(LogChunk) + Send),
+    ) -> EngineResult<i64> {
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            env: Some(env.to_vec()),
+            ..Default::default()
+        };
+        let created = self
+            .call(
+                "create exec",
+                CONTROL_LIMIT,
+                self.docker.create_exec(container, config),
+            )
+            .await?;
+        let started = self
+            .call(
+                "start exec",
+                CONTROL_LIMIT,
+                self.docker.start_exec(&created.id, None),
+            )
+            .await?;
+        if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+            let drain = async {
+                while let Some(item) = output.next().await {
+                    sink(log_chunk(item?));
+                }
+                Ok::<_, bollard::errors::Error>(())
+            };
+            self.call(&format!("exec {}", cmd.join(" ")), limit, drain)
+                .await?;
+        }
+        let inspected = self
+            .call(
+                "inspect exec",
+                CONTROL_LIMIT,
+                self.docker.inspect_exec(&created.id),
+            )
+            .await?;
+        Ok(inspected.exit_code.unwrap_or(-1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_ports_from_docker_messages() {
+        assert_eq!(
+            port_in_message("driver failed programming external connectivity on endpoint dockhand-x (abc): Bind for 127.0.0.1:5433 failed: port is already allocated"),
+            Some(5433)
+        );
+        assert_eq!(
+            port_in_message("Error starting userland proxy: listen tcp4 127.0.0.1:6379: bind: address already in use"),
+            Some(6379)
+        );
+        assert_eq!(port_in_message("something else"), None);
+    }
+
+    #[test]
+    fn splits_images_with_registry_ports() {
+        assert_eq!(split_image("postgres:15"), ("postgres", "15"));
+        assert_eq!(
+            split_image("127.0.0.1:5000/redis:7"),
+            ("127.0.0.1:5000/redis", "7")
+        );
+        assert_eq!(
+            split_image("127.0.0.1:5000/redis"),
+            ("127.0.0.1:5000/redis", "latest")
+        );
+    }
+}

@@ -1,0 +1,34 @@
+//! Dockhand's UI-free core: one shared database server per kind and version, for all of a
+//! developer's projects. The CLI and the tray app are thin shells over [`Manager`].
+
+pub mod catalog;
+pub mod engine;
+pub mod error;
+pub mod home;
+pub mod manager;
+pub mod names;
+pub mod ports;
+pub mod probe;
+pub mod readiness;
+pub mod secrets;
+pub mod store;
+pub mod url;
+
+pub use catalog::{Kind, ServiceSpec};
+pub use engine::{DockerEngine, Engine, EngineError};
+pub use error::{CoreError, Result};
+pub use home::Home;
+pub use manager::{Manager, Progress, ServiceStatus, UpOutcome, UpRequest};
+pub use store::Store;
+
+use std::sync::Arc;
+
+/// Opens the Dockhand home, its store and the Docker engine, the way every front end does.
+pub async fn open_default() -> Result<Manager> {
+    let home = Home::resolve()?;
+    let store = Store::open(&home.state_db())?;
+    let engine = Arc::new(DockerEngine::connect().await?);
+    // TEMPORARY file store until the OS keychain store lands (see `secrets`).
+    let secrets = Arc::new(secrets::FileSecretStore::new(home.secrets_file()));
+    Manager::new(home, store, engine, secrets)
+}

@@ -1,0 +1,73 @@
+//! Readiness as a real protocol round trip from the host through the published port: an
+//! authenticated `SELECT 1`, `AUTH`+`PING`, an authenticated MySQL ping, a Mongo `hello`.
+//! Never a bare TCP connect: docker-proxy accepts connections before the server listens.
+
+mod mongo;
+mod mysql;
+mod postgres;
+mod redis;
+
+use std::time::Duration;
+
+use crate::catalog::Kind;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProbeError {
+    #[error("nothing answers on the port yet ({0})")]
+    Connect(String),
+    #[error("the port accepts connections but the server closes them (still starting?)")]
+    Closed,
+    #[error("the server is still starting ({0})")]
+    Starting(String),
+    #[error("authentication failed ({0}) — the data volume was initialised with another admin password than the one Dockhand holds for it")]
+    Auth(String),
+    #[error("unexpected reply: {0}")]
+    Protocol(String),
+    #[error("no answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
+}
+
+impl ProbeError {
+    /// Errors that waiting will not fix.
+    pub fn is_permanent(&self) -> bool {
+        matches!(self, ProbeError::Auth(_))
+    }
+}
+
+/// Where and as whom to probe.
+#[derive(Clone)]
+pub struct ProbeTarget {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for ProbeTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}:{}", self.user, self.host, self.port)
+    }
+}
+
+/// One round trip, bounded by `limit`.
+pub async fn probe(kind: Kind, target: &ProbeTarget, limit: Duration) -> Result<(), ProbeError> {
+    let attempt = async {
+        match kind {
+            Kind::Postgres => postgres::probe(target, limit).await,
+            Kind::Redis => redis::probe(target).await,
+            Kind::Mariadb | Kind::Mysql => mysql::probe(target).await,
+            Kind::Mongo => mongo::probe(target).await,
+        }
+    };
+    tokio::time::timeout(limit, attempt)
+        .await
+        .unwrap_or(Err(ProbeError::Timeout(limit)))
+}
+
+fn io_error(e: std::io::Error) -> ProbeError {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe => ProbeError::Closed,
+        _ => ProbeError::Connect(e.to_string()),
+    }
+}

@@ -1,0 +1,85 @@
+//! Schema migrations by `PRAGMA user_version`: migration N brings the schema from version N-1 to
+//! N. Each runs in its own transaction; a newer database than this binary knows is refused
+//! rather than guessed at.
+
+use rusqlite::Connection;
+
+use crate::error::{CoreError, Result};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: services and their event history.
+    "CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+     );
+     CREATE TABLE services (
+        name          TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        version       TEXT NOT NULL,
+        image         TEXT NOT NULL,
+        host_port     INTEGER NOT NULL UNIQUE,
+        port_explicit INTEGER NOT NULL DEFAULT 0,
+        desired       TEXT NOT NULL CHECK (desired IN ('running', 'stopped')),
+        state         TEXT NOT NULL,
+        reason        TEXT,
+        ever_ready    INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+     );
+     CREATE TABLE events (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at_ms   INTEGER NOT NULL,
+        service TEXT,
+        kind    TEXT NOT NULL,
+        message TEXT NOT NULL
+     );
+     CREATE INDEX events_by_service ON events (service, id);",
+];
+
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > LATEST {
+        return Err(CoreError::Home(format!(
+            "the state database has schema version {current}, newer than this Dockhand understands ({LATEST}); \
+             upgrade Dockhand — the database was left untouched"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_from_empty_and_is_idempotent() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LATEST);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", LATEST + 1).unwrap();
+        let e = migrate(&mut c).unwrap_err().to_string();
+        assert!(e.contains("upgrade Dockhand"), "{e}");
+    }
+}

@@ -1,0 +1,405 @@
+//! The state store: SQLite (bundled) in WAL mode, migrated by `user_version`. It holds what the
+//! user asked for (desired state, chosen ports) and what was last seen; Docker's labels remain
+//! the truth about containers, and [`crate::Manager::reconcile`] brings the two together.
+//! No secret is ever stored here.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use crate::catalog::Kind;
+use crate::error::Result;
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Desired {
+    Running,
+    Stopped,
+}
+
+impl Desired {
+    fn as_str(self) -> &'static str {
+        match self {
+            Desired::Running => "running",
+            Desired::Stopped => "stopped",
+        }
+    }
+    fn parse(s: &str) -> Desired {
+        if s == "running" {
+            Desired::Running
+        } else {
+            Desired::Stopped
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ServiceRow {
+    pub name: String,
+    pub kind: Kind,
+    pub version: String,
+    pub image: String,
+    pub host_port: u16,
+    /// The user chose this port; Dockhand must not move it.
+    pub port_explicit: bool,
+    pub desired: Desired,
+    /// Last observed state: creating, starting, running, stopped, failed, missing.
+    pub state: String,
+    pub reason: Option<String>,
+    /// Became ready at least once; until then an auto-chosen port may still be moved.
+    pub ever_ready: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRow {
+    pub id: i64,
+    pub at_ms: i64,
+    pub service: Option<String>,
+    pub kind: String,
+    pub message: String,
+}
+
+/// What to insert when a service is first claimed.
+pub struct NewService<'a> {
+    pub name: &'a str,
+    pub kind: Kind,
+    pub version: &'a str,
+    pub image: &'a str,
+    pub port_explicit: bool,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis() as i64
+}
+
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms";
+
+fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
+    let kind: String = r.get(1)?;
+    let desired: String = r.get(6)?;
+    Ok(ServiceRow {
+        name: r.get(0)?,
+        kind: Kind::parse(&kind).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                1,
+                rusqlite::types::Type::Text,
+                e.to_string().into(),
+            )
+        })?,
+        version: r.get(2)?,
+        image: r.get(3)?,
+        host_port: r.get(4)?,
+        port_explicit: r.get(5)?,
+        desired: Desired::parse(&desired),
+        state: r.get(7)?,
+        reason: r.get(8)?,
+        ever_ready: r.get(9)?,
+        created_at_ms: r.get(10)?,
+        updated_at_ms: r.get(11)?,
+    })
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    pub fn open_in_memory() -> Result<Store> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(mut conn: Connection) -> Result<Store> {
+        // Two processes (tray app and CLI) share this file: wait for each other, don't fail.
+        conn.busy_timeout(Duration::from_secs(15))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrations::migrate(&mut conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut c = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut c)
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+    }
+
+    /// This home's instance id, created on first use; it goes into every label Dockhand sets.
+    pub fn instance_id(&self) -> Result<String> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT value FROM meta WHERE key = 'instance_id'",
+                    [],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let id = match existing {
+                Some(id) => id,
+                None => {
+                    let id: String =
+                        crate::secrets::generate_password().expose()[..12].to_lowercase();
+                    tx.execute(
+                        "INSERT INTO meta (key, value) VALUES ('instance_id', ?1)",
+                        [&id],
+                    )?;
+                    id
+                }
+            };
+            tx.commit()?;
+            Ok(id)
+        })
+    }
+
+    pub fn service(&self, name: &str) -> Result<Option<ServiceRow>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
+                [name],
+                row_to_service,
+            )
+            .optional()?)
+        })
+    }
+
+    pub fn services(&self) -> Result<Vec<ServiceRow>> {
+        self.with(|c| {
+            let mut st = c.prepare(&format!("SELECT {COLUMNS} FROM services ORDER BY name"))?;
+            let rows = st.query_map([], row_to_service)?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+
+    /// Returns the service called `new.name`, inserting it if it does not exist yet. The port of a
+    /// new service comes from `choose_port`, which sees the ports already taken in this store.
+    /// Runs under `BEGIN IMMEDIATE`, so two processes claiming at once get one row and distinct
+    /// ports.
+    pub fn claim_service(
+        &self,
+        new: &NewService<'_>,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<(ServiceRow, bool)> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing = tx
+                .query_row(
+                    &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
+                    [new.name],
+                    row_to_service,
+                )
+                .optional()?;
+            if let Some(row) = existing {
+                return Ok((row, false));
+            }
+            let taken: Vec<u16> = tx
+                .prepare("SELECT host_port FROM services")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let port = choose_port(&taken)?;
+            let now = now_ms();
+            tx.execute(
+                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7)",
+                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now],
+            )?;
+            let row = tx.query_row(
+                &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
+                [new.name],
+                row_to_service,
+            )?;
+            tx.commit()?;
+            Ok((row, true))
+        })
+    }
+
+    /// Inserts a row for a container found in Docker but unknown here (adoption).
+    pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
+        self.with(|c| {
+            let n = c.execute(
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
+                        row.desired.as_str(), row.state, row.reason, row.ever_ready, now_ms()],
+            )?;
+            Ok(n == 1)
+        })
+    }
+
+    /// Moves a service that never became ready to another port (its first choice was taken by
+    /// something outside this store between choosing and starting).
+    pub fn move_port(
+        &self,
+        name: &str,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<u16> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let taken: Vec<u16> = tx
+                .prepare("SELECT host_port FROM services")?
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let port = choose_port(&taken)?;
+            tx.execute(
+                "UPDATE services SET host_port = ?2, updated_at_ms = ?3 WHERE name = ?1",
+                params![name, port, now_ms()],
+            )?;
+            tx.commit()?;
+            Ok(port)
+        })
+    }
+
+    pub fn set_desired(&self, name: &str, desired: Desired) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE services SET desired = ?2, updated_at_ms = ?3 WHERE name = ?1",
+                params![name, desired.as_str(), now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn set_state(&self, name: &str, state: &str, reason: Option<&str>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE services SET state = ?2, reason = ?3, updated_at_ms = ?4,
+                        ever_ready = ever_ready OR (?2 = 'running') WHERE name = ?1",
+                params![name, state, reason, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn delete_service(&self, name: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute("DELETE FROM services WHERE name = ?1", [name])?;
+            Ok(())
+        })
+    }
+
+    pub fn record_event(&self, service: Option<&str>, kind: &str, message: &str) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO events (at_ms, service, kind, message) VALUES (?1, ?2, ?3, ?4)",
+                params![now_ms(), service, kind, message],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The most recent events, newest first.
+    pub fn events(&self, service: Option<&str>, limit: usize) -> Result<Vec<EventRow>> {
+        self.with(|c| {
+            let mut st = c.prepare(
+                "SELECT id, at_ms, service, kind, message FROM events
+                 WHERE ?1 IS NULL OR service = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![service, limit as i64], |r| {
+                Ok(EventRow {
+                    id: r.get(0)?,
+                    at_ms: r.get(1)?,
+                    service: r.get(2)?,
+                    kind: r.get(3)?,
+                    message: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_pg<'a>(name: &'a str) -> NewService<'a> {
+        NewService {
+            name,
+            kind: Kind::Postgres,
+            version: "15",
+            image: "postgres:15",
+            port_explicit: false,
+        }
+    }
+
+    #[test]
+    fn claims_once_and_hands_out_distinct_ports() {
+        let s = Store::open_in_memory().unwrap();
+        let pick = |taken: &[u16]| Ok((5432..).find(|p| !taken.contains(p)).unwrap());
+        let (a, created) = s.claim_service(&new_pg("a"), pick).unwrap();
+        assert!(created);
+        let (a2, created) = s
+            .claim_service(&new_pg("a"), |_| panic!("no port needed"))
+            .unwrap();
+        assert!(!created);
+        assert_eq!(a.host_port, a2.host_port);
+        let (b, _) = s.claim_service(&new_pg("b"), pick).unwrap();
+        assert_ne!(a.host_port, b.host_port);
+        assert_eq!(s.services().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn state_changes_are_kept_and_ready_is_remembered() {
+        let s = Store::open_in_memory().unwrap();
+        s.claim_service(&new_pg("a"), |_| Ok(5432)).unwrap();
+        s.set_state("a", "running", None).unwrap();
+        s.set_state("a", "failed", Some("exited with code 1"))
+            .unwrap();
+        let r = s.service("a").unwrap().unwrap();
+        assert_eq!(
+            (r.state.as_str(), r.reason.as_deref(), r.ever_ready),
+            ("failed", Some("exited with code 1"), true)
+        );
+        s.set_desired("a", Desired::Stopped).unwrap();
+        assert_eq!(s.service("a").unwrap().unwrap().desired, Desired::Stopped);
+    }
+
+    #[test]
+    fn events_come_back_newest_first_and_filtered() {
+        let s = Store::open_in_memory().unwrap();
+        s.record_event(Some("a"), "started", "ready in 1.2 s")
+            .unwrap();
+        s.record_event(Some("b"), "stopped", "by user").unwrap();
+        s.record_event(Some("a"), "stopped", "by user").unwrap();
+        let all = s.events(None, 10).unwrap();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[0].service.as_deref(), Some("a"));
+        assert_eq!(all[0].kind, "stopped");
+        assert_eq!(s.events(Some("a"), 10).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn file_store_survives_reopen_and_keeps_its_instance() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("state.db");
+        let id = {
+            let s = Store::open(&p).unwrap();
+            s.claim_service(&new_pg("a"), |_| Ok(5432)).unwrap();
+            s.instance_id().unwrap()
+        };
+        let s = Store::open(&p).unwrap();
+        assert_eq!(s.instance_id().unwrap(), id);
+        assert_eq!(s.service("a").unwrap().unwrap().host_port, 5432);
+        assert_eq!(s.schema_version().unwrap(), migrations::LATEST);
+    }
+}

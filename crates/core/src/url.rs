@@ -1,0 +1,67 @@
+//! Connection URLs, with user and password percent-encoded so any character survives.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+use crate::catalog::Kind;
+
+/// RFC 3986 unreserved characters stay as they are; everything else in userinfo is encoded.
+const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+pub fn encode_userinfo(s: &str) -> String {
+    utf8_percent_encode(s, USERINFO).to_string()
+}
+
+/// The admin URL of a service, as clients of each kind expect it.
+pub fn admin_url(kind: Kind, host: &str, port: u16, password: &str) -> String {
+    let spec = kind.spec();
+    let auth = format!(
+        "{}:{}",
+        encode_userinfo(spec.admin_user),
+        encode_userinfo(password)
+    );
+    let path = match kind {
+        Kind::Postgres => "/postgres",
+        Kind::Redis => "/0",
+        Kind::Mariadb | Kind::Mysql => "/",
+        Kind::Mongo => "/?authSource=admin",
+    };
+    format!("{}://{auth}@{host}:{port}{path}", spec.url_scheme)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_each_kinds_url() {
+        assert_eq!(
+            admin_url(Kind::Postgres, "127.0.0.1", 5432, "pw"),
+            "postgres://postgres:pw@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(
+            admin_url(Kind::Redis, "127.0.0.1", 6380, "pw"),
+            "redis://default:pw@127.0.0.1:6380/0"
+        );
+        assert_eq!(
+            admin_url(Kind::Mariadb, "127.0.0.1", 3306, "pw"),
+            "mysql://root:pw@127.0.0.1:3306/"
+        );
+        assert_eq!(
+            admin_url(Kind::Mongo, "127.0.0.1", 27017, "pw"),
+            "mongodb://root:pw@127.0.0.1:27017/?authSource=admin"
+        );
+    }
+
+    #[test]
+    fn encodes_reserved_characters_in_passwords() {
+        let u = admin_url(Kind::Postgres, "127.0.0.1", 5432, "p@ss:w/rd?#%é");
+        assert_eq!(
+            u,
+            "postgres://postgres:p%40ss%3Aw%2Frd%3F%23%25%C3%A9@127.0.0.1:5432/postgres"
+        );
+    }
+}

@@ -1,1 +1,182 @@
-fn main() {}
+//! `dockhand-bench`: time from `dockhand up` (data present, image present) to a healthy server,
+//! next to the raw baseline measured in the same run — `docker start` of the same container and
+//! a tight loop of the same query until it answers. Prints a table and writes JSON.
+//!
+//! Usage: dockhand-bench [--iterations N] [--json PATH] [--kinds postgres:15,redis:7,mariadb:10.11]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use dockhand_core::engine::Engine;
+use dockhand_core::probe::{probe, ProbeTarget};
+use dockhand_core::{DockerEngine, ServiceSpec};
+
+struct Args {
+    iterations: usize,
+    json: Option<PathBuf>,
+    kinds: Vec<String>,
+}
+
+fn parse_args() -> Args {
+    let mut a = Args {
+        iterations: 7,
+        json: None,
+        kinds: vec!["postgres:15".into(), "redis:7".into(), "mariadb:10.11".into()],
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--iterations" => a.iterations = it.next().and_then(|v| v.parse().ok()).expect("--iterations N"),
+            "--json" => a.json = it.next().map(PathBuf::from),
+            "--kinds" => a.kinds = it.next().expect("--kinds a,b").split(',').map(String::from).collect(),
+            other => {
+                eprintln!("unknown argument {other}; usage: dockhand-bench [--iterations N] [--json PATH] [--kinds k:v,...]");
+                std::process::exit(2);
+            }
+        }
+    }
+    a
+}
+
+/// The `dockhand` binary built beside this one.
+fn dockhand_bin() -> PathBuf {
+    let me = std::env::current_exe().expect("current exe");
+    let bin = me.with_file_name("dockhand");
+    assert!(bin.exists(), "{} not found: build it with `cargo build --release -p dockhand-cli`", bin.display());
+    bin
+}
+
+struct Cli {
+    bin: PathBuf,
+    home: PathBuf,
+}
+
+impl Cli {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(&self.bin)
+            .args(args)
+            .env("DOCKHAND_HOME", &self.home)
+            .output()
+            .expect("run dockhand");
+        assert!(
+            out.status.success(),
+            "dockhand {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into()
+    }
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let args = parse_args();
+    let home = tempfile::tempdir().expect("tempdir");
+    let cli = Cli {
+        bin: dockhand_bin(),
+        home: home.path().join("home"),
+    };
+    let engine = DockerEngine::connect().await.unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(3)
+    });
+    let mut results = Vec::new();
+    let mut names = Vec::new();
+    println!(
+        "{:<16} {:>12} {:>12} {:>8} {:>14}",
+        "service", "dockhand ms", "raw ms", "ratio", "first start ms"
+    );
+    for spec_text in &args.kinds {
+        let spec = ServiceSpec::parse(spec_text).expect("kind");
+        let name = format!("bench-{}", spec.default_name());
+        names.push(name.clone());
+        let container = format!("dockhand-{name}");
+        let first = Instant::now();
+        cli.run(&["up", spec_text, "--name", &name]);
+        let first_start = first.elapsed();
+        let url = cli.run(&["url", &name]).trim().to_string();
+        let (user_pw, rest) = url.split_once("://").unwrap().1.split_once('@').unwrap();
+        let password = user_pw.split_once(':').unwrap().1.to_string();
+        let port: u16 = rest
+            .split_once(':')
+            .unwrap()
+            .1
+            .chars()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<String>()
+            .parse()
+            .unwrap();
+        let target = ProbeTarget {
+            host: "127.0.0.1".into(),
+            port,
+            user: spec.kind.spec().admin_user.into(),
+            password,
+        };
+        cli.run(&["down", &name]);
+
+        let (mut ours, mut raw) = (Vec::new(), Vec::new());
+        for i in 0..args.iterations {
+            // Alternate the order so drift on a shared machine hits both sides alike.
+            for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+                if side == 0 {
+                    let t = Instant::now();
+                    cli.run(&["up", spec_text, "--name", &name]);
+                    ours.push(t.elapsed());
+                    cli.run(&["down", &name]);
+                } else {
+                    let t = Instant::now();
+                    engine.start_container(&container).await.expect("docker start");
+                    while probe(spec.kind, &target, Duration::from_secs(2)).await.is_err() {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                    raw.push(t.elapsed());
+                    engine
+                        .stop_container(&container, spec.kind.spec().stop_timeout)
+                        .await
+                        .expect("docker stop");
+                }
+            }
+        }
+        let (o, r) = (median(ours.clone()), median(raw.clone()));
+        let ratio = o.as_secs_f64() / r.as_secs_f64();
+        println!(
+            "{:<16} {:>12.0} {:>12.0} {:>7.2}x {:>14.0}",
+            spec_text,
+            ms(o),
+            ms(r),
+            ratio,
+            ms(first_start)
+        );
+        results.push(serde_json::json!({
+            "service": spec_text,
+            "dockhand_up_ms_median": ms(o),
+            "raw_start_ms_median": ms(r),
+            "ratio": ratio,
+            "first_start_ms": ms(first_start),
+            "dockhand_up_ms": ours.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            "raw_start_ms": raw.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+        }));
+    }
+    for n in &names {
+        cli.run(&["destroy", n, "--purge", "--yes"]);
+    }
+    let doc = serde_json::json!({
+        "benchmark": "up-to-healthy (data and image present) vs docker start + tight query loop",
+        "iterations": args.iterations,
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "results": results,
+    });
+    if let Some(p) = args.json {
+        std::fs::write(&p, serde_json::to_string_pretty(&doc).unwrap()).expect("write json");
+        println!("JSON written to {}", p.display());
+    }
+}

@@ -1,1 +1,320 @@
-fn main() {}
+//! `dockhand`: the command line over Dockhand's core.
+
+mod args;
+mod output;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use dockhand_core::manager::ProgressFn;
+use dockhand_core::{CoreError, Manager, Result, ServiceSpec, UpRequest};
+use futures_util::StreamExt;
+
+use args::{Cli, Command};
+use output::{print_error, table, ProgressPrinter};
+
+/// `logs` without `--follow` returns what Docker has; this bounds a stalled engine.
+const LOGS_LIMIT: Duration = Duration::from_secs(30);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let json = cli.json;
+    let code = rt.block_on(async move {
+        tokio::select! {
+            r = run(cli) => match r {
+                Ok(()) => 0,
+                Err(e) => {
+                    print_error(&e, json);
+                    e.exit_code()
+                }
+            },
+            _ = tokio::signal::ctrl_c() => {
+                // Whatever was half done is picked up by the next command's reconciliation.
+                eprintln!("\ninterrupted");
+                CoreError::Interrupted.exit_code()
+            }
+        }
+    });
+    // Do not wait for stray background tasks (a follow stream) on the way out.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let m = Arc::new(dockhand_core::open_default().await?);
+    m.reconcile().await?;
+    match cli.command {
+        Command::Up {
+            specs,
+            name,
+            port,
+            image,
+        } => up(&m, specs, name, port, image, cli.json).await,
+        Command::Down { services } => {
+            for s in services {
+                let row = m.down(&s).await?;
+                if !cli.json {
+                    println!("{} stopped", row.name);
+                }
+            }
+            Ok(())
+        }
+        Command::Restart { service } => {
+            let printer = ProgressPrinter::new(!cli.json);
+            let report = |p| printer.report(p);
+            let out = m.restart(&service, &report).await;
+            printer.clear();
+            let out = out?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&out).unwrap());
+            } else {
+                println!(
+                    "{} ready at 127.0.0.1:{} in {} ms",
+                    out.name, out.host_port, out.ready_ms
+                );
+            }
+            Ok(())
+        }
+        Command::Destroy {
+            service,
+            purge,
+            yes,
+        } => {
+            let row = m.resolve(&service)?;
+            if purge && !yes && !confirm_purge(&row.name)? {
+                return Err(CoreError::InvalidInput(
+                    "not confirmed; nothing was deleted".into(),
+                ));
+            }
+            m.destroy(&row.name, purge).await?;
+            if !cli.json {
+                if purge {
+                    println!("{} destroyed, with its data", row.name);
+                } else {
+                    println!(
+                        "{} destroyed; its data volume is kept (`dockhand up {}:{} --name {}` brings it back, `--purge` deletes it)",
+                        row.name, row.kind, row.version, row.name
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Status => {
+            let st = m.status().await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&st).unwrap());
+                return Ok(());
+            }
+            if st.is_empty() {
+                println!("No services yet. Start one with `dockhand up postgres` (or redis, mariadb, mysql, mongo).");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = st
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.name.clone(),
+                        format!("{} {}", s.kind.spec().display_name, s.version),
+                        format!("{}:{}", s.host, s.host_port),
+                        s.state.clone(),
+                        s.detail
+                            .clone()
+                            .unwrap_or_default()
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(&["NAME", "SERVER", "ADDRESS", "STATE", "DETAIL"], &rows)
+            );
+            Ok(())
+        }
+        Command::Logs {
+            service,
+            follow,
+            tail,
+        } => logs(&m, &service, follow, tail).await,
+        Command::Url { service } => {
+            let url = m.admin_url(&service)?;
+            if cli.json {
+                println!("{}", serde_json::json!({ "url": url }));
+            } else {
+                println!("{url}");
+            }
+            Ok(())
+        }
+        Command::Events { service, limit } => {
+            if let Some(s) = &service {
+                m.resolve(s).ok();
+            }
+            let ev = m.store().events(service.as_deref(), limit)?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&ev).unwrap());
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = ev
+                .iter()
+                .map(|e| {
+                    vec![
+                        output::timestamp(e.at_ms),
+                        output::ago(e.at_ms),
+                        e.service.clone().unwrap_or_default(),
+                        e.kind.clone(),
+                        e.message.lines().next().unwrap_or("").to_string(),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(&["TIME", "", "SERVICE", "EVENT", "MESSAGE"], &rows)
+            );
+            Ok(())
+        }
+    }
+}
+
+async fn up(
+    m: &Arc<Manager>,
+    specs: Vec<String>,
+    name: Option<String>,
+    port: Option<u16>,
+    image: Option<String>,
+    json: bool,
+) -> Result<()> {
+    if specs.len() > 1 && (name.is_some() || port.is_some() || image.is_some()) {
+        return Err(CoreError::InvalidInput(
+            "--name, --port and --image apply to one service; run `dockhand up` once per service to set them".into(),
+        ));
+    }
+    let requests = specs
+        .iter()
+        .map(|s| {
+            // NAME=KIND[:VERSION] names each of several services started together.
+            let (own_name, spec) = match s.split_once('=') {
+                Some((n, spec)) => (Some(n.to_string()), spec),
+                None => (None, s.as_str()),
+            };
+            Ok(UpRequest {
+                spec: ServiceSpec::parse(spec)?,
+                name: own_name.or_else(|| name.clone()),
+                port,
+                image: image.clone(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let printer = Arc::new(ProgressPrinter::new(!json && requests.len() == 1));
+    // Several services start in parallel: each waits for its own readiness.
+    let results = futures_util::future::join_all(requests.into_iter().map(|req| {
+        let m = m.clone();
+        let printer = printer.clone();
+        async move {
+            let report = move |p| printer.report(p);
+            let progress: &ProgressFn<'_> = &report;
+            let r = m.up(&req, progress).await;
+            (req, r)
+        }
+    }))
+    .await;
+    printer.clear();
+    let mut first_err = None;
+    let mut outcomes = Vec::new();
+    for (req, r) in results {
+        match r {
+            Ok(o) => {
+                if !json {
+                    let how = if o.already_running {
+                        "already running".to_string()
+                    } else {
+                        format!(
+                            "ready in {}",
+                            dockhand_core::error::human_duration(Duration::from_millis(o.ready_ms))
+                        )
+                    };
+                    println!(
+                        "{} ({} {}) {how} at 127.0.0.1:{} — `dockhand url {}` prints its admin URL",
+                        o.name,
+                        o.kind.spec().display_name,
+                        o.version,
+                        o.host_port,
+                        o.name
+                    );
+                }
+                outcomes.push(o);
+            }
+            Err(e) => {
+                if !json {
+                    eprintln!("error: {}: {e}", req.spec);
+                }
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&outcomes).unwrap());
+    }
+    match first_err {
+        // Already printed per service above.
+        Some(e) if !json => std::process::exit(e.exit_code()),
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+async fn logs(m: &Manager, service: &str, follow: bool, tail: usize) -> Result<()> {
+    let mut stream = m.logs(service, Some(tail), follow)?;
+    let drain = async {
+        let mut out = std::io::stdout().lock();
+        let mut err = std::io::stderr().lock();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            match chunk.stream {
+                dockhand_core::engine::OutputStream::Stdout => out.write_all(&chunk.bytes)?,
+                dockhand_core::engine::OutputStream::Stderr => err.write_all(&chunk.bytes)?,
+            }
+            out.flush()?;
+        }
+        Ok::<(), CoreError>(())
+    };
+    if follow {
+        drain.await
+    } else {
+        tokio::time::timeout(LOGS_LIMIT, drain).await.map_err(|_| {
+            CoreError::Engine(dockhand_core::EngineError::Timeout {
+                op: "logs".into(),
+                limit: LOGS_LIMIT,
+            })
+        })?
+    }
+}
+
+fn confirm_purge(name: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CoreError::InvalidInput(format!(
+            "`destroy --purge` deletes the data of '{name}' for good; confirm with --yes when not at a terminal. Nothing was deleted"
+        )));
+    }
+    eprint!("This deletes all data of '{name}' for good. Type the service name to confirm: ");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == name)
+}

@@ -75,7 +75,7 @@ pub enum Progress {
     },
 }
 
-pub type ProgressFn = dyn Fn(Progress) + Send + Sync;
+pub type ProgressFn<'a> = dyn Fn(Progress) + Send + Sync + 'a;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UpOutcome {
@@ -216,7 +216,7 @@ impl Manager {
     }
 
     /// Creates (first time) and starts a service, and waits until it answers a real round trip.
-    pub async fn up(&self, req: &UpRequest, progress: &ProgressFn) -> Result<UpOutcome> {
+    pub async fn up(&self, req: &UpRequest, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let name = req.name.clone().unwrap_or_else(|| req.spec.default_name());
         validate_service_name(&name)?;
         if let Some(p) = req.port {
@@ -332,7 +332,7 @@ impl Manager {
         Ok(())
     }
 
-    async fn bring_up(&self, mut row: ServiceRow, progress: &ProgressFn) -> Result<UpOutcome> {
+    async fn bring_up(&self, mut row: ServiceRow, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let name = row.name.clone();
         let cname = container_name(&name);
 
@@ -468,7 +468,7 @@ impl Manager {
         }
     }
 
-    async fn ensure_image(&self, row: &ServiceRow, progress: &ProgressFn) -> Result<()> {
+    async fn ensure_image(&self, row: &ServiceRow, progress: &ProgressFn<'_>) -> Result<()> {
         if self.engine.image_present(&row.image).await? {
             return Ok(());
         }
@@ -505,7 +505,7 @@ impl Manager {
         &self,
         row: &ServiceRow,
         password: &Secret,
-        progress: &ProgressFn,
+        progress: &ProgressFn<'_>,
     ) -> Result<ContainerInfo> {
         let cname = container_name(&row.name);
         let setup = row.kind.container_setup(&row.version, password.expose());
@@ -590,7 +590,7 @@ impl Manager {
         Ok(row)
     }
 
-    pub async fn restart(&self, query: &str, progress: &ProgressFn) -> Result<UpOutcome> {
+    pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let row = self.down(query).await?;
         let spec = ServiceSpec {
             kind: row.kind,

@@ -7,19 +7,13 @@ use crate::catalog::ContainerFile;
 
 pub(super) fn build(files: &[ContainerFile]) -> std::io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());
-    // Parent directories first, root-owned and traversable, so extraction never guesses.
-    let mut dirs = BTreeSet::new();
-    for f in files {
-        let rel = f.path.trim_start_matches('/');
-        let mut acc = String::new();
-        if let Some((parents, _)) = rel.rsplit_once('/') {
-            for part in parents.split('/') {
-                acc.push_str(part);
-                acc.push('/');
-                dirs.insert(acc.clone());
-            }
-        }
-    }
+    // Each file's own directory first, root-owned and traversable. Directories above it are
+    // left alone: an entry for `run/` would re-stamp the image's own /run.
+    let dirs: BTreeSet<String> = files
+        .iter()
+        .filter_map(|f| f.path.trim_start_matches('/').rsplit_once('/'))
+        .map(|(dir, _)| format!("{dir}/"))
+        .collect();
     for d in &dirs {
         let mut h = tar::Header::new_ustar();
         h.set_entry_type(tar::EntryType::Directory);
@@ -77,7 +71,6 @@ mod tests {
         assert_eq!(
             entries,
             [
-                ("run/".to_string(), 0o755, 0),
                 ("run/dockhand/".to_string(), 0o755, 0),
                 ("run/dockhand/admin-password".to_string(), 0o400, 999)
             ]

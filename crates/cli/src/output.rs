@@ -1,0 +1,143 @@
+//! Human output: tables, progress lines on a terminal, errors.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use dockhand_core::error::human_duration;
+use dockhand_core::{CoreError, Progress};
+
+/// Prints rows as aligned columns.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
+        for (i, cell) in r.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.to_vec());
+    for r in rows {
+        out.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// Progress for long steps. On a terminal one line per service is redrawn in place; elsewhere
+/// only milestones are printed, so logs stay readable.
+pub struct ProgressPrinter {
+    tty: bool,
+    last: Mutex<String>,
+}
+
+impl ProgressPrinter {
+    pub fn new(enabled: bool) -> Self {
+        ProgressPrinter {
+            tty: enabled && std::io::stderr().is_terminal(),
+            last: Mutex::new(String::new()),
+        }
+    }
+
+    pub fn report(&self, p: Progress) {
+        let (line, milestone) = match &p {
+            Progress::Pulling { service, image } => {
+                (format!("{service}: pulling image {image}"), true)
+            }
+            Progress::PullBytes {
+                service,
+                current,
+                total,
+            } => (
+                format!(
+                    "{service}: pulling {:.1} / {:.1} MB",
+                    *current as f64 / 1e6,
+                    *total as f64 / 1e6
+                ),
+                false,
+            ),
+            Progress::Creating { service } => (format!("{service}: creating container"), false),
+            Progress::Starting { service } => (format!("{service}: starting"), false),
+            Progress::Waiting { service, elapsed } => (
+                format!(
+                    "{service}: waiting for the server to answer ({})",
+                    human_duration(*elapsed)
+                ),
+                false,
+            ),
+            Progress::Ready { .. } => (String::new(), false),
+        };
+        let mut err = std::io::stderr().lock();
+        if self.tty {
+            let mut last = self.last.lock().unwrap();
+            if *last != line {
+                let _ = write!(err, "\r\x1b[2K{line}");
+                let _ = err.flush();
+                *last = line;
+            }
+        } else if milestone {
+            let _ = writeln!(err, "{line}");
+        }
+    }
+
+    pub fn clear(&self) {
+        if self.tty {
+            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+        }
+    }
+}
+
+pub fn print_error(e: &CoreError, json: bool) {
+    if json {
+        let v = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});
+        println!("{v}");
+    } else {
+        eprintln!("error: {e}");
+    }
+}
+
+pub fn ago(ms: i64) -> String {
+    let now = dockhand_core::store::now_ms();
+    let s = ((now - ms).max(0) / 1000) as u64;
+    match s {
+        0 => "just now".into(),
+        1..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86400),
+    }
+}
+
+pub fn timestamp(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(t).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligns_columns() {
+        let t = table(
+            &["NAME", "PORT"],
+            &[
+                vec!["postgres-15".into(), "5432".into()],
+                vec!["r".into(), "6379".into()],
+            ],
+        );
+        assert_eq!(
+            t,
+            "NAME         PORT\npostgres-15  5432\nr            6379\n"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! Shared harness for the end-to-end CLI tests: each test gets its own Dockhand home and unique
+//! service names, runs the real `dockhand` binary against the real Docker engine, and removes
+//! every container and volume it created when it ends, pass or fail.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// These tests start real servers and choose real host ports; running them one at a time keeps
+/// port choice deterministic and the 2-core machines responsive.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// No single command may take longer than this; past it the test fails instead of hanging.
+pub const COMMAND_LIMIT: Duration = Duration::from_secs(240);
+
+pub struct Env {
+    pub home: tempfile::TempDir,
+    prefix: String,
+    names: Mutex<Vec<String>>,
+    _serial: MutexGuard<'static, ()>,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        Env {
+            home: tempfile::tempdir().unwrap(),
+            prefix: format!("t{:x}", (std::process::id() ^ nanos) & 0xfffff),
+            names: Mutex::new(Vec::new()),
+            _serial: serial,
+        }
+    }
+
+    pub fn home_dir(&self) -> PathBuf {
+        self.home.path().join("dockhand")
+    }
+
+    /// A unique service name, cleaned up when the test ends.
+    pub fn name(&self, base: &str) -> String {
+        let n = format!("{}-{base}", self.prefix);
+        self.names.lock().unwrap().push(n.clone());
+        n
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
+        c.args(args)
+            .env("DOCKHAND_HOME", self.home_dir())
+            .env_remove("DOCKHAND_LOG")
+            .stdin(Stdio::null());
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_limited(self.command(args), COMMAND_LIMIT)
+    }
+
+    /// Runs and asserts success, returning stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "dockhand {args:?} failed:\n{}", r.all());
+        r.stdout
+    }
+
+    pub fn status_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.ok(&["status", "--json"])).unwrap()
+    }
+
+    pub fn service_status(&self, name: &str) -> serde_json::Value {
+        self.status_json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} not in status"))
+    }
+
+    pub fn url(&self, name: &str) -> String {
+        self.ok(&["url", name]).trim().to_string()
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        for n in self.names.lock().unwrap().iter() {
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &format!("dockhand-{n}")])
+                .output();
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", &format!("dockhand-{n}-data")])
+                .output();
+        }
+    }
+}
+
+pub fn run_limited(mut c: Command, limit: Duration) -> Run {
+    let child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(out) => {
+            let out: Output = out.expect("wait");
+            Run {
+                code: out.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&out.stdout).into(),
+                stderr: String::from_utf8_lossy(&out.stderr).into(),
+            }
+        }
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("{c:?} hung for {:?}", start.elapsed());
+        }
+    }
+}
+
+pub fn sh(cmd: &str) -> Run {
+    let mut c = Command::new("sh");
+    c.args(["-c", cmd]);
+    run_limited(c, COMMAND_LIMIT)
+}
+
+pub fn docker(args: &[&str]) -> Run {
+    let mut c = Command::new("docker");
+    c.args(args);
+    run_limited(c, COMMAND_LIMIT)
+}
+
+/// Splits `scheme://user:password@host:port/...` into (password, port).
+pub fn password_and_port(url: &str) -> (String, u16) {
+    let after = url.split_once("://").unwrap().1;
+    let (userinfo, rest) = after.split_once('@').unwrap();
+    let password = userinfo.split_once(':').unwrap().1.to_string();
+    let port = rest.split_once(':').unwrap().1;
+    let port: String = port.chars().take_while(|c| c.is_ascii_digit()).collect();
+    (password, port.parse().unwrap())
+}
+
+/// Runs a statement with the kind's own command-line client from the host, as a user would.
+pub fn client(kind: &str, url: &str, statement: &str) -> String {
+    let (password, port) = password_and_port(url);
+    let mut c = match kind {
+        "postgres" => {
+            let mut c = Command::new("psql");
+            c.args([url, "-v", "ON_ERROR_STOP=1", "-tAc", statement]);
+            c
+        }
+        "redis" => {
+            let mut c = Command::new("redis-cli");
+            c.args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+                "--no-auth-warning",
+            ]);
+            c.env("REDISCLI_AUTH", &password);
+            c.args(statement.split_whitespace());
+            c
+        }
+        "mariadb" => {
+            let mut c = Command::new("mariadb");
+            c.args([
+                "-h",
+                "127.0.0.1",
+                "-P",
+                &port.to_string(),
+                "-u",
+                "root",
+                "-N",
+                "-B",
+                "-e",
+                statement,
+            ]);
+            c.env("MYSQL_PWD", &password);
+            c
+        }
+        other => panic!("no client for {other}"),
+    };
+    let r = run_limited(
+        std::mem::replace(&mut c, Command::new("true")),
+        COMMAND_LIMIT,
+    );
+    assert_eq!(
+        r.code,
+        0,
+        "{kind} client failed on {statement:?}: {}",
+        r.all()
+    );
+    r.stdout.trim().to_string()
+}
+
+pub fn container_exists(name: &str) -> bool {
+    docker(&["inspect", &format!("dockhand-{name}")]).code == 0
+}
+
+pub fn volume_exists(name: &str) -> bool {
+    docker(&["volume", "inspect", &format!("dockhand-{name}-data")]).code == 0
+}
+
+pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+pub fn file_contains(path: &Path, needle: &str) -> bool {
+    std::fs::read(path)
+        .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        .unwrap_or(false)
+}

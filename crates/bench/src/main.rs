@@ -22,14 +22,30 @@ fn parse_args() -> Args {
     let mut a = Args {
         iterations: 7,
         json: None,
-        kinds: vec!["postgres:15".into(), "redis:7".into(), "mariadb:10.11".into()],
+        kinds: vec![
+            "postgres:15".into(),
+            "redis:7".into(),
+            "mariadb:10.11".into(),
+        ],
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--iterations" => a.iterations = it.next().and_then(|v| v.parse().ok()).expect("--iterations N"),
+            "--iterations" => {
+                a.iterations = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--iterations N")
+            }
             "--json" => a.json = it.next().map(PathBuf::from),
-            "--kinds" => a.kinds = it.next().expect("--kinds a,b").split(',').map(String::from).collect(),
+            "--kinds" => {
+                a.kinds = it
+                    .next()
+                    .expect("--kinds a,b")
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
             other => {
                 eprintln!("unknown argument {other}; usage: dockhand-bench [--iterations N] [--json PATH] [--kinds k:v,...]");
                 std::process::exit(2);
@@ -43,7 +59,11 @@ fn parse_args() -> Args {
 fn dockhand_bin() -> PathBuf {
     let me = std::env::current_exe().expect("current exe");
     let bin = me.with_file_name("dockhand");
-    assert!(bin.exists(), "{} not found: build it with `cargo build --release -p dockhand-cli`", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not found: build it with `cargo build --release -p dockhand-cli`",
+        bin.display()
+    );
     bin
 }
 
@@ -134,8 +154,14 @@ async fn main() {
                     cli.run(&["down", &name]);
                 } else {
                     let t = Instant::now();
-                    engine.start_container(&container).await.expect("docker start");
-                    while probe(spec.kind, &target, Duration::from_secs(2)).await.is_err() {
+                    engine
+                        .start_container(&container)
+                        .await
+                        .expect("docker start");
+                    while probe(spec.kind, &target, Duration::from_secs(2))
+                        .await
+                        .is_err()
+                    {
                         tokio::time::sleep(Duration::from_millis(1)).await;
                     }
                     raw.push(t.elapsed());

@@ -336,37 +336,42 @@ impl Manager {
         let name = row.name.clone();
         let cname = container_name(&name);
 
-        if let Some(c) = self.engine.inspect_container(&cname).await? {
-            self.check_container_is_ours(&c)?;
+        let mut known = self.engine.inspect_container(&cname).await?;
+        if let Some(c) = &known {
+            self.check_container_is_ours(c)?;
             if c.state == RunState::Running && self.quick_probe(&row).await.is_ok() {
                 self.store.set_state(&name, "running", None)?;
                 return Ok(self.outcome(&row, Duration::ZERO, true));
             }
-        }
-
-        self.ensure_image(&row, progress).await?;
-        self.engine
-            .ensure_network(
-                NETWORK,
-                HashMap::from([(labels::MANAGED.to_string(), "true".to_string())]),
-            )
-            .await?;
-        if self
-            .engine
-            .inspect_volume(&volume_name(&name))
-            .await?
-            .is_none()
-        {
+        } else {
+            // Only a container yet to be created needs its image, network and volume checked;
+            // starting an existing one stays as lean as `docker start`.
+            self.ensure_image(&row, progress).await?;
             self.engine
-                .create_volume(&volume_name(&name), self.base_labels(&row))
+                .ensure_network(
+                    NETWORK,
+                    HashMap::from([(labels::MANAGED.to_string(), "true".to_string())]),
+                )
                 .await?;
+            if self
+                .engine
+                .inspect_volume(&volume_name(&name))
+                .await?
+                .is_none()
+            {
+                self.engine
+                    .create_volume(&volume_name(&name), self.base_labels(&row))
+                    .await?;
+            }
         }
 
         let password = self.admin_password(&name)?;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let container = self.ensure_container(&row, &password, progress).await?;
+            let container = self
+                .ensure_container(known.take(), &row, &password, progress)
+                .await?;
             if container.state == RunState::Running {
                 break;
             }
@@ -500,16 +505,22 @@ impl Manager {
         }
     }
 
-    /// Returns the service's container, creating it (with its secret files) if needed.
+    /// Returns the service's container (`known`, when just inspected), creating it with its
+    /// secret files if needed.
     async fn ensure_container(
         &self,
+        known: Option<ContainerInfo>,
         row: &ServiceRow,
         password: &Secret,
         progress: &ProgressFn<'_>,
     ) -> Result<ContainerInfo> {
         let cname = container_name(&row.name);
         let setup = row.kind.container_setup(&row.version, password.expose());
-        if let Some(c) = self.engine.inspect_container(&cname).await? {
+        let known = match known {
+            Some(c) => Some(c),
+            None => self.engine.inspect_container(&cname).await?,
+        };
+        if let Some(c) = known {
             self.check_container_is_ours(&c)?;
             if c.state == RunState::Created {
                 // A process killed between create and first start may have left it without its

@@ -13,6 +13,8 @@ use crate::probe::ProbeError;
 
 /// Probing starts tight (a restart of a warm server is ready in a few hundred ms, and a coarse
 /// poll would double that), then backs off for slow first starts.
+const FIRST_INTERVAL: Duration = Duration::from_millis(5);
+const FIRST_PHASE: Duration = Duration::from_secs(1);
 const FAST_INTERVAL: Duration = Duration::from_millis(15);
 const FAST_PHASE: Duration = Duration::from_secs(3);
 const MAX_INTERVAL: Duration = Duration::from_millis(500);
@@ -40,7 +42,7 @@ where
     Fut: Future<Output = Result<(), ProbeError>>,
 {
     let start = Instant::now();
-    let mut interval = FAST_INTERVAL;
+    let mut interval = FIRST_INTERVAL;
     let mut last_inspect: Option<Instant> = None;
     let mut last_err: Option<ProbeError>;
     let mut auth_failures = 0;
@@ -96,9 +98,13 @@ where
         }
         on_wait(elapsed);
         tokio::time::sleep(interval.min(deadline - elapsed)).await;
-        if elapsed >= FAST_PHASE {
-            interval = (interval * 2).min(MAX_INTERVAL);
-        }
+        interval = if elapsed < FIRST_PHASE {
+            FIRST_INTERVAL
+        } else if elapsed < FAST_PHASE {
+            FAST_INTERVAL
+        } else {
+            (interval * 2).min(MAX_INTERVAL)
+        };
     }
 }
 

@@ -8,9 +8,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{
-    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, EndpointSettings,
-    ExecConfig, HostConfig, Mount, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding,
-    VolumeCreateRequest,
+    ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
+    ContainerSummaryStateEnum, EndpointSettings, ExecConfig, HostConfig, Mount, MountType,
+    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
@@ -230,6 +230,42 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         labels: config.labels.unwrap_or_default(),
         bindings,
     }
+}
+
+fn summary_info(s: ContainerSummary) -> Option<ContainerInfo> {
+    use ContainerSummaryStateEnum as S;
+    let state = match s.state {
+        Some(S::CREATED) => RunState::Created,
+        Some(S::RUNNING) => RunState::Running,
+        Some(S::RESTARTING) => RunState::Restarting,
+        Some(S::PAUSED) => RunState::Paused,
+        Some(S::EXITED) => RunState::Exited,
+        Some(S::DEAD) => RunState::Dead,
+        _ => RunState::Other,
+    };
+    Some(ContainerInfo {
+        id: s.id?,
+        name: s
+            .names
+            .and_then(|n| n.into_iter().next())
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        image: s.image.unwrap_or_default(),
+        state,
+        exit_code: None,
+        oom_killed: false,
+        error: None,
+        started_at: None,
+        labels: s.labels.unwrap_or_default(),
+        // Only running containers list their published ports here.
+        bindings: s
+            .ports
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|p| Some((p.ip.unwrap_or_default(), p.public_port?)))
+            .collect(),
+    })
 }
 
 fn log_chunk(o: LogOutput) -> LogChunk {
@@ -548,15 +584,9 @@ impl Engine for DockerEngine {
                 self.docker.list_containers(Some(opts)),
             )
             .await?;
-        let mut out = Vec::new();
-        for s in summaries {
-            let Some(id) = s.id else { continue };
-            // Removed between list and inspect: simply not there any more.
-            if let Some(info) = self.inspect_container(&id).await? {
-                out.push(info);
-            }
-        }
-        Ok(out)
+        // The summaries carry all reconciliation needs; an inspect per container would make
+        // every CLI start cost a round trip per service.
+        Ok(summaries.into_iter().filter_map(summary_info).collect())
     }
 
     fn logs(

@@ -176,7 +176,9 @@ pub trait Engine: Send + Sync + 'static {
     async fn stop_container(&self, name: &str, grace: Duration) -> EngineResult<()>;
     async fn remove_container(&self, name: &str) -> EngineResult<()>;
     async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>>;
-    /// Containers (running or not) carrying all of the given labels.
+    /// Containers (running or not) carrying all of the given labels. From Docker's list, so
+    /// `exit_code`, `oom_killed`, `error` and `started_at` are not filled in, and `bindings`
+    /// only for running containers: inspect a container for those.
     async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>>;
     /// The last `tail` log lines, or a live stream when `follow` is set.
     fn logs(

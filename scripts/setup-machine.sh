@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian machine ready to run Dockhand and its tests: the packages below, a running
+# Docker engine, and the local test images (postgres:15, redis:7, mariadb:10.11).
+# Idempotent: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=l
+
+PACKAGES=(
+  docker.io            # the engine Dockhand manages (dockerd + client)
+  debootstrap          # builds the test images' root filesystem
+  docker-registry      # a local registry for the image-pull tests
+  postgresql-client redis-tools mariadb-client   # the clients tests use to check data, as a user would
+  build-essential pkg-config                     # C parts of crates (SQLite)
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  echo "== starting dockerd"
+  # No systemd on the CI machines: run the daemon directly.
+  $SUDO sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+  docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log"; tail -20 /var/log/dockerd.log; exit 1; }
+fi
+
+echo "== test images"
+bash tests/images/build-images.sh

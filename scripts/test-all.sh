@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Runs every test of Dockhand: sets the machine up (packages, Docker engine, test images), then the
+# unit tests and the end-to-end tests against the real engine. Prints one summary line at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+
+bash scripts/setup-machine.sh
+
+command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
+echo "== build"
+cargo build --workspace --all-targets --locked
+
+echo "== tests"
+log=$(mktemp)
+set +e
+cargo test --workspace --locked 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+rm -f "$log"
+echo "== done in $(( $(date +%s) - start )) s"
+echo "${passed} passed, ${failed} failed"
+exit "$status"

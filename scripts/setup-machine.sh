@@ -14,6 +14,7 @@ PACKAGES=(
   debootstrap          # builds the test images' root filesystem
   docker-registry      # a local registry for the image-pull tests
   postgresql-client redis-tools mariadb-client   # the clients tests use to check data, as a user would
+  gnome-keyring dbus libsecret-tools             # a real OS keychain (Secret Service) for the tests
   build-essential pkg-config                     # C parts of crates (SQLite)
 )
 missing=()

@@ -11,12 +11,16 @@ command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://ru
 echo "== build"
 cargo build --workspace --all-targets --locked
 
-echo "== tests"
+echo "== tests (in a private D-Bus session with an unlocked gnome-keyring: the real OS keychain)"
 log=$(mktemp)
+# HOME moves to a scratch directory so the keyring starts empty; cargo and rustup keep theirs.
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+keyring_home=$(mktemp -d)
 set +e
-cargo test --workspace --locked 2>&1 | tee "$log"
+HOME="$keyring_home" dbus-run-session -- bash scripts/with-keyring.sh cargo test --workspace --locked 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
+rm -rf "$keyring_home"
 passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 rm -f "$log"

@@ -67,12 +67,107 @@ pub enum Command {
         #[arg(long, default_value_t = 100)]
         tail: usize,
     },
-    /// Print a service's admin URL (it contains the admin password).
-    Url { service: String },
+    /// Print a project's URL (for one of its services), or a service's admin URL.
+    /// Both contain passwords.
+    Url {
+        /// A project, or a service (its admin URL)
+        name: String,
+        /// With a project: which of its services (name or kind); default: its main database.
+        service: Option<String>,
+    },
+    /// Manage projects (a name and a folder, using services).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Attach the project in this folder (or --project) to services, creating its own database
+    /// and user on each. Without arguments, the services come from dockhand.toml.
+    Attach {
+        /// Services by name, or KIND[:VERSION] (an existing service of that kind and version
+        /// line is used, else one is created)
+        targets: Vec<String>,
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+    },
+    /// Detach a project from a service (its database and data are kept).
+    Detach {
+        service: String,
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+    },
+    /// Print a project's variables (DATABASE_URL, REDIS_URL, PG*, MYSQL_*, …).
+    Env {
+        /// Project (default: the one whose folder holds the current directory)
+        project: Option<String>,
+        /// host: 127.0.0.1 and published ports; container: service names on the `dockhand`
+        /// Docker network; docker-desktop: host.docker.internal
+        #[arg(long = "for", default_value = "host", value_parser = ["host", "container", "docker-desktop"])]
+        audience: String,
+        /// Merge the variables into this dotenv file, keeping its other lines.
+        #[arg(long)]
+        write: Option<std::path::PathBuf>,
+    },
+    /// Run a command with the project's variables in its environment, holding its services
+    /// for as long as it runs. Exits with the command's exit code.
+    Run {
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+        /// The command and its arguments (after `--`)
+        #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Show or change settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    #[command(subcommand, hide = true)]
+    Internal(InternalCommand),
     /// Show the history of what happened to services, newest first.
     Events {
         service: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// Register a project folder (default: the current directory).
+    Add {
+        path: Option<std::path::PathBuf>,
+        /// Project name (default: dockhand.toml's `name`, else the folder's name)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List projects with the services they use.
+    List,
+    /// Start the project's services and keep them running until `project down`.
+    Up { name: Option<String> },
+    /// Let the project's services go (they stop after the grace period if nobody else uses them).
+    Down { name: Option<String> },
+    /// Forget a project. Its databases stay on the servers unless --drop-data.
+    Remove {
+        name: String,
+        /// Also drop its databases and users — after a backup of each into the backups folder.
+        #[arg(long)]
+        drop_data: bool,
+        /// Do not ask for confirmation of --drop-data.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Show all settings.
+    Show,
+    /// Change a setting: grace-period (seconds an unused service keeps running, e.g. 0, 300, 5m).
+    Set { key: String, value: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InternalCommand {
+    /// Stops a service once its grace period is over, if nobody uses it by then.
+    StopIdle {
+        service: String,
+        #[arg(long)]
+        after: u64,
     },
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod output;
+mod projects;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -13,7 +14,7 @@ use dockhand_core::manager::ProgressFn;
 use dockhand_core::{CoreError, Manager, Result, ServiceSpec, UpRequest};
 use futures_util::StreamExt;
 
-use args::{Cli, Command};
+use args::{Cli, Command, ConfigCommand, InternalCommand};
 use output::{print_error, table, ProgressPrinter};
 
 /// `logs` without `--follow` returns what Docker has; this bounds a stalled engine.
@@ -35,6 +36,16 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let json = cli.json;
     let code = rt.block_on(async move {
+        if let Command::Run { project, command } = cli.command {
+            // `run` handles Ctrl-C itself: the command gets it, Dockhand stays to release leases.
+            return match run_command(project, command).await {
+                Ok(code) => code,
+                Err(e) => {
+                    print_error(&e, json);
+                    e.exit_code()
+                }
+            };
+        }
         tokio::select! {
             r = run(cli) => match r {
                 Ok(()) => 0,
@@ -55,10 +66,58 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run_command(project: Option<String>, command: Vec<String>) -> Result<i32> {
     let m = Arc::new(dockhand_core::open_default().await?);
     m.reconcile().await?;
+    projects::run(&m, project, command).await
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let m = Arc::new(dockhand_core::open_default().await?);
+    if let Command::Internal(InternalCommand::StopIdle { service, after }) = &cli.command {
+        return projects::stop_idle(&m, service, *after).await;
+    }
+    m.reconcile().await?;
     match cli.command {
+        Command::Run { .. } | Command::Internal(_) => unreachable!("handled above"),
+        Command::Project(cmd) => projects::project(&m, cmd, cli.json).await,
+        Command::Attach { targets, project } => {
+            projects::attach(&m, targets, project, cli.json).await
+        }
+        Command::Detach { service, project } => projects::detach(&m, service, project).await,
+        Command::Env {
+            project,
+            audience,
+            write,
+        } => projects::env(&m, project, &audience, write, cli.json),
+        Command::Url { name, service } => projects::url(&m, &name, service.as_deref(), cli.json),
+        Command::Config(ConfigCommand::Show) => {
+            let grace = m.grace_period()?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"grace_period_secs": grace.as_secs(), "home": m.home().root()})
+                );
+            } else {
+                println!(
+                    "grace-period = {} s   (how long an unused service keeps running)",
+                    grace.as_secs()
+                );
+                println!("home         = {}", m.home().root().display());
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Set { key, value }) => match key.as_str() {
+            "grace-period" => {
+                let d = parse_duration(&value)?;
+                m.set_grace_period(d)?;
+                println!("grace-period = {} s", d.as_secs());
+                Ok(())
+            }
+            other => Err(CoreError::InvalidInput(format!(
+                "unknown setting {other:?}; settings: grace-period"
+            ))),
+        },
         Command::Up {
             specs,
             name,
@@ -127,25 +186,27 @@ async fn run(cli: Cli) -> Result<()> {
             let rows: Vec<Vec<String>> = st
                 .iter()
                 .map(|s| {
+                    let mut users: Vec<String> = Vec::new();
+                    if s.pinned {
+                        users.push("pinned (up)".into());
+                    }
+                    users.extend(s.consumers.iter().cloned());
+                    let detail = s.detail.clone().unwrap_or_default();
                     vec![
                         s.name.clone(),
                         format!("{} {}", s.kind.spec().display_name, s.version),
                         format!("{}:{}", s.host, s.host_port),
                         s.state.clone(),
-                        s.detail
-                            .clone()
-                            .unwrap_or_default()
-                            .lines()
-                            .next()
-                            .unwrap_or("")
-                            .to_string(),
+                        s.projects.len().to_string(),
+                        users.join(", "),
+                        detail.lines().next().unwrap_or("").to_string(),
                     ]
                 })
                 .collect();
-            print!(
-                "{}",
-                table(&["NAME", "SERVER", "ADDRESS", "STATE", "DETAIL"], &rows)
-            );
+            let header = [
+                "NAME", "SERVER", "ADDRESS", "STATE", "PROJECTS", "HELD BY", "DETAIL",
+            ];
+            print!("{}", table(&header, &rows));
             Ok(())
         }
         Command::Logs {
@@ -153,15 +214,6 @@ async fn run(cli: Cli) -> Result<()> {
             follow,
             tail,
         } => logs(&m, &service, follow, tail).await,
-        Command::Url { service } => {
-            let url = m.admin_url(&service)?;
-            if cli.json {
-                println!("{}", serde_json::json!({ "url": url }));
-            } else {
-                println!("{url}");
-            }
-            Ok(())
-        }
         Command::Events { service, limit } => {
             if let Some(s) = &service {
                 m.resolve(s).ok();
@@ -317,4 +369,26 @@ fn confirm_purge(name: &str) -> Result<bool> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim() == name)
+}
+
+/// "0", "90", "90s", "5m", "1h" → a duration.
+fn parse_duration(s: &str) -> Result<Duration> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| {
+        CoreError::InvalidInput(format!(
+            "{s:?} is not a duration; write e.g. 0, 90, 90s, 5m or 1h"
+        ))
+    })?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => {
+            return Err(CoreError::InvalidInput(format!(
+                "{s:?} is not a duration; write e.g. 0, 90, 90s, 5m or 1h"
+            )))
+        }
+    };
+    Ok(Duration::from_secs(secs))
 }

@@ -53,6 +53,9 @@ pub enum CoreError {
     #[error("{0}")]
     Home(String),
 
+    #[error("could not set up the project's database on {0}")]
+    Provision(String),
+
     #[error("state store error: {0}")]
     Store(#[from] rusqlite::Error),
 
@@ -81,6 +84,7 @@ impl CoreError {
             CoreError::ImagePull { .. } => "image_pull_failed",
             CoreError::NotReady { .. } => "not_ready",
             CoreError::Home(_) => "home",
+            CoreError::Provision(_) => "provision_failed",
             CoreError::Store(_) => "store",
             CoreError::Secret(_) => "secret_store",
             CoreError::Io(_) => "io",

@@ -1,14 +1,20 @@
 //! Dockhand's UI-free core: one shared database server per kind and version, for all of a
 //! developer's projects. The CLI and the tray app are thin shells over [`Manager`].
 
+pub mod backup;
 pub mod catalog;
 pub mod engine;
+pub mod env;
 pub mod error;
 pub mod home;
+pub mod ident;
+pub mod leases;
 pub mod manager;
 pub mod names;
 pub mod ports;
 pub mod probe;
+pub mod project_config;
+pub mod provision;
 pub mod readiness;
 pub mod secrets;
 pub mod store;
@@ -28,7 +34,6 @@ pub async fn open_default() -> Result<Manager> {
     let home = Home::resolve()?;
     let store = Store::open(&home.state_db())?;
     let engine = Arc::new(DockerEngine::connect().await?);
-    // TEMPORARY file store until the OS keychain store lands (see `secrets`).
-    let secrets = Arc::new(secrets::FileSecretStore::new(home.secrets_file()));
+    let secrets = secrets::default_store(&home)?;
     Manager::new(home, store, engine, secrets)
 }

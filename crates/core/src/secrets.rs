@@ -1,9 +1,9 @@
 //! Secrets (admin and project passwords) live behind [`SecretStore`]. No secret is ever written
 //! to the state database, a log line, `Debug` output or a command line.
 //!
-//! TEMPORARY: until the OS keychain store lands (issue "Projects, leases … OS keychain"), the CLI
-//! uses [`FileSecretStore`], a 0600 JSON file in the Dockhand home. It is a stop-gap, not the
-//! design: the keychain store replaces it behind the same trait.
+//! The real store is [`KeychainSecretStore`] (the OS keychain). [`FileSecretStore`], a 0600 JSON
+//! file in the Dockhand home, is an explicit opt-in for machines without a keychain
+//! (`DOCKHAND_SECRET_STORE=file`). [`MemorySecretStore`] is for tests.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -69,7 +69,7 @@ impl SecretStore for MemorySecretStore {
     }
 }
 
-/// TEMPORARY 0600 file store (see the module docs). Read-modify-write runs under an exclusive
+/// The opt-in 0600 file store (see the module docs). Read-modify-write runs under an exclusive
 /// `flock` so concurrent Dockhand processes agree on one secret per key.
 pub struct FileSecretStore {
     path: PathBuf,
@@ -142,6 +142,144 @@ impl SecretStore for FileSecretStore {
                 Ok((s, true))
             }
         })
+    }
+}
+
+/// The OS keychain: Secret Service on Linux (GNOME Keyring, KWallet, KeePassXC), Keychain on
+/// macOS, Credential Manager on Windows. Entries are filed under the service "dockhand".
+/// Secrets left in the interim file store by an earlier Dockhand move into the keychain on first
+/// read.
+pub struct KeychainSecretStore {
+    lock_path: PathBuf,
+    legacy: Option<FileSecretStore>,
+}
+
+const KEYCHAIN_SERVICE: &str = "dockhand";
+
+impl KeychainSecretStore {
+    pub fn new(lock_path: impl Into<PathBuf>, legacy_file: Option<PathBuf>) -> Self {
+        KeychainSecretStore {
+            lock_path: lock_path.into(),
+            legacy: legacy_file.filter(|p| p.exists()).map(FileSecretStore::new),
+        }
+    }
+
+    fn entry(key: &str) -> Result<keyring::Entry> {
+        keyring::Entry::new(KEYCHAIN_SERVICE, key).map_err(keychain_error)
+    }
+
+    fn read(key: &str) -> Result<Option<Secret>> {
+        match Self::entry(key)?.get_password() {
+            Ok(v) => Ok(Some(Secret(v))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    fn write(key: &str, s: &Secret) -> Result<()> {
+        Self::entry(key)?
+            .set_password(s.expose())
+            .map_err(keychain_error)?;
+        // Read it back through a new entry: a keychain that silently drops writes (a locked
+        // collection, a mock store) must fail here, not when the server no longer matches.
+        match Self::read(key)? {
+            Some(back) if back == *s => Ok(()),
+            _ => Err(CoreError::Secret(
+                "the OS keychain accepted a password but did not keep it; check that your keyring is unlocked \
+                 and persistent, or opt in to the file store with DOCKHAND_SECRET_STORE=file"
+                    .into(),
+            )),
+        }
+    }
+
+    fn with_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        use std::os::unix::fs::OpenOptionsExt;
+        use std::os::unix::io::AsRawFd;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&self.lock_path)?;
+        // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
+        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+            return Err(std::io::Error::last_os_error().into());
+        }
+        f()
+    }
+}
+
+fn keychain_error(e: keyring::Error) -> CoreError {
+    match e {
+        keyring::Error::PlatformFailure(_) | keyring::Error::NoStorageAccess(_) => CoreError::Secret(format!(
+            "the OS keychain is not available ({e}). On Linux, run a Secret Service (GNOME Keyring, KWallet or KeePassXC) \
+             and unlock it; on a machine without one, opt in to a 0600 file in DOCKHAND_HOME with DOCKHAND_SECRET_STORE=file"
+        )),
+        other => CoreError::Secret(format!("OS keychain: {other}")),
+    }
+}
+
+impl SecretStore for KeychainSecretStore {
+    fn get(&self, key: &str) -> Result<Option<Secret>> {
+        if let Some(s) = Self::read(key)? {
+            return Ok(Some(s));
+        }
+        let Some(legacy) = &self.legacy else {
+            return Ok(None);
+        };
+        self.with_lock(|| {
+            if let Some(s) = Self::read(key)? {
+                return Ok(Some(s));
+            }
+            let Some(s) = legacy.get(key)? else {
+                return Ok(None);
+            };
+            Self::write(key, &s)?;
+            legacy.delete(key)?;
+            tracing::info!("moved a secret from the interim file store into the OS keychain");
+            Ok(Some(s))
+        })
+    }
+
+    fn delete(&self, key: &str) -> Result<()> {
+        if let Some(legacy) = &self.legacy {
+            legacy.delete(key)?;
+        }
+        match Self::entry(key)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    fn get_or_create(&self, key: &str) -> Result<Secret> {
+        if let Some(s) = self.get(key)? {
+            return Ok(s);
+        }
+        self.with_lock(|| {
+            if let Some(s) = Self::read(key)? {
+                return Ok(s);
+            }
+            let s = generate_password();
+            Self::write(key, &s)?;
+            Ok(s)
+        })
+    }
+}
+
+/// Which secret store to use: the OS keychain unless `DOCKHAND_SECRET_STORE=file` opts in to
+/// the 0600 file.
+pub fn default_store(home: &crate::Home) -> Result<std::sync::Arc<dyn SecretStore>> {
+    match std::env::var("DOCKHAND_SECRET_STORE").ok().as_deref() {
+        None | Some("") | Some("keychain") => Ok(std::sync::Arc::new(KeychainSecretStore::new(
+            home.root().join("secrets.lock"),
+            Some(home.secrets_file()),
+        ))),
+        Some("file") => Ok(std::sync::Arc::new(FileSecretStore::new(
+            home.secrets_file(),
+        ))),
+        Some(other) => Err(CoreError::InvalidInput(format!(
+            "DOCKHAND_SECRET_STORE={other:?} is not known; use 'keychain' (default) or 'file'"
+        ))),
     }
 }
 

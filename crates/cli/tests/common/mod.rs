@@ -163,9 +163,20 @@ pub fn password_and_port(url: &str) -> (String, u16) {
     (password, port.parse().unwrap())
 }
 
-/// Runs a statement with the kind's own command-line client from the host, as a user would.
+/// The user and database of a URL.
+pub fn user_and_database(url: &str) -> (String, String) {
+    let after = url.split_once("://").unwrap().1;
+    let user = after.split_once(':').unwrap().0.to_string();
+    let path = after.split_once('/').map(|(_, p)| p).unwrap_or("");
+    let db = path.split('?').next().unwrap_or("").to_string();
+    (user, db)
+}
+
+/// Runs a statement with the kind's own command-line client from the host, as a user would,
+/// logging in as the URL's user.
 pub fn client(kind: &str, url: &str, statement: &str) -> String {
     let (password, port) = password_and_port(url);
+    let (user, database) = user_and_database(url);
     let mut c = match kind {
         "postgres" => {
             let mut c = Command::new("psql");
@@ -174,11 +185,14 @@ pub fn client(kind: &str, url: &str, statement: &str) -> String {
         }
         "redis" => {
             let mut c = Command::new("redis-cli");
+            let port = port.to_string();
             c.args([
                 "-h",
                 "127.0.0.1",
                 "-p",
-                &port.to_string(),
+                &port,
+                "--user",
+                &user,
                 "--no-auth-warning",
             ]);
             c.env("REDISCLI_AUTH", &password);
@@ -187,18 +201,22 @@ pub fn client(kind: &str, url: &str, statement: &str) -> String {
         }
         "mariadb" => {
             let mut c = Command::new("mariadb");
+            let port = port.to_string();
             c.args([
                 "-h",
                 "127.0.0.1",
                 "-P",
-                &port.to_string(),
+                &port,
                 "-u",
-                "root",
+                &user,
                 "-N",
                 "-B",
                 "-e",
                 statement,
             ]);
+            if !database.is_empty() {
+                c.arg(&database);
+            }
             c.env("MYSQL_PWD", &password);
             c
         }

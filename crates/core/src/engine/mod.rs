@@ -206,12 +206,23 @@ pub async fn exec_collect(
     cmd: &[&str],
     limit: Duration,
 ) -> EngineResult<ExecOutput> {
+    exec_collect_env(engine, container, cmd, &[], limit).await
+}
+
+/// Runs a command with extra environment (how secrets reach tools: never in `cmd`).
+pub async fn exec_collect_env(
+    engine: &dyn Engine,
+    container: &str,
+    cmd: &[&str],
+    env: &[String],
+    limit: Duration,
+) -> EngineResult<ExecOutput> {
     let mut out = ExecOutput::default();
     let mut sink = |c: LogChunk| match c.stream {
         OutputStream::Stdout => out.stdout.extend_from_slice(&c.bytes),
         OutputStream::Stderr => out.stderr.extend_from_slice(&c.bytes),
     };
-    let code = engine.exec(container, cmd, &[], limit, &mut sink).await?;
+    let code = engine.exec(container, cmd, env, limit, &mut sink).await?;
     out.exit_code = code;
     Ok(out)
 }

@@ -34,6 +34,39 @@ const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL
      );
      CREATE INDEX events_by_service ON events (service, id);",
+    // 2: projects, their attachments to services, consumers' leases, settings.
+    "ALTER TABLE services ADD COLUMN pinned INTEGER NOT NULL DEFAULT 1;
+     ALTER TABLE services ADD COLUMN idle_since_ms INTEGER;
+     CREATE TABLE projects (
+        name          TEXT PRIMARY KEY,
+        path          TEXT UNIQUE,
+        created_at_ms INTEGER NOT NULL
+     );
+     CREATE TABLE attachments (
+        project       TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+        service       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        db_name       TEXT NOT NULL,
+        db_user       TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (project, service),
+        UNIQUE (service, db_name)
+     );
+     CREATE TABLE leases (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        service       TEXT NOT NULL,
+        holder        TEXT NOT NULL,
+        pid           INTEGER,
+        pid_start     TEXT,
+        expires_at_ms INTEGER,
+        created_at_ms INTEGER NOT NULL
+     );
+     CREATE INDEX leases_by_service ON leases (service);
+     CREATE UNIQUE INDEX standing_leases ON leases (service, holder) WHERE pid IS NULL AND expires_at_ms IS NULL;
+     CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+     );",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

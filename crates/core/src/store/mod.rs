@@ -4,6 +4,9 @@
 //! No secret is ever stored here.
 
 mod migrations;
+mod projects;
+
+pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -59,6 +62,11 @@ pub struct ServiceRow {
     pub ever_ready: bool,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Started by the user (`dockhand up`): runs until `down`, whatever its consumers do.
+    /// Unpinned services run while consumers hold leases on them.
+    pub pinned: bool,
+    /// When the last lease ended (unpinned services stop a grace period after this).
+    pub idle_since_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -77,6 +85,7 @@ pub struct NewService<'a> {
     pub version: &'a str,
     pub image: &'a str,
     pub port_explicit: bool,
+    pub pinned: bool,
 }
 
 pub fn now_ms() -> i64 {
@@ -86,7 +95,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -110,6 +119,8 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         ever_ready: r.get(9)?,
         created_at_ms: r.get(10)?,
         updated_at_ms: r.get(11)?,
+        pinned: r.get(12)?,
+        idle_since_ms: r.get(13)?,
     })
 }
 
@@ -219,9 +230,9 @@ impl Store {
             let port = choose_port(&taken)?;
             let now = now_ms();
             tx.execute(
-                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7)",
-                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now],
+                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8)",
+                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned],
             )?;
             let row = tx.query_row(
                 &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
@@ -237,10 +248,10 @@ impl Store {
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
-                        row.desired.as_str(), row.state, row.reason, row.ever_ready, now_ms()],
+                        row.desired.as_str(), row.state, row.reason, row.ever_ready, now_ms(), row.pinned],
             )?;
             Ok(n == 1)
         })
@@ -266,6 +277,26 @@ impl Store {
             )?;
             tx.commit()?;
             Ok(port)
+        })
+    }
+
+    pub fn set_pinned(&self, name: &str, pinned: bool) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE services SET pinned = ?2, updated_at_ms = ?3 WHERE name = ?1",
+                params![name, pinned, now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    pub fn set_idle_since(&self, name: &str, at_ms: Option<i64>) -> Result<()> {
+        self.with(|c| {
+            c.execute(
+                "UPDATE services SET idle_since_ms = ?2 WHERE name = ?1",
+                params![name, at_ms],
+            )?;
+            Ok(())
         })
     }
 
@@ -339,6 +370,7 @@ mod tests {
             version: "15",
             image: "postgres:15",
             port_explicit: false,
+            pinned: true,
         }
     }
 

@@ -2,6 +2,12 @@
 //! reconciliation of the store with what Docker reports. Every operation is idempotent and safe
 //! when a second Dockhand process (tray app and CLI) acts at the same time.
 
+mod consumers;
+mod projects;
+
+pub use consumers::{Lease, Settled, DEFAULT_GRACE};
+pub use projects::ProjectConnection;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,6 +108,12 @@ pub struct ServiceStatus {
     pub detail: Option<String>,
     pub container_id: Option<String>,
     pub started_at: Option<String>,
+    /// Started with `up`: runs until `down`.
+    pub pinned: bool,
+    /// Holders of live leases (`project:shop`, `run:npm`, …).
+    pub consumers: Vec<String>,
+    /// Projects attached to the service.
+    pub projects: Vec<String>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -111,7 +123,7 @@ pub struct ReconcileReport {
     pub updated: Vec<String>,
 }
 
-fn container_name(service: &str) -> String {
+pub(crate) fn container_name(service: &str) -> String {
     format!("dockhand-{service}")
 }
 
@@ -119,7 +131,7 @@ fn volume_name(service: &str) -> String {
     format!("dockhand-{service}-data")
 }
 
-fn admin_secret_key(instance: &str, service: &str) -> String {
+pub(crate) fn admin_secret_key(instance: &str, service: &str) -> String {
     format!("{instance}/service/{service}/admin")
 }
 
@@ -253,6 +265,7 @@ impl Manager {
             version: &req.spec.version,
             image: &image,
             port_explicit: req.port.is_some(),
+            pinned: true,
         };
         let port_free = self.port_free;
         let (row, _created) = self.store.claim_service(&new, |taken| {
@@ -273,7 +286,16 @@ impl Manager {
             )));
         }
         self.store.set_desired(&name, Desired::Running)?;
+        // Started by the user: it runs until `down`, whatever its consumers do.
+        self.store.set_pinned(&name, true)?;
+        let _lock = self.lock(&name, consumers::LOCK_LIMIT).await?;
+        self.start(row, progress).await
+    }
 
+    /// Starts an existing service and records the outcome (both for `up` and for consumers).
+    async fn start(&self, row: ServiceRow, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
+        let name = row.name.clone();
+        self.store.set_desired(&name, Desired::Running)?;
         match self.bring_up(row, progress).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
@@ -336,6 +358,8 @@ impl Manager {
         let name = row.name.clone();
         let cname = container_name(&name);
 
+        // The keychain first: without it nothing can start, and nothing should be created.
+        let password = self.admin_password(&name)?;
         let mut known = self.engine.inspect_container(&cname).await?;
         if let Some(c) = &known {
             self.check_container_is_ours(c)?;
@@ -365,7 +389,6 @@ impl Manager {
             }
         }
 
-        let password = self.admin_password(&name)?;
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -437,6 +460,9 @@ impl Manager {
             "started",
             &format!("ready in {}", human_duration(took)),
         );
+        // Users live in the data (PostgreSQL, MariaDB) or in memory (Redis ACLs): re-applying
+        // every project's grant after a start keeps them all in step with the keychain.
+        self.reprovision_all(&name).await;
         progress(Progress::Ready {
             service: name.clone(),
             took,
@@ -584,6 +610,7 @@ impl Manager {
     pub async fn down(&self, query: &str) -> Result<ServiceRow> {
         let row = self.resolve(query)?;
         self.store.set_desired(&row.name, Desired::Stopped)?;
+        self.store.set_pinned(&row.name, false)?;
         let cname = container_name(&row.name);
         if let Some(c) = self.engine.inspect_container(&cname).await? {
             self.check_container_is_ours(&c)?;
@@ -684,7 +711,21 @@ impl Manager {
                     RunState::Other => ("unknown".into(), None),
                 },
             };
+            let consumers = self
+                .live_leases(&row.name)?
+                .into_iter()
+                .map(|l| l.holder)
+                .collect();
+            let projects = self
+                .store
+                .attachments(None, Some(&row.name))?
+                .into_iter()
+                .map(|a| a.project)
+                .collect();
             Ok::<_, CoreError>(ServiceStatus {
+                pinned: row.pinned,
+                consumers,
+                projects,
                 name: row.name.clone(),
                 kind: row.kind,
                 version: row.version.clone(),
@@ -778,6 +819,9 @@ impl Manager {
                 ever_ready: running,
                 created_at_ms: 0,
                 updated_at_ms: 0,
+                // A running container of ours that the store forgot was started by someone.
+                pinned: running,
+                idle_since_ms: None,
             };
             if self.store.adopt_service(&row)? {
                 self.event(
@@ -818,6 +862,13 @@ impl Manager {
                     observed,
                     row.reason.as_deref().filter(|_| observed == "failed"),
                 )?;
+            }
+        }
+        // Without a supervisor running, every Dockhand process does the supervisor's work of
+        // stopping services whose last consumer left longer than the grace period ago.
+        for row in self.store.services()? {
+            if !row.pinned && row.state == "running" {
+                self.stop_if_idle(&row.name, false).await?;
             }
         }
         Ok(report)

@@ -1,0 +1,414 @@
+//! Project commands: project add/list/up/down/remove, attach, detach, env, url, run.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dockhand_core::env::{dotenv_line, merge_dotenv, Audience};
+use dockhand_core::manager::{Lease, Settled};
+use dockhand_core::{CoreError, Manager, Result};
+
+use crate::args::ProjectCommand;
+use crate::output::{table, ProgressPrinter};
+
+fn cwd() -> Result<PathBuf> {
+    Ok(std::env::current_dir()?)
+}
+
+pub async fn project(m: &Arc<Manager>, cmd: ProjectCommand, json: bool) -> Result<()> {
+    match cmd {
+        ProjectCommand::Add { path, name } => {
+            let dir = path.unwrap_or(cwd()?);
+            let (p, created) = m.add_project(&dir, name.as_deref())?;
+            if json {
+                println!("{}", serde_json::to_string(&p).unwrap());
+            } else if created {
+                println!(
+                    "project '{}' added ({})",
+                    p.name,
+                    p.path.unwrap_or_default()
+                );
+            } else {
+                println!("project '{}' is already registered", p.name);
+            }
+            Ok(())
+        }
+        ProjectCommand::List => {
+            let projects = m.store().projects()?;
+            let atts = m.store().attachments(None, None)?;
+            if json {
+                let v: Vec<_> = projects
+                    .iter()
+                    .map(|p| {
+                        let mine: Vec<_> = atts.iter().filter(|a| a.project == p.name).collect();
+                        serde_json::json!({"name": p.name, "path": p.path, "attachments": mine})
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&v).unwrap());
+                return Ok(());
+            }
+            if projects.is_empty() {
+                println!("No projects yet. In a project's folder: `dockhand attach postgres` (or `dockhand project add`).");
+                return Ok(());
+            }
+            let rows: Vec<Vec<String>> = projects
+                .iter()
+                .map(|p| {
+                    let services: Vec<String> = atts
+                        .iter()
+                        .filter(|a| a.project == p.name)
+                        .map(|a| format!("{} ({})", a.service, a.db_name))
+                        .collect();
+                    vec![
+                        p.name.clone(),
+                        p.path.clone().unwrap_or_default(),
+                        services.join(", "),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(&["PROJECT", "FOLDER", "SERVICES (DATABASE)"], &rows)
+            );
+            Ok(())
+        }
+        ProjectCommand::Up { name } => {
+            let p = m.project_for(name.as_deref(), &cwd()?)?;
+            let printer = ProgressPrinter::new(!json);
+            let report = |e| printer.report(e);
+            let held = m.hold_project(&p, None, &report).await;
+            printer.clear();
+            for (lease, o) in held? {
+                if !json {
+                    println!(
+                        "{}: {} running at 127.0.0.1:{}",
+                        p.name, lease.service, o.host_port
+                    );
+                }
+            }
+            Ok(())
+        }
+        ProjectCommand::Down { name } => {
+            let p = m.project_for(name.as_deref(), &cwd()?)?;
+            for (service, settled) in m.project_down(&p).await? {
+                report_settled(&service, &settled, json);
+                spawn_stopper_if_due(&service, &settled);
+            }
+            Ok(())
+        }
+        ProjectCommand::Remove {
+            name,
+            drop_data,
+            yes,
+        } => {
+            let p = m.project_for(Some(&name), &cwd()?)?;
+            if drop_data && !yes && !confirm(&format!(
+                "This drops every database of project '{name}' (each is backed up first). Type the project name to confirm: "
+            ), &name)? {
+                return Err(CoreError::InvalidInput("not confirmed; nothing was deleted".into()));
+            }
+            let backups = m.remove_project(&p, drop_data).await?;
+            if !json {
+                for b in &backups {
+                    println!("backed up to {}", b.display());
+                }
+                if drop_data {
+                    println!("project '{name}' removed with its databases");
+                } else {
+                    println!("project '{name}' removed; its databases are kept on the servers");
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+fn confirm(prompt: &str, expected: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(CoreError::InvalidInput(
+            "this deletes data; confirm with --yes when not at a terminal. Nothing was deleted"
+                .into(),
+        ));
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim() == expected)
+}
+
+pub async fn attach(
+    m: &Arc<Manager>,
+    targets: Vec<String>,
+    project: Option<String>,
+    json: bool,
+) -> Result<()> {
+    let here = cwd()?;
+    let p = match project {
+        Some(name) => m.project_for(Some(&name), &here)?,
+        // In a folder that is no project yet, attaching makes it one.
+        None => match m.project_for(None, &here) {
+            Ok(p) => p,
+            Err(_) => {
+                let (p, _) = m.add_project(&here, None)?;
+                if !json {
+                    println!("project '{}' added ({})", p.name, here.display());
+                }
+                p
+            }
+        },
+    };
+    let printer = ProgressPrinter::new(!json);
+    let report = |e| printer.report(e);
+    let atts = m.attach(&p, &targets, &report).await;
+    printer.clear();
+    let atts = atts?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&atts).unwrap());
+        return Ok(());
+    }
+    for a in &atts {
+        println!(
+            "{} → {}: database '{}', user '{}'",
+            p.name, a.service, a.db_name, a.db_user
+        );
+    }
+    println!("`dockhand env` prints the variables; `dockhand run -- <command>` runs a command with them.");
+    Ok(())
+}
+
+pub async fn detach(m: &Arc<Manager>, service: String, project: Option<String>) -> Result<()> {
+    let p = m.project_for(project.as_deref(), &cwd()?)?;
+    m.detach(&p, &service).await?;
+    println!("{} detached from {service}; its database is kept", p.name);
+    Ok(())
+}
+
+pub fn env(
+    m: &Manager,
+    project: Option<String>,
+    audience: &str,
+    write: Option<PathBuf>,
+    json: bool,
+) -> Result<()> {
+    let p = m.project_for(project.as_deref(), &cwd()?)?;
+    let audience = Audience::parse(audience).expect("clap checked it");
+    let vars = m.project_env(&p.name, audience)?;
+    if vars.is_empty() {
+        return Err(CoreError::InvalidInput(format!(
+            "project '{}' uses no service yet; `dockhand attach postgres` first",
+            p.name
+        )));
+    }
+    if audience == Audience::Container && !json {
+        eprintln!(
+            "# for containers on the '{}' Docker network: docker run --network {} …",
+            m.network(),
+            m.network()
+        );
+    }
+    if let Some(file) = write {
+        write_dotenv(&file, &vars)?;
+        if !json {
+            println!("wrote {} variables to {}", vars.len(), file.display());
+        }
+        return Ok(());
+    }
+    if json {
+        let map: serde_json::Map<String, serde_json::Value> = vars
+            .into_iter()
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        println!("{}", serde_json::Value::Object(map));
+    } else {
+        for (k, v) in vars {
+            println!("{}", dotenv_line(&k, &v));
+        }
+    }
+    Ok(())
+}
+
+/// Merges into a dotenv file, written atomically and private (it holds passwords).
+fn write_dotenv(file: &Path, vars: &[(String, String)]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let existing = match std::fs::read_to_string(file) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let merged = merge_dotenv(&existing, vars);
+    let dir = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.dockhand-tmp",
+        file.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(merged.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, file)?;
+    // A .env with passwords that git would commit deserves a warning.
+    let ignored = std::process::Command::new("git")
+        .args(["check-ignore", "-q"])
+        .arg(file)
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .status();
+    if let Ok(s) = ignored {
+        if s.code() == Some(1) {
+            eprintln!(
+                "warning: {} holds passwords and is not ignored by git; add it to .gitignore",
+                file.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result<()> {
+    let url = if m.store().project(name)?.is_some() {
+        let conns = m.project_connections(name, Audience::Host)?;
+        let pick = match service {
+            Some(s) => conns
+                .iter()
+                .find(|c| c.service == s || c.kind.as_str() == s)
+                .ok_or_else(|| {
+                    CoreError::InvalidInput(format!("project '{name}' does not use '{s}'"))
+                })?,
+            None => conns
+                .iter()
+                .min_by_key(|c| main_database_rank(c.kind))
+                .ok_or_else(|| {
+                    CoreError::InvalidInput(format!("project '{name}' uses no service yet"))
+                })?,
+        };
+        dockhand_core::env::url(&dockhand_core::env::Connection {
+            kind: pick.kind,
+            host: &pick.host,
+            port: pick.port,
+            database: &pick.database,
+            user: &pick.user,
+            password: pick.password.expose(),
+        })
+    } else {
+        m.admin_url(name)?
+    };
+    if json {
+        println!("{}", serde_json::json!({ "url": url }));
+    } else {
+        println!("{url}");
+    }
+    Ok(())
+}
+
+/// Which of a project's services `dockhand url <project>` means by default.
+fn main_database_rank(k: dockhand_core::Kind) -> u8 {
+    use dockhand_core::Kind::*;
+    match k {
+        Postgres => 0,
+        Mariadb => 1,
+        Mysql => 2,
+        Mongo => 3,
+        Redis => 4,
+    }
+}
+
+/// `dockhand run`: leases for the command's lifetime, variables in its environment only.
+pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>) -> Result<i32> {
+    let p = m.project_for(project.as_deref(), &cwd()?)?;
+    let holder = format!("run:{}", command[0]);
+    let printer = ProgressPrinter::new(true);
+    let report = |e| printer.report(e);
+    let held = m.hold_project(&p, Some(&holder), &report).await;
+    printer.clear();
+    let held = held?;
+    let vars = m.project_env(&p.name, Audience::Host)?;
+    let spawned = tokio::process::Command::new(&command[0])
+        .args(&command[1..])
+        .envs(vars)
+        .spawn();
+    let code = match spawned {
+        Err(e) => {
+            eprintln!("error: could not run {:?}: {e}", command[0]);
+            127
+        }
+        Ok(mut child) => loop {
+            // Ctrl-C reaches the command through the terminal; Dockhand stays to clean up.
+            tokio::select! {
+                status = child.wait() => {
+                    let status = status?;
+                    use std::os::unix::process::ExitStatusExt;
+                    break status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+                }
+                _ = tokio::signal::ctrl_c() => continue,
+            }
+        },
+    };
+    release_all(m, &held.into_iter().map(|(l, _)| l).collect::<Vec<_>>()).await;
+    Ok(code)
+}
+
+async fn release_all(m: &Manager, leases: &[Lease]) {
+    for lease in leases {
+        match m.release(lease).await {
+            Ok(s) => spawn_stopper_if_due(&lease.service, &s),
+            Err(e) => eprintln!("warning: releasing {}: {e}", lease.service),
+        }
+    }
+}
+
+fn report_settled(service: &str, s: &Settled, json: bool) {
+    if json {
+        println!("{}", serde_json::json!({"service": service, "settled": s}));
+        return;
+    }
+    match s {
+        Settled::InUse(n) => println!("{service}: still used by {n} consumer(s)"),
+        Settled::Pinned => println!("{service}: keeps running (started with `dockhand up`)"),
+        Settled::Stopped => println!("{service}: stopped"),
+        Settled::StopsIn(d) => println!(
+            "{service}: stops in {} unless used again",
+            dockhand_core::error::human_duration(*d)
+        ),
+        Settled::AlreadyStopped => println!("{service}: not running"),
+    }
+}
+
+/// After the last consumer leaves, a detached `dockhand` stops the service once the grace
+/// period is over (if nobody took it again meanwhile).
+fn spawn_stopper_if_due(service: &str, s: &Settled) {
+    let Settled::StopsIn(d) = s else { return };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let _ = std::process::Command::new(exe)
+        .args([
+            "internal",
+            "stop-idle",
+            service,
+            "--after",
+            &d.as_secs().max(1).to_string(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+}
+
+pub async fn stop_idle(m: &Arc<Manager>, service: &str, after: u64) -> Result<()> {
+    tokio::time::sleep(Duration::from_secs(after) + Duration::from_millis(200)).await;
+    m.stop_if_idle(service, true).await?;
+    Ok(())
+}

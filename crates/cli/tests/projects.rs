@@ -1,0 +1,555 @@
+//! End-to-end tests of projects, per-project databases, leases, the OS keychain and env
+//! injection: the real `dockhand` binary, the real Docker engine, real PostgreSQL, MariaDB and
+//! Redis servers, and a real gnome-keyring on a private D-Bus session (scripts/test-all.sh runs
+//! the tests inside one).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+/// A project folder with a dockhand.toml naming this test's own services.
+fn project_dir(env: &Env, name: &str, services: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut toml = format!("name = \"{name}\"\n[services]\n");
+    for (kind, version, service) in services {
+        toml.push_str(&format!(
+            "{kind} = {{ version = \"{version}\", service = \"{service}\" }}\n"
+        ));
+    }
+    std::fs::write(dir.join("dockhand.toml"), toml).unwrap();
+    dir
+}
+
+fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> Run {
+    let mut c = env.command(args);
+    c.current_dir(dir);
+    run_limited(c, COMMAND_LIMIT)
+}
+
+fn ok_in(env: &Env, dir: &Path, args: &[&str]) -> String {
+    let r = in_dir(env, dir, args);
+    assert_eq!(
+        r.code,
+        0,
+        "dockhand {args:?} in {}:\n{}",
+        dir.display(),
+        r.all()
+    );
+    r.stdout
+}
+
+fn env_map(out: &str) -> std::collections::HashMap<String, String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(out)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
+    let env = Env::new();
+    let name = env.name("kc");
+    env.ok(&["up", "redis:7", "--name", &name]);
+    // A second process finds the same password: the keychain kept it.
+    let url = env.url(&name);
+    assert_eq!(client("redis", &url, "PING"), "PONG");
+    let (password, _) = password_and_port(&url);
+    assert!(
+        !env.home_dir().join("secrets.json").exists(),
+        "a secrets file was written"
+    );
+    // What the keychain holds, read with an independent client (libsecret's secret-tool).
+    let search = sh("secret-tool search --all service dockhand 2>&1");
+    assert!(
+        search.stdout.contains(&password),
+        "not in the keychain:\n{}",
+        search.all()
+    );
+
+    // No keychain reachable: a clear error saying how to fix it, and no container started.
+    let other = env.name("nokc");
+    let mut c = env.command(&["up", "redis:7", "--name", &other]);
+    c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
+    let r = run_limited(c, Duration::from_secs(120));
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("OS keychain is not available")
+            && r.stderr.contains("DOCKHAND_SECRET_STORE=file"),
+        "{}",
+        r.all()
+    );
+}
+
+#[test]
+fn each_project_gets_its_own_database_and_cannot_open_another_projects() {
+    let env = Env::new();
+    let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
+    let svcs = [
+        ("postgres", "15", pg.as_str()),
+        ("mariadb", "10.11", maria.as_str()),
+        ("redis", "7", redis.as_str()),
+    ];
+    let a = project_dir(&env, "alpha", &svcs);
+    let b = project_dir(&env, "beta-app", &svcs);
+    env.ok(&["config", "set", "grace-period", "10m"]);
+    let out = ok_in(&env, &a, &["attach"]);
+    assert!(
+        out.contains("project 'alpha' added") && out.contains("database 'alpha'"),
+        "{out}"
+    );
+    ok_in(&env, &b, &["attach"]);
+    let ea = env_map(&ok_in(&env, &a, &["env", "--json"]));
+    let eb = env_map(&ok_in(&env, &b, &["env", "--json"]));
+    assert_eq!(ea["PGDATABASE"], "alpha");
+    assert_eq!(eb["PGDATABASE"], "beta_app");
+    assert_eq!(ea["PGUSER"], "alpha");
+    assert!(
+        ea["DATABASE_URL"].starts_with("postgres://alpha:"),
+        "{}",
+        ea["DATABASE_URL"]
+    );
+    assert!(ea.contains_key("MYSQL_URL") && ea.contains_key("REDIS_URL"));
+
+    // Each project works in its own database...
+    client(
+        "postgres",
+        &ea["DATABASE_URL"],
+        "CREATE TABLE t (x int); INSERT INTO t VALUES (1)",
+    );
+    assert_eq!(
+        client("postgres", &ea["DATABASE_URL"], "SELECT current_user"),
+        "alpha"
+    );
+    assert_eq!(
+        client(
+            "mariadb",
+            &ea["MYSQL_URL"],
+            "CREATE TABLE t (x int); SELECT DATABASE()"
+        ),
+        "alpha"
+    );
+    assert_eq!(client("redis", &ea["REDIS_URL"], "SET alpha:k 1"), "OK");
+
+    // ...and cannot get into the other's.
+    let b_db_with_a_creds = eb["DATABASE_URL"].replace(
+        &format!("beta_app:{}", eb["PGPASSWORD"]),
+        &format!("alpha:{}", ea["PGPASSWORD"]),
+    );
+    let denied = run_limited(
+        {
+            let mut c = Command::new("psql");
+            c.args([&b_db_with_a_creds, "-tAc", "SELECT 1"]);
+            c
+        },
+        COMMAND_LIMIT,
+    );
+    assert_ne!(denied.code, 0, "alpha connected to beta's database");
+    assert!(
+        denied.stderr.contains("permission denied for database"),
+        "{}",
+        denied.all()
+    );
+
+    let (_, mport) = password_and_port(&ea["MYSQL_URL"]);
+    let mut c = Command::new("mariadb");
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-P",
+        &mport.to_string(),
+        "-u",
+        "alpha",
+        "-e",
+        "SELECT * FROM beta_app.t",
+    ])
+    .env("MYSQL_PWD", &ea["MYSQL_PASSWORD"]);
+    let denied = run_limited(c, COMMAND_LIMIT);
+    assert_ne!(denied.code, 0);
+    assert!(denied.stderr.contains("denied"), "{}", denied.all());
+
+    let sneak = client_raw("redis", &ea["REDIS_URL"], "GET beta_app:k");
+    assert!(sneak.contains("NOPERM"), "{sneak}");
+    let flush = client_raw("redis", &ea["REDIS_URL"], "FLUSHALL");
+    assert!(flush.contains("NOPERM"), "{flush}");
+
+    // Attaching again is idempotent and keeps the data.
+    ok_in(&env, &a, &["attach"]);
+    assert_eq!(
+        client("postgres", &ea["DATABASE_URL"], "SELECT count(*) FROM t"),
+        "1"
+    );
+    let projects = env.ok(&["project", "list"]);
+    assert!(
+        projects.contains("alpha") && projects.contains("beta-app"),
+        "{projects}"
+    );
+}
+
+/// Like `client`, but returns the output even when the command fails.
+fn client_raw(kind: &str, url: &str, statement: &str) -> String {
+    assert_eq!(kind, "redis");
+    let (password, port) = password_and_port(url);
+    let user = url
+        .split_once("://")
+        .unwrap()
+        .1
+        .split_once(':')
+        .unwrap()
+        .0
+        .to_string();
+    let mut c = Command::new("redis-cli");
+    c.args([
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "--user",
+        &user,
+        "--no-auth-warning",
+    ]);
+    c.env("REDISCLI_AUTH", password);
+    c.args(statement.split_whitespace());
+    run_limited(c, COMMAND_LIMIT).all()
+}
+
+#[test]
+fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_exit_code() {
+    let env = Env::new();
+    let pg = env.name("runpg");
+    let dir = project_dir(&env, "runner", &[("postgres", "15", &pg)]);
+    env.ok(&["config", "set", "grace-period", "0"]);
+    ok_in(&env, &dir, &["attach"]);
+    assert_eq!(
+        env.service_status(&pg)["state"],
+        "stopped",
+        "unused service should stop after attach with grace 0"
+    );
+
+    let bin = env!("CARGO_BIN_EXE_dockhand");
+    let script = format!(
+        "psql \"$DATABASE_URL\" -tAc 'SELECT current_database()' > out.txt && {bin} status --json > status.json; exit 42"
+    );
+    let r = in_dir(&env, &dir, &["run", "--", "sh", "-c", &script]);
+    assert_eq!(r.code, 42, "{}", r.all());
+    assert_eq!(
+        std::fs::read_to_string(dir.join("out.txt")).unwrap().trim(),
+        "runner"
+    );
+    let during: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("status.json")).unwrap()).unwrap();
+    let svc = during
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == pg.as_str())
+        .unwrap();
+    assert_eq!(svc["state"], "running");
+    assert_eq!(svc["consumers"], serde_json::json!(["run:sh"]));
+    // Afterwards: the lease is gone, the unused service stopped, no file holds the password.
+    let after = env.service_status(&pg);
+    assert_eq!(after["state"], "stopped", "{after}");
+    assert_eq!(after["consumers"], serde_json::json!([]));
+    assert!(!dir.join(".env").exists());
+
+    // A consumer killed with -9 leaves a dead lease that the next command reaps.
+    let mut c = env.command(&["run", "--", "sleep", "60"]);
+    c.current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let child = c.spawn().unwrap();
+    assert!(
+        wait_until(Duration::from_secs(120), || env.service_status(&pg)
+            ["consumers"]
+            == serde_json::json!(["run:sleep"])),
+        "lease never appeared"
+    );
+    Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = { child }.wait();
+    let _ = sh("pkill -f '^sleep 60$'");
+    let reaped = env.service_status(&pg);
+    assert_eq!(reaped["consumers"], serde_json::json!([]), "{reaped}");
+    assert_eq!(reaped["state"], "stopped", "{reaped}");
+    assert!(env.ok(&["events", &pg]).contains("lease-reaped"));
+
+    // A command that does not exist: exit 127 and the lease released all the same.
+    let r = in_dir(&env, &dir, &["run", "--", "no-such-command-here"]);
+    assert_eq!(r.code, 127, "{}", r.all());
+    assert_eq!(env.service_status(&pg)["consumers"], serde_json::json!([]));
+}
+
+#[test]
+fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
+    let env = Env::new();
+    let pg = env.name("fifty");
+    let dir = project_dir(&env, "crowd", &[("postgres", "15", &pg)]);
+    env.ok(&["config", "set", "grace-period", "0"]);
+    ok_in(&env, &dir, &["attach"]);
+    let n = 50;
+    // Each run waits (bounded) until all 50 hold their leases and the test says go.
+    let script = "psql \"$DATABASE_URL\" -tAc 'SELECT 1' >/dev/null && touch ready.$$; \
+         i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done";
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            let mut c = env.command(&["run", "--", "sh", "-c", script]);
+            c.current_dir(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let ready = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("ready.")
+            })
+            .count()
+    };
+    if !wait_until(Duration::from_secs(200), || ready() == n) {
+        let got = ready();
+        std::fs::write(dir.join("go"), "").unwrap();
+        let errors: Vec<String> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .filter(|o| !o.status.success())
+            .map(|o| {
+                format!(
+                    "{:?}: {}",
+                    o.status.code(),
+                    String::from_utf8_lossy(&o.stderr)
+                )
+            })
+            .collect();
+        panic!(
+            "only {got} of {n} runs got going; failures:\n{}",
+            errors.join("\n")
+        );
+    }
+    let st = env.service_status(&pg);
+    assert_eq!(st["consumers"].as_array().unwrap().len(), n, "{st}");
+    assert_eq!(st["state"], "running");
+    let containers = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=dockhand.service={pg}"),
+    ]);
+    assert_eq!(
+        containers.stdout.lines().count(),
+        1,
+        "{}",
+        containers.stdout
+    );
+    std::fs::write(dir.join("go"), "").unwrap();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let st = env.service_status(&pg);
+    assert_eq!(st["state"], "stopped", "{st}");
+    assert_eq!(st["consumers"], serde_json::json!([]));
+    let events: serde_json::Value =
+        serde_json::from_str(&env.ok(&["events", &pg, "--json", "--limit", "500"])).unwrap();
+    let stops = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "stopped")
+        .count();
+    let starts = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "started")
+        .count();
+    // One stop after attach, one after the crowd left; one start for attach, one for the crowd.
+    assert_eq!((starts, stops), (2, 2), "{events}");
+}
+
+#[test]
+fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
+    let env = Env::new();
+    let pg = env.name("netpg");
+    let dir = project_dir(&env, "boxed", &[("postgres", "15", &pg)]);
+    ok_in(&env, &dir, &["attach"]);
+    ok_in(&env, &dir, &["project", "up"]);
+    let file = dir.join("container.env");
+    let mut c = env.command(&[
+        "env",
+        "--for",
+        "container",
+        "--write",
+        file.to_str().unwrap(),
+    ]);
+    c.current_dir(&dir);
+    let r = run_limited(c, COMMAND_LIMIT);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains(&format!("@{pg}:5432/boxed")), "{text}");
+    let r = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "dockhand",
+        "--env-file",
+        file.to_str().unwrap(),
+        "--entrypoint",
+        "sh",
+        "postgres:15",
+        "-c",
+        "psql \"$DATABASE_URL\" -tAc 'SELECT current_user'",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout.trim(), "boxed");
+    ok_in(&env, &dir, &["project", "down"]);
+}
+
+#[test]
+fn env_write_merges_into_an_existing_dotenv_and_keeps_it_private() {
+    let env = Env::new();
+    let r7 = env.name("dotenv");
+    let dir = project_dir(&env, "dotty", &[("redis", "7", &r7)]);
+    ok_in(&env, &dir, &["attach"]);
+    std::fs::write(
+        dir.join(".env"),
+        "# mine\nAPP_SECRET=keep-me\nREDIS_URL=redis://old\n",
+    )
+    .unwrap();
+    ok_in(&env, &dir, &["env", "--write", ".env"]);
+    let text = std::fs::read_to_string(dir.join(".env")).unwrap();
+    assert!(
+        text.starts_with("# mine\nAPP_SECRET=keep-me\nREDIS_URL=redis://dotty:"),
+        "{text}"
+    );
+    assert!(text.contains("REDIS_KEY_PREFIX=dotty:"), "{text}");
+    assert_eq!(text.matches("REDIS_URL=").count(), 1, "{text}");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+}
+
+#[test]
+fn removing_a_project_keeps_data_unless_asked_and_backs_up_before_dropping() {
+    let env = Env::new();
+    let pg = env.name("droppg");
+    let dir = project_dir(&env, "doomed", &[("postgres", "15", &pg)]);
+    ok_in(&env, &dir, &["attach"]);
+    ok_in(&env, &dir, &["project", "up"]);
+    let e = env_map(&ok_in(&env, &dir, &["env", "--json"]));
+    client(
+        "postgres",
+        &e["DATABASE_URL"],
+        "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)",
+    );
+
+    let r = env.run(&["project", "remove", "doomed", "--drop-data"]);
+    assert_ne!(r.code, 0, "dropping without confirmation must be refused");
+    assert!(r.stderr.contains("Nothing was deleted"), "{}", r.all());
+    assert_eq!(
+        client("postgres", &e["DATABASE_URL"], "SELECT count(*) FROM t"),
+        "1000"
+    );
+
+    let out = env.ok(&["project", "remove", "doomed", "--drop-data", "--yes"]);
+    let backup = out
+        .lines()
+        .find_map(|l| l.strip_prefix("backed up to "))
+        .expect(&out)
+        .to_string();
+    let listing = run_limited(
+        {
+            let mut c = Command::new("pg_restore");
+            c.args(["--list", &backup]);
+            c
+        },
+        COMMAND_LIMIT,
+    );
+    assert_eq!(listing.code, 0, "backup unreadable: {}", listing.all());
+    assert!(
+        listing.stdout.contains("TABLE public t"),
+        "{}",
+        listing.stdout
+    );
+    let admin = env.url(&pg);
+    assert_eq!(
+        client(
+            "postgres",
+            &admin,
+            "SELECT count(*) FROM pg_database WHERE datname = 'doomed'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &admin,
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'doomed'"
+        ),
+        "0"
+    );
+    assert!(!env.ok(&["project", "list"]).contains("doomed"));
+}
+
+#[test]
+fn hostile_project_input_is_refused_with_reasons() {
+    let env = Env::new();
+    let dir = env.home.path().join("hostile");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in [
+        "x'; DROP DATABASE postgres; --",
+        "a b",
+        "naïve",
+        &"p".repeat(200),
+        "-rf",
+        "select",
+    ] {
+        let arg = format!("--name={name}");
+        if name == "select" {
+            // Reserved words are fine as project names: the database gets a safe derived name.
+            let elsewhere = env.home.path().join("reserved");
+            std::fs::create_dir_all(&elsewhere).unwrap();
+            let r = in_dir(&env, &elsewhere, &["project", "add", &arg]);
+            assert_eq!(r.code, 0, "{}", r.all());
+            continue;
+        }
+        let r = in_dir(&env, &dir, &["project", "add", &arg]);
+        assert_eq!(r.code, 2, "{name:?}: {}", r.all());
+        assert!(r.stderr.contains("is not valid"), "{}", r.all());
+    }
+    std::fs::write(dir.join("dockhand.toml"), "[services]\npostgres = [16]\n").unwrap();
+    let r = in_dir(&env, &dir, &["attach"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("dockhand.toml") && r.stderr.contains("is not a version"),
+        "{}",
+        r.all()
+    );
+    std::fs::write(dir.join("dockhand.toml"), "[services\n").unwrap();
+    let r = in_dir(&env, &dir, &["attach", "redis"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("line 1"), "{}", r.all());
+}

@@ -1,0 +1,158 @@
+//! Leases: who is using a service. A lease held by a process records its PID and the process's
+//! start time, so a lease whose process died (or whose PID was reused) is reaped and counts
+//! never leak. Decisions that start or stop a service run under a per-service lock file, so a
+//! consumer arriving while the last one leaves never sees its server stopped under it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{CoreError, Result};
+use crate::store::{now_ms, LeaseRow};
+
+/// Start time of a process, as the kernel counts it (clock ticks since boot on Linux). Compared
+/// with the lease's record it tells a live holder from a new process that reuses its PID.
+pub fn process_start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 2 (comm) may contain spaces and parentheses: fields after it follow the last ')'.
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19).map(str::to_string)
+}
+
+pub fn process_alive(pid: u32, recorded_start: Option<&str>) -> bool {
+    // SAFETY: signal 0 only checks for existence and permission.
+    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    if !exists {
+        return false;
+    }
+    match (recorded_start, process_start_time(pid)) {
+        (Some(rec), Some(now)) => rec == now,
+        _ => true,
+    }
+}
+
+/// Whether a lease still counts.
+pub fn lease_live(l: &LeaseRow, now_ms: i64) -> bool {
+    if l.expires_at_ms.is_some_and(|t| t <= now_ms) {
+        return false;
+    }
+    match l.pid {
+        Some(pid) => process_alive(pid, l.pid_start.as_deref()),
+        None => true,
+    }
+}
+
+/// This process, as a lease holder.
+pub fn this_process() -> (u32, Option<String>) {
+    let pid = std::process::id();
+    (pid, process_start_time(pid))
+}
+
+/// An exclusive lock on one service's lifecycle decisions, across processes (flock).
+pub struct ServiceLock {
+    _file: std::fs::File,
+}
+
+impl ServiceLock {
+    pub async fn acquire(home: &Path, service: &str, limit: Duration) -> Result<ServiceLock> {
+        use std::os::unix::io::AsRawFd;
+        let dir = home.join("locks");
+        std::fs::create_dir_all(&dir)?;
+        let path: PathBuf = dir.join(format!("{service}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        let start = now_ms();
+        loop {
+            // SAFETY: flock on a descriptor we own; released when the file is dropped.
+            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+                return Ok(ServiceLock { _file: file });
+            }
+            let err = std::io::Error::last_os_error();
+            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(err.into());
+            }
+            if now_ms() - start > limit.as_millis() as i64 {
+                return Err(CoreError::InvalidInput(format!(
+                    "another Dockhand process has been busy with '{service}' for over {} s; try again, or look for a stuck `dockhand` process",
+                    limit.as_secs()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn knows_live_dead_and_reused_pids() {
+        let (pid, start) = this_process();
+        assert!(start.is_some(), "no /proc start time");
+        assert!(process_alive(pid, start.as_deref()));
+        assert!(
+            !process_alive(pid, Some("1")),
+            "a different start time means a reused PID"
+        );
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let cpid = child.id();
+        child.wait().unwrap();
+        assert!(!process_alive(cpid, None));
+    }
+
+    #[test]
+    fn expired_and_dead_leases_do_not_count() {
+        let (pid, start) = this_process();
+        let base = LeaseRow {
+            id: 1,
+            service: "s".into(),
+            holder: "h".into(),
+            pid: None,
+            pid_start: None,
+            expires_at_ms: None,
+            created_at_ms: 0,
+        };
+        assert!(lease_live(&base, 1000));
+        assert!(!lease_live(
+            &LeaseRow {
+                expires_at_ms: Some(999),
+                ..base.clone()
+            },
+            1000
+        ));
+        assert!(lease_live(
+            &LeaseRow {
+                pid: Some(pid),
+                pid_start: start,
+                ..base.clone()
+            },
+            1000
+        ));
+        assert!(!lease_live(
+            &LeaseRow {
+                pid: Some(pid),
+                pid_start: Some("0".into()),
+                ..base
+            },
+            1000
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_lock_excludes_a_second_holder_until_released() {
+        let home = tempfile::tempdir().unwrap();
+        let a = ServiceLock::acquire(home.path(), "pg", Duration::from_secs(1))
+            .await
+            .unwrap();
+        let e = ServiceLock::acquire(home.path(), "pg", Duration::from_millis(100)).await;
+        assert!(e.is_err());
+        drop(a);
+        ServiceLock::acquire(home.path(), "pg", Duration::from_millis(100))
+            .await
+            .unwrap();
+    }
+}

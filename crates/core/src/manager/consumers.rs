@@ -1,0 +1,196 @@
+//! Consumers and reference counting: a service that the user did not pin with `up` runs while
+//! consumers hold leases on it — a project that is "up", a `dockhand run`, the tray — starts with
+//! the first lease and stops a grace period after the last one ends. Start and stop decisions
+//! run under the service's lock, so a consumer arriving as the last one leaves is never left
+//! with a stopped server, and 50 racing consumers make one container.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::{container_name, Manager, ProgressFn, UpOutcome};
+use crate::engine::RunState;
+use crate::error::{human_duration, Result};
+use crate::leases::{lease_live, this_process, ServiceLock};
+use crate::store::{now_ms, Desired, LeaseRow, NewLease};
+
+/// How long an unused service keeps running after its last consumer leaves, unless configured.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(180);
+const GRACE_KEY: &str = "grace_period_secs";
+/// A start holds the lock while the server initialises, which can take a couple of minutes.
+pub(super) const LOCK_LIMIT: Duration = Duration::from_secs(600);
+
+/// A lease held by this process.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lease {
+    pub id: i64,
+    pub service: String,
+}
+
+/// What became of a service after a consumer left.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Settled {
+    /// Other consumers still hold it.
+    InUse(usize),
+    /// The user started it with `up`; it runs until `down`.
+    Pinned,
+    Stopped,
+    /// Stops after the grace period unless a consumer comes back.
+    StopsIn(Duration),
+    AlreadyStopped,
+}
+
+impl Manager {
+    pub fn grace_period(&self) -> Result<Duration> {
+        Ok(self
+            .store
+            .setting(GRACE_KEY)?
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_secs)
+            .unwrap_or(DEFAULT_GRACE))
+    }
+
+    pub fn set_grace_period(&self, d: Duration) -> Result<()> {
+        self.store.set_setting(GRACE_KEY, &d.as_secs().to_string())
+    }
+
+    pub(super) async fn lock(&self, service: &str, limit: Duration) -> Result<ServiceLock> {
+        ServiceLock::acquire(self.home.root(), service, limit).await
+    }
+
+    /// The leases that still count; leases of dead processes and expired ones are removed.
+    pub fn live_leases(&self, service: &str) -> Result<Vec<LeaseRow>> {
+        let now = now_ms();
+        let mut live = Vec::new();
+        for l in self.store.leases(Some(service))? {
+            if lease_live(&l, now) {
+                live.push(l);
+            } else if self.store.remove_lease(l.id)?.is_some() {
+                let why = match l.pid {
+                    Some(pid) => format!("process {pid} is gone"),
+                    None => "it expired".into(),
+                };
+                self.event(
+                    service,
+                    "lease-reaped",
+                    &format!("dropped the lease of '{}': {why}", l.holder),
+                );
+            }
+        }
+        Ok(live)
+    }
+
+    /// Takes a lease on a service for `holder` and makes sure the service runs. A standing lease
+    /// (a project that is up) lasts until released; any other is tied to this process and, if
+    /// given, a time to live.
+    pub async fn acquire(
+        &self,
+        service: &str,
+        holder: &str,
+        standing: bool,
+        ttl: Option<Duration>,
+        progress: &ProgressFn<'_>,
+    ) -> Result<(Lease, UpOutcome)> {
+        let name = self.resolve(service)?.name;
+        let _lock = self.lock(&name, LOCK_LIMIT).await?;
+        let (pid, start) = this_process();
+        let id = self.store.add_lease(&NewLease {
+            service: &name,
+            holder,
+            pid: (!standing).then_some(pid),
+            pid_start: if standing { None } else { start.as_deref() },
+            expires_at_ms: ttl.map(|t| now_ms() + t.as_millis() as i64),
+        })?;
+        let row = self.resolve(&name)?;
+        match self.start(row, progress).await {
+            Ok(outcome) => Ok((Lease { id, service: name }, outcome)),
+            Err(e) => {
+                self.store.remove_lease(id)?;
+                Err(e)
+            }
+        }
+    }
+
+    pub async fn release(&self, lease: &Lease) -> Result<Settled> {
+        let _lock = self.lock(&lease.service, LOCK_LIMIT).await?;
+        self.store.remove_lease(lease.id)?;
+        self.settle(&lease.service).await
+    }
+
+    pub async fn release_standing(&self, service: &str, holder: &str) -> Result<Settled> {
+        let _lock = self.lock(service, LOCK_LIMIT).await?;
+        self.store.remove_standing_lease(service, holder)?;
+        self.settle(service).await
+    }
+
+    /// Stops the service if nobody uses it and its grace period is over. `wait_for_lock: false`
+    /// skips a service another process is busy with (it will settle it itself).
+    pub async fn stop_if_idle(
+        &self,
+        service: &str,
+        wait_for_lock: bool,
+    ) -> Result<Option<Settled>> {
+        let limit = if wait_for_lock {
+            LOCK_LIMIT
+        } else {
+            Duration::ZERO
+        };
+        let Ok(_lock) = self.lock(service, limit).await else {
+            return Ok(None);
+        };
+        self.settle(service).await.map(Some)
+    }
+
+    /// Under the service lock: decide whether an unused service stops now, later, or not at all.
+    async fn settle(&self, service: &str) -> Result<Settled> {
+        let Some(row) = self.store.service(service)? else {
+            return Ok(Settled::AlreadyStopped);
+        };
+        let live = self.live_leases(service)?;
+        if !live.is_empty() {
+            return Ok(Settled::InUse(live.len()));
+        }
+        if row.pinned {
+            return Ok(Settled::Pinned);
+        }
+        let cname = container_name(service);
+        let running = self
+            .engine
+            .inspect_container(&cname)
+            .await?
+            .is_some_and(|c| matches!(c.state, RunState::Running | RunState::Restarting));
+        if !running {
+            self.store.set_idle_since(service, None)?;
+            return Ok(Settled::AlreadyStopped);
+        }
+        let now = now_ms();
+        let since = match row.idle_since_ms {
+            Some(t) => t,
+            None => {
+                self.store.set_idle_since(service, Some(now))?;
+                now
+            }
+        };
+        let grace = self.grace_period()?;
+        let due = since + grace.as_millis() as i64;
+        if now < due {
+            return Ok(Settled::StopsIn(Duration::from_millis((due - now) as u64)));
+        }
+        self.engine
+            .stop_container(&cname, row.kind.spec().stop_timeout)
+            .await?;
+        self.store.set_desired(service, Desired::Stopped)?;
+        self.store.set_state(service, "stopped", None)?;
+        self.store.set_idle_since(service, None)?;
+        self.event(
+            service,
+            "stopped",
+            &format!(
+                "no consumer left (grace period of {} over)",
+                human_duration(grace)
+            ),
+        );
+        Ok(Settled::Stopped)
+    }
+}

@@ -1,0 +1,567 @@
+//! Projects: a name and a folder, attached to services. Attaching provisions the project's own
+//! database and user on the service; the project's variables (`DATABASE_URL`, …) are built from
+//! that. A project that is "up" holds standing leases on its services.
+
+use std::path::{Path, PathBuf};
+
+use super::{admin_secret_key, container_name, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
+use crate::catalog::{Kind, ServiceSpec};
+use crate::env::{self, Audience, Connection};
+use crate::error::{CoreError, Result};
+use crate::ident::{derive_identifier, disambiguate, validate_project_name};
+use crate::ports::choose_port;
+use crate::probe::ProbeTarget;
+use crate::project_config::{self, version_matches, Need};
+use crate::provision::{self, Grant};
+use crate::secrets::Secret;
+use crate::store::{AttachmentRow, NewService, ProjectRow, ServiceRow};
+
+use super::consumers::{Lease, Settled};
+
+/// One attached service as a project's processes see it.
+#[derive(Debug, Clone)]
+pub struct ProjectConnection {
+    pub service: String,
+    pub kind: Kind,
+    pub host: String,
+    pub port: u16,
+    pub database: String,
+    pub user: String,
+    pub password: Secret,
+}
+
+fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
+    format!("{instance}/project/{project}/{service}")
+}
+
+fn standing_holder(project: &str) -> String {
+    format!("project:{project}")
+}
+
+impl Manager {
+    /// Registers the project in `dir` (name: `name`, else `dockhand.toml`'s, else the folder's).
+    pub fn add_project(&self, dir: &Path, name: Option<&str>) -> Result<(ProjectRow, bool)> {
+        let dir = dir.canonicalize().map_err(|e| {
+            CoreError::InvalidInput(format!("{}: {e}; give the project's folder", dir.display()))
+        })?;
+        if !dir.is_dir() {
+            return Err(CoreError::InvalidInput(format!(
+                "{} is not a folder",
+                dir.display()
+            )));
+        }
+        let config = project_config::read(&dir)?;
+        let name = match (name, config.and_then(|c| c.name)) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(n)) => n,
+            (None, None) => dir
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+        };
+        validate_project_name(&name)?;
+        let (row, created) = self
+            .store
+            .add_project(&name, Some(&dir.to_string_lossy()))?;
+        if created {
+            self.event(
+                &name,
+                "project-added",
+                &format!("project '{name}' in {}", dir.display()),
+            );
+        }
+        Ok((row, created))
+    }
+
+    /// The project called `name`, or the one whose folder holds `cwd`.
+    pub fn project_for(&self, name: Option<&str>, cwd: &Path) -> Result<ProjectRow> {
+        if let Some(n) = name {
+            return self.store.project(n)?.ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "no project named '{n}'; `dockhand project list` shows them, `dockhand project add` adds one"
+                ))
+            });
+        }
+        let cwd = cwd.canonicalize().unwrap_or_else(|_| cwd.to_path_buf());
+        self.store
+            .projects()?
+            .into_iter()
+            .filter(|p| p.path.as_ref().is_some_and(|path| cwd.starts_with(path)))
+            .max_by_key(|p| p.path.as_ref().map_or(0, |p| p.len()))
+            .ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "{} is not inside a Dockhand project; run `dockhand attach` there (or `dockhand project add`), or pass --project",
+                    cwd.display()
+                ))
+            })
+    }
+
+    /// Attaches a project to services: `targets` name services or `kind[:version]`; when empty,
+    /// the project's `dockhand.toml` says what it needs.
+    pub async fn attach(
+        &self,
+        project: &ProjectRow,
+        targets: &[String],
+        progress: &ProgressFn<'_>,
+    ) -> Result<Vec<AttachmentRow>> {
+        let needs = if targets.is_empty() {
+            let dir = project.path.as_deref().map(PathBuf::from);
+            let config = match &dir {
+                Some(d) => project_config::read(d)?,
+                None => None,
+            };
+            let needs = config.map(|c| c.needs).unwrap_or_default();
+            if needs.is_empty() {
+                return Err(CoreError::InvalidInput(format!(
+                    "nothing to attach: name services (`dockhand attach postgres:16 redis`) or list them in {}",
+                    project_config::FILE_NAME
+                )));
+            }
+            needs
+        } else {
+            targets
+                .iter()
+                .map(|t| self.need_from_target(t))
+                .collect::<Result<Vec<_>>>()?
+        };
+        let mut out = Vec::new();
+        for need in needs {
+            let row = self.service_for_need(&need)?;
+            out.push(self.attach_one(project, &row, progress).await?);
+        }
+        Ok(out)
+    }
+
+    fn need_from_target(&self, target: &str) -> Result<Need> {
+        if let Some(row) = self.store.service(target)? {
+            return Ok(Need {
+                kind: row.kind,
+                version: row.version,
+                service: Some(row.name),
+            });
+        }
+        let (kind, version) = match target.split_once(':') {
+            Some((k, v)) => (Kind::parse(k)?, project_config::version_line(v)),
+            None => (
+                Kind::parse(target).map_err(|_| CoreError::UnknownService(target.into()))?,
+                String::new(),
+            ),
+        };
+        if !version.is_empty() {
+            ServiceSpec::parse(&format!("{kind}:{version}"))?;
+        }
+        Ok(Need {
+            kind,
+            version,
+            service: None,
+        })
+    }
+
+    /// The service that meets a need: the named one, the one of that kind and version line, or a
+    /// new (unpinned) one, created on first use.
+    fn service_for_need(&self, need: &Need) -> Result<ServiceRow> {
+        if let Some(name) = &need.service {
+            if let Some(row) = self.store.service(name)? {
+                if row.kind != need.kind {
+                    return Err(CoreError::InvalidInput(format!(
+                        "service '{name}' runs {}, not {}",
+                        row.kind, need.kind
+                    )));
+                }
+                return Ok(row);
+            }
+        }
+        if need.service.is_none() {
+            let matching: Vec<ServiceRow> = self
+                .store
+                .services()?
+                .into_iter()
+                .filter(|r| r.kind == need.kind && version_matches(&need.version, &r.version))
+                .collect();
+            match matching.len() {
+                0 => {}
+                1 => return Ok(matching.into_iter().next().unwrap()),
+                _ => {
+                    return Err(CoreError::AmbiguousService {
+                        query: format!("{}:{}", need.kind, need.version),
+                        matches: matching
+                            .iter()
+                            .map(|r| r.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    })
+                }
+            }
+        }
+        let version = if need.version.is_empty() {
+            need.kind.spec().default_version.to_string()
+        } else {
+            need.version.clone()
+        };
+        let spec = ServiceSpec::parse(&format!("{}:{version}", need.kind))?;
+        let name = need.service.clone().unwrap_or_else(|| spec.default_name());
+        crate::names::validate_service_name(&name)?;
+        let image = spec.default_image();
+        let port_free = self.port_free;
+        let (row, _) = self.store.claim_service(
+            &NewService {
+                name: &name,
+                kind: spec.kind,
+                version: &spec.version,
+                image: &image,
+                port_explicit: false,
+                pinned: false,
+            },
+            |taken| choose_port(spec.kind, None, None, taken, port_free),
+        )?;
+        Ok(row)
+    }
+
+    async fn attach_one(
+        &self,
+        project: &ProjectRow,
+        row: &ServiceRow,
+        progress: &ProgressFn<'_>,
+    ) -> Result<AttachmentRow> {
+        let preferred = derive_identifier(&project.name);
+        let fallback = disambiguate(&preferred, &project.name);
+        let (att, created) = self.store.attach(
+            &project.name,
+            &row.name,
+            row.kind.as_str(),
+            &preferred,
+            &fallback,
+        )?;
+        // Provisioning needs the server up: hold it for the moment, as any consumer would.
+        let holder = format!("attach:{}", project.name);
+        let (lease, _) = match self
+            .acquire(&row.name, &holder, false, None, progress)
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => {
+                if created {
+                    self.store.detach(&project.name, &row.name)?;
+                }
+                return Err(e);
+            }
+        };
+        let result = self.provision_locked(&att).await;
+        let settled = self.release(&lease).await;
+        if let Err(e) = result {
+            if created {
+                self.store.detach(&project.name, &row.name)?;
+            }
+            return Err(e);
+        }
+        settled?;
+        if created {
+            self.event(
+                &row.name,
+                "attached",
+                &format!(
+                    "project '{}' got database '{}' and user '{}'",
+                    project.name, att.db_name, att.db_user
+                ),
+            );
+        }
+        Ok(att)
+    }
+
+    fn admin_target(&self, row: &ServiceRow) -> Result<ProbeTarget> {
+        let pw = self.admin_password(&row.name)?;
+        Ok(self.probe_target(row, &pw))
+    }
+
+    /// Provisioning under the service's lock: concurrent DDL on one role or database fails in
+    /// PostgreSQL ("tuple concurrently updated"), and a stop must not interleave with it.
+    async fn provision_locked(&self, att: &AttachmentRow) -> Result<()> {
+        let _lock = self
+            .lock(&att.service, super::consumers::LOCK_LIMIT)
+            .await?;
+        self.provision_attachment(att).await
+    }
+
+    /// Creates or re-applies a project's database and user on its (running) service. A project
+    /// whose user already logs in to its database is left as it is.
+    pub async fn provision_attachment(&self, att: &AttachmentRow) -> Result<()> {
+        let row = self.resolve(&att.service)?;
+        let password = self.secrets.get_or_create(&project_secret_key(
+            &self.instance,
+            &att.project,
+            &att.service,
+        ))?;
+        let grant = Grant {
+            database: &att.db_name,
+            user: &att.db_user,
+            password: &password,
+        };
+        if provision::verify(row.kind, HOST, row.host_port, &grant).await {
+            return Ok(());
+        }
+        let admin = self.admin_target(&row)?;
+        provision::provision(
+            self.engine.as_ref(),
+            row.kind,
+            &container_name(&row.name),
+            &admin,
+            &grant,
+        )
+        .await
+    }
+
+    /// After a (re)start: every project's grant on the service, re-applied. Failures are logged
+    /// and recorded, not fatal — the service itself is up.
+    pub(super) async fn reprovision_all(&self, service: &str) {
+        let Ok(atts) = self.store.attachments(None, Some(service)) else {
+            return;
+        };
+        for att in atts {
+            if let Err(e) = self.provision_attachment(&att).await {
+                tracing::warn!(
+                    service,
+                    project = att.project,
+                    "re-provisioning failed: {e}"
+                );
+                self.event(
+                    service,
+                    "provision-failed",
+                    &format!("project '{}': {e}", att.project),
+                );
+            }
+        }
+    }
+
+    pub async fn detach(&self, project: &ProjectRow, service: &str) -> Result<()> {
+        let row = self.resolve(service)?;
+        if !self.store.detach(&project.name, &row.name)? {
+            return Err(CoreError::InvalidInput(format!(
+                "project '{}' is not attached to '{}'",
+                project.name, row.name
+            )));
+        }
+        self.release_standing(&row.name, &standing_holder(&project.name))
+            .await?;
+        self.event(
+            &row.name,
+            "detached",
+            &format!("project '{}' detached; its data is kept", project.name),
+        );
+        Ok(())
+    }
+
+    /// Everything a project's processes need to connect, per attached service.
+    pub fn project_connections(
+        &self,
+        project: &str,
+        audience: Audience,
+    ) -> Result<Vec<ProjectConnection>> {
+        let mut out = Vec::new();
+        for att in self.store.attachments(Some(project), None)? {
+            let row = self.resolve(&att.service)?;
+            let (host, port) = match audience {
+                Audience::Host => (HOST.to_string(), row.host_port),
+                Audience::Container => (row.name.clone(), row.kind.spec().container_port),
+                Audience::DockerDesktop => ("host.docker.internal".to_string(), row.host_port),
+            };
+            let password = self.secrets.get_or_create(&project_secret_key(
+                &self.instance,
+                project,
+                &att.service,
+            ))?;
+            out.push(ProjectConnection {
+                service: row.name.clone(),
+                kind: row.kind,
+                host,
+                port,
+                database: att.db_name,
+                user: att.db_user,
+                password,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `DATABASE_URL` and friends for a project.
+    pub fn project_env(&self, project: &str, audience: Audience) -> Result<Vec<(String, String)>> {
+        let conns = self.project_connections(project, audience)?;
+        let view: Vec<Connection<'_>> = conns
+            .iter()
+            .map(|c| Connection {
+                kind: c.kind,
+                host: &c.host,
+                port: c.port,
+                database: &c.database,
+                user: &c.user,
+                password: c.password.expose(),
+            })
+            .collect();
+        Ok(env::variables(&view))
+    }
+
+    /// Takes a lease on each of the project's services (starting them) and re-applies its grants.
+    /// `standing` leases last until `project_down`; others end with this process.
+    pub async fn hold_project(
+        &self,
+        project: &ProjectRow,
+        holder: Option<&str>,
+        progress: &ProgressFn<'_>,
+    ) -> Result<Vec<(Lease, UpOutcome)>> {
+        let atts = self.store.attachments(Some(&project.name), None)?;
+        if atts.is_empty() {
+            return Err(CoreError::InvalidInput(format!(
+                "project '{}' uses no service yet; `dockhand attach postgres` (or list services in dockhand.toml and run `dockhand attach`)",
+                project.name
+            )));
+        }
+        let standing = holder.is_none();
+        let holder = holder.map_or_else(|| standing_holder(&project.name), str::to_string);
+        let mut held = Vec::new();
+        for att in &atts {
+            let got = async {
+                let (lease, outcome) = self
+                    .acquire(&att.service, &holder, standing, None, progress)
+                    .await?;
+                if let Err(e) = self.provision_locked(att).await {
+                    let _ = self.release(&lease).await;
+                    return Err(e);
+                }
+                Ok((lease, outcome))
+            }
+            .await;
+            match got {
+                Ok(l) => held.push(l),
+                Err(e) => {
+                    for (lease, _) in &held {
+                        let _ = self.release(lease).await;
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(held)
+    }
+
+    pub async fn project_down(&self, project: &ProjectRow) -> Result<Vec<(String, Settled)>> {
+        let mut out = Vec::new();
+        for att in self.store.attachments(Some(&project.name), None)? {
+            let s = self
+                .release_standing(&att.service, &standing_holder(&project.name))
+                .await?;
+            out.push((att.service, s));
+        }
+        Ok(out)
+    }
+
+    /// Removes a project. With `drop_data`, each of its databases is first dumped into the
+    /// backups folder, then dropped with its user; without, its data stays on the servers.
+    pub async fn remove_project(
+        &self,
+        project: &ProjectRow,
+        drop_data: bool,
+    ) -> Result<Vec<PathBuf>> {
+        let atts = self.store.attachments(Some(&project.name), None)?;
+        let mut backups = Vec::new();
+        if drop_data {
+            if let Some(a) = atts
+                .iter()
+                .find(|a| matches!(a.kind.as_str(), "redis" | "mongo"))
+            {
+                return Err(CoreError::InvalidInput(format!(
+                    "dropping a project's data is not supported for {} yet (service '{}'); nothing was deleted — \
+                     remove the project without --drop-data to keep its data",
+                    a.kind, a.service
+                )));
+            }
+            for att in &atts {
+                let holder = format!("remove:{}", project.name);
+                let noop = |_| {};
+                let (lease, _) = self
+                    .acquire(&att.service, &holder, false, None, &noop)
+                    .await?;
+                let work = async {
+                    let row = self.resolve(&att.service)?;
+                    let admin = self.admin_target(&row)?;
+                    let dir = self.home.backups_dir().join(&row.name).join(&att.db_name);
+                    let file = crate::backup::dump_database(
+                        self.engine.as_ref(),
+                        row.kind,
+                        &container_name(&row.name),
+                        &admin.password,
+                        &att.db_name,
+                        &dir,
+                    )
+                    .await?;
+                    self.event(
+                        &row.name,
+                        "backup",
+                        &format!(
+                            "{} before dropping project '{}'",
+                            file.display(),
+                            project.name
+                        ),
+                    );
+                    let pw = self.secrets.get_or_create(&project_secret_key(
+                        &self.instance,
+                        &project.name,
+                        &att.service,
+                    ))?;
+                    provision::drop_grant(
+                        row.kind,
+                        &admin,
+                        &Grant {
+                            database: &att.db_name,
+                            user: &att.db_user,
+                            password: &pw,
+                        },
+                    )
+                    .await?;
+                    self.secrets.delete(&project_secret_key(
+                        &self.instance,
+                        &project.name,
+                        &att.service,
+                    ))?;
+                    self.event(
+                        &row.name,
+                        "dropped",
+                        &format!(
+                            "database '{}' of project '{}' (backup: {})",
+                            att.db_name,
+                            project.name,
+                            file.display()
+                        ),
+                    );
+                    Ok::<_, CoreError>(file)
+                }
+                .await;
+                let _ = self.release(&lease).await;
+                backups.push(work?);
+            }
+        }
+        for att in &atts {
+            self.release_standing(&att.service, &standing_holder(&project.name))
+                .await?;
+        }
+        self.store.remove_project(&project.name)?;
+        self.event(
+            &project.name,
+            "project-removed",
+            if drop_data {
+                "with its data (backed up first)"
+            } else {
+                "its data is kept"
+            },
+        );
+        Ok(backups)
+    }
+
+    /// The shared network services join, for `--for container`.
+    pub fn network(&self) -> &'static str {
+        NETWORK
+    }
+
+    /// Admin secret key of a service (for front ends that show who holds what).
+    pub fn admin_key(&self, service: &str) -> String {
+        admin_secret_key(&self.instance, service)
+    }
+}

@@ -1,0 +1,195 @@
+//! `dockhand.toml`, the file in a project's folder that says which services it needs:
+//!
+//! ```toml
+//! name = "shop"            # optional; default: the folder's name
+//! [services]
+//! postgres = "16"          # a version line: 16, 16.x and 16.* all mean "any 16"
+//! redis = "7"
+//! mariadb = { version = "10.11", service = "maria-main" }   # or name the service to use
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::catalog::Kind;
+use crate::error::{CoreError, Result};
+
+pub const FILE_NAME: &str = "dockhand.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Need {
+    pub kind: Kind,
+    /// A version line ("16", "10.11"), or empty for "any".
+    pub version: String,
+    /// A specific service to use.
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectConfig {
+    pub name: Option<String>,
+    pub needs: Vec<Need>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    name: Option<String>,
+    #[serde(default)]
+    services: toml::Table,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNeed {
+    version: Option<String>,
+    service: Option<String>,
+}
+
+/// "16.x" / "16.*" / "16" → "16"; "*" or "" → any.
+pub fn version_line(v: &str) -> String {
+    let v = v.trim();
+    let v = v
+        .strip_suffix(".x")
+        .or_else(|| v.strip_suffix(".*"))
+        .unwrap_or(v);
+    if v == "*" {
+        String::new()
+    } else {
+        v.to_string()
+    }
+}
+
+/// Whether a service's version is on a version line.
+pub fn version_matches(line: &str, version: &str) -> bool {
+    line.is_empty()
+        || version == line
+        || version
+            .strip_prefix(line)
+            .is_some_and(|r| r.starts_with('.') || r.starts_with('-'))
+}
+
+pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
+    let bad = |why: String| CoreError::InvalidInput(format!("{origin}: {why}"));
+    let raw: Raw = toml::from_str(text)
+        .map_err(|e| bad(e.message().to_string() + &location(text, e.span())))?;
+    let mut needs = Vec::new();
+    for (key, value) in raw.services {
+        let kind = Kind::parse(&key).map_err(|e| bad(e.to_string()))?;
+        let (version, service) = match value {
+            toml::Value::String(v) => (v, None),
+            toml::Value::Integer(i) => (i.to_string(), None),
+            toml::Value::Float(f) => (f.to_string(), None),
+            table @ toml::Value::Table(_) => {
+                let n: RawNeed = table.try_into().map_err(|e: toml::de::Error| {
+                    bad(format!("[services] {key}: {}", e.message()))
+                })?;
+                (n.version.unwrap_or_default(), n.service)
+            }
+            other => {
+                return Err(bad(format!(
+                    "[services] {key} = {other} is not a version; write e.g. {key} = \"{}\"",
+                    kind.spec().default_version
+                )))
+            }
+        };
+        let line = version_line(&version);
+        if !line.is_empty() && crate::catalog::ServiceSpec::parse(&format!("{key}:{line}")).is_err()
+        {
+            return Err(bad(format!(
+                "{} version {version:?} is not supported; choose one of {}",
+                kind.spec().display_name,
+                kind.spec().versions.join(", ")
+            )));
+        }
+        if let Some(s) = &service {
+            crate::names::validate_service_name(s)?;
+        }
+        needs.push(Need {
+            kind,
+            version: line,
+            service,
+        });
+    }
+    Ok(ProjectConfig {
+        name: raw.name,
+        needs,
+    })
+}
+
+fn location(text: &str, span: Option<std::ops::Range<usize>>) -> String {
+    span.map(|s| {
+        let line = text[..s.start.min(text.len())].matches('\n').count() + 1;
+        format!(" (line {line})")
+    })
+    .unwrap_or_default()
+}
+
+pub fn read(dir: &Path) -> Result<Option<ProjectConfig>> {
+    let path = dir.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path.display().to_string()).map(Some),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_forms_users_write() {
+        let c = parse(
+            "name = \"shop\"\n[services]\npostgres = \"16.x\"\nredis = 7\nmariadb = { version = \"10.11\", service = \"maria-main\" }\n",
+            "dockhand.toml",
+        )
+        .unwrap();
+        assert_eq!(c.name.as_deref(), Some("shop"));
+        assert!(c.needs.contains(&Need {
+            kind: Kind::Postgres,
+            version: "16".into(),
+            service: None
+        }));
+        assert!(c.needs.contains(&Need {
+            kind: Kind::Redis,
+            version: "7".into(),
+            service: None
+        }));
+        assert!(c.needs.contains(&Need {
+            kind: Kind::Mariadb,
+            version: "10.11".into(),
+            service: Some("maria-main".into())
+        }));
+    }
+
+    #[test]
+    fn bad_files_get_a_message_with_the_place() {
+        for (text, want) in [
+            ("[services\npostgres = 16", "line"),
+            ("[services]\noracle = \"19\"", "unknown service kind"),
+            ("[services]\npostgres = \"9\"", "not supported"),
+            ("[services]\npostgres = [16]", "is not a version"),
+            ("[services]\npostgres = { version = 16 }", "postgres"),
+            ("nmae = \"typo\"", "unknown field"),
+            (
+                "[services]\nredis = { service = \"Bad Name\" }",
+                "not valid",
+            ),
+        ] {
+            let e = parse(text, "dockhand.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn version_lines_match_precise_versions() {
+        assert!(version_matches("16", "16"));
+        assert!(version_matches("16", "16.4"));
+        assert!(!version_matches("16", "161"));
+        assert!(version_matches("", "15"));
+        assert_eq!(version_line("16.*"), "16");
+        assert_eq!(version_line("*"), "");
+    }
+}

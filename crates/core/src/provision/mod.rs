@@ -1,0 +1,104 @@
+//! Per-project provisioning: each project attached to a service gets its own database and its own
+//! least-privilege user, created once and re-applied idempotently (every attach, every start of a
+//! consumer) so the server always matches the password in the keychain.
+//!
+//! Isolation per kind: PostgreSQL — own role owning its database, `CONNECT` revoked from PUBLIC;
+//! MariaDB/MySQL — own user with privileges on its database only; Redis — an ACL user confined to
+//! the key prefix `<db>:` (Redis 6+ ACLs; every supported version has them); MongoDB — a user
+//! with `readWrite` on its database only.
+
+mod mongo;
+mod mysql;
+mod postgres;
+mod redis;
+
+use std::time::Duration;
+
+use crate::catalog::Kind;
+use crate::engine::Engine;
+use crate::error::{CoreError, Result};
+use crate::probe::ProbeTarget;
+use crate::secrets::Secret;
+
+/// Any provisioning session as a whole must finish within this.
+pub const PROVISION_LIMIT: Duration = Duration::from_secs(30);
+
+/// What a project gets on a service.
+pub struct Grant<'a> {
+    pub database: &'a str,
+    pub user: &'a str,
+    pub password: &'a Secret,
+}
+
+/// Creates (or re-applies) the grant on a running server, connecting as its admin.
+pub async fn provision(
+    engine: &dyn Engine,
+    kind: Kind,
+    container: &str,
+    admin: &ProbeTarget,
+    grant: &Grant<'_>,
+) -> Result<()> {
+    let work = async {
+        match kind {
+            Kind::Postgres => postgres::provision(admin, grant).await,
+            Kind::Mariadb | Kind::Mysql => mysql::provision(admin, grant).await,
+            Kind::Redis => redis::provision(admin, grant).await,
+            Kind::Mongo => mongo::provision(engine, container, admin, grant).await,
+        }
+    };
+    tokio::time::timeout(PROVISION_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(fail(
+                kind,
+                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
+            ))
+        })
+}
+
+/// Whether the project's user already logs in to its database with its password (then nothing
+/// needs re-applying). Any failure means "provision it".
+pub async fn verify(kind: Kind, host: &str, port: u16, grant: &Grant<'_>) -> bool {
+    let check = async {
+        match kind {
+            Kind::Postgres => postgres::verify(host, port, grant).await,
+            Kind::Mariadb | Kind::Mysql => mysql::verify(host, port, grant).await,
+            Kind::Redis => redis::verify(host, port, grant).await,
+            // Without a driver here, MongoDB is always re-applied (idempotent).
+            Kind::Mongo => false,
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), check)
+        .await
+        .unwrap_or(false)
+}
+
+/// Removes the project's database and user (after the caller has taken a backup).
+pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<()> {
+    let work = async {
+        match kind {
+            Kind::Postgres => postgres::drop(admin, grant).await,
+            Kind::Mariadb | Kind::Mysql => mysql::drop(admin, grant).await,
+            Kind::Redis | Kind::Mongo => Err(CoreError::InvalidInput(format!(
+                "dropping a project's data is not supported for {kind} yet; nothing was deleted"
+            ))),
+        }
+    };
+    tokio::time::timeout(PROVISION_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(fail(
+                kind,
+                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
+            ))
+        })
+}
+
+pub(crate) fn fail(kind: Kind, why: impl std::fmt::Display) -> CoreError {
+    CoreError::Provision(format!("{}: {why}", kind.spec().display_name))
+}
+
+/// The key prefix a project's Redis user is confined to.
+pub fn redis_prefix(database: &str) -> String {
+    format!("{database}:")
+}

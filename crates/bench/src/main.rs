@@ -2,7 +2,12 @@
 //! next to the raw baseline measured in the same run — `docker start` of the same container and
 //! a tight loop of the same query until it answers. Prints a table and writes JSON.
 //!
-//! Usage: dockhand-bench [--iterations N] [--json PATH] [--kinds postgres:15,redis:7,mariadb:10.11]
+//! Sections: `up` (above), `attach` (attach of an already provisioned project, and first
+//! provisioning, while the service runs) and `crowd` (50 concurrent `dockhand run` consumers of
+//! one stopped service: one container, one stop).
+//!
+//! Usage: dockhand-bench [--only up|attach|crowd] [--iterations N] [--json PATH]
+//!                       [--kinds postgres:15,redis:7,mariadb:10.11]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -13,6 +18,7 @@ use dockhand_core::probe::{probe, ProbeTarget};
 use dockhand_core::{DockerEngine, ServiceSpec};
 
 struct Args {
+    only: Option<String>,
     iterations: usize,
     json: Option<PathBuf>,
     kinds: Vec<String>,
@@ -20,6 +26,7 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut a = Args {
+        only: None,
         iterations: 7,
         json: None,
         kinds: vec![
@@ -31,6 +38,7 @@ fn parse_args() -> Args {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--only" => a.only = it.next(),
             "--iterations" => {
                 a.iterations = it
                     .next()
@@ -74,11 +82,16 @@ struct Cli {
 
 impl Cli {
     fn run(&self, args: &[&str]) -> String {
-        let out = Command::new(&self.bin)
-            .args(args)
-            .env("DOCKHAND_HOME", &self.home)
-            .output()
-            .expect("run dockhand");
+        self.run_in(None, args)
+    }
+
+    fn run_in(&self, dir: Option<&std::path::Path>, args: &[&str]) -> String {
+        let mut c = Command::new(&self.bin);
+        c.args(args).env("DOCKHAND_HOME", &self.home);
+        if let Some(d) = dir {
+            c.current_dir(d);
+        }
+        let out = c.output().expect("run dockhand");
         assert!(
             out.status.success(),
             "dockhand {args:?}: {}",
@@ -111,91 +124,102 @@ async fn main() {
     });
     let mut results = Vec::new();
     let mut names = Vec::new();
-    println!(
-        "{:<16} {:>12} {:>12} {:>8} {:>14}",
-        "service", "dockhand ms", "raw ms", "ratio", "first start ms"
-    );
-    for spec_text in &args.kinds {
-        let spec = ServiceSpec::parse(spec_text).expect("kind");
-        let name = format!("bench-{}", spec.default_name());
-        names.push(name.clone());
-        let container = format!("dockhand-{name}");
-        let first = Instant::now();
-        cli.run(&["up", spec_text, "--name", &name]);
-        let first_start = first.elapsed();
-        let url = cli.run(&["url", &name]).trim().to_string();
-        let (user_pw, rest) = url.split_once("://").unwrap().1.split_once('@').unwrap();
-        let password = user_pw.split_once(':').unwrap().1.to_string();
-        let port: u16 = rest
-            .split_once(':')
-            .unwrap()
-            .1
-            .chars()
-            .take_while(|c| c.is_ascii_digit())
-            .collect::<String>()
-            .parse()
-            .unwrap();
-        let target = ProbeTarget {
-            host: "127.0.0.1".into(),
-            port,
-            user: spec.kind.spec().admin_user.into(),
-            password,
-        };
-        cli.run(&["down", &name]);
+    let wants = |s: &str| args.only.as_deref().is_none_or(|o| o == s);
+    if wants("up") {
+        println!(
+            "{:<16} {:>12} {:>12} {:>8} {:>14}",
+            "service", "dockhand ms", "raw ms", "ratio", "first start ms"
+        );
+        for spec_text in &args.kinds {
+            let spec = ServiceSpec::parse(spec_text).expect("kind");
+            let name = format!("bench-{}", spec.default_name());
+            names.push(name.clone());
+            let container = format!("dockhand-{name}");
+            let first = Instant::now();
+            cli.run(&["up", spec_text, "--name", &name]);
+            let first_start = first.elapsed();
+            let url = cli.run(&["url", &name]).trim().to_string();
+            let (user_pw, rest) = url.split_once("://").unwrap().1.split_once('@').unwrap();
+            let password = user_pw.split_once(':').unwrap().1.to_string();
+            let port: u16 = rest
+                .split_once(':')
+                .unwrap()
+                .1
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect::<String>()
+                .parse()
+                .unwrap();
+            let target = ProbeTarget {
+                host: "127.0.0.1".into(),
+                port,
+                user: spec.kind.spec().admin_user.into(),
+                password,
+            };
+            cli.run(&["down", &name]);
 
-        let (mut ours, mut raw) = (Vec::new(), Vec::new());
-        for i in 0..args.iterations {
-            // Alternate the order so drift on a shared machine hits both sides alike.
-            for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
-                if side == 0 {
-                    let t = Instant::now();
-                    cli.run(&["up", spec_text, "--name", &name]);
-                    ours.push(t.elapsed());
-                    cli.run(&["down", &name]);
-                } else {
-                    let t = Instant::now();
-                    engine
-                        .start_container(&container)
-                        .await
-                        .expect("docker start");
-                    while probe(spec.kind, &target, Duration::from_secs(2))
-                        .await
-                        .is_err()
-                    {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
+            let (mut ours, mut raw) = (Vec::new(), Vec::new());
+            for i in 0..args.iterations {
+                // Alternate the order so drift on a shared machine hits both sides alike.
+                for side in if i % 2 == 0 { [0, 1] } else { [1, 0] } {
+                    if side == 0 {
+                        let t = Instant::now();
+                        cli.run(&["up", spec_text, "--name", &name]);
+                        ours.push(t.elapsed());
+                        cli.run(&["down", &name]);
+                    } else {
+                        let t = Instant::now();
+                        engine
+                            .start_container(&container)
+                            .await
+                            .expect("docker start");
+                        while probe(spec.kind, &target, Duration::from_secs(2))
+                            .await
+                            .is_err()
+                        {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                        raw.push(t.elapsed());
+                        engine
+                            .stop_container(&container, spec.kind.spec().stop_timeout)
+                            .await
+                            .expect("docker stop");
                     }
-                    raw.push(t.elapsed());
-                    engine
-                        .stop_container(&container, spec.kind.spec().stop_timeout)
-                        .await
-                        .expect("docker stop");
                 }
             }
+            let (o, r) = (median(ours.clone()), median(raw.clone()));
+            let ratio = o.as_secs_f64() / r.as_secs_f64();
+            println!(
+                "{:<16} {:>12.0} {:>12.0} {:>7.2}x {:>14.0}",
+                spec_text,
+                ms(o),
+                ms(r),
+                ratio,
+                ms(first_start)
+            );
+            results.push(serde_json::json!({
+                "service": spec_text,
+                "dockhand_up_ms_median": ms(o),
+                "raw_start_ms_median": ms(r),
+                "ratio": ratio,
+                "first_start_ms": ms(first_start),
+                "dockhand_up_ms": ours.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+                "raw_start_ms": raw.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
+            }));
         }
-        let (o, r) = (median(ours.clone()), median(raw.clone()));
-        let ratio = o.as_secs_f64() / r.as_secs_f64();
-        println!(
-            "{:<16} {:>12.0} {:>12.0} {:>7.2}x {:>14.0}",
-            spec_text,
-            ms(o),
-            ms(r),
-            ratio,
-            ms(first_start)
-        );
-        results.push(serde_json::json!({
-            "service": spec_text,
-            "dockhand_up_ms_median": ms(o),
-            "raw_start_ms_median": ms(r),
-            "ratio": ratio,
-            "first_start_ms": ms(first_start),
-            "dockhand_up_ms": ours.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
-            "raw_start_ms": raw.iter().map(|d| ms(*d)).collect::<Vec<_>>(),
-        }));
     }
     for n in &names {
         cli.run(&["destroy", n, "--purge", "--yes"]);
     }
+    let mut extra = serde_json::Map::new();
+    if wants("attach") {
+        extra.insert("attach".into(), bench_attach(&cli, &args, home.path()));
+    }
+    if wants("crowd") {
+        extra.insert("crowd".into(), bench_crowd(&cli, home.path()));
+    }
     let doc = serde_json::json!({
+        "sections": extra,
         "benchmark": "up-to-healthy (data and image present) vs docker start + tight query loop",
         "iterations": args.iterations,
         "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
@@ -205,4 +229,164 @@ async fn main() {
         std::fs::write(&p, serde_json::to_string_pretty(&doc).unwrap()).expect("write json");
         println!("JSON written to {}", p.display());
     }
+}
+
+fn project(home: &std::path::Path, name: &str, service: &str) -> std::path::PathBuf {
+    let dir = home.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("dockhand.toml"),
+        format!("[services]\npostgres = {{ version = \"15\", service = \"{service}\" }}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let t = Instant::now();
+    f();
+    t.elapsed()
+}
+
+/// Attach while the service runs: first provisioning of new projects, then attach of one that
+/// is already provisioned; next to the floor of any `dockhand` command (`config show`).
+fn bench_attach(cli: &Cli, args: &Args, home: &std::path::Path) -> serde_json::Value {
+    let service = "bench-attach-pg";
+    cli.run(&["up", "postgres:15", "--name", service]);
+    let n = args.iterations;
+    let first: Vec<Duration> = (0..n)
+        .map(|i| {
+            let dir = project(home, &format!("proj{i}"), service);
+            timed(|| {
+                cli.run_in(Some(&dir), &["attach"]);
+            })
+        })
+        .collect();
+    let dir0 = home.join("proj0");
+    let again: Vec<Duration> = (0..n)
+        .map(|_| {
+            timed(|| {
+                cli.run_in(Some(&dir0), &["attach"]);
+            })
+        })
+        .collect();
+    let floor: Vec<Duration> = (0..n)
+        .map(|_| {
+            timed(|| {
+                cli.run(&["config", "show"]);
+            })
+        })
+        .collect();
+    let (f, a, fl) = (
+        median(first.clone()),
+        median(again.clone()),
+        median(floor.clone()),
+    );
+    println!();
+    println!("{:<44} {:>10}", "attach (PostgreSQL running)", "median ms");
+    println!(
+        "{:<44} {:>10.1}",
+        "first provisioning of a project (< 300 ms)",
+        ms(f)
+    );
+    println!(
+        "{:<44} {:>10.1}",
+        "attach of a provisioned project (< 50 ms)",
+        ms(a)
+    );
+    println!(
+        "{:<44} {:>10.1}",
+        "floor: any dockhand command (config show)",
+        ms(fl)
+    );
+    for i in 0..n {
+        cli.run(&[
+            "project",
+            "remove",
+            &format!("proj{i}"),
+            "--drop-data",
+            "--yes",
+        ]);
+    }
+    cli.run(&["destroy", service, "--purge", "--yes"]);
+    serde_json::json!({
+        "first_provisioning_ms_median": ms(f),
+        "attach_provisioned_ms_median": ms(a),
+        "command_floor_ms_median": ms(fl),
+    })
+}
+
+/// 50 concurrent `dockhand run -- sleep 1` on one stopped, unpinned service (grace period 0):
+/// the runs overlap, so the service starts once and stops once after the last.
+fn bench_crowd(cli: &Cli, home: &std::path::Path) -> serde_json::Value {
+    let service = "bench-crowd-pg";
+    let dir = project(home, "crowd", service);
+    cli.run(&["config", "set", "grace-period", "0"]);
+    cli.run_in(Some(&dir), &["attach"]);
+    let single = timed(|| {
+        cli.run_in(Some(&dir), &["run", "--", "true"]);
+    });
+    let n = 50;
+    let t = Instant::now();
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(&cli.bin)
+                .args(["run", "--", "sleep", "1"])
+                .env("DOCKHAND_HOME", &cli.home)
+                .current_dir(&dir)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    let failed = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .filter(|o| !o.status.success())
+        .count();
+    let all = t.elapsed();
+    let containers = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label=dockhand.service={service}"),
+        ])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().count())
+        .unwrap_or(0);
+    let events: serde_json::Value =
+        serde_json::from_str(&cli.run(&["events", service, "--json", "--limit", "1000"])).unwrap();
+    let count = |k: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == k)
+            .count()
+    };
+    println!();
+    println!("{n} concurrent `dockhand run -- sleep 1` on one stopped PostgreSQL:");
+    println!(
+        "  all done in {:.0} ms (one run alone, cold: {:.0} ms); failed: {failed}",
+        ms(all),
+        ms(single)
+    );
+    println!(
+        "  containers: {containers}; starts: {}; stops: {} (attach + single run + crowd: 3 each expected)",
+        count("started"),
+        count("stopped")
+    );
+    cli.run(&["project", "remove", "crowd", "--drop-data", "--yes"]);
+    cli.run(&["destroy", service, "--purge", "--yes"]);
+    serde_json::json!({
+        "consumers": n,
+        "all_done_ms": ms(all),
+        "single_cold_run_ms": ms(single),
+        "failed": failed,
+        "containers": containers,
+        "starts": count("started"),
+        "stops": count("stopped"),
+    })
 }

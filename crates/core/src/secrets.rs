@@ -145,6 +145,53 @@ impl SecretStore for FileSecretStore {
     }
 }
 
+/// Remembers what one process has read or written, so a keychain is asked once per secret per
+/// process (each Secret Service lookup costs a D-Bus session).
+pub struct CachingSecretStore {
+    inner: std::sync::Arc<dyn SecretStore>,
+    cache: Mutex<BTreeMap<String, Secret>>,
+}
+
+impl CachingSecretStore {
+    pub fn new(inner: std::sync::Arc<dyn SecretStore>) -> Self {
+        CachingSecretStore {
+            inner,
+            cache: Mutex::new(BTreeMap::new()),
+        }
+    }
+}
+
+impl SecretStore for CachingSecretStore {
+    fn get(&self, key: &str) -> Result<Option<Secret>> {
+        if let Some(s) = self.cache.lock().unwrap().get(key) {
+            return Ok(Some(s.clone()));
+        }
+        let got = self.inner.get(key)?;
+        if let Some(s) = &got {
+            self.cache
+                .lock()
+                .unwrap()
+                .insert(key.to_string(), s.clone());
+        }
+        Ok(got)
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        self.cache.lock().unwrap().remove(key);
+        self.inner.delete(key)
+    }
+    fn get_or_create(&self, key: &str) -> Result<Secret> {
+        if let Some(s) = self.cache.lock().unwrap().get(key) {
+            return Ok(s.clone());
+        }
+        let s = self.inner.get_or_create(key)?;
+        self.cache
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), s.clone());
+        Ok(s)
+    }
+}
+
 /// The OS keychain: Secret Service on Linux (GNOME Keyring, KWallet, KeePassXC), Keychain on
 /// macOS, Credential Manager on Windows. Entries are filed under the service "dockhand".
 /// Secrets left in the interim file store by an earlier Dockhand move into the keychain on first

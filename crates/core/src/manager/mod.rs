@@ -123,6 +123,33 @@ pub struct ReconcileReport {
     pub updated: Vec<String>,
 }
 
+/// A secret being fetched on a blocking thread (keychains are synchronous APIs).
+struct PendingSecret {
+    task: Option<tokio::task::JoinHandle<Result<Secret>>>,
+    value: Option<Secret>,
+}
+
+impl PendingSecret {
+    fn start(secrets: Arc<dyn SecretStore>, key: String) -> Self {
+        PendingSecret {
+            task: Some(tokio::task::spawn_blocking(move || {
+                secrets.get_or_create(&key)
+            })),
+            value: None,
+        }
+    }
+
+    async fn get(&mut self) -> Result<Secret> {
+        if let Some(task) = self.task.take() {
+            let v = task
+                .await
+                .map_err(|e| CoreError::Secret(format!("keychain lookup failed: {e}")))??;
+            self.value = Some(v);
+        }
+        Ok(self.value.clone().expect("fetched above"))
+    }
+}
+
 pub(crate) fn container_name(service: &str) -> String {
     format!("dockhand-{service}")
 }
@@ -146,7 +173,7 @@ impl Manager {
         Ok(Manager {
             engine,
             store,
-            secrets,
+            secrets: Arc::new(crate::secrets::CachingSecretStore::new(secrets)),
             home,
             instance,
             port_free: host_port_free,
@@ -358,8 +385,13 @@ impl Manager {
         let name = row.name.clone();
         let cname = container_name(&name);
 
-        // The keychain first: without it nothing can start, and nothing should be created.
-        let password = self.admin_password(&name)?;
+        // The keychain lookup (a Secret Service round trip) runs while Docker works; it is
+        // awaited first only where a container is about to be created, so that a missing
+        // keychain fails before anything exists.
+        let mut password = PendingSecret::start(
+            self.secrets.clone(),
+            admin_secret_key(&self.instance, &name),
+        );
         let mut known = self.engine.inspect_container(&cname).await?;
         if let Some(c) = &known {
             self.check_container_is_ours(c)?;
@@ -368,6 +400,7 @@ impl Manager {
                 return Ok(self.outcome(&row, Duration::ZERO, true));
             }
         } else {
+            password.get().await?;
             // Only a container yet to be created needs its image, network and volume checked;
             // starting an existing one stays as lean as `docker start`.
             self.ensure_image(&row, progress).await?;
@@ -392,9 +425,14 @@ impl Manager {
         let mut attempts = 0;
         loop {
             attempts += 1;
-            let container = self
-                .ensure_container(known.take(), &row, &password, progress)
-                .await?;
+            let needs_files = known.as_ref().is_none_or(|c| c.state == RunState::Created);
+            let container = match known.take() {
+                Some(c) if !needs_files => c,
+                other => {
+                    let pw = password.get().await?;
+                    self.ensure_container(other, &row, &pw, progress).await?
+                }
+            };
             if container.state == RunState::Running {
                 break;
             }
@@ -432,6 +470,7 @@ impl Manager {
             }
         }
 
+        let password = password.get().await?;
         let target = self.probe_target(&row, &password);
         let kind = row.kind;
         let svc = name.clone();

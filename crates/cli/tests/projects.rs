@@ -276,8 +276,13 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
     let _ = { child }.wait();
     let _ = sh("pkill -f '^sleep 60$'");
     let reaped = env.service_status(&pg);
-    assert_eq!(reaped["consumers"], serde_json::json!([]), "{reaped}");
-    assert_eq!(reaped["state"], "stopped", "{reaped}");
+    let history = env.ok(&["events", &pg]);
+    assert_eq!(
+        reaped["consumers"],
+        serde_json::json!([]),
+        "{reaped}\n{history}"
+    );
+    assert_eq!(reaped["state"], "stopped", "{reaped}\n{history}");
     assert!(env.ok(&["events", &pg]).contains("lease-reaped"));
 
     // A command that does not exist: exit 127 and the lease released all the same.

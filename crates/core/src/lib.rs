@@ -10,6 +10,7 @@ pub mod home;
 pub mod ident;
 pub mod leases;
 pub mod manager;
+pub mod menu;
 pub mod names;
 pub mod ports;
 pub mod probe;

@@ -161,7 +161,13 @@ impl Manager {
             .await?
             .is_some_and(|c| matches!(c.state, RunState::Running | RunState::Restarting));
         if !running {
+            // Nobody wants it and it is not running: whatever a departed consumer asked for (a
+            // consumer killed between asking and starting leaves desired = running) is void.
             self.store.set_idle_since(service, None)?;
+            if row.desired == Desired::Running {
+                self.store.set_desired(service, Desired::Stopped)?;
+                self.store.set_state(service, "stopped", None)?;
+            }
             return Ok(Settled::AlreadyStopped);
         }
         let now = now_ms();

@@ -905,8 +905,11 @@ impl Manager {
         }
         // Without a supervisor running, every Dockhand process does the supervisor's work of
         // stopping services whose last consumer left longer than the grace period ago.
+        // Any state but "stopped" may hide a running container (a consumer killed while its
+        // service was still starting leaves "starting"); settling inspects Docker itself, and a
+        // live starter holds a lease or the lock.
         for row in self.store.services()? {
-            if !row.pinned && row.state == "running" {
+            if !row.pinned && row.state != "stopped" {
                 self.stop_if_idle(&row.name, false).await?;
             }
         }

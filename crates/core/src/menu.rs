@@ -1,0 +1,495 @@
+//! The tray menu as a pure model, built from a status snapshot. The Tauri shell only renders it
+//! and maps clicks back through [`MenuAction::parse`]; everything about what the menu says and
+//! which items are enabled is decided (and tested) here. Linux trays emit no click events and
+//! show no tooltips, so every action is a menu item.
+
+use serde::Serialize;
+
+use crate::catalog::Kind;
+use crate::manager::ServiceStatus;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Health {
+    /// Every service that should run answers.
+    Healthy,
+    Starting,
+    /// Something should run and does not.
+    Failing,
+    EngineUnavailable,
+    /// Nothing is running, nothing should.
+    Idle,
+}
+
+impl Health {
+    /// The tray icon for this state (a file in `icons/`).
+    pub fn icon(self) -> &'static str {
+        match self {
+            Health::Healthy => "tray-healthy.png",
+            Health::Starting => "tray-starting.png",
+            Health::Failing => "tray-failing.png",
+            Health::EngineUnavailable => "tray-unavailable.png",
+            Health::Idle => "tray-idle.png",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MenuItem {
+    pub id: String,
+    pub label: String,
+    pub enabled: bool,
+    pub kind: ItemKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemKind {
+    Action,
+    Check(bool),
+    Separator,
+    Submenu(Vec<MenuItem>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MenuModel {
+    pub health: Health,
+    pub items: Vec<MenuItem>,
+}
+
+/// A project as the menu needs it: its name and which URL variables it has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProjectEntry {
+    pub name: String,
+    pub kinds: Vec<Kind>,
+    pub up: bool,
+}
+
+/// What a click on a menu item asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuAction {
+    Start(String),
+    Stop(String),
+    Restart(String),
+    CopyAdminUrl(String),
+    OpenLogs(String),
+    CopyProjectVar { project: String, var: String },
+    ProjectUp(String),
+    ProjectDown(String),
+    OpenDashboard,
+    ToggleAutostart,
+    Quit,
+}
+
+impl MenuAction {
+    pub fn parse(id: &str) -> Option<MenuAction> {
+        let parts: Vec<&str> = id.splitn(4, ':').collect();
+        Some(match parts.as_slice() {
+            ["svc", name, "start"] => MenuAction::Start(name.to_string()),
+            ["svc", name, "stop"] => MenuAction::Stop(name.to_string()),
+            ["svc", name, "restart"] => MenuAction::Restart(name.to_string()),
+            ["svc", name, "copy-admin-url"] => MenuAction::CopyAdminUrl(name.to_string()),
+            ["svc", name, "logs"] => MenuAction::OpenLogs(name.to_string()),
+            ["proj", name, "copy", var] => MenuAction::CopyProjectVar {
+                project: name.to_string(),
+                var: var.to_string(),
+            },
+            ["proj", name, "up"] => MenuAction::ProjectUp(name.to_string()),
+            ["proj", name, "down"] => MenuAction::ProjectDown(name.to_string()),
+            ["open-dashboard"] => MenuAction::OpenDashboard,
+            ["autostart"] => MenuAction::ToggleAutostart,
+            ["quit"] => MenuAction::Quit,
+            _ => return None,
+        })
+    }
+}
+
+fn action(id: String, label: String, enabled: bool) -> MenuItem {
+    MenuItem {
+        id,
+        label,
+        enabled,
+        kind: ItemKind::Action,
+    }
+}
+
+fn separator(n: usize) -> MenuItem {
+    MenuItem {
+        id: format!("sep{n}"),
+        label: String::new(),
+        enabled: false,
+        kind: ItemKind::Separator,
+    }
+}
+
+/// The URL variables a project has, one per attached kind (as `env::variables` names them).
+pub fn url_vars(kinds: &[Kind]) -> Vec<&'static str> {
+    let has_pg = kinds.contains(&Kind::Postgres);
+    let mut vars: Vec<&'static str> = kinds
+        .iter()
+        .map(|k| match k {
+            Kind::Postgres => "DATABASE_URL",
+            Kind::Mariadb | Kind::Mysql if has_pg => "MYSQL_URL",
+            Kind::Mariadb | Kind::Mysql => "DATABASE_URL",
+            Kind::Redis => "REDIS_URL",
+            Kind::Mongo => "MONGODB_URI",
+        })
+        .collect();
+    vars.sort_by_key(|v| (*v != "DATABASE_URL", *v));
+    vars.dedup();
+    vars
+}
+
+fn running(s: &ServiceStatus) -> bool {
+    s.state == "running"
+}
+
+pub fn health(services: &[ServiceStatus], engine_error: Option<&str>) -> Health {
+    if engine_error.is_some() {
+        return Health::EngineUnavailable;
+    }
+    let wanted: Vec<&ServiceStatus> = services
+        .iter()
+        .filter(|s| s.pinned || !s.consumers.is_empty() || s.state != "stopped")
+        .collect();
+    if wanted.iter().any(|s| {
+        matches!(
+            s.state.as_str(),
+            "failed" | "exited" | "unhealthy" | "missing"
+        )
+    }) {
+        Health::Failing
+    } else if wanted.iter().any(|s| s.state == "starting") {
+        Health::Starting
+    } else if wanted.iter().any(|s| running(s)) {
+        Health::Healthy
+    } else {
+        Health::Idle
+    }
+}
+
+fn bullet(s: &ServiceStatus) -> &'static str {
+    match s.state.as_str() {
+        "running" => "●",
+        "starting" => "◐",
+        "stopped" => "○",
+        _ => "✕",
+    }
+}
+
+pub fn build(
+    services: &[ServiceStatus],
+    projects: &[ProjectEntry],
+    autostart: bool,
+    engine_error: Option<&str>,
+) -> MenuModel {
+    let health = health(services, engine_error);
+    let mut items = Vec::new();
+    let header = match engine_error {
+        Some(e) => format!("Dockhand — Docker unavailable: {}", first_clause(e)),
+        None if services.is_empty() => "Dockhand — no services yet".to_string(),
+        None => format!(
+            "Dockhand — {} of {} running",
+            services.iter().filter(|s| running(s)).count(),
+            services.len()
+        ),
+    };
+    items.push(action("header".into(), header, false));
+    items.push(separator(0));
+    let engine_ok = engine_error.is_none();
+    for s in services {
+        let spec = s.kind.spec();
+        let mut label = format!(
+            "{} {} {} — {}:{}",
+            bullet(s),
+            spec.display_name,
+            s.version,
+            s.host,
+            s.host_port
+        );
+        if s.name != format!("{}-{}", s.kind, s.version.replace('.', "-")) {
+            label.push_str(&format!(" ({})", s.name));
+        }
+        match s.projects.len() {
+            0 => {}
+            1 => label.push_str(" — 1 project"),
+            n => label.push_str(&format!(" — {n} projects")),
+        }
+        if !running(s) && s.state != "stopped" {
+            label.push_str(&format!(" — {}", s.state));
+        }
+        let id = |a: &str| format!("svc:{}:{a}", s.name);
+        let is_running = running(s) || s.state == "unhealthy";
+        let sub = vec![
+            action(id("start"), "Start".into(), engine_ok && !is_running),
+            action(id("stop"), "Stop".into(), engine_ok && s.state != "stopped"),
+            action(id("restart"), "Restart".into(), engine_ok && is_running),
+            separator(1),
+            action(id("copy-admin-url"), "Copy admin URL".into(), true),
+            action(id("logs"), "Open logs…".into(), engine_ok),
+        ];
+        items.push(MenuItem {
+            id: format!("svc:{}", s.name),
+            label,
+            enabled: true,
+            kind: ItemKind::Submenu(sub),
+        });
+    }
+    if !projects.is_empty() {
+        items.push(separator(2));
+        let mut proj_items = Vec::new();
+        for p in projects {
+            let mut sub: Vec<MenuItem> = url_vars(&p.kinds)
+                .into_iter()
+                .map(|v| {
+                    action(
+                        format!("proj:{}:copy:{v}", p.name),
+                        format!("Copy {v}"),
+                        true,
+                    )
+                })
+                .collect();
+            sub.push(separator(3));
+            if p.up {
+                sub.push(action(
+                    format!("proj:{}:down", p.name),
+                    "Let its services go".into(),
+                    engine_ok,
+                ));
+            } else {
+                sub.push(action(
+                    format!("proj:{}:up", p.name),
+                    "Keep its services running".into(),
+                    engine_ok && !p.kinds.is_empty(),
+                ));
+            }
+            let label = if p.up {
+                format!("{} (up)", p.name)
+            } else {
+                p.name.clone()
+            };
+            proj_items.push(MenuItem {
+                id: format!("proj:{}", p.name),
+                label,
+                enabled: true,
+                kind: ItemKind::Submenu(sub),
+            });
+        }
+        items.push(MenuItem {
+            id: "projects".into(),
+            label: "Projects".into(),
+            enabled: true,
+            kind: ItemKind::Submenu(proj_items),
+        });
+    }
+    items.push(separator(4));
+    items.push(action(
+        "open-dashboard".into(),
+        "Open Dashboard…".into(),
+        true,
+    ));
+    items.push(MenuItem {
+        id: "autostart".into(),
+        label: "Launch at Login".into(),
+        enabled: true,
+        kind: ItemKind::Check(autostart),
+    });
+    items.push(action("quit".into(), "Quit Dockhand".into(), true));
+    MenuModel { health, items }
+}
+
+fn first_clause(s: &str) -> String {
+    let cut = s.find(" (").or_else(|| s.find(" — ")).unwrap_or(s.len());
+    s[..cut].chars().take(60).collect()
+}
+
+impl MenuModel {
+    /// The menu as indented text: what snapshot tests compare and what a reader of a bug report
+    /// can see without a tray.
+    pub fn render_text(&self) -> String {
+        fn walk(items: &[MenuItem], depth: usize, out: &mut String) {
+            for i in items {
+                let pad = "  ".repeat(depth);
+                match &i.kind {
+                    ItemKind::Separator => out.push_str(&format!("{pad}---\n")),
+                    ItemKind::Check(on) => out.push_str(&format!(
+                        "{pad}[{}] {}\n",
+                        if *on { "x" } else { " " },
+                        i.label
+                    )),
+                    ItemKind::Action => out.push_str(&format!(
+                        "{pad}{}{}\n",
+                        i.label,
+                        if i.enabled { "" } else { " (disabled)" }
+                    )),
+                    ItemKind::Submenu(sub) => {
+                        out.push_str(&format!("{pad}{} >\n", i.label));
+                        walk(sub, depth + 1, out);
+                    }
+                }
+            }
+        }
+        let mut out = format!("icon: {}\n", self.health.icon());
+        walk(&self.items, 0, &mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Desired;
+
+    fn svc(
+        name: &str,
+        kind: Kind,
+        version: &str,
+        port: u16,
+        state: &str,
+        projects: usize,
+    ) -> ServiceStatus {
+        ServiceStatus {
+            name: name.into(),
+            kind,
+            version: version.into(),
+            image: String::new(),
+            host: "127.0.0.1".into(),
+            host_port: port,
+            desired: Desired::Running,
+            state: state.into(),
+            detail: None,
+            container_id: None,
+            started_at: None,
+            pinned: true,
+            consumers: vec![],
+            projects: (0..projects).map(|i| format!("p{i}")).collect(),
+        }
+    }
+
+    #[test]
+    fn renders_services_projects_and_controls() {
+        let services = vec![
+            svc("postgres-16", Kind::Postgres, "16", 5432, "running", 3),
+            svc("redis-7", Kind::Redis, "7", 6379, "stopped", 1),
+            svc("maria", Kind::Mariadb, "10.11", 3306, "exited", 0),
+        ];
+        let projects = vec![
+            ProjectEntry {
+                name: "shop".into(),
+                kinds: vec![Kind::Redis, Kind::Postgres],
+                up: true,
+            },
+            ProjectEntry {
+                name: "blog".into(),
+                kinds: vec![Kind::Mariadb],
+                up: false,
+            },
+        ];
+        let m = build(&services, &projects, true, None);
+        assert_eq!(
+            m.render_text(),
+            "icon: tray-failing.png
+Dockhand — 1 of 3 running (disabled)
+---
+● PostgreSQL 16 — 127.0.0.1:5432 — 3 projects >
+  Start (disabled)
+  Stop
+  Restart
+  ---
+  Copy admin URL
+  Open logs…
+○ Redis 7 — 127.0.0.1:6379 — 1 project >
+  Start
+  Stop (disabled)
+  Restart (disabled)
+  ---
+  Copy admin URL
+  Open logs…
+✕ MariaDB 10.11 — 127.0.0.1:3306 (maria) — exited >
+  Start
+  Stop
+  Restart (disabled)
+  ---
+  Copy admin URL
+  Open logs…
+---
+Projects >
+  shop (up) >
+    Copy DATABASE_URL
+    Copy REDIS_URL
+    ---
+    Let its services go
+  blog >
+    Copy DATABASE_URL
+    ---
+    Keep its services running
+---
+Open Dashboard…
+[x] Launch at Login
+Quit Dockhand
+"
+        );
+    }
+
+    #[test]
+    fn engine_unavailable_disables_lifecycle_and_says_why() {
+        let services = vec![svc("postgres-16", Kind::Postgres, "16", 5432, "running", 0)];
+        let m = build(&services, &[], false, Some("Docker is not running or not reachable at unix:///var/run/docker.sock (connection refused) — start Docker"));
+        assert_eq!(m.health, Health::EngineUnavailable);
+        assert_eq!(m.items[0].label, "Dockhand — Docker unavailable: Docker is not running or not reachable at unix:///var/run/docker.sock");
+        let ItemKind::Submenu(sub) = &m.items[2].kind else {
+            panic!()
+        };
+        assert!(sub
+            .iter()
+            .filter(|i| matches!(i.label.as_str(), "Start" | "Stop" | "Restart"))
+            .all(|i| !i.enabled));
+        assert!(sub.iter().any(|i| i.label == "Copy admin URL" && i.enabled));
+    }
+
+    #[test]
+    fn health_follows_what_should_run() {
+        let mut a = svc("a", Kind::Redis, "7", 1, "running", 0);
+        assert_eq!(health(std::slice::from_ref(&a), None), Health::Healthy);
+        a.state = "starting".into();
+        assert_eq!(health(std::slice::from_ref(&a), None), Health::Starting);
+        a.state = "stopped".into();
+        a.pinned = false;
+        assert_eq!(health(std::slice::from_ref(&a), None), Health::Idle);
+        assert_eq!(health(&[], None), Health::Idle);
+    }
+
+    #[test]
+    fn every_item_id_parses_back_to_its_action() {
+        let services = vec![svc("pg", Kind::Postgres, "16", 5432, "running", 1)];
+        let projects = vec![ProjectEntry {
+            name: "shop".into(),
+            kinds: vec![Kind::Postgres, Kind::Mongo],
+            up: false,
+        }];
+        let m = build(&services, &projects, false, None);
+        fn ids(items: &[MenuItem], out: &mut Vec<String>) {
+            for i in items {
+                match &i.kind {
+                    ItemKind::Submenu(s) => ids(s, out),
+                    ItemKind::Separator => {}
+                    _ if i.id == "header" => {}
+                    _ => out.push(i.id.clone()),
+                }
+            }
+        }
+        let mut all = Vec::new();
+        ids(&m.items, &mut all);
+        for id in &all {
+            assert!(MenuAction::parse(id).is_some(), "{id} does not parse");
+        }
+        assert_eq!(
+            MenuAction::parse("proj:shop:copy:MONGODB_URI"),
+            Some(MenuAction::CopyProjectVar {
+                project: "shop".into(),
+                var: "MONGODB_URI".into()
+            })
+        );
+        assert_eq!(MenuAction::parse("svc:pg:explode"), None);
+    }
+}

@@ -15,6 +15,12 @@ PACKAGES=(
   docker-registry      # a local registry for the image-pull tests
   postgresql-client redis-tools mariadb-client   # the clients tests use to check data, as a user would
   gnome-keyring dbus libsecret-tools             # a real OS keychain (Secret Service) for the tests
+  libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
+                                                 # the Tauri tray app's system libraries
+  xvfb xauth webkit2gtk-driver dunst xclip haskell-status-notifier-item-utils
+                                                 # its end-to-end test: a display, WebDriver, a
+                                                 # notification daemon, the clipboard, a tray host
+  python3-venv                                   # selenium for the end-to-end test
   build-essential pkg-config                     # C parts of crates (SQLite)
 )
 missing=()

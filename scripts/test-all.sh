@@ -23,6 +23,18 @@ set -e
 rm -rf "$keyring_home"
 passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+
+echo "== end-to-end: the tray app under Xvfb, driven by WebDriver and over D-Bus"
+set +e
+bash tests/e2e/run.sh 2>&1 | tee "$log"
+e2e_status=${PIPESTATUS[0]}
+set -e
+e2e_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+e2e_passed=$(echo "$e2e_line" | awk '{print $1+0}')
+e2e_failed=$(echo "$e2e_line" | awk '{print $3+0}')
+if [ -z "$e2e_line" ] && [ "$e2e_status" != 0 ]; then e2e_failed=1; fi
+passed=$((passed + e2e_passed)); failed=$((failed + e2e_failed))
+[ "$status" = 0 ] && status=$e2e_status
 rm -f "$log"
 echo "== done in $(( $(date +%s) - start )) s"
 echo "${passed} passed, ${failed} failed"

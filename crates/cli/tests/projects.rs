@@ -72,6 +72,25 @@ fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
         search.all()
     );
 
+    // The keychain loses the entry (a reset keyring): Dockhand must not invent a new password
+    // for data set up with the old one, but say what happened.
+    env.ok(&["down", &name]);
+    let cleared = sh(&format!("secret-tool clear service dockhand username \"$(secret-tool search --all service dockhand 2>&1 | grep -o '[a-z0-9]*/service/{name}/admin' | head -1)\""));
+    assert_eq!(cleared.code, 0, "{}", cleared.all());
+    let r = env.run(&["up", "redis:7", "--name", &name]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains("not in the OS keychain") && r.stderr.contains("--purge"),
+        "{}",
+        r.all()
+    );
+    let search = sh("secret-tool search --all service dockhand 2>&1");
+    assert!(
+        !search.stdout.contains(&format!("/service/{name}/admin")),
+        "a new password was made up:\n{}",
+        search.stdout
+    );
+
     // No keychain reachable: a clear error saying how to fix it, and no container started.
     let other = env.name("nokc");
     let mut c = env.command(&["up", "redis:7", "--name", &other]);

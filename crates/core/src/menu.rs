@@ -186,7 +186,7 @@ pub fn build(
     let health = health(services, engine_error);
     let mut items = Vec::new();
     let header = match engine_error {
-        Some(e) => format!("Dockhand — Docker unavailable: {}", first_clause(e)),
+        Some(_) => "Dockhand — Docker unavailable".to_string(),
         None if services.is_empty() => "Dockhand — no services yet".to_string(),
         None => format!(
             "Dockhand — {} of {} running",
@@ -195,6 +195,9 @@ pub fn build(
         ),
     };
     items.push(action("header".into(), header, false));
+    if let Some(e) = engine_error {
+        items.push(action("engine-error".into(), first_clause(e), false));
+    }
     items.push(separator(0));
     let engine_ok = engine_error.is_none();
     for s in services {
@@ -298,9 +301,16 @@ pub fn build(
     MenuModel { health, items }
 }
 
+/// The gist of an error for one menu line: up to its first parenthesis or dash, at most 80
+/// characters.
 fn first_clause(s: &str) -> String {
     let cut = s.find(" (").or_else(|| s.find(" — ")).unwrap_or(s.len());
-    s[..cut].chars().take(60).collect()
+    let gist = &s[..cut];
+    if gist.chars().count() > 80 {
+        gist.chars().take(79).collect::<String>() + "…"
+    } else {
+        gist.to_string()
+    }
 }
 
 impl MenuModel {
@@ -436,8 +446,13 @@ Quit Dockhand
         let services = vec![svc("postgres-16", Kind::Postgres, "16", 5432, "running", 0)];
         let m = build(&services, &[], false, Some("Docker is not running or not reachable at unix:///var/run/docker.sock (connection refused) — start Docker"));
         assert_eq!(m.health, Health::EngineUnavailable);
-        assert_eq!(m.items[0].label, "Dockhand — Docker unavailable: Docker is not running or not reachable at unix:///var/run/docker.sock");
-        let ItemKind::Submenu(sub) = &m.items[2].kind else {
+        assert_eq!(m.items[0].label, "Dockhand — Docker unavailable");
+        assert_eq!(
+            m.items[1].label,
+            "Docker is not running or not reachable at unix:///var/run/docker.sock"
+        );
+        assert!(!m.items[1].enabled);
+        let ItemKind::Submenu(sub) = &m.items[3].kind else {
             panic!()
         };
         assert!(sub
@@ -473,7 +488,7 @@ Quit Dockhand
                 match &i.kind {
                     ItemKind::Submenu(s) => ids(s, out),
                     ItemKind::Separator => {}
-                    _ if i.id == "header" => {}
+                    _ if i.id == "header" || i.id == "engine-error" => {}
                     _ => out.push(i.id.clone()),
                 }
             }

@@ -94,7 +94,7 @@ pub struct UpOutcome {
     pub already_running: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceStatus {
     pub name: String,
     pub kind: Kind,
@@ -123,31 +123,62 @@ pub struct ReconcileReport {
     pub updated: Vec<String>,
 }
 
-/// A secret being fetched on a blocking thread (keychains are synchronous APIs).
+/// A service's admin password being read on a blocking thread (keychains are synchronous APIs).
+/// Only a service without data yet may get a new one: the data of any other was initialised
+/// with the password the keychain held, and a new one would lock Dockhand out of it.
 struct PendingSecret {
-    task: Option<tokio::task::JoinHandle<Result<Secret>>>,
+    task: Option<tokio::task::JoinHandle<Result<Option<Secret>>>>,
     value: Option<Secret>,
+    secrets: Arc<dyn SecretStore>,
+    key: String,
+    service: String,
 }
 
 impl PendingSecret {
-    fn start(secrets: Arc<dyn SecretStore>, key: String) -> Self {
+    fn start(secrets: Arc<dyn SecretStore>, key: String, service: &str) -> Self {
+        let (s, k) = (secrets.clone(), key.clone());
         PendingSecret {
-            task: Some(tokio::task::spawn_blocking(move || {
-                secrets.get_or_create(&key)
-            })),
+            task: Some(tokio::task::spawn_blocking(move || s.get(&k))),
             value: None,
+            secrets,
+            key,
+            service: service.to_string(),
         }
     }
 
-    async fn get(&mut self) -> Result<Secret> {
+    async fn fetch(&mut self) -> Result<Option<Secret>> {
         if let Some(task) = self.task.take() {
-            let v = task
+            self.value = task
                 .await
                 .map_err(|e| CoreError::Secret(format!("keychain lookup failed: {e}")))??;
-            self.value = Some(v);
         }
-        Ok(self.value.clone().expect("fetched above"))
+        Ok(self.value.clone())
     }
+
+    /// The existing password; missing is an error that says what happened.
+    async fn get(&mut self) -> Result<Secret> {
+        self.fetch()
+            .await?
+            .ok_or_else(|| missing_admin_password(&self.service, &self.key))
+    }
+
+    /// For a service with no data yet: the stored password, or a new one.
+    async fn get_or_create(&mut self) -> Result<Secret> {
+        if let Some(v) = self.fetch().await? {
+            return Ok(v);
+        }
+        let v = self.secrets.get_or_create(&self.key)?;
+        self.value = Some(v.clone());
+        Ok(v)
+    }
+}
+
+fn missing_admin_password(service: &str, key: &str) -> CoreError {
+    CoreError::Secret(format!(
+        "the admin password of '{service}' is not in the OS keychain (was the keyring reset or replaced?), \
+         and its data was set up with it. Restore the keychain entry (service 'dockhand', account '{key}'), \
+         or start over with `dockhand destroy {service} --purge` (deletes its data)"
+    ))
 }
 
 pub(crate) fn container_name(service: &str) -> String {
@@ -213,9 +244,12 @@ impl Manager {
         ])
     }
 
+    /// The admin password of an existing service (never a new one: see [`PendingSecret`]).
     fn admin_password(&self, service: &str) -> Result<Secret> {
+        let key = admin_secret_key(&self.instance, service);
         self.secrets
-            .get_or_create(&admin_secret_key(&self.instance, service))
+            .get(&key)?
+            .ok_or_else(|| missing_admin_password(service, &key))
     }
 
     fn event(&self, service: &str, kind: &str, message: &str) {
@@ -391,6 +425,7 @@ impl Manager {
         let mut password = PendingSecret::start(
             self.secrets.clone(),
             admin_secret_key(&self.instance, &name),
+            &name,
         );
         let mut known = self.engine.inspect_container(&cname).await?;
         if let Some(c) = &known {
@@ -400,7 +435,18 @@ impl Manager {
                 return Ok(self.outcome(&row, Duration::ZERO, true));
             }
         } else {
-            password.get().await?;
+            // A container is about to be created. The password comes first, so that a missing
+            // keychain fails before anything exists; only a service without data gets a new one.
+            let fresh = self
+                .engine
+                .inspect_volume(&volume_name(&name))
+                .await?
+                .is_none();
+            if fresh {
+                password.get_or_create().await?;
+            } else {
+                password.get().await?;
+            }
             // Only a container yet to be created needs its image, network and volume checked;
             // starting an existing one stays as lean as `docker start`.
             self.ensure_image(&row, progress).await?;
@@ -410,12 +456,7 @@ impl Manager {
                     HashMap::from([(labels::MANAGED.to_string(), "true".to_string())]),
                 )
                 .await?;
-            if self
-                .engine
-                .inspect_volume(&volume_name(&name))
-                .await?
-                .is_none()
-            {
+            if fresh {
                 self.engine
                     .create_volume(&volume_name(&name), self.base_labels(&row))
                     .await?;

@@ -1,0 +1,175 @@
+//! Dockhand's tray app: a thin Tauri shell over `dockhand-core`. The tray menu is the core's
+//! `MenuModel` rendered; the dashboard window is static HTML talking to `commands`; a background
+//! task refreshes snapshots, the tray and notifications.
+
+pub mod commands;
+pub mod error;
+pub mod notify;
+pub mod state;
+pub mod tray;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tauri::{AppHandle, Emitter, Manager as _, Runtime, WindowEvent};
+use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
+
+use crate::error::UiError;
+use crate::state::{AppState, Snapshot};
+
+/// How often the app looks at its services when nothing happens.
+const POLL: Duration = Duration::from_secs(3);
+
+#[derive(Default)]
+struct TrayCache(Mutex<Option<dockhand_core::menu::MenuModel>>);
+
+#[derive(Default)]
+struct Notes(notify::Notifier);
+
+/// What to include; tests of commands run without a tray and without the single-instance guard
+/// (which would end a test process that builds a second app).
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub tray: bool,
+    pub single_instance: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            tray: true,
+            single_instance: true,
+        }
+    }
+}
+
+/// The app, generic over the runtime so `tauri::test::mock_builder()` can build it.
+pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri::Builder<R> {
+    let with_tray = opts.tray;
+    let builder = if opts.single_instance {
+        // Registered first: a second launch only brings the dashboard forward.
+        builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            show_dashboard(app, None)
+        }))
+    } else {
+        builder
+    };
+    builder
+        .plugin(tauri_plugin_autostart::init(
+            MacosLauncher::LaunchAgent,
+            None,
+        ))
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(AppState::default())
+        .manage(TrayCache::default())
+        .manage(Notes::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::start,
+            commands::stop,
+            commands::restart,
+            commands::copy_admin_url,
+            commands::copy_project_var,
+            commands::env_snippet,
+            commands::logs,
+            commands::events,
+            commands::project_up,
+            commands::project_down,
+            commands::get_autostart,
+            commands::set_autostart,
+            commands::set_grace_period,
+        ])
+        .on_window_event(|window, event| {
+            // Closing the dashboard hides it; the app lives on in the tray.
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                let _ = window.hide();
+                api.prevent_close();
+            }
+        })
+        .setup(move |app| {
+            let handle = app.handle().clone();
+            if with_tray {
+                tray::create(&handle)?;
+            }
+            if std::env::args().any(|a| a == "--show")
+                || std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some()
+            {
+                show_dashboard(&handle, None);
+            }
+            tauri::async_runtime::spawn(async move {
+                loop {
+                    refresh(&handle).await;
+                    tokio::time::sleep(POLL).await;
+                }
+            });
+            Ok(())
+        })
+}
+
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let app = build_app(tauri::Builder::default(), Options::default())
+        .build(tauri::generate_context!())
+        .expect("the Tauri app builds");
+    app.run(|_app, event| {
+        // The last window closing is no reason to leave the tray; Quit passes an exit code.
+        if let tauri::RunEvent::ExitRequested {
+            code: None, api, ..
+        } = event
+        {
+            api.prevent_exit();
+        }
+    });
+}
+
+/// Takes a snapshot and brings everything up to date: window, tray, notifications.
+pub async fn refresh<R: Runtime>(app: &AppHandle<R>) -> Snapshot {
+    let state = app.state::<AppState>();
+    let prev = state.last.lock().unwrap().clone();
+    let snap = state.refresh().await;
+    let _ = app.emit("snapshot", &snap);
+    let model = tray::model(&snap, autostart_enabled(app));
+    tray::update(app, &model, &mut app.state::<TrayCache>().0.lock().unwrap());
+    if let Some(prev) = prev {
+        let m = state.manager().await.ok();
+        let ready = |service: &str| {
+            m.as_ref()?
+                .store()
+                .events(Some(service), 5)
+                .ok()?
+                .into_iter()
+                .find(|e| e.kind == "started")
+                .map(|e| e.message)
+        };
+        for note in app.state::<Notes>().0.changes(&prev, &snap, ready) {
+            notify::show(note);
+        }
+    }
+    snap
+}
+
+pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+        if let Some(v) = view {
+            let _ = app.emit("navigate", v);
+        }
+    }
+}
+
+pub fn autostart_enabled<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.autolaunch().is_enabled().unwrap_or(false)
+}
+
+pub fn set_autostart<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiError> {
+    let l = app.autolaunch();
+    let r = if on { l.enable() } else { l.disable() };
+    r.map_err(|e| UiError::new("autostart", format!("could not change the login item: {e}")))
+}

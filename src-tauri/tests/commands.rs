@@ -1,0 +1,126 @@
+//! The dashboard's commands through Tauri's IPC on the mock runtime (no display), against the real
+//! Docker engine, a real Redis server and the real keychain (scripts/test-all.sh provides one).
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+
+fn call<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
+    w: &W,
+    cmd: &str,
+    body: Value,
+) -> Result<Value, Value> {
+    let req = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(body),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.into(),
+    };
+    get_ipc_response(w, req).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+fn service<'a>(snap: &'a Value, name: &str) -> &'a Value {
+    snap["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} missing in {snap}"))
+}
+
+#[test]
+fn commands_drive_real_services_and_report_errors_as_code_and_message() {
+    let home = tempfile::tempdir().unwrap();
+    std::env::set_var("DOCKHAND_HOME", home.path().join("home"));
+    let name = format!("ipc-{}", std::process::id() % 100000);
+    let project_dir = home.path().join("ipcproj");
+    std::fs::create_dir_all(&project_dir).unwrap();
+    std::fs::write(
+        project_dir.join("dockhand.toml"),
+        format!("[services]\nredis = {{ version = \"7\", service = \"{name}\" }}\n"),
+    )
+    .unwrap();
+
+    let app = dockhand_app::build_app(
+        mock_builder(),
+        dockhand_app::Options {
+            tray: false,
+            single_instance: false,
+        },
+    )
+    .build(mock_context(noop_assets()))
+    .unwrap();
+    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+
+    let snap = call(&w, "status", json!({})).unwrap();
+    assert_eq!(snap["engine_error"], Value::Null, "{snap}");
+    assert_eq!(snap["services"], json!([]));
+
+    // A project attached with the core, as the CLI would.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let m = dockhand_core::open_default().await.unwrap();
+        let (p, _) = m.add_project(&project_dir, Some("ipcproj")).unwrap();
+        m.attach(&p, &[], &|_| {}).await.unwrap();
+    });
+
+    let started = call(&w, "start", json!({ "name": name })).unwrap();
+    assert!(started.as_u64().is_some(), "{started}");
+    let snap = call(&w, "status", json!({})).unwrap();
+    assert_eq!(service(&snap, &name)["state"], "running");
+    assert_eq!(snap["projects"][0]["name"], "ipcproj");
+    assert_eq!(snap["projects"][0]["vars"], json!(["REDIS_URL"]));
+
+    let env = call(&w, "env_snippet", json!({ "project": "ipcproj" })).unwrap();
+    let env = env.as_str().unwrap();
+    assert!(
+        env.contains("REDIS_URL=redis://ipcproj:") && env.contains("REDIS_KEY_PREFIX=ipcproj:"),
+        "{env}"
+    );
+
+    call(&w, "stop", json!({ "name": name })).unwrap();
+    assert_eq!(
+        service(&call(&w, "status", json!({})).unwrap(), &name)["state"],
+        "stopped"
+    );
+
+    let logs = call(&w, "logs", json!({ "name": name, "tail": 50 })).unwrap();
+    assert!(
+        logs.as_str()
+            .unwrap()
+            .contains("Ready to accept connections"),
+        "{logs}"
+    );
+    let events = call(&w, "events", json!({ "limit": 20 })).unwrap();
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "stopped"),
+        "{events}"
+    );
+
+    let err = call(&w, "start", json!({ "name": "no-such-service" })).unwrap_err();
+    assert_eq!(err["code"], "unknown_service", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("no service named 'no-such-service'"),
+        "{err}"
+    );
+
+    rt.block_on(async {
+        let m = dockhand_core::open_default().await.unwrap();
+        let p = m.project_for(Some("ipcproj"), &project_dir).unwrap();
+        m.remove_project(&p, false).await.unwrap();
+        m.destroy(&name, true).await.unwrap();
+    });
+}

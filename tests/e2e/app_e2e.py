@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""End-to-end test of the Dockhand tray app: the built binary under Xvfb, driven through its
+window by tauri-driver + WebKitWebDriver, through its tray over D-Bus (StatusNotifierWatcher +
+dbusmenu), against the real Docker engine, a real PostgreSQL, the real keychain (gnome-keyring)
+and a real notification daemon (dunst). Run by tests/e2e/run.sh inside
+`xvfb-run dbus-run-session`. Prints `N passed, N failed`."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.options import ArgOptions
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP = os.path.join(ROOT, "target", "debug", "dockhand-app")
+CLI = os.path.join(ROOT, "target", "debug", "dockhand")
+SHOT = os.environ.get("DOCKHAND_SCREENSHOT", os.path.join(ROOT, "target", "e2e-dashboard.png"))
+SUFFIX = f"{os.getpid() % 100000}"
+SERVICE = f"e2e-pg-{SUFFIX}"
+PROJECT = f"e2eshop{SUFFIX}"
+NOTIFY_LOG = os.path.join(tempfile.gettempdir(), f"dockhand-e2e-notify-{SUFFIX}.log")
+
+results = []
+
+
+def check(name, fn):
+    try:
+        fn()
+        results.append((name, None))
+        print(f"ok   {name}", flush=True)
+    except Exception as e:  # report and go on: later checks say more
+        results.append((name, e))
+        print(f"FAIL {name}: {e}", flush=True)
+        traceback.print_exc()
+
+
+def cli(*args, cwd=None, ok=True):
+    r = subprocess.run([CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=240)
+    if ok and r.returncode != 0:
+        raise AssertionError(f"dockhand {' '.join(args)} failed: {r.stderr}")
+    return r.stdout
+
+
+def status_of(name):
+    for s in json.loads(cli("status", "--json")):
+        if s["name"] == name:
+            return s
+    raise AssertionError(f"{name} not in status")
+
+
+def wait_for(what, fn, limit=120):
+    end = time.time() + limit
+    last = None
+    while time.time() < end:
+        try:
+            v = fn()
+            if v:
+                return v
+        except Exception as e:  # keep trying until the deadline
+            last = e
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what} (last error: {last})")
+
+
+class Tray:
+    """The app's StatusNotifierItem, read and clicked over D-Bus like a panel would."""
+
+    def __init__(self):
+        out = wait_for("a registered tray item", lambda: self._items(), 60)
+        self.bus = out[0]
+        intro = subprocess.run(["gdbus", "introspect", "--session", "--dest", self.bus, "--object-path", "/", "--recurse"],
+                               capture_output=True, text=True, timeout=30).stdout
+        self.menu = re.search(r"node (/org/ayatana/NotificationItem/[^ ]+/Menu)", intro).group(1)
+
+    @staticmethod
+    def _items():
+        out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.kde.StatusNotifierWatcher",
+                              "--object-path", "/StatusNotifierWatcher", "--method",
+                              "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher",
+                              "RegisteredStatusNotifierItems"], capture_output=True, text=True, timeout=30).stdout
+        return re.findall(r"'(:[0-9.]+)", out)
+
+    def layout(self):
+        """[(id, label, enabled, depth)] of the whole menu."""
+        out = subprocess.run(["gdbus", "call", "--session", "--dest", self.bus, "--object-path", self.menu, "--method",
+                              "com.canonical.dbusmenu.GetLayout", "--", "0", "-1", "['label', 'enabled']"],
+                             capture_output=True, text=True, timeout=30).stdout
+        items = []
+        for m in re.finditer(r"\((\d+), \{([^}]*)\}", out):
+            props = m.group(2)
+            label = re.search(r"'label': <'((?:[^'\\]|\\.)*)'>", props)
+            enabled = "'enabled': <false>" not in props
+            items.append((int(m.group(1)), (label.group(1) if label else "").replace("__", "_"), enabled))
+        return items
+
+    def find(self, label, after=None):
+        items = self.layout()
+        start = 0
+        if after:
+            start = next(i for i, it in enumerate(items) if after in it[1])
+        for it in items[start:]:
+            if it[1] == label:
+                return it
+        raise AssertionError(f"no tray item {label!r} (after {after!r}) in {[i[1] for i in items]}")
+
+    def click(self, label, after=None):
+        # Item ids change whenever the app rebuilds its menu (on every change of state): look the
+        # item up again if the menu moved on between finding and clicking.
+        for _ in range(20):
+            item_id = self.find(label, after)[0]
+            r = subprocess.run(["gdbus", "call", "--session", "--dest", self.bus, "--object-path", self.menu,
+                                "--method", "com.canonical.dbusmenu.Event", "--", str(item_id), "clicked",
+                                "<int32 0>", "0"], capture_output=True, text=True, timeout=30)
+            if r.returncode == 0:
+                return
+            time.sleep(0.3)
+        raise AssertionError(f"could not click {label!r}: {r.stderr}")
+
+
+def main():
+    home = tempfile.mkdtemp(prefix="dockhand-e2e-")
+    os.environ["DOCKHAND_HOME"] = os.path.join(home, "state")
+    project_dir = os.path.join(home, PROJECT)
+    os.makedirs(project_dir)
+    with open(os.path.join(project_dir, "dockhand.toml"), "w") as f:
+        f.write(f'name = "{PROJECT}"\n[services]\npostgres = {{ version = "15", service = "{SERVICE}" }}\n')
+    cli("config", "set", "grace-period", "0")
+    cli("attach", cwd=project_dir)  # creates the service, provisions, lets it stop (grace 0)
+
+    procs = []
+    driver = None
+    try:
+        procs.append(subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        # Every notification sent on the bus, and the notification daemon's replies to them.
+        monitor_log = open(NOTIFY_LOG, "w")
+        procs.append(subprocess.Popen(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'",
+                                       "type='method_return'"], stdout=monitor_log, stderr=subprocess.DEVNULL))
+        port, native_port = free_port(), free_port()
+        driver_log = open(os.path.join(home, "tauri-driver.log"), "w")
+        procs.append(subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native_port),
+                                       "--native-driver", shutil.which("WebKitWebDriver")],
+                                      stdout=driver_log, stderr=subprocess.STDOUT))
+        wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 30)
+        opts = ArgOptions()
+        opts.set_capability("browserName", "wry")
+        opts.set_capability("tauri:options", {"application": APP, "args": ["--show"]})
+        driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+        run_checks(driver)
+    finally:
+        if driver is not None:
+            try:
+                driver.quit()
+            except Exception:
+                pass
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        subprocess.run([CLI, "project", "remove", PROJECT, "--drop-data", "--yes"], capture_output=True, timeout=240)
+        subprocess.run([CLI, "destroy", SERVICE, "--purge", "--yes"], capture_output=True, timeout=240)
+        shutil.rmtree(home, ignore_errors=True)
+
+    failed = [r for r in results if r[1] is not None]
+    print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_checks(driver):
+    if True:
+        row = f"svc-{SERVICE}"
+
+        def window_shows_the_stopped_service():
+            el = wait_for("service row", lambda: driver.find_element(By.ID, row), 60)
+            assert wait_for("stopped", lambda: el.get_attribute("data-state") == "stopped" or None, 30)
+
+        def start_from_the_window_becomes_healthy():
+            driver.find_element(By.CSS_SELECTOR, f"#{row} button.start").click()
+            wait_for("running in the window", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "running", 120)
+            assert status_of(SERVICE)["state"] == "running"
+            assert status_of(SERVICE)["pinned"] is True
+
+        def copy_database_url_gives_a_url_psql_can_use():
+            driver.find_element(By.ID, "tab-projects").click()
+            button = wait_for("copy button", lambda: driver.find_element(
+                By.CSS_SELECTOR, f"#project-{PROJECT} button.copy-var[data-var='DATABASE_URL']"), 30)
+            button.click()
+            url = wait_for("clipboard", lambda: subprocess.run(["xclip", "-o", "-selection", "clipboard"],
+                                                                capture_output=True, text=True, timeout=10).stdout.strip()
+                           .startswith("postgres://") and subprocess.run(["xclip", "-o", "-selection", "clipboard"],
+                                                                         capture_output=True, text=True, timeout=10).stdout.strip(), 30)
+            who = subprocess.run(["psql", url, "-tAc", "SELECT current_user || '@' || current_database()"],
+                                 capture_output=True, text=True, timeout=60)
+            assert who.returncode == 0, who.stderr
+            assert who.stdout.strip() == f"{PROJECT}@{PROJECT}", who.stdout
+
+        def screenshot():
+            driver.find_element(By.ID, "tab-services").click()
+            time.sleep(1)
+            driver.save_screenshot(SHOT)
+            assert os.path.getsize(SHOT) > 1000
+
+        check("the window lists the stopped service", window_shows_the_stopped_service)
+        check("Start in the window brings PostgreSQL up and healthy", start_from_the_window_becomes_healthy)
+        check("Copy DATABASE_URL puts a URL psql connects with on the clipboard", copy_database_url_gives_a_url_psql_can_use)
+        check("screenshot of the dashboard", screenshot)
+
+        tray = None
+
+        def tray_menu_lists_services_and_projects():
+            nonlocal tray
+            tray = Tray()
+            labels = [i[1] for i in wait_for("menu with the service", lambda: (lambda l: l if any(SERVICE in x[1] for x in l) else None)(tray.layout()), 30)]
+            assert any(l.startswith("Dockhand — 1 of 1 running") for l in labels), labels
+            assert any(l.startswith("● PostgreSQL 15") and SERVICE in l for l in labels), labels
+            assert "Copy DATABASE_URL" in labels and "Launch at Login" in labels and "Quit Dockhand" in labels, labels
+
+        def tray_stop_and_start():
+            tray.click("Stop", after=SERVICE)
+            wait_for("stopped after tray Stop", lambda: status_of(SERVICE)["state"] == "stopped", 60)
+            wait_for("window follows", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "stopped", 30)
+            wait_for("menu follows", lambda: not tray.find("Stop", after=SERVICE)[2], 30)
+            tray.click("Start", after=SERVICE)
+            wait_for("running after tray Start", lambda: status_of(SERVICE)["state"] == "running", 120)
+
+        def tray_launch_at_login_toggles_the_autostart_entry():
+            entry = os.path.expanduser("~/.config/autostart/Dockhand.desktop")
+            before = os.path.exists(entry)
+            tray.click("Launch at Login")
+            wait_for("autostart entry toggled", lambda: os.path.exists(entry) != before, 30)
+            with open(entry) if os.path.exists(entry) else open(os.devnull) as f:
+                text = f.read()
+            assert before or "dockhand-app" in text, text
+            tray.click("Launch at Login")
+            wait_for("autostart entry toggled back", lambda: os.path.exists(entry) == before, 30)
+
+        def notifications_were_delivered():
+            want = f'string "PostgreSQL 15 ({SERVICE}) started"'
+            log = wait_for("a Notify call", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), 30)
+            assert 'string "ready in' in log, log[-3000:]
+            # dunst answered (a real daemon took it), and it counts the notification.
+            shown = subprocess.run(["dunstctl", "count"], capture_output=True, text=True, timeout=30)
+            assert shown.returncode == 0, shown.stderr
+            total = sum(int(n) for n in re.findall(r":\s*(\d+)", shown.stdout))
+            assert total >= 1, shown.stdout
+
+        check("the tray menu shows the header, the service and the project's URL", tray_menu_lists_services_and_projects)
+        if tray:
+            check("Stop and Start from the tray", tray_stop_and_start)
+            check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
+        check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

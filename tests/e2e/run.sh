@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# End-to-end test of the tray app: builds it, makes sure tauri-driver and selenium are there, and
+# runs tests/e2e/app_e2e.py under Xvfb in a private D-Bus session with an unlocked gnome-keyring.
+# Needs what scripts/setup-machine.sh installs. Prints `N passed, N failed`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+export PATH="$CARGO_HOME/bin:$PATH"
+
+cargo build -p dockhand-app -p dockhand-cli --locked
+command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
+venv=target/e2e-venv
+[ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import selenium' 2>/dev/null || {
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q selenium
+}
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
+  dbus-run-session -- timeout --kill-after=30 900 bash scripts/with-keyring.sh "$venv/bin/python" tests/e2e/app_e2e.py

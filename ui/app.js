@@ -1,0 +1,162 @@
+// Dockhand's dashboard: renders snapshots pushed by the app (event "snapshot") and calls its
+// commands. Secrets never pass through here except the .env snippet the user asks to see.
+const { invoke } = window.__TAURI__.core;
+const { listen } = window.__TAURI__.event;
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, props = {}, ...children) => {
+  const e = Object.assign(document.createElement(tag), props);
+  for (const c of children) e.append(c);
+  return e;
+};
+
+function toast(text) {
+  const t = $("#toast");
+  t.textContent = text;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => (t.hidden = true), 4000);
+}
+
+async function act(button, label, fn) {
+  button.disabled = true;
+  const before = button.textContent;
+  button.textContent = label;
+  try {
+    await fn();
+  } catch (e) {
+    toast(e && e.message ? e.message : String(e));
+  } finally {
+    button.textContent = before;
+    button.disabled = false;
+  }
+}
+
+function show(view) {
+  for (const tab of document.querySelectorAll("nav button")) {
+    const on = tab.dataset.view === view;
+    tab.setAttribute("aria-selected", String(on));
+    $(`#view-${tab.dataset.view}`).hidden = !on;
+  }
+  if (view === "events") loadEvents();
+}
+
+function renderServices(snap) {
+  const body = $("#services tbody");
+  body.replaceChildren();
+  $("#engine-error").hidden = !snap.engine_error;
+  $("#engine-error").textContent = snap.engine_error || "";
+  $("#no-services").hidden = snap.services.length > 0 || !!snap.engine_error;
+  for (const s of snap.services) {
+    const running = s.state === "running" || s.state === "unhealthy";
+    const start = el("button", { textContent: "Start", disabled: running, className: "start" });
+    start.onclick = () => act(start, "Starting…", () => invoke("start", { name: s.name }));
+    const stop = el("button", { textContent: "Stop", disabled: s.state === "stopped", className: "stop" });
+    stop.onclick = () => act(stop, "Stopping…", () => invoke("stop", { name: s.name }));
+    const restart = el("button", { textContent: "Restart", disabled: !running });
+    restart.onclick = () => act(restart, "Restarting…", () => invoke("restart", { name: s.name }));
+    const copy = el("button", { textContent: "Copy admin URL" });
+    copy.onclick = () => act(copy, "Copying…", async () => { await invoke("copy_admin_url", { name: s.name }); toast("Admin URL copied"); });
+    const logs = el("button", { textContent: "Logs" });
+    logs.onclick = () => openLogs(s.name);
+    const users = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
+    const state = el("td", {}, el("span", { className: `state ${s.state}`, textContent: s.state }));
+    if (s.detail) state.append(el("div", { className: "detail", textContent: s.detail.split("\n")[0] }));
+    const tr = el("tr", { id: `svc-${s.name}` },
+      el("td", { textContent: `${s.name} — ${kindName(s.kind)} ${s.version}` }),
+      el("td", {}, el("code", { textContent: `${s.host}:${s.host_port}` })),
+      state,
+      el("td", { textContent: String(s.projects.length) }),
+      el("td", { textContent: users }),
+      el("td", {}, start, " ", stop, " ", restart, " ", copy, " ", logs));
+    tr.dataset.state = s.state;
+    body.append(tr);
+  }
+}
+
+const KIND_NAMES = { postgres: "PostgreSQL", redis: "Redis", mariadb: "MariaDB", mysql: "MySQL", mongo: "MongoDB" };
+const kindName = (k) => KIND_NAMES[k] || k;
+
+function renderProjects(snap) {
+  const box = $("#projects");
+  box.replaceChildren();
+  $("#no-projects").hidden = snap.projects.length > 0;
+  for (const p of snap.projects) {
+    const copies = el("div", { className: "copies" });
+    for (const v of p.vars) {
+      const b = el("button", { textContent: `Copy ${v}`, className: "copy-var" });
+      b.dataset.var = v;
+      b.onclick = () => act(b, "Copying…", async () => { await invoke("copy_project_var", { project: p.name, var: v }); toast(`${v} of ${p.name} copied`); });
+      copies.append(b);
+    }
+    const snippet = el("pre", { hidden: true });
+    const showEnv = el("button", { textContent: "Show .env" });
+    showEnv.onclick = () => act(showEnv, "…", async () => {
+      if (!snippet.hidden) { snippet.hidden = true; snippet.textContent = ""; return; }
+      snippet.textContent = await invoke("env_snippet", { project: p.name });
+      snippet.hidden = false;
+    });
+    const toggle = el("button", { textContent: p.up ? "Let its services go" : "Keep its services running" });
+    toggle.onclick = () => act(toggle, "…", () => invoke(p.up ? "project_down" : "project_up", { project: p.name }));
+    const list = el("ul");
+    for (const a of p.attachments) {
+      list.append(el("li", { textContent: `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}` }));
+    }
+    box.append(el("div", { className: "project", id: `project-${p.name}` },
+      el("h2", { textContent: p.name + (p.up ? " (up)" : "") }),
+      el("div", { className: "detail", textContent: p.path || "" }),
+      list, copies, el("div", {}, showEnv, " ", toggle), snippet));
+  }
+}
+
+function render(snap) {
+  const running = snap.services.filter((s) => s.state === "running").length;
+  $("#summary").textContent = snap.engine_error
+    ? "Docker is unavailable"
+    : `${running} of ${snap.services.length} running · ${snap.projects.length} projects`;
+  renderServices(snap);
+  renderProjects(snap);
+  $("#home").textContent = snap.home;
+  if (document.activeElement !== $("#grace")) $("#grace").value = snap.grace_period_secs;
+}
+
+async function openLogs(name) {
+  show("services");
+  $("#logs").hidden = false;
+  $("#logs-name").textContent = name;
+  $("#logs-text").textContent = "…";
+  try {
+    $("#logs-text").textContent = await invoke("logs", { name, tail: 300 });
+  } catch (e) {
+    $("#logs-text").textContent = e.message || String(e);
+  }
+}
+
+async function loadEvents() {
+  const body = $("#events tbody");
+  try {
+    const events = await invoke("events", { limit: 200 });
+    body.replaceChildren(...events.map((e) => el("tr", {},
+      el("td", { textContent: new Date(e.at_ms).toLocaleString() }),
+      el("td", { textContent: e.service || "" }),
+      el("td", { textContent: e.kind }),
+      el("td", { textContent: e.message.split("\n")[0] }))));
+  } catch (e) {
+    toast(e.message || String(e));
+  }
+}
+
+for (const tab of document.querySelectorAll("nav button")) tab.onclick = () => show(tab.dataset.view);
+$("#logs-close").onclick = () => ($("#logs").hidden = true);
+$("#autostart").onchange = async (ev) => {
+  try { await invoke("set_autostart", { enabled: ev.target.checked }); } catch (e) { toast(e.message || String(e)); }
+};
+$("#grace-save").onclick = () => act($("#grace-save"), "Saving…", () => invoke("set_grace_period", { secs: Number($("#grace").value) || 0 }));
+
+await listen("snapshot", (e) => render(e.payload));
+await listen("navigate", (e) => {
+  const v = String(e.payload);
+  if (v.startsWith("logs:")) openLogs(v.slice(5)); else show(v);
+});
+invoke("get_autostart").then((on) => ($("#autostart").checked = on)).catch(() => {});
+invoke("status").then(render).catch((e) => toast(e.message || String(e)));

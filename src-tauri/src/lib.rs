@@ -132,7 +132,10 @@ pub async fn refresh<R: Runtime>(app: &AppHandle<R>) -> Snapshot {
     let state = app.state::<AppState>();
     let prev = state.last.lock().unwrap().clone();
     let snap = state.refresh().await;
-    let _ = app.emit("snapshot", &snap);
+    // The window re-renders on each snapshot: only tell it about changes.
+    if prev.as_ref() != Some(&snap) {
+        let _ = app.emit("snapshot", &snap);
+    }
     let model = tray::model(&snap, autostart_enabled(app));
     tray::update(app, &model, &mut app.state::<TrayCache>().0.lock().unwrap());
     if let Some(prev) = prev {

@@ -5,7 +5,7 @@
 mod mongo;
 mod mysql;
 mod postgres;
-mod redis;
+pub(crate) mod redis;
 
 use std::time::Duration;
 

@@ -27,9 +27,11 @@ pub(super) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
     }
 }
 
-fn resp_command(args: &[&str]) -> Vec<u8> {
+/// A Redis command in RESP, binary-safe (also used to provision ACL users).
+pub(crate) fn resp_command<S: AsRef<str>>(args: &[S]) -> Vec<u8> {
     let mut out = format!("*{}\r\n", args.len()).into_bytes();
     for a in args {
+        let a = a.as_ref();
         out.extend(format!("${}\r\n", a.len()).into_bytes());
         out.extend(a.as_bytes());
         out.extend(b"\r\n");

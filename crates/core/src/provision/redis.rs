@@ -8,6 +8,7 @@ use tokio::net::TcpStream;
 use super::{fail, redis_prefix, Grant};
 use crate::catalog::Kind;
 use crate::error::Result;
+use crate::probe::redis::resp_command as command;
 use crate::probe::ProbeTarget;
 
 pub(super) fn acl_setuser(g: &Grant<'_>) -> Vec<String> {
@@ -36,8 +37,8 @@ pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
         return false;
     };
     let mut s = BufReader::new(stream);
-    let mut req = command(&["AUTH".into(), g.user.into(), g.password.expose().into()]);
-    req.extend(command(&["ACL".into(), "WHOAMI".into()]));
+    let mut req = command(&["AUTH", g.user, g.password.expose()]);
+    req.extend(command(&["ACL", "WHOAMI"]));
     if s.get_mut().write_all(&req).await.is_err() {
         return false;
     }
@@ -58,7 +59,7 @@ pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
         .await
         .map_err(e)?;
     let mut s = BufReader::new(stream);
-    let mut req = command(&["AUTH".into(), admin.password.clone()]);
+    let mut req = command(&["AUTH", admin.password.as_str()]);
     req.extend(command(&acl_setuser(g)));
     s.get_mut().write_all(&req).await.map_err(e)?;
     for what in ["AUTH", "ACL SETUSER"] {
@@ -72,16 +73,6 @@ pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
         }
     }
     Ok(())
-}
-
-fn command(args: &[String]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        out.extend(format!("${}\r\n", a.len()).into_bytes());
-        out.extend(a.as_bytes());
-        out.extend(b"\r\n");
-    }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Benchmark of the tray app at rest: cold start until its tray item is registered, then CPU %
+and resident memory (the app and its WebKit processes) over a window of seconds, first with the
+dashboard closed, then open, while it polls 4 running services. Run by tests/bench/app_idle.sh
+under Xvfb in a private D-Bus session with a keyring. Prints a table and writes JSON."""
+
+import json, os, re, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+APP = os.path.join(ROOT, "target", "release", "dockhand-app")
+CLI = os.path.join(ROOT, "target", "release", "dockhand")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
+TICK = os.sysconf("SC_CLK_TCK")
+SERVICES = [("bench-idle-pg", "postgres:15"), ("bench-idle-redis", "redis:7"),
+            ("bench-idle-maria", "mariadb:10.11"), ("bench-idle-redis2", "redis:7")]
+
+
+def cli(*a):
+    subprocess.run([CLI, *a], check=True, capture_output=True, timeout=300)
+
+
+def tree(pid):
+    """pid and all its descendants."""
+    out = subprocess.run(["ps", "-eo", "pid=,ppid="], capture_output=True, text=True).stdout
+    children = {}
+    for line in out.splitlines():
+        p, pp = map(int, line.split())
+        children.setdefault(pp, []).append(p)
+    todo, seen = [pid], []
+    while todo:
+        p = todo.pop()
+        seen.append(p)
+        todo.extend(children.get(p, []))
+    return seen
+
+
+def cpu_ticks(pids):
+    total = 0
+    for p in pids:
+        try:
+            f = open(f"/proc/{p}/stat").read()
+            fields = f[f.rfind(")") + 2:].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total
+
+
+def rss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            m = re.search(r"VmRSS:\s+(\d+)", open(f"/proc/{p}/status").read())
+            total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total
+
+
+def measure(pid, seconds):
+    pids = tree(pid)
+    t0, c0 = time.time(), cpu_ticks(pids)
+    time.sleep(seconds)
+    pids = tree(pid)
+    t1, c1 = time.time(), cpu_ticks(pids)
+    return 100.0 * (c1 - c0) / TICK / (t1 - t0), rss_kib(pids) / 1024.0, len(pids)
+
+
+def tray_registered():
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.kde.StatusNotifierWatcher", "--object-path",
+                          "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get",
+                          "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"],
+                         capture_output=True, text=True).stdout
+    return re.findall(r"'(:[0-9.]+)", out)
+
+
+def main():
+    home = tempfile.mkdtemp(prefix="dockhand-bench-")
+    os.environ["DOCKHAND_HOME"] = os.path.join(home, "state")
+    for name, spec in SERVICES:
+        cli("up", spec, "--name", name)
+    watcher = subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    t = time.time()
+    app = subprocess.Popen([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not tray_registered():
+        if time.time() - t > 60:
+            raise SystemExit("tray never registered")
+        time.sleep(0.005)
+    cold = time.time() - t
+    time.sleep(5)  # let the first snapshots settle
+    closed = measure(app.pid, SECONDS)
+    # Open the dashboard the way a user would: a second launch shows the single instance.
+    subprocess.run([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+    time.sleep(5)
+    opened = measure(app.pid, SECONDS)
+    app.terminate()
+    app.wait(timeout=30)
+    watcher.terminate()
+    for name, _ in SERVICES:
+        cli("destroy", name, "--purge", "--yes")
+    print(f"cold start to tray registered: {cold * 1000:.0f} ms")
+    print(f"{'window':<8} {'CPU %':>7} {'RSS MiB':>8} {'processes':>10}   ({SECONDS} s, 4 services polled every 3 s)")
+    for label, (cpu, rss, n) in (("closed", closed), ("open", opened)):
+        print(f"{label:<8} {cpu:>7.2f} {rss:>8.1f} {n:>10}")
+    doc = {"cold_start_to_tray_ms": cold * 1000, "seconds": SECONDS,
+           "closed": {"cpu_percent": closed[0], "rss_mib": closed[1], "processes": closed[2]},
+           "open": {"cpu_percent": opened[0], "rss_mib": opened[1], "processes": opened[2]}}
+    out = os.path.join(ROOT, "target", "bench-app-idle.json")
+    json.dump(doc, open(out, "w"), indent=2)
+    print(f"JSON written to {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The tray app's idle benchmark (tests/bench/app_idle.py) in a private display, bus and keyring.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+cargo build --release -p dockhand-app -p dockhand-cli --locked
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
+  dbus-run-session -- timeout 900 bash scripts/with-keyring.sh python3 tests/bench/app_idle.py

@@ -46,14 +46,7 @@ pub async fn provision(
             Kind::Mongo => mongo::provision(engine, container, admin, grant).await,
         }
     };
-    tokio::time::timeout(PROVISION_LIMIT, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(fail(
-                kind,
-                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
-            ))
-        })
+    bounded(kind, work).await
 }
 
 /// Whether the project's user already logs in to its database with its password (then nothing
@@ -84,6 +77,11 @@ pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> R
             ))),
         }
     };
+    bounded(kind, work).await
+}
+
+/// Any provisioning session under [`PROVISION_LIMIT`].
+async fn bounded(kind: Kind, work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
     tokio::time::timeout(PROVISION_LIMIT, work)
         .await
         .unwrap_or_else(|_| {

@@ -41,6 +41,14 @@ pub struct NewLease<'a> {
     pub expires_at_ms: Option<i64>,
 }
 
+fn project_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProjectRow> {
+    Ok(ProjectRow {
+        name: r.get(0)?,
+        path: r.get(1)?,
+        created_at_ms: r.get(2)?,
+    })
+}
+
 fn lease_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LeaseRow> {
     Ok(LeaseRow {
         id: r.get(0)?,
@@ -64,7 +72,7 @@ impl Store {
                 .query_row(
                     "SELECT name, path, created_at_ms FROM projects WHERE name = ?1",
                     [name],
-                    |r| Ok(ProjectRow { name: r.get(0)?, path: r.get(1)?, created_at_ms: r.get(2)? }),
+                    project_row,
                 )
                 .optional()?;
             if let Some(p) = by_name {
@@ -104,13 +112,7 @@ impl Store {
             Ok(c.query_row(
                 "SELECT name, path, created_at_ms FROM projects WHERE name = ?1",
                 [name],
-                |r| {
-                    Ok(ProjectRow {
-                        name: r.get(0)?,
-                        path: r.get(1)?,
-                        created_at_ms: r.get(2)?,
-                    })
-                },
+                project_row,
             )
             .optional()?)
         })
@@ -120,13 +122,7 @@ impl Store {
         self.with(|c| {
             let mut st =
                 c.prepare("SELECT name, path, created_at_ms FROM projects ORDER BY name")?;
-            let rows = st.query_map([], |r| {
-                Ok(ProjectRow {
-                    name: r.get(0)?,
-                    path: r.get(1)?,
-                    created_at_ms: r.get(2)?,
-                })
-            })?;
+            let rows = st.query_map([], project_row)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
     }

@@ -39,6 +39,8 @@ function show(view) {
     $(`#view-${tab.dataset.view}`).hidden = !on;
   }
   if (view === "events") loadEvents();
+  if (view === "backups") loadBackups();
+  if (view === "settings") loadSettings();
 }
 
 function renderServices(snap) {
@@ -57,6 +59,11 @@ function renderServices(snap) {
     restart.onclick = () => act(restart, "Restarting…", () => invoke("restart", { name: s.name }));
     const copy = el("button", { textContent: "Copy admin URL" });
     copy.onclick = () => act(copy, "Copying…", async () => { await invoke("copy_admin_url", { name: s.name }); toast("Admin URL copied"); });
+    const backup = el("button", { textContent: "Back up", disabled: s.state !== "running" });
+    backup.onclick = () => act(backup, "Backing up…", async () => {
+      const rows = await invoke("backup_service", { name: s.name });
+      toast(`Backed up ${rows.map((b) => b.database).join(", ")} of ${s.name}`);
+    });
     const logs = el("button", { textContent: "Logs" });
     logs.onclick = () => openLogs(s.name);
     const users = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
@@ -68,7 +75,7 @@ function renderServices(snap) {
       state,
       el("td", { textContent: String(s.projects.length) }),
       el("td", { textContent: users }),
-      el("td", {}, start, " ", stop, " ", restart, " ", copy, " ", logs));
+      el("td", {}, start, " ", stop, " ", restart, " ", copy, " ", backup, " ", logs));
     tr.dataset.state = s.state;
     body.append(tr);
   }
@@ -146,6 +153,94 @@ async function loadEvents() {
   }
 }
 
+const bytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
+
+async function loadBackups() {
+  const body = $("#backups tbody");
+  try {
+    const rows = await invoke("backups");
+    $("#no-backups").hidden = rows.length > 0;
+    body.replaceChildren(...rows.map((b) => {
+      const verify = el("button", { textContent: "Verify" });
+      verify.onclick = () => act(verify, "Verifying…", async () => {
+        const v = await invoke("verify_backup", { id: b.id });
+        toast(`Backup ${b.id}: ${v.checksum_ok ? "checksum ok" : "CHECKSUM MISMATCH"}, ${v.readable === false ? "NOT readable" : v.readable ? "readable" : "readability not checked"}. ${v.detail}`);
+      });
+      const restore = el("button", { textContent: "Restore…", disabled: b.kind === "redis" });
+      restore.onclick = () => openRestore(b);
+      return el("tr", { id: `backup-${b.id}` },
+        el("td", { textContent: new Date(b.created_at_ms).toLocaleString() }),
+        el("td", { textContent: b.service }),
+        el("td", { textContent: b.database }),
+        el("td", { textContent: bytes(b.size_bytes) }),
+        el("td", { textContent: b.reason }),
+        el("td", {}, verify, " ", restore));
+    }));
+  } catch (e) {
+    toast(e.message || String(e));
+  }
+}
+
+function openRestore(b) {
+  $("#restore-form").hidden = false;
+  $("#restore-form").dataset.id = b.id;
+  $("#restore-form").dataset.database = b.database;
+  $("#restore-id").textContent = `${b.id} (${b.database} on ${b.service})`;
+  $("#restore-into").value = `${b.database}_restored`;
+  $("#restore-overwrite").checked = false;
+  $("#restore-into").focus();
+}
+
+$("#restore-form").onsubmit = (ev) => {
+  ev.preventDefault();
+  const f = $("#restore-form");
+  const into = $("#restore-into").value.trim();
+  const overwrite = $("#restore-overwrite").checked;
+  if (overwrite && !confirm(`Replace database “${into || f.dataset.database}”? Its current contents are backed up first.`)) return;
+  act($("#restore-go"), "Restoring…", async () => {
+    const r = await invoke("restore_backup", { id: Number(f.dataset.id), into, overwrite });
+    f.hidden = true;
+    toast(`Restored into ${r.database} in ${r.took_ms} ms` + (r.safety_backup ? ` (previous contents: backup ${r.safety_backup.id})` : ""));
+  });
+};
+$("#restore-cancel").onclick = () => ($("#restore-form").hidden = true);
+$("#backup-all").onclick = () => act($("#backup-all"), "Backing up…", async () => {
+  const rows = await invoke("backup_all");
+  toast(`${rows.length} backups taken`);
+});
+$("#backups-reveal").onclick = () => invoke("reveal_backups").catch((e) => toast(e.message || String(e)));
+
+async function loadSettings() {
+  try {
+    const s = await invoke("settings");
+    $("#backup-schedule").value = s.backup.schedule;
+    $("#backup-keep").value = s.backup.keep;
+    $("#backup-age").value = s.backup.max_age_days || 0;
+    $("#backup-dir").value = s.backup.dir;
+    $("#notify-kinds").replaceChildren(...s.notifications.map(([kind, on]) => {
+      const box = el("input", { type: "checkbox", checked: on, id: `notify-${kind}` });
+      box.onchange = () => invoke("set_notify", { kind, on: box.checked }).catch((e) => toast(e.message || String(e)));
+      return el("label", { className: "row" }, box, ` ${NOTIFY_LABELS[kind] || kind}`);
+    }));
+    $("#restart-policies").replaceChildren(...s.restart_on_failure.map(([name, on]) => {
+      const box = el("input", { type: "checkbox", checked: on, id: `restart-${name}` });
+      box.onchange = () => invoke("set_restart_on_failure", { name, on: box.checked }).catch((e) => toast(e.message || String(e)));
+      return el("label", { className: "row" }, box, ` ${name}`);
+    }));
+  } catch (e) {
+    toast(e.message || String(e));
+  }
+}
+const NOTIFY_LABELS = { started: "a service started", failed: "a service failed", recovered: "a service recovered", backup: "backups finished or failed", engine: "Docker became unavailable" };
+
+$("#backup-save").onclick = () => act($("#backup-save"), "Saving…", async () => {
+  await invoke("set_backup_setting", { key: "schedule", value: $("#backup-schedule").value });
+  await invoke("set_backup_setting", { key: "keep", value: String(Number($("#backup-keep").value) || 0) });
+  await invoke("set_backup_setting", { key: "max-age-days", value: String(Number($("#backup-age").value) || 0) });
+  await invoke("set_backup_setting", { key: "dir", value: $("#backup-dir").value.trim() });
+  toast("Backup settings saved");
+});
+
 for (const tab of document.querySelectorAll("nav button")) tab.onclick = () => show(tab.dataset.view);
 $("#logs-close").onclick = () => ($("#logs").hidden = true);
 $("#autostart").onchange = async (ev) => {
@@ -154,6 +249,17 @@ $("#autostart").onchange = async (ev) => {
 $("#grace-save").onclick = () => act($("#grace-save"), "Saving…", () => invoke("set_grace_period", { secs: Number($("#grace").value) || 0 }));
 
 await listen("snapshot", (e) => render(e.payload));
+await listen("backup-progress", (e) => {
+  const p = e.payload;
+  $("#backup-progress").textContent = `${p.service}/${p.database}: ${bytes(p.bytes)} written`;
+});
+await listen("backups-changed", () => {
+  $("#backup-progress").textContent = "";
+  if (!$("#view-backups").hidden) loadBackups();
+});
+await listen("supervisor-event", () => {
+  if (!$("#view-events").hidden) loadEvents();
+});
 await listen("navigate", (e) => {
   const v = String(e.payload);
   if (v.startsWith("logs:")) openLogs(v.slice(5)); else show(v);

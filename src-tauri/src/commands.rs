@@ -2,10 +2,14 @@
 //! from the core straight to the clipboard, not through the webview (except the `.env` snippet
 //! the user explicitly asks to see).
 
+use dockhand_core::backup::{BackupPolicy, BackupProgress, BackupScope, Restored, Verification};
 use dockhand_core::env::{dotenv_line, Audience};
-use dockhand_core::store::EventRow;
+use dockhand_core::store::{BackupRow, EventRow};
+use dockhand_core::supervisor::SupervisorEvent;
 use dockhand_core::{ServiceSpec, UpRequest};
 use futures_util::StreamExt;
+use serde::Serialize;
+use tauri::Emitter;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
@@ -38,6 +42,7 @@ pub async fn start<R: Runtime>(
         image: None,
     };
     let out = m.up(&req, &|_| {}).await;
+    state.settle().await;
     crate::refresh(&app).await;
     Ok(out?.ready_ms)
 }
@@ -50,6 +55,7 @@ pub async fn stop<R: Runtime>(
 ) -> Res<()> {
     let m = state.manager().await?;
     let r = m.down(&name).await;
+    state.settle().await;
     crate::refresh(&app).await;
     r.map(|_| ()).map_err(Into::into)
 }
@@ -62,6 +68,7 @@ pub async fn restart<R: Runtime>(
 ) -> Res<u64> {
     let m = state.manager().await?;
     let r = m.restart(&name, &|_| {}).await;
+    state.settle().await;
     crate::refresh(&app).await;
     Ok(r?.ready_ms)
 }
@@ -162,6 +169,7 @@ pub async fn project_up<R: Runtime>(
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
     let r = m.hold_project(&p, None, &|_| {}).await;
+    state.settle().await;
     crate::refresh(&app).await;
     r.map(|_| ()).map_err(Into::into)
 }
@@ -175,6 +183,7 @@ pub async fn project_down<R: Runtime>(
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
     let r = m.project_down(&p).await;
+    state.settle().await;
     crate::refresh(&app).await;
     r.map(|_| ()).map_err(Into::into)
 }
@@ -203,6 +212,198 @@ pub async fn set_grace_period<R: Runtime>(
         .manager()
         .await?
         .set_grace_period(std::time::Duration::from_secs(secs))?;
+    crate::refresh(&app).await;
+    Ok(())
+}
+
+/// Backs up every database of one service ("Back up now"), reporting bytes as it goes.
+#[tauri::command]
+pub async fn backup_service<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+) -> Res<Vec<BackupRow>> {
+    let m = state.manager().await?;
+    let a = app.clone();
+    let progress = move |p: BackupProgress| {
+        let _ = a.emit("backup-progress", &p);
+    };
+    let r = m
+        .backup(&name, &BackupScope::All, "manual", &progress)
+        .await;
+    announce_backups(&app, &name, &r).await;
+    let _ = app.emit("backups-changed", ());
+    Ok(r?)
+}
+
+/// Backs up every database of every running service ("Back up all now").
+#[tauri::command]
+pub async fn backup_all<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Res<Vec<BackupRow>> {
+    let m = state.manager().await?;
+    let a = app.clone();
+    let progress = move |p: BackupProgress| {
+        let _ = a.emit("backup-progress", &p);
+    };
+    let (done, failed) = m.backup_all_running("manual", &progress).await?;
+    for b in &done {
+        crate::announce(&app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
+    }
+    let first_failure = failed.into_iter().next();
+    if let Some((service, e)) = &first_failure {
+        crate::announce(
+            &app,
+            &SupervisorEvent::BackupFailed {
+                service: service.clone(),
+                reason: e.to_string(),
+            },
+        )
+        .await;
+    }
+    let _ = app.emit("backups-changed", ());
+    match first_failure {
+        Some((_, e)) => Err(e.into()),
+        None => Ok(done),
+    }
+}
+
+async fn announce_backups<R: Runtime>(
+    app: &AppHandle<R>,
+    service: &str,
+    r: &Result<Vec<BackupRow>, dockhand_core::CoreError>,
+) {
+    match r {
+        Ok(rows) => {
+            for b in rows {
+                crate::announce(app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
+            }
+        }
+        Err(e) => {
+            crate::announce(
+                app,
+                &SupervisorEvent::BackupFailed {
+                    service: service.to_string(),
+                    reason: e.to_string(),
+                },
+            )
+            .await
+        }
+    }
+}
+
+#[tauri::command]
+pub async fn backups(state: State<'_, AppState>) -> Res<Vec<BackupRow>> {
+    Ok(state.manager().await?.backups(None, None)?)
+}
+
+#[tauri::command]
+pub async fn verify_backup(state: State<'_, AppState>, id: i64) -> Res<Verification> {
+    Ok(state.manager().await?.verify(id).await?)
+}
+
+/// Restores a backup into `into` (default: its own database). The window asks before it
+/// passes `overwrite`; the core backs the database up before replacing it.
+#[tauri::command]
+pub async fn restore_backup<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    id: i64,
+    into: Option<String>,
+    overwrite: bool,
+) -> Res<Restored> {
+    let m = state.manager().await?;
+    let into = into.filter(|s| !s.trim().is_empty());
+    let r = m.restore(id, into.as_deref(), overwrite, &|_| {}).await;
+    let _ = app.emit("backups-changed", ());
+    Ok(r?)
+}
+
+/// Opens the backups folder in the file manager.
+#[tauri::command]
+pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
+    let dir = state.manager().await?.backup_policy()?.dir;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| UiError::new("io", format!("{}: {e}", dir.display())))?;
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(opener)
+        .arg(&dir)
+        .spawn()
+        .map_err(|e| {
+            UiError::new(
+                "io",
+                format!("could not open {} with {opener}: {e}", dir.display()),
+            )
+        })?;
+    Ok(dir.display().to_string())
+}
+
+#[derive(Serialize)]
+pub struct Settings {
+    backup: BackupPolicy,
+    notifications: Vec<(String, bool)>,
+    restart_on_failure: Vec<(String, bool)>,
+}
+
+#[tauri::command]
+pub async fn settings(state: State<'_, AppState>) -> Res<Settings> {
+    let m = state.manager().await?;
+    Ok(Settings {
+        backup: m.backup_policy()?,
+        notifications: crate::notify::KINDS
+            .iter()
+            .map(|k| (k.to_string(), crate::notify::enabled(Some(&m), k)))
+            .collect(),
+        restart_on_failure: m
+            .store()
+            .services()?
+            .into_iter()
+            .map(|r| {
+                let on = m.restart_on_failure(&r.name);
+                (r.name, on)
+            })
+            .collect(),
+    })
+}
+
+/// One of keep, max-age-days, schedule, dir.
+#[tauri::command]
+pub async fn set_backup_setting(state: State<'_, AppState>, key: String, value: String) -> Res<()> {
+    Ok(state.manager().await?.set_backup_setting(&key, &value)?)
+}
+
+#[tauri::command]
+pub async fn set_notify(state: State<'_, AppState>, kind: String, on: bool) -> Res<()> {
+    if !crate::notify::KINDS.contains(&kind.as_str()) {
+        return Err(UiError::new(
+            "invalid_input",
+            format!("unknown notification kind '{kind}'"),
+        ));
+    }
+    state
+        .manager()
+        .await?
+        .store()
+        .set_setting(&format!("notify.{kind}"), if on { "on" } else { "off" })?;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn set_restart_on_failure<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    on: bool,
+) -> Res<()> {
+    state.manager().await?.set_restart_on_failure(&name, on)?;
+    state.settle().await;
     crate::refresh(&app).await;
     Ok(())
 }

@@ -78,6 +78,16 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::get_autostart,
             commands::set_autostart,
             commands::set_grace_period,
+            commands::backup_service,
+            commands::backup_all,
+            commands::backups,
+            commands::verify_backup,
+            commands::restore_backup,
+            commands::reveal_backups,
+            commands::settings,
+            commands::set_backup_setting,
+            commands::set_notify,
+            commands::set_restart_on_failure,
         ])
         .on_window_event(|window, event| {
             // Closing the dashboard hides it; the app lives on in the tray.
@@ -97,9 +107,25 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
                 show_dashboard(&handle, None);
             }
             tauri::async_runtime::spawn(async move {
+                let mut notifying = false;
                 loop {
                     refresh(&handle).await;
-                    tokio::time::sleep(POLL).await;
+                    match handle.state::<AppState>().supervisor() {
+                        Some(sup) => {
+                            if !notifying {
+                                notifying = true;
+                                let (h, events) = (handle.clone(), sup.events());
+                                tauri::async_runtime::spawn(notify_from(h, events));
+                            }
+                            // Supervisor news shows at once; projects and leases every POLL.
+                            let mut rx = sup.snapshots();
+                            tokio::select! {
+                                _ = rx.changed() => {}
+                                _ = tokio::time::sleep(POLL) => {}
+                            }
+                        }
+                        None => tokio::time::sleep(POLL).await,
+                    }
                 }
             });
             Ok(())
@@ -138,22 +164,47 @@ pub async fn refresh<R: Runtime>(app: &AppHandle<R>) -> Snapshot {
     }
     let model = tray::model(&snap, autostart_enabled(app));
     tray::update(app, &model, &mut app.state::<TrayCache>().0.lock().unwrap());
-    if let Some(prev) = prev {
-        let m = state.manager().await.ok();
-        let ready = |service: &str| {
-            m.as_ref()?
-                .store()
-                .events(Some(service), 5)
-                .ok()?
-                .into_iter()
-                .find(|e| e.kind == "started")
-                .map(|e| e.message)
-        };
-        for note in app.state::<Notes>().0.changes(&prev, &snap, ready) {
-            notify::show(note);
-        }
-    }
     snap
+}
+
+/// Turns the supervisor's events into desktop notifications (and tells the window).
+async fn notify_from<R: Runtime>(
+    app: AppHandle<R>,
+    mut events: tokio::sync::broadcast::Receiver<dockhand_core::supervisor::SupervisorEvent>,
+) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        let e = match events.recv().await {
+            Ok(e) => e,
+            Err(RecvError::Lagged(_)) => continue,
+            Err(RecvError::Closed) => return,
+        };
+        let _ = app.emit("supervisor-event", &e);
+        announce(&app, &e).await;
+    }
+}
+
+/// Shows the notification an event deserves, unless switched off or said within the minute.
+pub async fn announce<R: Runtime>(
+    app: &AppHandle<R>,
+    e: &dockhand_core::supervisor::SupervisorEvent,
+) {
+    let state = app.state::<AppState>();
+    let last = state.last.lock().unwrap().clone();
+    let describe = |service: &str| {
+        last.as_ref()
+            .and_then(|s| s.services.iter().find(|x| x.name == service))
+            .map(|s| format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name))
+            .unwrap_or_else(|| service.to_string())
+    };
+    let Some((subject, note)) = notify::note_for(e, &describe) else {
+        return;
+    };
+    let m = state.manager().await.ok();
+    let enabled = |kind: &str| notify::enabled(m.as_deref(), kind);
+    if app.state::<Notes>().0.admit(&subject, &note, enabled) {
+        notify::show(note);
+    }
 }
 
 pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {

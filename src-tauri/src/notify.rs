@@ -1,89 +1,143 @@
-//! Desktop notifications on changes between snapshots: a service started (with its time to
-//! ready), failed (with the reason in one line), or recovered. A flapping service yields at most
-//! one notification per service and state per minute. No notification server is logged, never
-//! fatal.
+//! Desktop notifications from the supervisor's events: a service started (with its time to
+//! ready), failed (with the reason in one line), recovered; a backup finished (size, duration)
+//! or failed; the engine went away. A flapping service yields at most one notification per
+//! service and kind of news per minute, and each kind can be switched off in Settings. No
+//! notification server is logged, never fatal.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::state::Snapshot;
+use dockhand_core::supervisor::{Health, SupervisorEvent};
+use serde::Serialize;
 
 const QUIET_PERIOD: Duration = Duration::from_secs(60);
 
+/// The kinds of news a user can switch off one by one.
+pub const KINDS: [&str; 5] = ["started", "failed", "recovered", "backup", "engine"];
+
 #[derive(Default)]
 pub struct Notifier {
-    sent: Mutex<HashMap<(String, String), Instant>>,
+    sent: Mutex<HashMap<(String, &'static str), Instant>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Note {
+    pub kind: &'static str,
     pub summary: String,
     pub body: String,
 }
 
-fn is_failed(state: &str) -> bool {
-    matches!(state, "failed" | "exited" | "unhealthy" | "missing")
+/// A service as people read it: "PostgreSQL 15 (postgres-15)".
+pub type Describe<'a> = dyn Fn(&str) -> String + 'a;
+
+/// The notification an event deserves, if any.
+pub fn note_for(e: &SupervisorEvent, describe: &Describe<'_>) -> Option<(String, Note)> {
+    let note = |kind, summary: String, body: String| Note {
+        kind,
+        summary,
+        body,
+    };
+    match e {
+        SupervisorEvent::Transition {
+            service,
+            from,
+            to,
+            reason,
+            ready_ms,
+        } => {
+            let what = describe(service);
+            let n = match (from, to) {
+                (Some(Health::Failed | Health::Unhealthy), Health::Healthy) => note(
+                    "recovered",
+                    format!("{what} recovered"),
+                    "answering again".into(),
+                ),
+                (Some(Health::Starting | Health::Stopped), Health::Healthy) => note(
+                    "started",
+                    format!("{what} started"),
+                    match ready_ms {
+                        Some(ms) => format!("ready in {}", human_ms(*ms)),
+                        None => "ready".into(),
+                    },
+                ),
+                (_, Health::Failed | Health::Unhealthy) => note(
+                    "failed",
+                    format!("{what} failed"),
+                    reason
+                        .as_deref()
+                        .and_then(|r| r.lines().next())
+                        .unwrap_or(to.as_str())
+                        .to_string(),
+                ),
+                _ => return None,
+            };
+            Some((service.clone(), n))
+        }
+        SupervisorEvent::BackupDone { backup } => Some((
+            format!("{}/{}", backup.service, backup.database),
+            note(
+                "backup",
+                format!(
+                    "Backup of {} on {} finished",
+                    backup.database, backup.service
+                ),
+                format!(
+                    "{} in {}",
+                    human_bytes(backup.size_bytes),
+                    human_ms(backup.duration_ms)
+                ),
+            ),
+        )),
+        SupervisorEvent::BackupFailed { service, reason } => Some((
+            service.clone(),
+            note(
+                "backup",
+                format!("Backup of {service} failed"),
+                reason.lines().next().unwrap_or_default().to_string(),
+            ),
+        )),
+        SupervisorEvent::EngineUnavailable { reason } => Some((
+            String::new(),
+            note("engine", "Docker is not available".into(), reason.clone()),
+        )),
+        SupervisorEvent::EngineAvailable { .. } | SupervisorEvent::Restarted { .. } => None,
+    }
 }
 
 impl Notifier {
-    /// The notifications due for the change from `prev` to `next` (and records them as sent).
-    pub fn changes(
-        &self,
-        prev: &Snapshot,
-        next: &Snapshot,
-        ready_note: impl Fn(&str) -> Option<String>,
-    ) -> Vec<Note> {
-        let mut out = Vec::new();
-        for s in &next.services {
-            let Some(before) = prev.services.iter().find(|p| p.name == s.name) else {
-                continue;
-            };
-            if before.state == s.state {
-                continue;
-            }
-            let what = format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name);
-            let note = if s.state == "running" && is_failed(&before.state) {
-                Some(Note {
-                    summary: format!("{what} recovered"),
-                    body: format!("answering on {}:{}", s.host, s.host_port),
-                })
-            } else if s.state == "running" {
-                let ready = ready_note(&s.name).unwrap_or_default();
-                Some(Note {
-                    summary: format!("{what} started"),
-                    body: format!("{ready} — {}:{}", s.host, s.host_port)
-                        .trim_start_matches(" — ")
-                        .to_string(),
-                })
-            } else if is_failed(&s.state) {
-                let why = s
-                    .detail
-                    .as_deref()
-                    .and_then(|d| d.lines().next())
-                    .unwrap_or(&s.state)
-                    .to_string();
-                Some(Note {
-                    summary: format!("{what} failed"),
-                    body: why,
-                })
-            } else {
-                None
-            };
-            if let Some(n) = note {
-                // Per service and kind of news (started / failed / recovered): a flapping
-                // service says each at most once a minute.
-                let key = (s.name.clone(), n.summary.clone());
-                let mut sent = self.sent.lock().unwrap();
-                if sent.get(&key).is_some_and(|t| t.elapsed() < QUIET_PERIOD) {
-                    continue;
-                }
-                sent.insert(key, Instant::now());
-                out.push(n);
-            }
+    /// Whether a note may go out now (not switched off, not said within the quiet period), and
+    /// records it as sent.
+    pub fn admit(&self, subject: &str, note: &Note, enabled: impl Fn(&str) -> bool) -> bool {
+        if !enabled(note.kind) {
+            return false;
         }
-        out
+        let key = (format!("{subject}\u{0}{}", note.summary), note.kind);
+        let mut sent = self.sent.lock().unwrap();
+        if sent.get(&key).is_some_and(|t| t.elapsed() < QUIET_PERIOD) {
+            return false;
+        }
+        sent.insert(key, Instant::now());
+        true
     }
+}
+
+fn human_ms(ms: u64) -> String {
+    dockhand_core::error::human_duration(Duration::from_millis(ms))
+}
+
+fn human_bytes(n: u64) -> String {
+    if n < 1024 * 1024 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// Whether the user wants this kind of news (Settings → Notifications).
+pub fn enabled(m: Option<&dockhand_core::Manager>, kind: &str) -> bool {
+    m.and_then(|m| m.store().setting(&format!("notify.{kind}")).ok().flatten())
+        .is_none_or(|v| v != "off")
 }
 
 /// Shows a notification; failures (no notification daemon) are logged.
@@ -108,67 +162,87 @@ pub fn show(note: Note) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockhand_core::manager::ServiceStatus;
-    use dockhand_core::menu::Health;
-    use dockhand_core::store::Desired;
-    use dockhand_core::Kind;
+    use dockhand_core::store::BackupRow;
 
-    fn snap(state: &str, detail: Option<&str>) -> Snapshot {
-        Snapshot {
-            services: vec![ServiceStatus {
-                name: "pg".into(),
-                kind: Kind::Postgres,
-                version: "16".into(),
-                image: String::new(),
-                host: "127.0.0.1".into(),
-                host_port: 5432,
-                desired: Desired::Running,
-                state: state.into(),
-                detail: detail.map(String::from),
-                container_id: None,
-                started_at: None,
-                pinned: true,
-                consumers: vec![],
-                projects: vec![],
-            }],
-            projects: vec![],
-            engine_error: None,
-            health: Health::Healthy,
-            grace_period_secs: 0,
-            home: String::new(),
+    fn describe(s: &str) -> String {
+        format!("PostgreSQL 16 ({s})")
+    }
+
+    fn t(
+        from: Option<Health>,
+        to: Health,
+        reason: Option<&str>,
+        ready: Option<u64>,
+    ) -> SupervisorEvent {
+        SupervisorEvent::Transition {
+            service: "pg".into(),
+            from,
+            to,
+            reason: reason.map(String::from),
+            ready_ms: ready,
         }
     }
 
     #[test]
-    fn started_failed_recovered_and_no_spam() {
+    fn started_failed_recovered_backups_and_no_spam() {
         let n = Notifier::default();
-        let ready = |_: &str| Some("ready in 1.2 s".to_string());
-        let started = n.changes(&snap("stopped", None), &snap("running", None), ready);
-        assert_eq!(
-            started,
-            [Note {
-                summary: "PostgreSQL 16 (pg) started".into(),
-                body: "ready in 1.2 s — 127.0.0.1:5432".into()
-            }]
-        );
-        let failed = n.changes(
-            &snap("running", None),
-            &snap("exited", Some("exited with code 1\nmore")),
-            ready,
-        );
-        assert_eq!(failed[0].summary, "PostgreSQL 16 (pg) failed");
-        assert_eq!(failed[0].body, "exited with code 1");
-        let recovered = n.changes(&snap("exited", None), &snap("running", None), ready);
-        assert_eq!(recovered[0].summary, "PostgreSQL 16 (pg) recovered");
+        let all = |_: &str| true;
+        let (s, started) = note_for(
+            &t(Some(Health::Starting), Health::Healthy, None, Some(1200)),
+            &describe,
+        )
+        .unwrap();
+        assert_eq!(started.summary, "PostgreSQL 16 (pg) started");
+        assert_eq!(started.body, "ready in 1.2 s");
+        assert!(n.admit(&s, &started, all));
+        let (s, failed) = note_for(
+            &t(
+                Some(Health::Healthy),
+                Health::Failed,
+                Some("exited with code 1\nmore"),
+                None,
+            ),
+            &describe,
+        )
+        .unwrap();
+        assert_eq!(failed.summary, "PostgreSQL 16 (pg) failed");
+        assert_eq!(failed.body, "exited with code 1");
+        assert!(n.admit(&s, &failed, all));
+        let (_, recovered) = note_for(
+            &t(Some(Health::Failed), Health::Healthy, None, None),
+            &describe,
+        )
+        .unwrap();
+        assert_eq!(recovered.summary, "PostgreSQL 16 (pg) recovered");
         // Flapping within a minute: no new notifications.
-        assert!(n
-            .changes(&snap("running", None), &snap("exited", Some("x")), ready)
-            .is_empty());
-        assert!(n
-            .changes(&snap("exited", None), &snap("running", None), ready)
-            .is_empty());
-        assert!(n
-            .changes(&snap("running", None), &snap("running", None), ready)
-            .is_empty());
+        assert!(!n.admit("pg", &failed, all));
+        assert!(n.admit("pg", &recovered, all));
+        assert!(!n.admit("pg", &recovered, all));
+        // Becoming stopped is no news.
+        assert!(note_for(
+            &t(Some(Health::Healthy), Health::Stopped, None, None),
+            &describe
+        )
+        .is_none());
+
+        let b = BackupRow {
+            id: 1,
+            service: "pg".into(),
+            kind: "postgres".into(),
+            database: "shop".into(),
+            path: "/b".into(),
+            size_bytes: 3 * 1024 * 1024,
+            sha256: String::new(),
+            duration_ms: 2500,
+            tool_version: String::new(),
+            reason: "scheduled".into(),
+            created_at_ms: 0,
+        };
+        let (s, done) = note_for(&SupervisorEvent::BackupDone { backup: b }, &describe).unwrap();
+        assert_eq!(done.summary, "Backup of shop on pg finished");
+        assert_eq!(done.body, "3.0 MiB in 2.5 s");
+        // Switched off by the user: not shown.
+        assert!(!n.admit(&s, &done, |k| k != "backup"));
+        assert!(n.admit(&s, &done, all));
     }
 }

@@ -6,13 +6,25 @@ use std::sync::{Arc, Mutex};
 use dockhand_core::manager::ServiceStatus;
 use dockhand_core::menu::{self, Health, ProjectEntry};
 use dockhand_core::store::AttachmentRow;
+use dockhand_core::supervisor::{self, SupervisorConfig, SupervisorHandle};
 use dockhand_core::{CoreError, Kind, Manager};
 use serde::Serialize;
 
 #[derive(Default)]
 pub struct AppState {
     manager: tokio::sync::Mutex<Option<Arc<Manager>>>,
+    supervisor: Mutex<Option<SupervisorHandle>>,
     pub last: Mutex<Option<Snapshot>>,
+}
+
+/// The supervisor's judgement of one service, beside its status.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct HealthView {
+    pub name: String,
+    pub health: supervisor::Health,
+    pub reason: Option<String>,
+    pub since_ms: i64,
+    pub restarts: u32,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -36,6 +48,7 @@ pub struct AttachmentView {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Snapshot {
     pub services: Vec<ServiceStatus>,
+    pub supervised: Vec<HealthView>,
     pub projects: Vec<ProjectView>,
     pub engine_error: Option<String>,
     pub health: Health,
@@ -69,31 +82,91 @@ impl AppState {
         }
         let opened = Arc::new(dockhand_core::open_default().await?);
         *m = Some(opened.clone());
+        // The app is the one process that acts on health: it records transitions, restarts
+        // failed services whose policy says so, and runs the backup schedule.
+        *self.supervisor.lock().unwrap() = Some(supervisor::spawn(
+            opened.clone(),
+            SupervisorConfig::default(),
+        ));
         Ok(opened)
+    }
+
+    pub fn supervisor(&self) -> Option<SupervisorHandle> {
+        self.supervisor.lock().unwrap().clone()
+    }
+
+    /// Has the supervisor look at every service now (after the user acted on one) and waits
+    /// until its snapshot shows the result.
+    pub async fn settle(&self) {
+        if let Some(s) = self.supervisor() {
+            s.refresh_now(std::time::Duration::from_secs(5)).await;
+        }
     }
 
     /// A fresh snapshot: reconciles with Docker (the app does the supervisor's work of stopping
     /// services nobody uses any more) and probes every running service.
     pub async fn refresh(&self) -> Snapshot {
         let snap = match self.manager().await {
-            Ok(m) => match take(&m).await {
+            Ok(m) => match take(&m, self.supervisor()).await {
                 Ok(s) => s,
-                Err(e) => offline(Some(&m), e),
+                Err(e) => offline(Some(&m), e.to_string()),
             },
-            Err(e) => offline(None, e),
+            Err(e) => offline(None, e.to_string()),
         };
         *self.last.lock().unwrap() = Some(snap.clone());
         snap
     }
 }
 
-async fn take(m: &Manager) -> Result<Snapshot, CoreError> {
+async fn take(m: &Manager, sup: Option<SupervisorHandle>) -> Result<Snapshot, CoreError> {
+    let watched = sup.map(|s| s.current()).filter(|s| s.ready);
+    if let Some(e) = watched.as_ref().and_then(|w| w.engine_error.clone()) {
+        let mut snap = offline(Some(m), e);
+        snap.services = watched
+            .unwrap()
+            .services
+            .into_iter()
+            .map(|h| ServiceStatus {
+                state: "engine-unavailable".into(),
+                ..h.status
+            })
+            .collect();
+        return Ok(snap);
+    }
+    // Settling idle services (whose grace period is over) stays with every process.
     m.reconcile().await?;
-    let services = m.status().await?;
+    let (services, supervised) = match watched {
+        // The supervisor's view: its judgement (starting vs unhealthy, failure reasons with
+        // log lines) shown through the status the tray and window render.
+        Some(w) => w
+            .services
+            .into_iter()
+            .map(|h| {
+                let mut s = h.status;
+                match h.health {
+                    supervisor::Health::Starting => s.state = "starting".into(),
+                    supervisor::Health::Failed | supervisor::Health::Unhealthy => {
+                        s.detail = h.reason.clone().or(s.detail)
+                    }
+                    _ => {}
+                }
+                let view = HealthView {
+                    name: s.name.clone(),
+                    health: h.health,
+                    reason: h.reason,
+                    since_ms: h.since_ms,
+                    restarts: h.restarts,
+                };
+                (s, view)
+            })
+            .unzip(),
+        None => (m.status().await?, vec![]),
+    };
     let projects = project_views(m, &services)?;
     Ok(Snapshot {
         health: menu::health(&services, None),
         services,
+        supervised,
         projects,
         engine_error: None,
         grace_period_secs: m.grace_period()?.as_secs(),
@@ -139,13 +212,14 @@ fn project_views(m: &Manager, services: &[ServiceStatus]) -> Result<Vec<ProjectV
 }
 
 /// What can be shown while Docker (or the state) cannot be reached.
-fn offline(m: Option<&Manager>, e: CoreError) -> Snapshot {
+fn offline(m: Option<&Manager>, reason: String) -> Snapshot {
     Snapshot {
         services: vec![],
+        supervised: vec![],
         projects: m
             .and_then(|m| project_views(m, &[]).ok())
             .unwrap_or_default(),
-        engine_error: Some(e.to_string()),
+        engine_error: Some(reason),
         health: Health::EngineUnavailable,
         grace_period_secs: m
             .and_then(|m| m.grace_period().ok())

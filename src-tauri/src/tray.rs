@@ -132,6 +132,14 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
             MenuAction::ProjectDown(p) => {
                 crate::commands::project_down(app.clone(), state.clone(), p).await
             }
+            MenuAction::BackUp(name) => {
+                crate::commands::backup_service(app.clone(), state.clone(), name)
+                    .await
+                    .map(|_| ())
+            }
+            MenuAction::BackUpAll => crate::commands::backup_all(app.clone(), state.clone())
+                .await
+                .map(|_| ()),
             MenuAction::OpenLogs(name) => {
                 crate::show_dashboard(app, Some(&format!("logs:{name}")));
                 Ok(())
@@ -157,6 +165,7 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
     .await;
     if let Err(message) = result {
         crate::notify::show(crate::notify::Note {
+            kind: "error",
             summary: "Dockhand".into(),
             body: message,
         });

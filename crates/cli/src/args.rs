@@ -56,7 +56,12 @@ pub enum Command {
         yes: bool,
     },
     /// Show every service with its live state (running means it answered a real query).
-    Status,
+    Status {
+        /// Keep watching: print the table again (a JSON line with --json) whenever a service's
+        /// health changes, until Ctrl-C.
+        #[arg(long, short = 'w')]
+        watch: bool,
+    },
     /// Show a service's logs.
     Logs {
         service: String,
@@ -114,6 +119,44 @@ pub enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Back up databases of a service into the backups folder (all of its databases unless
+    /// --database or --project; a Redis backup is a snapshot of the whole server).
+    Backup {
+        /// The service; leave out with --all to back up every running service.
+        service: Option<String>,
+        #[arg(long, short = 'd')]
+        database: Option<String>,
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+    /// List backups, newest first.
+    Backups {
+        service: Option<String>,
+        #[arg(long, short = 'd')]
+        database: Option<String>,
+    },
+    /// Check a backup: its checksum, and that the server's own tool can read it.
+    Verify {
+        /// Backup id (from `dockhand backups`)
+        backup: i64,
+    },
+    /// Restore a backup into a new or named database (default: the one it was taken of, which
+    /// must not exist unless --overwrite).
+    Restore {
+        /// Backup id (from `dockhand backups`)
+        backup: i64,
+        /// Database to restore into.
+        #[arg(long)]
+        into: Option<String>,
+        /// Replace an existing database — after backing it up.
+        #[arg(long)]
+        overwrite: bool,
+        /// Do not ask for confirmation of --overwrite.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -158,7 +201,10 @@ pub enum ProjectCommand {
 pub enum ConfigCommand {
     /// Show all settings.
     Show,
-    /// Change a setting: grace-period (seconds an unused service keeps running, e.g. 0, 300, 5m).
+    /// Change a setting: grace-period (how long an unused service keeps running, e.g. 0, 300, 5m),
+    /// backup-keep (backups kept per database, 0 = all), backup-max-age-days (0 = off),
+    /// backup-schedule (off, hourly, daily, weekly; run by the tray app), backup-dir (a folder),
+    /// restart-on-failure.<service> (on/off).
     Set { key: String, value: String },
 }
 

@@ -1,8 +1,10 @@
 //! `dockhand`: the command line over Dockhand's core.
 
 mod args;
+mod backups;
 mod output;
 mod projects;
+mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -93,12 +95,17 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Url { name, service } => projects::url(&m, &name, service.as_deref(), cli.json),
         Command::Config(ConfigCommand::Show) => {
             let grace = m.grace_period()?;
+            let b = m.backup_policy()?;
             if cli.json {
                 println!(
                     "{}",
-                    serde_json::json!({"grace_period_secs": grace.as_secs(), "home": m.home().root()})
+                    serde_json::json!({"grace_period_secs": grace.as_secs(), "home": m.home().root(), "backup": b})
                 );
             } else {
+                println!("backup-keep         = {}   (backups kept per database; 0 keeps all)", b.keep);
+                println!("backup-max-age-days = {}", b.max_age_days.map_or("off".to_string(), |d| d.to_string()));
+                println!("backup-schedule     = {}   (run by the tray app)", b.schedule.as_str());
+                println!("backup-dir          = {}", b.dir.display());
                 println!(
                     "grace-period = {} s   (how long an unused service keeps running)",
                     grace.as_secs()
@@ -114,10 +121,44 @@ async fn run(cli: Cli) -> Result<()> {
                 println!("grace-period = {} s", d.as_secs());
                 Ok(())
             }
+            k if k.starts_with("restart-on-failure.") => {
+                let service = &k["restart-on-failure.".len()..];
+                let on = match value.as_str() {
+                    "on" | "true" | "yes" => true,
+                    "off" | "false" | "no" => false,
+                    _ => {
+                        return Err(CoreError::InvalidInput(format!(
+                            "{k} takes on or off, not {value:?}"
+                        )))
+                    }
+                };
+                m.set_restart_on_failure(service, on)?;
+                println!("{k} = {}", if on { "on" } else { "off" });
+                Ok(())
+            }
+            k if k.starts_with("backup-") => {
+                m.set_backup_setting(&k["backup-".len()..], &value)?;
+                println!("{k} = {value}");
+                Ok(())
+            }
             other => Err(CoreError::InvalidInput(format!(
-                "unknown setting {other:?}; settings: grace-period"
+                "unknown setting {other:?}; settings: grace-period, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>"
             ))),
         },
+        Command::Backup {
+            service,
+            database,
+            project,
+            all,
+        } => backups::backup(&m, service, database, project, all, cli.json).await,
+        Command::Backups { service, database } => backups::list(&m, service, database, cli.json),
+        Command::Verify { backup } => backups::verify(&m, backup, cli.json).await,
+        Command::Restore {
+            backup,
+            into,
+            overwrite,
+            yes,
+        } => backups::restore(&m, backup, into, overwrite, yes, cli.json).await,
         Command::Up {
             specs,
             name,
@@ -173,7 +214,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Status => {
+        Command::Status { watch: true } => watch::status_watch(&m, cli.json).await,
+        Command::Status { watch: false } => {
             let st = m.status().await?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&st).unwrap());
@@ -265,6 +307,20 @@ async fn up(
                 Some((n, spec)) => (Some(n.to_string()), spec),
                 None => (None, s.as_str()),
             };
+            // An existing service by its name (`dockhand up redis-7`) starts that service.
+            if own_name.is_none() && !spec.contains(':') {
+                if let Some(row) = m.store().service(spec)? {
+                    return Ok(UpRequest {
+                        spec: ServiceSpec {
+                            kind: row.kind,
+                            version: row.version,
+                        },
+                        name: Some(row.name),
+                        port,
+                        image: image.clone(),
+                    });
+                }
+            }
             Ok(UpRequest {
                 spec: ServiceSpec::parse(spec)?,
                 name: own_name.or_else(|| name.clone()),

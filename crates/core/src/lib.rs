@@ -19,6 +19,7 @@ pub mod provision;
 pub mod readiness;
 pub mod secrets;
 pub mod store;
+pub mod supervisor;
 pub mod url;
 
 pub use catalog::{Kind, ServiceSpec};

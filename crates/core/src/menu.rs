@@ -73,6 +73,8 @@ pub enum MenuAction {
     Restart(String),
     CopyAdminUrl(String),
     OpenLogs(String),
+    BackUp(String),
+    BackUpAll,
     CopyProjectVar { project: String, var: String },
     ProjectUp(String),
     ProjectDown(String),
@@ -90,6 +92,8 @@ impl MenuAction {
             ["svc", name, "restart"] => MenuAction::Restart(name.to_string()),
             ["svc", name, "copy-admin-url"] => MenuAction::CopyAdminUrl(name.to_string()),
             ["svc", name, "logs"] => MenuAction::OpenLogs(name.to_string()),
+            ["svc", name, "backup"] => MenuAction::BackUp(name.to_string()),
+            ["backup-all"] => MenuAction::BackUpAll,
             ["proj", name, "copy", var] => MenuAction::CopyProjectVar {
                 project: name.to_string(),
                 var: var.to_string(),
@@ -229,6 +233,7 @@ pub fn build(
             action(id("restart"), "Restart".into(), engine_ok && is_running),
             separator(1),
             action(id("copy-admin-url"), "Copy admin URL".into(), true),
+            action(id("backup"), "Back up now".into(), engine_ok && is_running),
             action(id("logs"), "Open logs…".into(), engine_ok),
         ];
         items.push(MenuItem {
@@ -286,6 +291,11 @@ pub fn build(
         });
     }
     items.push(separator(4));
+    items.push(action(
+        "backup-all".into(),
+        "Back up all now".into(),
+        engine_ok && services.iter().any(running),
+    ));
     items.push(action(
         "open-dashboard".into(),
         "Open Dashboard…".into(),
@@ -373,6 +383,7 @@ mod tests {
             pinned: true,
             consumers: vec![],
             projects: (0..projects).map(|i| format!("p{i}")).collect(),
+            restart_on_failure: false,
         }
     }
 
@@ -407,6 +418,7 @@ Dockhand — 1 of 3 running (disabled)
   Restart
   ---
   Copy admin URL
+  Back up now
   Open logs…
 ○ Redis 7 — 127.0.0.1:6379 — 1 project >
   Start
@@ -414,6 +426,7 @@ Dockhand — 1 of 3 running (disabled)
   Restart (disabled)
   ---
   Copy admin URL
+  Back up now (disabled)
   Open logs…
 ✕ MariaDB 10.11 — 127.0.0.1:3306 (maria) — exited >
   Start
@@ -421,6 +434,7 @@ Dockhand — 1 of 3 running (disabled)
   Restart (disabled)
   ---
   Copy admin URL
+  Back up now (disabled)
   Open logs…
 ---
 Projects >
@@ -434,6 +448,7 @@ Projects >
     ---
     Keep its services running
 ---
+Back up all now
 Open Dashboard…
 [x] Launch at Login
 Quit Dockhand

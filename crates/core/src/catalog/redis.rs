@@ -26,7 +26,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
 pub(super) fn setup(_version: &str, admin_password: &str) -> ContainerSetup {
     // appendonly: a developer's data survives a crash of the container, not only a clean stop.
     let conf = format!(
-        "requirepass {admin_password}\nprotected-mode no\nappendonly yes\ndir /data\nmaxmemory-policy noeviction\n"
+        "requirepass {admin_password}\nprotected-mode no\nappendonly yes\ndir /data\nmaxmemory-policy noeviction\nrepl-diskless-sync-delay 0\n"
     );
     ContainerSetup {
         env: vec![],

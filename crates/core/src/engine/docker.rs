@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
 
 use async_trait::async_trait;
 use bollard::container::LogOutput;
@@ -13,18 +14,18 @@ use bollard::models::{
     NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
-    InspectNetworkOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
-    RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder, StopContainerOptionsBuilder,
-    UploadToContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
+    InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
 
 use super::socket::{discover_endpoint, Endpoint};
 use super::{
-    tarball, ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, LogChunk,
-    OutputStream, PullProgress, RunState, VolumeInfo,
+    labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, Engine, EngineError,
+    EngineResult, LogChunk, OutputStream, PullProgress, RunState, VolumeInfo,
 };
 use crate::catalog::ContainerFile;
 
@@ -620,7 +621,74 @@ impl Engine for DockerEngine {
         limit: Duration,
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
+        self.run_exec(container, cmd, env, limit, None, sink).await
+    }
+
+    async fn exec_with_input(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+        sink: &mut (dyn FnMut(LogChunk) + Send),
+    ) -> EngineResult<i64> {
+        self.run_exec(container, cmd, env, limit, Some(input), sink)
+            .await
+    }
+
+    fn container_events(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> BoxStream<'static, EngineResult<ContainerEvent>> {
+        let label_filters: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let filters = HashMap::from([
+            ("type", vec!["container".to_string()]),
+            ("label", label_filters),
+        ]);
+        let opts = EventsOptionsBuilder::new().filters(&filters).build();
+        let this = self.clone();
+        self.docker
+            .events(Some(opts))
+            .filter_map(move |r| {
+                let item = match r {
+                    Ok(m) => {
+                        let action = m.action.unwrap_or_default();
+                        m.actor
+                            .and_then(|a| a.attributes)
+                            .and_then(|mut a| a.remove(labels::SERVICE))
+                            .map(|service| {
+                                Ok(ContainerEvent {
+                                    service,
+                                    // "exec_start: sh -c …" carries the command: keep the verb.
+                                    action: action
+                                        .split(':')
+                                        .next()
+                                        .unwrap_or_default()
+                                        .to_string(),
+                                })
+                            })
+                    }
+                    Err(e) => Some(Err(this.map_err("events", CONTROL_LIMIT, e))),
+                };
+                futures_util::future::ready(item)
+            })
+            .boxed()
+    }
+}
+
+impl DockerEngine {
+    async fn run_exec(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        input: Option<&mut (dyn tokio::io::AsyncRead + Unpin + Send)>,
+        sink: &mut (dyn FnMut(LogChunk) + Send),
+    ) -> EngineResult<i64> {
         let config = ExecConfig {
+            attach_stdin: Some(input.is_some()),
             attach_stdout: Some(true),
             attach_stderr: Some(true),
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
@@ -641,14 +709,33 @@ impl Engine for DockerEngine {
                 self.docker.start_exec(&created.id, None),
             )
             .await?;
-        if let bollard::exec::StartExecResults::Attached { mut output, .. } = started {
+        if let bollard::exec::StartExecResults::Attached {
+            mut output,
+            input: mut stdin,
+        } = started
+        {
             let drain = async {
                 while let Some(item) = output.next().await {
                     sink(log_chunk(item?));
                 }
                 Ok::<_, bollard::errors::Error>(())
             };
-            self.call(&format!("exec {}", cmd.join(" ")), limit, drain)
+            // Feeding and draining run together: a command that writes while it reads would
+            // otherwise block on a full pipe.
+            let feed = async {
+                if let Some(input) = input {
+                    tokio::io::copy(input, &mut stdin).await?;
+                    // Half-closes the connection: the command sees the end of its input.
+                    stdin.shutdown().await?;
+                }
+                Ok::<_, std::io::Error>(())
+            };
+            let both = async {
+                let (fed, drained) = tokio::join!(feed, drain);
+                drained?;
+                fed.map_err(bollard::errors::Error::from)
+            };
+            self.call(&format!("exec {}", cmd.join(" ")), limit, both)
                 .await?;
         }
         let inspected = self

@@ -279,4 +279,23 @@ impl Engine for FakeEngine {
             message: "the fake engine runs no processes".into(),
         })
     }
+
+    async fn exec_with_input(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        _input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+        sink: &mut (dyn FnMut(LogChunk) + Send),
+    ) -> EngineResult<i64> {
+        self.exec(container, cmd, env, limit, sink).await
+    }
+
+    fn container_events(
+        &self,
+        _labels: &[(&str, &str)],
+    ) -> BoxStream<'static, EngineResult<super::ContainerEvent>> {
+        stream::pending().boxed()
+    }
 }

@@ -16,6 +16,7 @@ use futures_util::stream::BoxStream;
 use serde::Serialize;
 
 pub use docker::DockerEngine;
+
 pub use socket::{discover_endpoint, Endpoint};
 
 use crate::catalog::ContainerFile;
@@ -145,6 +146,15 @@ pub struct LogChunk {
     pub bytes: bytes::Bytes,
 }
 
+/// A lifecycle event of a Dockhand container, from Docker's event stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContainerEvent {
+    /// The `dockhand.service` label of the container.
+    pub service: String,
+    /// Docker's action: start, die, oom, stop, kill, destroy, health_status…
+    pub action: String,
+}
+
 #[derive(Debug, Default, Clone)]
 pub struct ExecOutput {
     pub exit_code: i64,
@@ -197,6 +207,23 @@ pub trait Engine: Send + Sync + 'static {
         limit: Duration,
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64>;
+    /// Like [`Engine::exec`], with `input` streamed to the command's stdin and closed at its end
+    /// (how restores feed a dump to `pg_restore` without copying it into the container first).
+    async fn exec_with_input(
+        &self,
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+        sink: &mut (dyn FnMut(LogChunk) + Send),
+    ) -> EngineResult<i64>;
+    /// Lifecycle events of containers carrying all of the given labels, live. The stream ends
+    /// (or yields an error) when the engine goes away.
+    fn container_events(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> BoxStream<'static, EngineResult<ContainerEvent>>;
 }
 
 /// Runs a command and collects its output.

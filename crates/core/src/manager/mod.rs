@@ -2,6 +2,7 @@
 //! reconciliation of the store with what Docker reports. Every operation is idempotent and safe
 //! when a second Dockhand process (tray app and CLI) acts at the same time.
 
+mod backups;
 mod consumers;
 mod projects;
 
@@ -114,6 +115,8 @@ pub struct ServiceStatus {
     pub consumers: Vec<String>,
     /// Projects attached to the service.
     pub projects: Vec<String>,
+    /// The supervisor restarts it when it fails (`dockhand config set restart-on-failure.<name> on`).
+    pub restart_on_failure: bool,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]
@@ -686,6 +689,60 @@ impl Manager {
         .map_err(|e| CoreError::not_ready(&row.name, e.to_string()))
     }
 
+    /// Starts an existing service without pinning it (the supervisor's restarts and restores:
+    /// whoever held it before still does).
+    pub async fn start_existing(&self, query: &str) -> Result<UpOutcome> {
+        let row = self.resolve(query)?;
+        let _lock = self.lock(&row.name, consumers::LOCK_LIMIT).await?;
+        let row = self.resolve(&row.name)?;
+        let noop = |_| {};
+        self.start(row, &noop).await
+    }
+
+    /// After the engine came back (or at start-up of the tray app): reconciles, then starts
+    /// every service that should run — pinned by `up` or held by a live consumer — and does not.
+    pub async fn restore_desired(&self) -> Result<Vec<String>> {
+        self.reconcile().await?;
+        let mut started = Vec::new();
+        for row in self.store.services()? {
+            if row.desired != Desired::Running {
+                continue;
+            }
+            if !row.pinned && self.live_leases(&row.name)?.is_empty() {
+                continue;
+            }
+            let running = self
+                .engine
+                .inspect_container(&container_name(&row.name))
+                .await?
+                .is_some_and(|c| c.state == RunState::Running);
+            if !running {
+                match self.start_existing(&row.name).await {
+                    Ok(_) => started.push(row.name.clone()),
+                    Err(e) => tracing::warn!("could not start {} again: {e}", row.name),
+                }
+            }
+        }
+        Ok(started)
+    }
+
+    /// Whether the supervisor restarts the service when it fails (off by default).
+    pub fn restart_on_failure(&self, service: &str) -> bool {
+        self.store
+            .setting(&format!("restart_on_failure.{service}"))
+            .ok()
+            .flatten()
+            .is_some_and(|v| v == "on")
+    }
+
+    pub fn set_restart_on_failure(&self, query: &str, on: bool) -> Result<()> {
+        let row = self.resolve(query)?;
+        self.store.set_setting(
+            &format!("restart_on_failure.{}", row.name),
+            if on { "on" } else { "off" },
+        )
+    }
+
     /// Stops a service; its container and data stay.
     pub async fn down(&self, query: &str) -> Result<ServiceRow> {
         let row = self.resolve(query)?;
@@ -803,6 +860,7 @@ impl Manager {
                 .map(|a| a.project)
                 .collect();
             Ok::<_, CoreError>(ServiceStatus {
+                restart_on_failure: self.restart_on_failure(&row.name),
                 pinned: row.pinned,
                 consumers,
                 projects,

@@ -482,24 +482,20 @@ impl Manager {
                 let work = async {
                     let row = self.resolve(&att.service)?;
                     let admin = self.admin_target(&row)?;
-                    let dir = self.home.backups_dir().join(&row.name).join(&att.db_name);
-                    let file = crate::backup::dump_database(
-                        self.engine.as_ref(),
-                        row.kind,
-                        &container_name(&row.name),
-                        &admin.password,
-                        &att.db_name,
-                        &dir,
-                    )
-                    .await?;
-                    self.event(
-                        &row.name,
-                        "backup",
-                        &format!(
-                            "{} before dropping project '{}'",
-                            file.display(),
-                            project.name
-                        ),
+                    let noop = |_| {};
+                    let file = self
+                        .backup_one(
+                            &row,
+                            &admin.password,
+                            &att.db_name,
+                            &format!("before dropping project '{}'", project.name),
+                            &noop,
+                        )
+                        .await?;
+                    tracing::info!(
+                        "backed up {} before dropping it: {}",
+                        att.db_name,
+                        file.path
                     );
                     let pw = self.secrets.get_or_create(&project_secret_key(
                         &self.instance,
@@ -526,12 +522,10 @@ impl Manager {
                         "dropped",
                         &format!(
                             "database '{}' of project '{}' (backup: {})",
-                            att.db_name,
-                            project.name,
-                            file.display()
+                            att.db_name, project.name, file.path
                         ),
                     );
-                    Ok::<_, CoreError>(file)
+                    Ok::<_, CoreError>(PathBuf::from(file.path))
                 }
                 .await;
                 let _ = self.release(&lease).await;

@@ -67,6 +67,22 @@ const MIGRATIONS: &[&str] = &[
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
      );",
+    // 3: completed backups. A row is written only after its file was fsynced and renamed, so a
+    // listed backup is always a complete one.
+    "CREATE TABLE backups (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        service       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        db_name       TEXT NOT NULL,
+        path          TEXT NOT NULL UNIQUE,
+        size_bytes    INTEGER NOT NULL,
+        sha256        TEXT NOT NULL,
+        duration_ms   INTEGER NOT NULL,
+        tool_version  TEXT NOT NULL,
+        reason        TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+     );
+     CREATE INDEX backups_by_database ON backups (service, db_name, created_at_ms);",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

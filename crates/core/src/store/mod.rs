@@ -3,9 +3,11 @@
 //! the truth about containers, and [`crate::Manager::reconcile`] brings the two together.
 //! No secret is ever stored here.
 
+mod backups;
 mod migrations;
 mod projects;
 
+pub use backups::{BackupRow, NewBackup};
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 
 use std::path::Path;

@@ -1,0 +1,350 @@
+//! The supervisor's timing rules against a scripted world, in paused Tokio time.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+
+use super::*;
+use crate::catalog::Kind;
+
+#[derive(Default)]
+struct World {
+    statuses: Mutex<Vec<ServiceStatus>>,
+    engine_down: AtomicBool,
+    polls: AtomicU32,
+    starts: Mutex<Vec<Instant>>,
+    start_failures_left: AtomicU32,
+    restart_policy: AtomicBool,
+    restored: AtomicU32,
+    recorded: Mutex<Vec<(String, String)>>,
+    docker: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Option<ContainerEvent>>>>,
+}
+
+fn status(name: &str, state: &str) -> ServiceStatus {
+    ServiceStatus {
+        name: name.into(),
+        kind: Kind::Postgres,
+        version: "15".into(),
+        image: "postgres:15".into(),
+        host: "127.0.0.1".into(),
+        host_port: 5432,
+        desired: Desired::Running,
+        state: state.into(),
+        detail: (state != "running").then(|| format!("it is {state}")),
+        container_id: None,
+        started_at: None,
+        pinned: true,
+        consumers: vec![],
+        projects: vec![],
+        restart_on_failure: false,
+    }
+}
+
+impl World {
+    fn with(services: &[(&str, &str)]) -> Arc<World> {
+        let w = World::default();
+        *w.statuses.lock().unwrap() = services.iter().map(|(n, s)| status(n, s)).collect();
+        Arc::new(w)
+    }
+
+    fn set(&self, name: &str, state: &str) {
+        for s in self.statuses.lock().unwrap().iter_mut() {
+            if s.name == name {
+                *s = status(name, state);
+            }
+        }
+    }
+
+    /// A container event, as Docker would send it.
+    fn docker_event(&self, service: &str) {
+        if let Some(tx) = self.docker.lock().unwrap().as_ref() {
+            let _ = tx.send(Some(ContainerEvent {
+                service: service.into(),
+                action: "die".into(),
+            }));
+        }
+    }
+
+    fn stop_daemon(&self) {
+        self.engine_down.store(true, Ordering::SeqCst);
+        // The daemon's event stream ends with it.
+        if let Some(tx) = self.docker.lock().unwrap().take() {
+            let _ = tx.send(None);
+        }
+    }
+}
+
+#[async_trait]
+impl Observed for World {
+    async fn ping(&self) -> Result<(), String> {
+        if self.engine_down.load(Ordering::SeqCst) {
+            Err("Docker is not running".into())
+        } else {
+            Ok(())
+        }
+    }
+    async fn statuses(&self) -> Result<Vec<ServiceStatus>, String> {
+        self.ping().await?;
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        Ok(self.statuses.lock().unwrap().clone())
+    }
+    fn container_events(&self) -> BoxStream<'static, EngineResult<ContainerEvent>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        *self.docker.lock().unwrap() = Some(tx);
+        futures_util::stream::unfold(rx, |mut rx| async move {
+            match rx.recv().await {
+                Some(Some(e)) => Some((Ok(e), rx)),
+                _ => None,
+            }
+        })
+        .boxed()
+    }
+    async fn failure_detail(&self, _service: &str) -> Option<String> {
+        Some("FATAL: out of shared memory".into())
+    }
+    async fn start(&self, service: &str) -> Result<(), String> {
+        self.starts.lock().unwrap().push(Instant::now());
+        if self.start_failures_left.load(Ordering::SeqCst) > 0 {
+            self.start_failures_left.fetch_sub(1, Ordering::SeqCst);
+            return Err("port is already allocated".into());
+        }
+        self.set(service, "running");
+        Ok(())
+    }
+    async fn restore_desired(&self) -> Result<Vec<String>, String> {
+        self.restored.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![])
+    }
+    fn restart_on_failure(&self, _service: &str) -> bool {
+        self.restart_policy.load(Ordering::SeqCst)
+    }
+    fn record(&self, _service: Option<&str>, kind: &str, message: &str) {
+        self.recorded
+            .lock()
+            .unwrap()
+            .push((kind.to_string(), message.to_string()));
+    }
+    async fn scheduled_backups(&self) -> (Vec<BackupRow>, Vec<(String, String)>) {
+        (vec![], vec![])
+    }
+}
+
+fn health_of(s: &Snapshot, name: &str) -> Option<Health> {
+    s.services
+        .iter()
+        .find(|h| h.status.name == name)
+        .map(|h| h.health)
+}
+
+const LONG: Duration = Duration::from_secs(600);
+
+#[tokio::test(start_paused = true)]
+async fn polls_quickly_while_starting_and_slowly_once_healthy() {
+    let w = World::with(&[("pg", "unhealthy")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    let mut events = sup.events();
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Starting))
+        .await
+        .expect("starting");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let while_starting = w.polls.load(Ordering::SeqCst);
+    assert!(
+        while_starting >= 4,
+        "{while_starting} polls in 2 s while starting"
+    );
+    w.set("pg", "running");
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
+        .await
+        .expect("healthy");
+    let before = w.polls.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    let stable = w.polls.load(Ordering::SeqCst) - before;
+    assert!(
+        (3..=5).contains(&stable),
+        "{stable} polls in 20 s when stable"
+    );
+    match events.recv().await.unwrap() {
+        SupervisorEvent::Transition {
+            from, to, ready_ms, ..
+        } => {
+            assert_eq!((from, to), (Some(Health::Starting), Health::Healthy));
+            assert!(ready_ms.unwrap() >= 2000, "{ready_ms:?}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
+    let w = World::with(&[("pg", "unhealthy")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Starting))
+        .await
+        .unwrap();
+    let t0 = Instant::now();
+    let s = sup
+        .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Unhealthy))
+        .await
+        .unwrap();
+    let waited = Instant::now() - t0;
+    let deadline = Kind::Postgres.spec().ready_deadline;
+    assert!(waited >= deadline - Duration::from_secs(1), "{waited:?}");
+    assert!(waited <= deadline + Duration::from_secs(2), "{waited:?}");
+    assert_eq!(s.services[0].reason.as_deref(), Some("it is unhealthy"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_docker_event_is_looked_at_at_once_and_the_failure_recorded_with_its_reason() {
+    let w = World::with(&[("pg", "running")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    w.set("pg", "exited");
+    w.docker_event("pg");
+    let s = sup
+        .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
+        .await
+        .unwrap();
+    let waited = Instant::now() - t0;
+    assert!(
+        waited < Duration::from_secs(1),
+        "noticed after {waited:?}, not at once"
+    );
+    let reason = s.services[0].reason.clone().unwrap();
+    assert!(
+        reason.contains("it is exited") && reason.contains("out of shared memory"),
+        "{reason}"
+    );
+    let rec = w.recorded.lock().unwrap().clone();
+    assert!(
+        rec.iter()
+            .any(|(k, m)| k == "failed" && m.starts_with("healthy → failed")),
+        "{rec:?}"
+    );
+    // Restarts are off by default.
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    assert!(w.starts.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn engine_loss_is_reported_within_5s_and_the_desired_state_restored_after() {
+    let w = World::with(&[("pg", "running"), ("cache", "running")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    let mut events = sup.events();
+    sup.wait_for(LONG, |s| s.services.len() == 2).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    // A daemon that dies without closing its event stream (killed -9 behind a proxy) is
+    // caught by the periodic check, not only by the stream ending.
+    w.engine_down.store(true, Ordering::SeqCst);
+    let t0 = Instant::now();
+    let s = sup
+        .wait_for(LONG, |s| {
+            s.engine_error.is_some()
+                && s.services
+                    .iter()
+                    .all(|h| h.health == Health::EngineUnavailable)
+        })
+        .await
+        .unwrap();
+    assert!(
+        Instant::now() - t0 <= Duration::from_secs(5),
+        "{:?}",
+        Instant::now() - t0
+    );
+    assert_eq!(
+        s.services.len(),
+        2,
+        "services stay listed while the engine is away"
+    );
+    w.engine_down.store(false, Ordering::SeqCst);
+    sup.wait_for(LONG, |s| {
+        s.engine_error.is_none() && s.services.iter().all(|h| h.health == Health::Healthy)
+    })
+    .await
+    .unwrap();
+    // Once at start-up, once when the engine came back.
+    assert_eq!(w.restored.load(Ordering::SeqCst), 2);
+    let mut seen = vec![];
+    while let Ok(e) = events.try_recv() {
+        seen.push(e);
+    }
+    assert!(seen
+        .iter()
+        .any(|e| matches!(e, SupervisorEvent::EngineUnavailable { .. })));
+    assert!(seen
+        .iter()
+        .any(|e| matches!(e, SupervisorEvent::EngineAvailable { .. })));
+
+    // When the stream ends with the daemon, it is noticed at once.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let t1 = Instant::now();
+    w.stop_daemon();
+    sup.wait_for(LONG, |s| s.engine_error.is_some())
+        .await
+        .unwrap();
+    assert!(Instant::now() - t1 < Duration::from_millis(500));
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_services_are_restarted_with_backoff_when_asked() {
+    let w = World::with(&[("pg", "running")]);
+    w.restart_policy.store(true, Ordering::SeqCst);
+    w.start_failures_left.store(2, Ordering::SeqCst);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    let mut events = sup.events();
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
+        .await
+        .unwrap();
+    w.set("pg", "exited");
+    w.docker_event("pg");
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
+        .await
+        .unwrap();
+    let failed_at = Instant::now();
+    let s = sup
+        .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
+        .await
+        .unwrap();
+    let starts: Vec<u64> = w
+        .starts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|t| (*t - failed_at).as_millis() as u64)
+        .collect();
+    assert_eq!(starts.len(), 3, "{starts:?}");
+    // 1 s after the failure, then 2 s and 4 s after each failed attempt.
+    let gaps = [starts[0], starts[1] - starts[0], starts[2] - starts[1]];
+    for (gap, want) in gaps.iter().zip([1000u64, 2000, 4000]) {
+        assert!((want..want + 700).contains(gap), "gaps {gaps:?}");
+    }
+    assert_eq!(s.services[0].restarts, 3);
+    let mut restarted = vec![];
+    while let Ok(e) = events.try_recv() {
+        if let SupervisorEvent::Restarted { ok, .. } = e {
+            restarted.push(ok);
+        }
+    }
+    assert_eq!(restarted, vec![false, false, true]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_observer_records_nothing_and_restarts_nothing() {
+    let w = World::with(&[("pg", "running")]);
+    w.restart_policy.store(true, Ordering::SeqCst);
+    let sup = spawn_with(w.clone(), SupervisorConfig::observer());
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
+        .await
+        .unwrap();
+    w.set("pg", "exited");
+    w.docker_event("pg");
+    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(w.starts.lock().unwrap().is_empty());
+    assert!(w.recorded.lock().unwrap().is_empty());
+    sup.shutdown().await;
+}

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use dockhand_core::manager::ServiceStatus;
 use dockhand_core::menu::{self, Health, ProjectEntry};
 use dockhand_core::store::AttachmentRow;
-use dockhand_core::supervisor::{self, SupervisorConfig, SupervisorHandle};
+use dockhand_core::supervisor::{self, SupervisorHandle};
 use dockhand_core::{CoreError, Kind, Manager};
 use serde::Serialize;
 
@@ -82,12 +82,13 @@ impl AppState {
         }
         let opened = Arc::new(dockhand_core::open_default().await?);
         *m = Some(opened.clone());
-        // The app is the one process that acts on health: it records transitions, restarts
-        // failed services whose policy says so, and runs the backup schedule.
-        *self.supervisor.lock().unwrap() = Some(supervisor::spawn(
-            opened.clone(),
-            SupervisorConfig::default(),
-        ));
+        // The app acts on health (records transitions, restarts failed services whose policy
+        // says so, runs the backup schedule) unless `dockhand supervise` already does.
+        let (sup, acting) = supervisor::spawn_exclusive(opened.clone())?;
+        if !acting {
+            tracing::info!("another process supervises this home; the app only watches");
+        }
+        *self.supervisor.lock().unwrap() = Some(sup);
         Ok(opened)
     }
 

@@ -84,6 +84,51 @@ fn commands_drive_real_services_and_report_errors_as_code_and_message() {
         "{env}"
     );
 
+    // One-click backup from the window or tray, listed and verified.
+    let taken = call(&w, "backup_service", json!({ "name": name })).unwrap();
+    let b = &taken[0];
+    assert_eq!(b["service"], name.as_str());
+    assert!(b["size_bytes"].as_u64().unwrap() > 0, "{b}");
+    let listed = call(&w, "backups", json!({})).unwrap();
+    assert_eq!(listed[0]["id"], b["id"]);
+    let v = call(&w, "verify_backup", json!({ "id": b["id"] })).unwrap();
+    assert_eq!(v["checksum_ok"], true, "{v}");
+    assert_eq!(v["readable"], true, "{v}");
+    // Restoring a Redis snapshot is not offered: the error says so rather than pretending.
+    let err = call(
+        &w,
+        "restore_backup",
+        json!({ "id": b["id"], "overwrite": false }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    call(
+        &w,
+        "set_backup_setting",
+        json!({ "key": "schedule", "value": "daily" }),
+    )
+    .unwrap();
+    call(&w, "set_notify", json!({ "kind": "backup", "on": false })).unwrap();
+    let settings = call(&w, "settings", json!({})).unwrap();
+    assert_eq!(settings["backup"]["schedule"], "daily");
+    assert!(settings["notifications"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(["backup", false])));
+    let err = call(
+        &w,
+        "set_backup_setting",
+        json!({ "key": "schedule", "value": "sometimes" }),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .contains("off, hourly, daily, weekly"),
+        "{err}"
+    );
+
     call(&w, "stop", json!({ "name": name })).unwrap();
     assert_eq!(
         service(&call(&w, "status", json!({})).unwrap(), &name)["state"],

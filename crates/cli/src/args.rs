@@ -157,6 +157,10 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Watch over services in the foreground, as the tray app does in the background: record
+    /// health changes, restart failed services whose restart-on-failure is on, bring services
+    /// back after Docker restarts, run scheduled backups. Prints what happens until Ctrl-C.
+    Supervise,
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -215,6 +215,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Status { watch: true } => watch::status_watch(&m, cli.json).await,
+        Command::Supervise => watch::supervise(&m, cli.json).await,
         Command::Status { watch: false } => {
             let st = m.status().await?;
             if cli.json {

@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use dockhand_core::supervisor::{self, Snapshot, SupervisorConfig};
-use dockhand_core::{Manager, Result};
+use dockhand_core::supervisor::{self, Snapshot, SupervisorConfig, SupervisorEvent};
+use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{ago, table};
 
@@ -31,6 +31,112 @@ pub async fn status_watch(m: &Arc<Manager>, json: bool) -> Result<()> {
             }
         }
     }
+}
+
+pub async fn supervise(m: &Arc<Manager>, json: bool) -> Result<()> {
+    let (sup, acting) = supervisor::spawn_exclusive(m.clone())?;
+    if !acting {
+        sup.shutdown().await;
+        return Err(CoreError::InvalidInput(
+            "another Dockhand process (the tray app or `dockhand supervise`) already supervises this home; \
+             `dockhand status --watch` shows what it sees"
+                .into(),
+        ));
+    }
+    let mut events = sup.events();
+    let mut snaps = sup.snapshots();
+    if !json {
+        eprintln!("supervising {} (Ctrl-C to stop)", m.home().root().display());
+    }
+    let mut said_ready = false;
+    loop {
+        tokio::select! {
+            e = events.recv() => match e {
+                Ok(e) => print_event(&e, json),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(_) => return Ok(()),
+            },
+            changed = snaps.changed(), if !said_ready => {
+                if changed.is_err() {
+                    return Ok(());
+                }
+                let snap = snaps.borrow_and_update().clone();
+                if snap.ready {
+                    said_ready = true;
+                    print_ready(&snap, json);
+                }
+            }
+            _ = tokio::signal::ctrl_c() => {
+                sup.shutdown().await;
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn print_ready(snap: &Snapshot, json: bool) {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let _ = writeln!(
+            out,
+            "{}",
+            serde_json::json!({"type": "ready", "snapshot": snap})
+        );
+    } else {
+        for h in &snap.services {
+            let _ = writeln!(out, "{}: {}", h.status.name, h.health);
+        }
+    }
+    let _ = out.flush();
+}
+
+fn print_event(e: &SupervisorEvent, json: bool) {
+    let mut out = std::io::stdout().lock();
+    let now = crate::output::timestamp(dockhand_core::store::now_ms());
+    if json {
+        let _ = writeln!(out, "{}", serde_json::to_string(e).unwrap());
+    } else {
+        let line = match e {
+            SupervisorEvent::Transition {
+                service,
+                from,
+                to,
+                reason,
+                ready_ms,
+            } => {
+                let from = from.map(|f| f.to_string()).unwrap_or_default();
+                let mut l = format!("{service}: {from} → {to}");
+                if let Some(ms) = ready_ms {
+                    l.push_str(&format!(" (ready in {ms} ms)"));
+                }
+                if let Some(r) = reason {
+                    l.push_str(&format!(": {r}"));
+                }
+                l
+            }
+            SupervisorEvent::EngineUnavailable { reason } => {
+                format!("engine unavailable: {reason}")
+            }
+            SupervisorEvent::EngineAvailable { restored } if restored.is_empty() => {
+                "engine available again".to_string()
+            }
+            SupervisorEvent::EngineAvailable { restored } => {
+                format!("engine available again; started {}", restored.join(", "))
+            }
+            SupervisorEvent::Restarted {
+                message, service, ..
+            } => format!("{service}: {message}"),
+            SupervisorEvent::BackupDone { backup } => format!(
+                "{}/{}: backed up ({} bytes) to {}",
+                backup.service, backup.database, backup.size_bytes, backup.path
+            ),
+            SupervisorEvent::BackupFailed { service, reason } => {
+                format!("{service}: backup failed: {reason}")
+            }
+        };
+        let _ = writeln!(out, "{now} {line}");
+    }
+    let _ = out.flush();
 }
 
 fn print_snapshot(snap: &Snapshot, json: bool, tty: bool) {

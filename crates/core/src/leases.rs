@@ -85,6 +85,35 @@ impl ServiceLock {
     }
 }
 
+/// Held by the one process that acts on a home's health (the tray app or `dockhand supervise`):
+/// a second one only watches, so restarts and recorded events never happen twice.
+pub struct SupervisorLock {
+    _file: std::fs::File,
+}
+
+impl SupervisorLock {
+    pub fn try_acquire(home: &Path) -> Result<Option<SupervisorLock>> {
+        use std::os::unix::io::AsRawFd;
+        let dir = home.join("locks");
+        std::fs::create_dir_all(&dir)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(".supervisor.lock"))?;
+        // SAFETY: flock on a descriptor we own; released when the file is dropped.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(SupervisorLock { _file: file }));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+            Ok(None)
+        } else {
+            Err(err.into())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -201,6 +201,24 @@ pub fn spawn(manager: Arc<crate::Manager>, config: SupervisorConfig) -> Supervis
     spawn_with(Arc::new(observed::ManagerObserved(manager)), config)
 }
 
+/// Starts the acting supervisor of this home if no other process is one (the tray app or
+/// `dockhand supervise`), else an observer. Returns whether this one acts.
+pub fn spawn_exclusive(manager: Arc<crate::Manager>) -> crate::Result<(SupervisorHandle, bool)> {
+    match crate::leases::SupervisorLock::try_acquire(manager.home().root())? {
+        Some(lock) => {
+            let handle = spawn(manager, SupervisorConfig::default());
+            // The lock lives as long as the actor: it is released when the actor ends.
+            let mut closed = handle.snapshots();
+            tokio::spawn(async move {
+                while closed.changed().await.is_ok() {}
+                drop(lock);
+            });
+            Ok((handle, true))
+        }
+        None => Ok((spawn(manager, SupervisorConfig::observer()), false)),
+    }
+}
+
 pub fn spawn_with(observed: Arc<dyn Observed>, config: SupervisorConfig) -> SupervisorHandle {
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (snap_tx, snap_rx) = watch::channel(Snapshot::default());

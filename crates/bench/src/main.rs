@@ -6,8 +6,16 @@
 //! provisioning, while the service runs) and `crowd` (50 concurrent `dockhand run` consumers of
 //! one stopped service: one container, one stop).
 //!
-//! Usage: dockhand-bench [--only up|attach|crowd] [--iterations N] [--json PATH]
-//!                       [--kinds postgres:15,redis:7,mariadb:10.11]
+//! More sections (`more.rs`): `backup` (dockhand backup vs raw `docker exec pg_dump -Fc > file`
+//! on a pgbench database), `supervisor` (idle CPU and RSS of `dockhand supervise` with 4
+//! services), `parallel` (three services started together vs the slowest alone), `memory` (10
+//! projects on one shared PostgreSQL vs 10 containers).
+//!
+//! Usage: dockhand-bench [--only up|attach|crowd|backup|supervisor|parallel|memory]
+//!                       [--iterations N] [--json PATH] [--kinds postgres:15,redis:7,mariadb:10.11]
+//!                       [--scale 20] [--idle-seconds 60]
+
+mod more;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -18,6 +26,8 @@ use dockhand_core::probe::{probe, ProbeTarget};
 use dockhand_core::{DockerEngine, ServiceSpec};
 
 struct Args {
+    scale: u32,
+    idle_seconds: u64,
     only: Option<String>,
     iterations: usize,
     json: Option<PathBuf>,
@@ -26,6 +36,8 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut a = Args {
+        scale: 20,
+        idle_seconds: 60,
         only: None,
         iterations: 7,
         json: None,
@@ -46,6 +58,13 @@ fn parse_args() -> Args {
                     .expect("--iterations N")
             }
             "--json" => a.json = it.next().map(PathBuf::from),
+            "--scale" => a.scale = it.next().and_then(|v| v.parse().ok()).expect("--scale N"),
+            "--idle-seconds" => {
+                a.idle_seconds = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--idle-seconds N")
+            }
             "--kinds" => {
                 a.kinds = it
                     .next()
@@ -75,17 +94,17 @@ fn dockhand_bin() -> PathBuf {
     bin
 }
 
-struct Cli {
-    bin: PathBuf,
-    home: PathBuf,
+pub(crate) struct Cli {
+    pub(crate) bin: PathBuf,
+    pub(crate) home: PathBuf,
 }
 
 impl Cli {
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         self.run_in(None, args)
     }
 
-    fn run_in(&self, dir: Option<&std::path::Path>, args: &[&str]) -> String {
+    pub(crate) fn run_in(&self, dir: Option<&std::path::Path>, args: &[&str]) -> String {
         let mut c = Command::new(&self.bin);
         c.args(args).env("DOCKHAND_HOME", &self.home);
         if let Some(d) = dir {
@@ -101,12 +120,12 @@ impl Cli {
     }
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -218,6 +237,27 @@ async fn main() {
     if wants("crowd") {
         extra.insert("crowd".into(), bench_crowd(&cli, home.path()));
     }
+    if wants("parallel") {
+        extra.insert(
+            "parallel".into(),
+            more::bench_parallel(&cli, args.iterations.min(5)).await,
+        );
+    }
+    if wants("backup") {
+        extra.insert(
+            "backup".into(),
+            more::bench_backup(&cli, home.path(), args.iterations.min(3), args.scale),
+        );
+    }
+    if wants("memory") {
+        extra.insert("memory".into(), more::bench_memory(&cli, home.path()));
+    }
+    if wants("supervisor") {
+        extra.insert(
+            "supervisor".into(),
+            more::bench_supervisor_idle(&cli, args.idle_seconds),
+        );
+    }
     let doc = serde_json::json!({
         "sections": extra,
         "benchmark": "up-to-healthy (data and image present) vs docker start + tight query loop",
@@ -231,7 +271,7 @@ async fn main() {
     }
 }
 
-fn project(home: &std::path::Path, name: &str, service: &str) -> std::path::PathBuf {
+pub(crate) fn project(home: &std::path::Path, name: &str, service: &str) -> std::path::PathBuf {
     let dir = home.join(name);
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
@@ -242,7 +282,7 @@ fn project(home: &std::path::Path, name: &str, service: &str) -> std::path::Path
     dir
 }
 
-fn timed(f: impl FnOnce()) -> Duration {
+pub(crate) fn timed(f: impl FnOnce()) -> Duration {
     let t = Instant::now();
     f();
     t.elapsed()

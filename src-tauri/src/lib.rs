@@ -197,10 +197,22 @@ pub async fn announce<R: Runtime>(
             .map(|s| format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name))
             .unwrap_or_else(|| service.to_string())
     };
-    let Some((subject, note)) = notify::note_for(e, &describe) else {
+    let Some((subject, mut note)) = notify::note_for(e, &describe) else {
         return;
     };
     let m = state.manager().await.ok();
+    // A start the supervisor did not watch from its beginning (the user's own Start) was timed
+    // by the manager, which recorded it with the "started" event.
+    if note.kind == "started" && note.body == "ready" {
+        if let Some(ready) = m
+            .as_ref()
+            .and_then(|m| m.store().events(Some(&subject), 10).ok())
+            .and_then(|ev| ev.into_iter().find(|e| e.kind == "started"))
+            .filter(|e| e.message.starts_with("ready in"))
+        {
+            note.body = ready.message;
+        }
+    }
     let enabled = |kind: &str| notify::enabled(m.as_deref(), kind);
     if app.state::<Notes>().0.admit(&subject, &note, enabled) {
         notify::show(note);

@@ -142,8 +142,8 @@ def main():
         procs.append(subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         # Every notification sent on the bus, and the notification daemon's replies to them.
         monitor_log = open(NOTIFY_LOG, "w")
-        procs.append(subprocess.Popen(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'",
-                                       "type='method_return'"], stdout=monitor_log, stderr=subprocess.DEVNULL))
+        procs.append(subprocess.Popen(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
+                                      stdout=monitor_log, stderr=subprocess.DEVNULL))
         port, native_port = free_port(), free_port()
         driver_log = open(os.path.join(home, "tauri-driver.log"), "w")
         procs.append(subprocess.Popen(["tauri-driver", "--port", str(port), "--native-port", str(native_port),
@@ -260,10 +260,45 @@ def run_checks(driver):
             total = sum(int(n) for n in re.findall(r":\s*(\d+)", shown.stdout))
             assert total >= 1, shown.stdout
 
+        def notified(summary, limit=60):
+            """The body of the first Notify call with this summary that reached the bus."""
+            want = f'string "{summary}"'
+            log = wait_for(f"a Notify call {summary!r}", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), limit)
+            after = log[log.index(want) + len(want):]
+            return re.search(r'string "([^"]*)"', after).group(1)
+
+        def tray_back_up_now_backs_up_and_notifies():
+            tray.click("Back up now", after=SERVICE)
+            body = notified(f"Backup of {PROJECT} on {SERVICE} finished", 120)
+            assert re.fullmatch(r"[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
+            listed = json.loads(subprocess.run([CLI, "backups", "--json"], capture_output=True, text=True, timeout=60).stdout)
+            assert any(b["database"] == PROJECT and b["service"] == SERVICE for b in listed), listed
+
+        def backups_view_lists_and_verifies():
+            driver.find_element(By.ID, "tab-backups").click()
+            listed = json.loads(subprocess.run([CLI, "backups", "--json"], capture_output=True, text=True, timeout=60).stdout)
+            row = wait_for("backup row", lambda: driver.find_element(By.ID, f"backup-{listed[0]['id']}"), 30)
+            row.find_element(By.XPATH, ".//button[text()='Verify']").click()
+            toast = wait_for("verification", lambda: (lambda t: t if "checksum ok" in t else None)(driver.find_element(By.ID, "toast").text), 60)
+            assert "readable" in toast, toast
+            driver.find_element(By.ID, "tab-services").click()
+
+        def a_dead_server_is_reported_failed_with_why():
+            subprocess.run(["docker", "kill", f"dockhand-{SERVICE}"], capture_output=True, timeout=60)
+            body = notified(f"PostgreSQL 15 ({SERVICE}) failed")
+            assert "exited with code 137" in body, body
+            wait_for("window shows the failure", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "exited", 30)
+            wait_for("menu shows the failure", lambda: any(SERVICE in l[1] and "exited" in l[1] for l in tray.layout()), 30)
+            tray.click("Start", after=SERVICE)
+            wait_for("running again", lambda: status_of(SERVICE)["state"] == "running", 120)
+
         check("the tray menu shows the header, the service and the project's URL", tray_menu_lists_services_and_projects)
         if tray:
             check("Stop and Start from the tray", tray_stop_and_start)
             check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
+            check("Back up now in the tray takes a backup and a notification says its size and time", tray_back_up_now_backs_up_and_notifies)
+            check("the Backups view lists the backup and verifies it", backups_view_lists_and_verifies)
+            check("a killed server is reported failed (notification, window, tray) and restarts from the tray", a_dead_server_is_reported_failed_with_why)
         check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)
 
 

@@ -26,6 +26,8 @@ set -e
 rm -rf "$keyring_home"
 passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# Each fault scenario is one of the tests above; this says which held.
+bash tests/faults/summary.sh "$log" || true
 
 echo "== end-to-end: the tray app under Xvfb, driven by WebDriver and over D-Bus"
 set +e

@@ -38,6 +38,8 @@ function show(view) {
     tab.setAttribute("aria-selected", String(on));
     $(`#view-${tab.dataset.view}`).hidden = !on;
   }
+  $("#view-quit").hidden = view !== "quit";
+  if (view === "quit") $("#quit-keep").focus();
   if (view === "events") loadEvents();
   if (view === "backups") loadBackups();
   if (view === "settings") loadSettings();
@@ -213,6 +215,7 @@ $("#backups-reveal").onclick = () => invoke("reveal_backups").catch((e) => toast
 async function loadSettings() {
   try {
     const s = await invoke("settings");
+    $("#quit-behaviour").value = s.quit;
     $("#backup-schedule").value = s.backup.schedule;
     $("#backup-keep").value = s.backup.keep;
     $("#backup-age").value = s.backup.max_age_days || 0;
@@ -241,6 +244,11 @@ $("#backup-save").onclick = () => act($("#backup-save"), "Saving…", async () =
   toast("Backup settings saved");
 });
 
+$("#quit-keep").onclick = () => act($("#quit-keep"), "Quitting…", () => invoke("quit_app", { stopServices: false }));
+$("#quit-stop").onclick = () => act($("#quit-stop"), "Stopping services…", () => invoke("quit_app", { stopServices: true }));
+$("#quit-cancel").onclick = () => show("services");
+$("#quit-behaviour").onchange = (ev) => invoke("set_quit_behaviour", { behaviour: ev.target.value }).catch((e) => toast(e.message || String(e)));
+
 for (const tab of document.querySelectorAll("nav button")) tab.onclick = () => show(tab.dataset.view);
 $("#logs-close").onclick = () => ($("#logs").hidden = true);
 $("#autostart").onchange = async (ev) => {
@@ -249,6 +257,11 @@ $("#autostart").onchange = async (ev) => {
 $("#grace-save").onclick = () => act($("#grace-save"), "Saving…", () => invoke("set_grace_period", { secs: Number($("#grace").value) || 0 }));
 
 await listen("snapshot", (e) => render(e.payload));
+await listen("up-progress", (e) => {
+  const cell = document.querySelector(`#svc-${CSS.escape(e.payload.service)} .state`);
+  if (cell) cell.textContent = e.payload.text;
+  $("#summary").textContent = `${e.payload.service}: ${e.payload.text}`;
+});
 await listen("backup-progress", (e) => {
   const p = e.payload;
   $("#backup-progress").textContent = `${p.service}/${p.database}: ${bytes(p.bytes)} written`;
@@ -261,8 +274,12 @@ await listen("supervisor-event", () => {
   if (!$("#view-events").hidden) loadEvents();
 });
 await listen("navigate", (e) => {
+  if (String(e.payload) === "quit") return show("quit");
   const v = String(e.payload);
   if (v.startsWith("logs:")) openLogs(v.slice(5)); else show(v);
 });
+// Opened for a view ("Open logs…" in the tray, the Quit question): it is in the URL.
+const start = decodeURIComponent(location.hash.slice(1));
+if (start.startsWith("logs:")) openLogs(start.slice(5)); else if (start) show(start);
 invoke("get_autostart").then((on) => ($("#autostart").checked = on)).catch(() => {});
 invoke("status").then(render).catch((e) => toast(e.message || String(e)));

@@ -41,7 +41,17 @@ pub async fn start<R: Runtime>(
         port: None,
         image: None,
     };
-    let out = m.up(&req, &|_| {}).await;
+    // Image pulls and first starts take a while: the window shows how far along they are.
+    let a = app.clone();
+    let progress = move |p: dockhand_core::Progress| {
+        if let Some((service, text)) = progress_text(&p) {
+            let _ = a.emit(
+                "up-progress",
+                serde_json::json!({ "service": service, "text": text }),
+            );
+        }
+    };
+    let out = m.up(&req, &progress).await;
     state.settle().await;
     crate::refresh(&app).await;
     Ok(out?.ready_ms)
@@ -345,8 +355,49 @@ pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
     Ok(dir.display().to_string())
 }
 
+/// The answer to the Quit question: stop the services or keep them running; remembered.
+#[tauri::command]
+pub async fn quit_app<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    stop_services: bool,
+) -> Res<()> {
+    set_quit_answer(&state, Some(stop_services)).await?;
+    crate::finish_quit(&app, stop_services).await;
+    Ok(())
+}
+
+async fn set_quit_answer(state: &State<'_, AppState>, stop: Option<bool>) -> Res<()> {
+    let m = state.manager().await?;
+    match stop {
+        Some(stop) => m
+            .store()
+            .set_setting(crate::QUIT_KEY, if stop { "yes" } else { "no" })?,
+        None => m.store().delete_setting(crate::QUIT_KEY)?,
+    }
+    Ok(())
+}
+
+/// Settings: "ask", "keep" or "stop".
+#[tauri::command]
+pub async fn set_quit_behaviour(state: State<'_, AppState>, behaviour: String) -> Res<()> {
+    let stop = match behaviour.as_str() {
+        "ask" => None,
+        "keep" => Some(false),
+        "stop" => Some(true),
+        other => {
+            return Err(UiError::new(
+                "invalid_input",
+                format!("'{other}' is not ask, keep or stop"),
+            ))
+        }
+    };
+    set_quit_answer(&state, stop).await
+}
+
 #[derive(Serialize)]
 pub struct Settings {
+    quit: &'static str,
     backup: BackupPolicy,
     notifications: Vec<(String, bool)>,
     restart_on_failure: Vec<(String, bool)>,
@@ -356,6 +407,11 @@ pub struct Settings {
 pub async fn settings(state: State<'_, AppState>) -> Res<Settings> {
     let m = state.manager().await?;
     Ok(Settings {
+        quit: match m.store().setting(crate::QUIT_KEY)?.as_deref() {
+            Some("yes") => "stop",
+            Some(_) => "keep",
+            None => "ask",
+        },
         backup: m.backup_policy()?,
         notifications: crate::notify::KINDS
             .iter()
@@ -406,4 +462,31 @@ pub async fn set_restart_on_failure<R: Runtime>(
     state.settle().await;
     crate::refresh(&app).await;
     Ok(())
+}
+
+fn progress_text(p: &dockhand_core::Progress) -> Option<(String, String)> {
+    use dockhand_core::Progress as P;
+    Some(match p {
+        P::Pulling { service, image } => (service.clone(), format!("pulling {image}…")),
+        P::PullBytes {
+            service,
+            current,
+            total,
+        } if *total > 0 => (
+            service.clone(),
+            format!(
+                "pulling: {:.0} of {:.0} MB ({}%)",
+                *current as f64 / 1e6,
+                *total as f64 / 1e6,
+                current * 100 / total
+            ),
+        ),
+        P::Creating { service } => (service.clone(), "creating its container…".into()),
+        P::Starting { service } => (service.clone(), "starting…".into()),
+        P::Waiting { service, elapsed } => (
+            service.clone(),
+            format!("waiting for it to answer ({} s)", elapsed.as_secs()),
+        ),
+        _ => return None,
+    })
 }

@@ -88,12 +88,14 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::set_backup_setting,
             commands::set_notify,
             commands::set_restart_on_failure,
+            commands::quit_app,
+            commands::set_quit_behaviour,
         ])
         .on_window_event(|window, event| {
-            // Closing the dashboard hides it; the app lives on in the tray.
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                let _ = window.hide();
-                api.prevent_close();
+            // Closing the dashboard destroys its webview (WebKit's memory goes with it); the
+            // app lives on in the tray and "Open Dashboard…" builds a new one.
+            if let WindowEvent::Destroyed = event {
+                tracing::debug!("window {} closed", window.label());
             }
         })
         .setup(move |app| {
@@ -107,18 +109,22 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
                 show_dashboard(&handle, None);
             }
             tauri::async_runtime::spawn(async move {
-                let mut notifying = false;
+                // One receiver for the app's life: a fresh clone would see the same change again.
+                let mut snapshots: Option<tokio::sync::watch::Receiver<_>> = None;
                 loop {
                     refresh(&handle).await;
-                    match handle.state::<AppState>().supervisor() {
-                        Some(sup) => {
-                            if !notifying {
-                                notifying = true;
-                                let (h, events) = (handle.clone(), sup.events());
-                                tauri::async_runtime::spawn(notify_from(h, events));
-                            }
-                            // Supervisor news shows at once; projects and leases every POLL.
+                    if snapshots.is_none() {
+                        if let Some(sup) = handle.state::<AppState>().supervisor() {
+                            let (h, events) = (handle.clone(), sup.events());
+                            tauri::async_runtime::spawn(notify_from(h, events));
                             let mut rx = sup.snapshots();
+                            rx.borrow_and_update();
+                            snapshots = Some(rx);
+                        }
+                    }
+                    match snapshots.as_mut() {
+                        // Supervisor news shows at once; projects and leases every POLL.
+                        Some(rx) => {
                             tokio::select! {
                                 _ = rx.changed() => {}
                                 _ = tokio::time::sleep(POLL) => {}
@@ -219,6 +225,38 @@ pub async fn announce<R: Runtime>(
     }
 }
 
+/// The user's answer to "stop services when Dockhand quits?" (absent: not asked yet).
+pub const QUIT_KEY: &str = "quit_stops_services";
+
+/// Quit from the tray: the first time, the dashboard asks whether services should stop with
+/// the app (the answer is kept; Settings changes it); after that, the answer is followed.
+pub async fn quit<R: Runtime>(app: &AppHandle<R>) {
+    let m = app.state::<AppState>().manager().await.ok();
+    match m.and_then(|m| m.store().setting(QUIT_KEY).ok().flatten()) {
+        Some(answer) => finish_quit(app, answer == "yes").await,
+        None => show_dashboard(app, Some("quit")),
+    }
+}
+
+/// Stops the services if asked (not those a running `dockhand run` or attach still uses), then
+/// ends the app.
+pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
+    if stop_services {
+        if let Ok(m) = app.state::<AppState>().manager().await {
+            for s in m.status().await.unwrap_or_default() {
+                let used_by_a_process = s.consumers.iter().any(|c| !c.starts_with("project:"));
+                if s.state != "stopped" && !used_by_a_process {
+                    if let Err(e) = m.down(&s.name).await {
+                        tracing::warn!("could not stop {} on quit: {e}", s.name);
+                    }
+                }
+            }
+        }
+    }
+    app.exit(0);
+}
+
+/// Shows the dashboard, building its webview if it is closed (it only exists while shown).
 pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.show();
@@ -227,6 +265,27 @@ pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
         if let Some(v) = view {
             let _ = app.emit("navigate", v);
         }
+        return;
+    }
+    let Some(mut config) = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+    else {
+        return;
+    };
+    if let Some(v) = view {
+        // A new page cannot hear an event sent before it loaded: the view rides in the URL.
+        config.url = tauri::WebviewUrl::App(format!("index.html#{v}").into());
+    }
+    match tauri::WebviewWindowBuilder::from_config(app, &config).and_then(|b| b.build()) {
+        Ok(w) => {
+            let _ = w.set_focus();
+        }
+        Err(e) => tracing::warn!("could not open the dashboard: {e}"),
     }
 }
 

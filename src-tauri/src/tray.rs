@@ -155,8 +155,7 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 r
             }
             MenuAction::Quit => {
-                // Services keep running: they belong to the user's projects, not to the app.
-                app.exit(0);
+                crate::quit(app).await;
                 Ok(())
             }
         }

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark of the tray app at rest: cold start until its tray item is registered, then CPU %
 and resident memory (the app and its WebKit processes) over a window of seconds, first with the
-dashboard closed, then open, while it polls 4 running services. Run by tests/bench/app_idle.sh
+dashboard never opened, then open, then closed again (with the window manager's close request),
+while it polls 4 running services. Run by tests/bench/app_idle.sh
 under Xvfb in a private D-Bus session with a keyring. Prints a table and writes JSON."""
 
 import json, os, re, subprocess, sys, tempfile, time
@@ -66,6 +67,35 @@ def measure(pid, seconds):
     return 100.0 * (c1 - c0) / TICK / (t1 - t0), rss_kib(pids) / 1024.0, len(pids)
 
 
+def close_window(title):
+    """Sends WM_DELETE_WINDOW to the top-level window with this title, as a close button does."""
+    from Xlib import X, display, protocol
+    d = display.Display()
+    root = d.screen().root
+    wm_protocols, wm_delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
+
+    from Xlib.error import XError
+
+    def walk(w):
+        try:
+            children = w.query_tree().children
+        except XError:
+            return
+        for c in children:
+            try:
+                if c.get_wm_name() == title:
+                    yield c
+            except XError:  # gone meanwhile
+                continue
+            yield from walk(c)
+
+    for w in walk(root):
+        ev = protocol.event.ClientMessage(window=w, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
+        w.send_event(ev, event_mask=0)
+    d.flush()
+    d.close()
+
+
 def tray_registered():
     out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.kde.StatusNotifierWatcher", "--object-path",
                           "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get",
@@ -94,6 +124,9 @@ def main():
     subprocess.run([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
     time.sleep(5)
     opened = measure(app.pid, SECONDS)
+    close_window("Dockhand")
+    time.sleep(5)
+    reclosed = measure(app.pid, SECONDS)
     app.terminate()
     app.wait(timeout=30)
     watcher.terminate()
@@ -101,11 +134,12 @@ def main():
         cli("destroy", name, "--purge", "--yes")
     print(f"cold start to tray registered: {cold * 1000:.0f} ms")
     print(f"{'window':<8} {'CPU %':>7} {'RSS MiB':>8} {'processes':>10}   ({SECONDS} s, 4 services polled every 3 s)")
-    for label, (cpu, rss, n) in (("closed", closed), ("open", opened)):
+    for label, (cpu, rss, n) in (("closed", closed), ("open", opened), ("reclosed", reclosed)):
         print(f"{label:<8} {cpu:>7.2f} {rss:>8.1f} {n:>10}")
     doc = {"cold_start_to_tray_ms": cold * 1000, "seconds": SECONDS,
            "closed": {"cpu_percent": closed[0], "rss_mib": closed[1], "processes": closed[2]},
-           "open": {"cpu_percent": opened[0], "rss_mib": opened[1], "processes": opened[2]}}
+           "open": {"cpu_percent": opened[0], "rss_mib": opened[1], "processes": opened[2]},
+           "closed_after_open": {"cpu_percent": reclosed[0], "rss_mib": reclosed[1], "processes": reclosed[2]}}
     out = os.path.join(ROOT, "target", "bench-app-idle.json")
     json.dump(doc, open(out, "w"), indent=2)
     print(f"JSON written to {out}")

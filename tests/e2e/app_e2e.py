@@ -301,6 +301,16 @@ def run_checks(driver):
             check("a killed server is reported failed (notification, window, tray) and restarts from the tray", a_dead_server_is_reported_failed_with_why)
         check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)
 
+        def quit_asks_once_and_keeps_the_services():
+            tray.click("Quit Dockhand")
+            wait_for("the quit question", lambda: driver.find_element(By.ID, "view-quit").is_displayed(), 30)
+            driver.find_element(By.ID, "quit-keep").click()
+            wait_for("the app to exit", lambda: subprocess.run(["pgrep", "-f", APP], capture_output=True).returncode != 0, 60)
+            assert status_of(SERVICE)["state"] == "running", "services keep running"
+
+        if tray:
+            check("Quit asks whether services stop, keeps them running, and the app exits", quit_asks_once_and_keeps_the_services)
+
 
 if __name__ == "__main__":
     sys.exit(main())

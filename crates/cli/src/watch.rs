@@ -13,6 +13,10 @@ pub async fn status_watch(m: &Arc<Manager>, json: bool) -> Result<()> {
     let sup = supervisor::spawn(m.clone(), SupervisorConfig::observer());
     let mut rx = sup.snapshots();
     let tty = !json && std::io::stdout().is_terminal();
+    let first = rx.borrow().clone();
+    if first.ready {
+        print_snapshot(&first, json, tty);
+    }
     loop {
         tokio::select! {
             changed = rx.changed() => {
@@ -49,6 +53,11 @@ pub async fn supervise(m: &Arc<Manager>, json: bool) -> Result<()> {
         eprintln!("supervising {} (Ctrl-C to stop)", m.home().root().display());
     }
     let mut said_ready = false;
+    let first = snaps.borrow().clone();
+    if first.ready {
+        said_ready = true;
+        print_ready(&first, json);
+    }
     loop {
         tokio::select! {
             e = events.recv() => match e {

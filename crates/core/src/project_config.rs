@@ -104,13 +104,17 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
             )));
         }
         if let Some(s) = &service {
-            crate::names::validate_service_name(s)?;
+            crate::names::validate_service_name(s)
+                .map_err(|e| bad(format!("[services] {key}: {e}")))?;
         }
         needs.push(Need {
             kind,
             version: line,
             service,
         });
+    }
+    if let Some(name) = &raw.name {
+        crate::ident::validate_project_name(name).map_err(|e| bad(format!("name: {e}")))?;
     }
     Ok(ProjectConfig {
         name: raw.name,

@@ -147,8 +147,11 @@ pub struct SupervisorHandle {
 }
 
 impl SupervisorHandle {
+    /// A receiver whose `changed()` waits for the next snapshot (not one already published).
     pub fn snapshots(&self) -> watch::Receiver<Snapshot> {
-        self.snapshots.clone()
+        let mut rx = self.snapshots.clone();
+        rx.mark_unchanged();
+        rx
     }
 
     pub fn current(&self) -> Snapshot {

@@ -220,6 +220,12 @@ async function loadSettings() {
     $("#backup-keep").value = s.backup.keep;
     $("#backup-age").value = s.backup.max_age_days || 0;
     $("#backup-dir").value = s.backup.dir;
+    $("#default-versions").replaceChildren(...s.default_versions.map((d) => {
+      const sel = el("select", { id: `default-${d.kind}` }, ...d.versions.map((v) => el("option", { value: v, textContent: v })));
+      sel.value = d.version;
+      sel.onchange = () => invoke("set_default_version", { kind: d.kind, version: sel.value }).catch((e) => toast(e.message || String(e)));
+      return el("label", { className: "row" }, `${d.name} `, sel);
+    }));
     $("#notify-kinds").replaceChildren(...s.notifications.map(([kind, on]) => {
       const box = el("input", { type: "checkbox", checked: on, id: `notify-${kind}` });
       box.onchange = () => invoke("set_notify", { kind, on: box.checked }).catch((e) => toast(e.message || String(e)));

@@ -395,9 +395,30 @@ pub async fn set_quit_behaviour(state: State<'_, AppState>, behaviour: String) -
     set_quit_answer(&state, stop).await
 }
 
+/// A kind's default version and the versions to choose from.
+#[derive(Serialize)]
+pub struct DefaultVersion {
+    kind: &'static str,
+    name: &'static str,
+    version: String,
+    versions: &'static [&'static str],
+}
+
+#[tauri::command]
+pub async fn set_default_version(
+    state: State<'_, AppState>,
+    kind: String,
+    version: String,
+) -> Res<()> {
+    let m = state.manager().await?;
+    m.set_default_version(dockhand_core::Kind::parse(&kind)?, &version)?;
+    Ok(())
+}
+
 #[derive(Serialize)]
 pub struct Settings {
     quit: &'static str,
+    default_versions: Vec<DefaultVersion>,
     backup: BackupPolicy,
     notifications: Vec<(String, bool)>,
     restart_on_failure: Vec<(String, bool)>,
@@ -412,6 +433,15 @@ pub async fn settings(state: State<'_, AppState>) -> Res<Settings> {
             Some(_) => "keep",
             None => "ask",
         },
+        default_versions: dockhand_core::Kind::ALL
+            .iter()
+            .map(|k| DefaultVersion {
+                kind: k.as_str(),
+                name: k.spec().display_name,
+                version: m.default_version(*k),
+                versions: k.spec().versions,
+            })
+            .collect(),
         backup: m.backup_policy()?,
         notifications: crate::notify::KINDS
             .iter()

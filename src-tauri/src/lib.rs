@@ -89,6 +89,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::set_notify,
             commands::set_restart_on_failure,
             commands::quit_app,
+            commands::set_default_version,
             commands::set_quit_behaviour,
         ])
         .on_window_event(|window, event| {

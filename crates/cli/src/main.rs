@@ -102,6 +102,13 @@ async fn run(cli: Cli) -> Result<()> {
                     serde_json::json!({"grace_period_secs": grace.as_secs(), "home": m.home().root(), "backup": b})
                 );
             } else {
+                for kind in dockhand_core::Kind::ALL {
+                    println!(
+                        "default-version.{:<8} = {}",
+                        kind.as_str(),
+                        m.default_version(kind)
+                    );
+                }
                 println!("backup-keep         = {}   (backups kept per database; 0 keeps all)", b.keep);
                 println!("backup-max-age-days = {}", b.max_age_days.map_or("off".to_string(), |d| d.to_string()));
                 println!("backup-schedule     = {}   (run by the tray app)", b.schedule.as_str());
@@ -119,6 +126,12 @@ async fn run(cli: Cli) -> Result<()> {
                 let d = parse_duration(&value)?;
                 m.set_grace_period(d)?;
                 println!("grace-period = {} s", d.as_secs());
+                Ok(())
+            }
+            k if k.starts_with("default-version.") => {
+                let kind = dockhand_core::Kind::parse(&k["default-version.".len()..])?;
+                m.set_default_version(kind, &value)?;
+                println!("{k} = {}", m.default_version(kind));
                 Ok(())
             }
             k if k.starts_with("restart-on-failure.") => {
@@ -142,7 +155,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
             other => Err(CoreError::InvalidInput(format!(
-                "unknown setting {other:?}; settings: grace-period, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>"
+                "unknown setting {other:?}; settings: grace-period, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>, default-version.<kind>"
             ))),
         },
         Command::Backup {
@@ -323,7 +336,7 @@ async fn up(
                 }
             }
             Ok(UpRequest {
-                spec: ServiceSpec::parse(spec)?,
+                spec: m.parse_spec(spec)?,
                 name: own_name.or_else(|| name.clone()),
                 port,
                 image: image.clone(),

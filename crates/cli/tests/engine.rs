@@ -420,3 +420,21 @@ fn a_crashing_server_is_reported_with_its_exit_code_and_logs() {
     let st = env.service_status(&name);
     assert_eq!(st["state"], "exited", "{st}");
 }
+
+#[test]
+fn the_default_version_is_the_users_choice() {
+    let env = Env::new();
+    let name = env.name("defv");
+    let bad = env.run(&["config", "set", "default-version.postgres", "7.4"]);
+    assert_eq!(bad.code, 2, "{}", bad.all());
+    assert!(bad.stderr.contains("7.4"), "{}", bad.stderr);
+    env.ok(&["config", "set", "default-version.postgres", "15"]);
+    assert!(env
+        .ok(&["config", "show"])
+        .contains("default-version.postgres = 15"));
+    // `up postgres` without a version takes it (postgres:17, the catalog's, is not on this machine).
+    env.ok(&["up", "postgres", "--name", &name]);
+    let st = env.service_status(&name);
+    assert_eq!(st["version"], "15");
+    assert_eq!(st["state"], "running");
+}

@@ -194,7 +194,7 @@ impl Manager {
             }
         }
         let version = if need.version.is_empty() {
-            need.kind.spec().default_version.to_string()
+            self.default_version(need.kind)
         } else {
             need.version.clone()
         };

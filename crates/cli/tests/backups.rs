@@ -317,8 +317,17 @@ fn a_backup_killed_midway_is_never_listed_and_earlier_backups_stay_intact() {
         1,
         "no half file under a final name: {names:?}"
     );
-    // The killed lease does not keep the service from stopping, and the next backup sweeps
-    // the leftover.
+    // The killed backup's lease is reaped: it holds the service no longer.
+    let holders = env.service_status(&pg)["consumers"].clone();
+    assert!(
+        !holders
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h.as_str().unwrap().starts_with("backup:")),
+        "{holders}"
+    );
+    // The next backup sweeps the leftover.
     env.ok(&["backup", &pg, "-p", "big"]);
     assert!(
         files_under(&dir)

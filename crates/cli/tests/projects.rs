@@ -577,3 +577,51 @@ fn hostile_project_input_is_refused_with_reasons() {
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("line 1"), "{}", r.all());
 }
+
+#[test]
+fn an_attach_killed_mid_provisioning_leaves_nothing_the_next_attach_cannot_finish() {
+    let env = Env::new();
+    let pg = env.name("kprov");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    // Killed at different moments: before, during and after its CREATE ROLE / CREATE DATABASE.
+    for (i, delay_ms) in [0u64, 15, 40, 80, 150].into_iter().enumerate() {
+        let name = format!("kp{i}");
+        let dir = project_dir(&env, &name, &[("postgres", "15", &pg)]);
+        let mut c = env.command(&["attach"]);
+        c.current_dir(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = c.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever was half done, the next attach completes it and the project works.
+        ok_in(&env, &dir, &["attach"]);
+        let vars = env_map(&ok_in(&env, &dir, &["env", "--json"]));
+        let who = client(
+            "postgres",
+            &vars["DATABASE_URL"],
+            "SELECT current_user || '@' || current_database()",
+        );
+        assert_eq!(who, format!("{name}@{name}"), "killed after {delay_ms} ms");
+    }
+    let st = env.service_status(&pg);
+    let holders = st["consumers"].as_array().unwrap();
+    assert!(
+        holders
+            .iter()
+            .all(|h| !h.as_str().unwrap().starts_with("attach")),
+        "no lease of a killed attach survives: {holders:?}"
+    );
+    let containers = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=dockhand.service={pg}"),
+    ]);
+    assert_eq!(
+        containers.stdout.lines().count(),
+        1,
+        "one container, no duplicate"
+    );
+}

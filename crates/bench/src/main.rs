@@ -22,7 +22,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use dockhand_core::engine::Engine;
-use dockhand_core::probe::{probe, ProbeTarget};
+use dockhand_core::probe::probe;
 use dockhand_core::{DockerEngine, ServiceSpec};
 
 struct Args {
@@ -157,24 +157,7 @@ async fn main() {
             let first = Instant::now();
             cli.run(&["up", spec_text, "--name", &name]);
             let first_start = first.elapsed();
-            let url = cli.run(&["url", &name]).trim().to_string();
-            let (user_pw, rest) = url.split_once("://").unwrap().1.split_once('@').unwrap();
-            let password = user_pw.split_once(':').unwrap().1.to_string();
-            let port: u16 = rest
-                .split_once(':')
-                .unwrap()
-                .1
-                .chars()
-                .take_while(|c| c.is_ascii_digit())
-                .collect::<String>()
-                .parse()
-                .unwrap();
-            let target = ProbeTarget {
-                host: "127.0.0.1".into(),
-                port,
-                user: spec.kind.spec().admin_user.into(),
-                password,
-            };
+            let target = more::target_of(&cli, &name, spec.kind);
             cli.run(&["down", &name]);
 
             let (mut ours, mut raw) = (Vec::new(), Vec::new());

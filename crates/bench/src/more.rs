@@ -288,7 +288,7 @@ pub async fn bench_parallel(cli: &Cli, iterations: usize) -> Value {
     })
 }
 
-fn target_of(cli: &Cli, service: &str, kind: Kind) -> ProbeTarget {
+pub(crate) fn target_of(cli: &Cli, service: &str, kind: Kind) -> ProbeTarget {
     let url = cli.run(&["url", service]);
     let after = url.trim().split_once("://").unwrap().1;
     let (userinfo, rest) = after.split_once('@').unwrap();

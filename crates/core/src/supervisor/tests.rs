@@ -137,14 +137,19 @@ fn health_of(s: &Snapshot, name: &str) -> Option<Health> {
 
 const LONG: Duration = Duration::from_secs(600);
 
+/// The first snapshot in which `service` has `health` (in paused time, "long" costs nothing).
+async fn reach(sup: &SupervisorHandle, service: &str, health: Health) -> Snapshot {
+    sup.wait_for(LONG, |s| health_of(s, service) == Some(health))
+        .await
+        .unwrap_or_else(|| panic!("{service} never became {health}"))
+}
+
 #[tokio::test(start_paused = true)]
 async fn polls_quickly_while_starting_and_slowly_once_healthy() {
     let w = World::with(&[("pg", "unhealthy")]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Starting))
-        .await
-        .expect("starting");
+    reach(&sup, "pg", Health::Starting).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let while_starting = w.polls.load(Ordering::SeqCst);
     assert!(
@@ -152,9 +157,7 @@ async fn polls_quickly_while_starting_and_slowly_once_healthy() {
         "{while_starting} polls in 2 s while starting"
     );
     w.set("pg", "running");
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
-        .await
-        .expect("healthy");
+    reach(&sup, "pg", Health::Healthy).await;
     let before = w.polls.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(20)).await;
     let stable = w.polls.load(Ordering::SeqCst) - before;
@@ -177,9 +180,7 @@ async fn polls_quickly_while_starting_and_slowly_once_healthy() {
 async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
     let w = World::with(&[("pg", "unhealthy")]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Starting))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Starting).await;
     let t0 = Instant::now();
     let s = sup
         .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Unhealthy))
@@ -196,9 +197,7 @@ async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
 async fn a_docker_event_is_looked_at_at_once_and_the_failure_recorded_with_its_reason() {
     let w = World::with(&[("pg", "running")]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Healthy).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t0 = Instant::now();
     w.set("pg", "exited");
@@ -294,14 +293,10 @@ async fn failed_services_are_restarted_with_backoff_when_asked() {
     w.start_failures_left.store(2, Ordering::SeqCst);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Healthy).await;
     w.set("pg", "exited");
     w.docker_event("pg");
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Failed).await;
     let failed_at = Instant::now();
     let s = sup
         .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
@@ -335,14 +330,10 @@ async fn an_observer_records_nothing_and_restarts_nothing() {
     let w = World::with(&[("pg", "running")]);
     w.restart_policy.store(true, Ordering::SeqCst);
     let sup = spawn_with(w.clone(), SupervisorConfig::observer());
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Healthy))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Healthy).await;
     w.set("pg", "exited");
     w.docker_event("pg");
-    sup.wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
-        .await
-        .unwrap();
+    reach(&sup, "pg", Health::Failed).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(w.starts.lock().unwrap().is_empty());
     assert!(w.recorded.lock().unwrap().is_empty());

@@ -6,7 +6,7 @@ use dockhand_core::backup::{BackupPolicy, BackupProgress, BackupScope, Restored,
 use dockhand_core::env::{dotenv_line, Audience};
 use dockhand_core::store::{BackupRow, EventRow};
 use dockhand_core::supervisor::SupervisorEvent;
-use dockhand_core::{ServiceSpec, UpRequest};
+use dockhand_core::UpRequest;
 use futures_util::StreamExt;
 use serde::Serialize;
 use tauri::Emitter;
@@ -18,6 +18,12 @@ use crate::error::UiError;
 use crate::state::{AppState, Snapshot};
 
 type Res<T> = Result<T, UiError>;
+
+/// After the user changed a service: the supervisor looks at once, then tray and window follow.
+async fn after_action<R: Runtime>(app: &AppHandle<R>, state: &AppState) {
+    state.settle().await;
+    crate::refresh(app).await;
+}
 
 #[tauri::command]
 pub async fn status<R: Runtime>(app: AppHandle<R>) -> Res<Snapshot> {
@@ -31,29 +37,19 @@ pub async fn start<R: Runtime>(
     name: String,
 ) -> Res<u64> {
     let m = state.manager().await?;
-    let row = m.resolve(&name)?;
-    let req = UpRequest {
-        spec: ServiceSpec {
-            kind: row.kind,
-            version: row.version.clone(),
-        },
-        name: Some(row.name.clone()),
-        port: None,
-        image: None,
-    };
+    let req = UpRequest::for_service(&m.resolve(&name)?);
     // Image pulls and first starts take a while: the window shows how far along they are.
     let a = app.clone();
     let progress = move |p: dockhand_core::Progress| {
-        if let Some((service, text)) = progress_text(&p) {
+        if let Some(text) = p.describe() {
             let _ = a.emit(
                 "up-progress",
-                serde_json::json!({ "service": service, "text": text }),
+                serde_json::json!({ "service": p.service(), "text": text }),
             );
         }
     };
     let out = m.up(&req, &progress).await;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     Ok(out?.ready_ms)
 }
 
@@ -65,8 +61,7 @@ pub async fn stop<R: Runtime>(
 ) -> Res<()> {
     let m = state.manager().await?;
     let r = m.down(&name).await;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     r.map(|_| ()).map_err(Into::into)
 }
 
@@ -78,8 +73,7 @@ pub async fn restart<R: Runtime>(
 ) -> Res<u64> {
     let m = state.manager().await?;
     let r = m.restart(&name, &|_| {}).await;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     Ok(r?.ready_ms)
 }
 
@@ -179,8 +173,7 @@ pub async fn project_up<R: Runtime>(
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
     let r = m.hold_project(&p, None, &|_| {}).await;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     r.map(|_| ()).map_err(Into::into)
 }
 
@@ -193,8 +186,7 @@ pub async fn project_down<R: Runtime>(
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
     let r = m.project_down(&p).await;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     r.map(|_| ()).map_err(Into::into)
 }
 
@@ -234,10 +226,7 @@ pub async fn backup_service<R: Runtime>(
     name: String,
 ) -> Res<Vec<BackupRow>> {
     let m = state.manager().await?;
-    let a = app.clone();
-    let progress = move |p: BackupProgress| {
-        let _ = a.emit("backup-progress", &p);
-    };
+    let progress = backup_progress(&app);
     let r = m
         .backup(&name, &BackupScope::All, "manual", &progress)
         .await;
@@ -253,10 +242,7 @@ pub async fn backup_all<R: Runtime>(
     state: State<'_, AppState>,
 ) -> Res<Vec<BackupRow>> {
     let m = state.manager().await?;
-    let a = app.clone();
-    let progress = move |p: BackupProgress| {
-        let _ = a.emit("backup-progress", &p);
-    };
+    let progress = backup_progress(&app);
     let (done, failed) = m.backup_all_running("manual", &progress).await?;
     for b in &done {
         crate::announce(&app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
@@ -276,6 +262,14 @@ pub async fn backup_all<R: Runtime>(
     match first_failure {
         Some((_, e)) => Err(e.into()),
         None => Ok(done),
+    }
+}
+
+/// Bytes written so far, for the window's progress line.
+fn backup_progress<R: Runtime>(app: &AppHandle<R>) -> impl Fn(BackupProgress) + Send + Sync {
+    let app = app.clone();
+    move |p: BackupProgress| {
+        let _ = app.emit("backup-progress", &p);
     }
 }
 
@@ -489,34 +483,6 @@ pub async fn set_restart_on_failure<R: Runtime>(
     on: bool,
 ) -> Res<()> {
     state.manager().await?.set_restart_on_failure(&name, on)?;
-    state.settle().await;
-    crate::refresh(&app).await;
+    after_action(&app, &state).await;
     Ok(())
-}
-
-fn progress_text(p: &dockhand_core::Progress) -> Option<(String, String)> {
-    use dockhand_core::Progress as P;
-    Some(match p {
-        P::Pulling { service, image } => (service.clone(), format!("pulling {image}…")),
-        P::PullBytes {
-            service,
-            current,
-            total,
-        } if *total > 0 => (
-            service.clone(),
-            format!(
-                "pulling: {:.0} of {:.0} MB ({}%)",
-                *current as f64 / 1e6,
-                *total as f64 / 1e6,
-                current * 100 / total
-            ),
-        ),
-        P::Creating { service } => (service.clone(), "creating its container…".into()),
-        P::Starting { service } => (service.clone(), "starting…".into()),
-        P::Waiting { service, elapsed } => (
-            service.clone(),
-            format!("waiting for it to answer ({} s)", elapsed.as_secs()),
-        ),
-        _ => return None,
-    })
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use dockhand_core::manager::ProgressFn;
-use dockhand_core::{CoreError, Manager, Result, ServiceSpec, UpRequest};
+use dockhand_core::{CoreError, Manager, Result, UpRequest};
 use futures_util::StreamExt;
 
 use args::{Cli, Command, ConfigCommand, InternalCommand};
@@ -325,13 +325,9 @@ async fn up(
             if own_name.is_none() && !spec.contains(':') {
                 if let Some(row) = m.store().service(spec)? {
                     return Ok(UpRequest {
-                        spec: ServiceSpec {
-                            kind: row.kind,
-                            version: row.version,
-                        },
-                        name: Some(row.name),
                         port,
                         image: image.clone(),
+                        ..UpRequest::for_service(&row)
                     });
                 }
             }

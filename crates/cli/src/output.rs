@@ -4,7 +4,6 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use dockhand_core::error::human_duration;
 use dockhand_core::{CoreError, Progress};
 
 /// Prints rows as aligned columns.
@@ -49,33 +48,12 @@ impl ProgressPrinter {
     }
 
     pub fn report(&self, p: Progress) {
-        let (line, milestone) = match &p {
-            Progress::Pulling { service, image } => {
-                (format!("{service}: pulling image {image}"), true)
-            }
-            Progress::PullBytes {
-                service,
-                current,
-                total,
-            } => (
-                format!(
-                    "{service}: pulling {:.1} / {:.1} MB",
-                    *current as f64 / 1e6,
-                    *total as f64 / 1e6
-                ),
-                false,
-            ),
-            Progress::Creating { service } => (format!("{service}: creating container"), false),
-            Progress::Starting { service } => (format!("{service}: starting"), false),
-            Progress::Waiting { service, elapsed } => (
-                format!(
-                    "{service}: waiting for the server to answer ({})",
-                    human_duration(*elapsed)
-                ),
-                false,
-            ),
-            Progress::Ready { .. } => (String::new(), false),
-        };
+        // Pull starts are milestones worth a line of their own in a log.
+        let milestone = matches!(p, Progress::Pulling { .. });
+        let line = p
+            .describe()
+            .map(|text| format!("{}: {text}", p.service()))
+            .unwrap_or_default();
         let mut err = std::io::stderr().lock();
         if self.tty {
             let mut last = self.last.lock().unwrap();

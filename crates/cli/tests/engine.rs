@@ -222,18 +222,8 @@ fn a_cli_killed_mid_up_is_picked_up_without_a_duplicate() {
     assert_ne!(st["state"], "missing", "{st}");
     env.ok(&["up", "mariadb:10.11", "--name", &name]);
     assert_eq!(env.service_status(&name)["state"], "running");
-    let same = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=dockhand.service={name}"),
-    ]);
-    assert_eq!(
-        same.stdout.lines().count(),
-        1,
-        "duplicate containers: {}",
-        same.stdout
-    );
+    let same = containers_of(&name);
+    assert_eq!(same.len(), 1, "duplicate containers: {same:?}");
     assert_eq!(client("mariadb", &env.url(&name), "SELECT 1"), "1");
 }
 

@@ -365,18 +365,8 @@ fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
     let st = env.service_status(&pg);
     assert_eq!(st["consumers"].as_array().unwrap().len(), n, "{st}");
     assert_eq!(st["state"], "running");
-    let containers = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=dockhand.service={pg}"),
-    ]);
-    assert_eq!(
-        containers.stdout.lines().count(),
-        1,
-        "{}",
-        containers.stdout
-    );
+    let containers = containers_of(&pg);
+    assert_eq!(containers.len(), 1, "{containers:?}");
     std::fs::write(dir.join("go"), "").unwrap();
     for c in children {
         let out = c.wait_with_output().unwrap();
@@ -613,15 +603,5 @@ fn an_attach_killed_mid_provisioning_leaves_nothing_the_next_attach_cannot_finis
             .all(|h| !h.as_str().unwrap().starts_with("attach")),
         "no lease of a killed attach survives: {holders:?}"
     );
-    let containers = docker(&[
-        "ps",
-        "-aq",
-        "--filter",
-        &format!("label=dockhand.service={pg}"),
-    ]);
-    assert_eq!(
-        containers.stdout.lines().count(),
-        1,
-        "one container, no duplicate"
-    );
+    assert_eq!(containers_of(&pg).len(), 1, "one container, no duplicate");
 }

@@ -235,6 +235,20 @@ pub fn client(kind: &str, url: &str, statement: &str) -> String {
     r.stdout.trim().to_string()
 }
 
+/// IDs of every container (running or not) carrying the service's label.
+pub fn containers_of(service: &str) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=dockhand.service={service}"),
+    ])
+    .stdout
+    .lines()
+    .map(String::from)
+    .collect()
+}
+
 pub fn container_exists(name: &str) -> bool {
     docker(&["inspect", &format!("dockhand-{name}")]).code == 0
 }

@@ -88,24 +88,36 @@ impl Manager {
         progress: &BackupProgressFn<'_>,
     ) -> Result<Vec<BackupRow>> {
         let row = self.resolve(query)?;
+        let done = self.backup_held(&row, scope, reason, progress).await?;
+        if done.is_empty() {
+            return Err(CoreError::InvalidInput(format!(
+                "service '{}' has no databases to back up yet",
+                row.name
+            )));
+        }
+        Ok(done)
+    }
+
+    /// The backups of a scope (none if the server has no databases yet), taken under a lease.
+    async fn backup_held(
+        &self,
+        row: &ServiceRow,
+        scope: &BackupScope,
+        reason: &str,
+        progress: &BackupProgressFn<'_>,
+    ) -> Result<Vec<BackupRow>> {
         let holder = format!("backup:{}", std::process::id());
         let noop = |_| {};
         let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
         let result = async {
             let password = self.admin_password(&row.name)?;
             let databases = self
-                .databases_in_scope(&row, password.expose(), scope)
+                .databases_in_scope(row, password.expose(), scope)
                 .await?;
-            if databases.is_empty() {
-                return Err(CoreError::InvalidInput(format!(
-                    "service '{}' has no databases to back up yet",
-                    row.name
-                )));
-            }
             let mut done = Vec::new();
             for db in databases {
                 done.push(
-                    self.backup_one(&row, password.expose(), &db, reason, progress)
+                    self.backup_one(row, password.expose(), &db, reason, progress)
                         .await?,
                 );
             }
@@ -129,12 +141,12 @@ impl Manager {
             if !self.is_running(&row.name).await? {
                 continue;
             }
+            // A server without databases yet has nothing to back up: not a failure here.
             match self
-                .backup(&row.name, &BackupScope::All, reason, progress)
+                .backup_held(&row, &BackupScope::All, reason, progress)
                 .await
             {
                 Ok(mut rows) => done.append(&mut rows),
-                Err(CoreError::InvalidInput(m)) if m.contains("no databases") => {}
                 Err(e) => failed.push((row.name.clone(), e)),
             }
         }
@@ -225,11 +237,9 @@ impl Manager {
         let checksum_ok = sum == b.sha256;
         let kind = Kind::parse(&b.kind)?;
         let (head, tail) = head_and_tail(&path)?;
-        let mut readable = Some(looks_complete(kind, &head, &tail).is_ok());
-        let mut detail = match looks_complete(kind, &head, &tail) {
-            Ok(()) => String::new(),
-            Err(e) => e,
-        };
+        let complete = looks_complete(kind, &head, &tail);
+        let mut readable = Some(complete.is_ok());
+        let mut detail = complete.err().unwrap_or_default();
         if kind == Kind::Postgres && readable == Some(true) {
             match self.pg_restore_list(&b, &path).await {
                 Ok(n) => detail = format!("pg_restore --list reads {n} entries"),

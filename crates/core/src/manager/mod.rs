@@ -54,6 +54,21 @@ pub struct UpRequest {
     pub image: Option<String>,
 }
 
+impl UpRequest {
+    /// Starting an existing service as it is: its kind, version and name.
+    pub fn for_service(row: &ServiceRow) -> UpRequest {
+        UpRequest {
+            spec: ServiceSpec {
+                kind: row.kind,
+                version: row.version.clone(),
+            },
+            name: Some(row.name.clone()),
+            port: None,
+            image: None,
+        }
+    }
+}
+
 /// What long operations report while they run (for progress display).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
@@ -83,6 +98,44 @@ pub enum Progress {
 }
 
 pub type ProgressFn<'a> = dyn Fn(Progress) + Send + Sync + 'a;
+
+impl Progress {
+    pub fn service(&self) -> &str {
+        match self {
+            Progress::Pulling { service, .. }
+            | Progress::PullBytes { service, .. }
+            | Progress::Creating { service }
+            | Progress::Starting { service }
+            | Progress::Waiting { service, .. }
+            | Progress::Ready { service, .. } => service,
+        }
+    }
+
+    /// The step in words, for a progress line (none for `Ready`: the caller says that).
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            Progress::Pulling { image, .. } => format!("pulling image {image}"),
+            Progress::PullBytes { current, total, .. } => {
+                let mut s = format!(
+                    "pulling {:.1} / {:.1} MB",
+                    *current as f64 / 1e6,
+                    *total as f64 / 1e6
+                );
+                if *total > 0 {
+                    s.push_str(&format!(" ({}%)", current * 100 / total));
+                }
+                s
+            }
+            Progress::Creating { .. } => "creating container".into(),
+            Progress::Starting { .. } => "starting".into(),
+            Progress::Waiting { elapsed, .. } => format!(
+                "waiting for the server to answer ({})",
+                human_duration(*elapsed)
+            ),
+            Progress::Ready { .. } => return None,
+        })
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UpOutcome {
@@ -792,20 +845,7 @@ impl Manager {
 
     pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let row = self.down(query).await?;
-        let spec = ServiceSpec {
-            kind: row.kind,
-            version: row.version.clone(),
-        };
-        self.up(
-            &UpRequest {
-                spec,
-                name: Some(row.name.clone()),
-                port: None,
-                image: None,
-            },
-            progress,
-        )
-        .await
+        self.up(&UpRequest::for_service(&row), progress).await
     }
 
     /// Removes a service's container. Its data volume and password are kept (so `up` with the

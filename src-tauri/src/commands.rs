@@ -136,7 +136,7 @@ pub async fn env_snippet(
 #[tauri::command]
 pub async fn logs(state: State<'_, AppState>, name: String, tail: Option<usize>) -> Res<String> {
     let m = state.manager().await?;
-    let mut stream = m.logs(&name, Some(tail.unwrap_or(200)), false)?;
+    let mut stream = m.logs(&name, Some(tail.unwrap_or(200)), false).await?;
     let mut text = Vec::new();
     let collect = async {
         while let Some(Ok(chunk)) = stream.next().await {

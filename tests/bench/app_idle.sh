@@ -12,5 +12,5 @@ venv=target/bench-venv
 }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
+HOME="$scratch" DOCKHAND_KEYRING_HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- timeout 900 bash scripts/with-keyring.sh "$venv/bin/python" tests/bench/app_idle.py

@@ -161,6 +161,9 @@ pub enum Command {
     /// health changes, restart failed services whose restart-on-failure is on, bring services
     /// back after Docker restarts, run scheduled backups. Prints what happens until Ctrl-C.
     Supervise,
+    /// Start a new state database with this home's identity after the old one was lost (Dockhand
+    /// refuses to run on a missing or emptied state database rather than become someone new).
+    Recover,
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -206,6 +209,7 @@ pub enum ConfigCommand {
     /// Show all settings.
     Show,
     /// Change a setting: grace-period (how long an unused service keeps running, e.g. 0, 300, 5m),
+    /// connection-limit (connections one project's user may hold on a shared server, default 50),
     /// backup-keep (backups kept per database, 0 = all), backup-max-age-days (0 = off),
     /// backup-schedule (off, hourly, daily, weekly; run by the tray app), backup-dir (a folder),
     /// restart-on-failure.<service> (on/off).

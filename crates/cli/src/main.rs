@@ -22,7 +22,27 @@ use output::{print_error, table, ProgressPrinter};
 /// `logs` without `--follow` returns what Docker has; this bounds a stalled engine.
 const LOGS_LIMIT: Duration = Duration::from_secs(30);
 
+/// `dockhand events | head` closes our stdout early: end quietly as other Unix tools do (exit
+/// 141, "killed by SIGPIPE") instead of panicking. SIGPIPE itself stays ignored (Rust's default),
+/// because a write to a vanished Docker socket must be an error we report, not a silent death.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -75,6 +95,9 @@ async fn run_command(project: Option<String>, command: Vec<String>) -> Result<i3
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Command::Recover = &cli.command {
+        dockhand_core::Home::resolve()?.recover_store()?;
+    }
     let m = Arc::new(dockhand_core::open_default().await?);
     if let Command::Internal(InternalCommand::StopIdle { service, after }) = &cli.command {
         return projects::stop_idle(&m, service, *after).await;
@@ -99,7 +122,7 @@ async fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 println!(
                     "{}",
-                    serde_json::json!({"grace_period_secs": grace.as_secs(), "home": m.home().root(), "backup": b})
+                    serde_json::json!({"grace_period_secs": grace.as_secs(), "connection_limit": m.connection_limit()?, "home": m.home().root(), "backup": b})
                 );
             } else {
                 for kind in dockhand_core::Kind::ALL {
@@ -117,6 +140,10 @@ async fn run(cli: Cli) -> Result<()> {
                     "grace-period = {} s   (how long an unused service keeps running)",
                     grace.as_secs()
                 );
+                println!(
+                    "connection-limit = {}   (connections one project may hold on a shared server)",
+                    m.connection_limit()?
+                );
                 println!("home         = {}", m.home().root().display());
             }
             Ok(())
@@ -126,6 +153,16 @@ async fn run(cli: Cli) -> Result<()> {
                 let d = parse_duration(&value)?;
                 m.set_grace_period(d)?;
                 println!("grace-period = {} s", d.as_secs());
+                Ok(())
+            }
+            "connection-limit" => {
+                let n: u32 = value.parse().map_err(|_| {
+                    CoreError::InvalidInput(format!(
+                        "connection-limit takes a whole number (connections one project may hold), not {value:?}"
+                    ))
+                })?;
+                m.set_connection_limit(n)?;
+                println!("connection-limit = {n}   (applied to each project at its next attach or start)");
                 Ok(())
             }
             k if k.starts_with("default-version.") => {
@@ -155,7 +192,7 @@ async fn run(cli: Cli) -> Result<()> {
                 Ok(())
             }
             other => Err(CoreError::InvalidInput(format!(
-                "unknown setting {other:?}; settings: grace-period, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>, default-version.<kind>"
+                "unknown setting {other:?}; settings: grace-period, connection-limit, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>, default-version.<kind>"
             ))),
         },
         Command::Backup {
@@ -229,6 +266,15 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Status { watch: true } => watch::status_watch(&m, cli.json).await,
         Command::Supervise => watch::supervise(&m, cli.json).await,
+        Command::Recover => {
+            let services = m.store_services_count()?;
+            println!(
+                "recovered: a new state database with this home's identity ({}); {services} service(s) found again from their containers. \
+                 Add projects again with `dockhand project add` / `dockhand attach` — their databases and passwords are still there",
+                m.instance()
+            );
+            Ok(())
+        }
         Command::Status { watch: false } => {
             let st = m.status().await?;
             if cli.json {
@@ -398,7 +444,7 @@ async fn up(
 }
 
 async fn logs(m: &Manager, service: &str, follow: bool, tail: usize) -> Result<()> {
-    let mut stream = m.logs(service, Some(tail), follow)?;
+    let mut stream = m.logs(service, Some(tail), follow).await?;
     let drain = async {
         let mut out = std::io::stdout().lock();
         let mut err = std::io::stderr().lock();

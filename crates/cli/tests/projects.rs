@@ -5,51 +5,11 @@
 
 mod common;
 
-use std::path::Path;
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-
-/// A project folder with a dockhand.toml naming this test's own services.
-fn project_dir(env: &Env, name: &str, services: &[(&str, &str, &str)]) -> std::path::PathBuf {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut toml = format!("name = \"{name}\"\n[services]\n");
-    for (kind, version, service) in services {
-        toml.push_str(&format!(
-            "{kind} = {{ version = \"{version}\", service = \"{service}\" }}\n"
-        ));
-    }
-    std::fs::write(dir.join("dockhand.toml"), toml).unwrap();
-    dir
-}
-
-fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> Run {
-    let mut c = env.command(args);
-    c.current_dir(dir);
-    run_limited(c, COMMAND_LIMIT)
-}
-
-fn ok_in(env: &Env, dir: &Path, args: &[&str]) -> String {
-    let r = in_dir(env, dir, args);
-    assert_eq!(
-        r.code,
-        0,
-        "dockhand {args:?} in {}:\n{}",
-        dir.display(),
-        r.all()
-    );
-    r.stdout
-}
-
-fn env_map(out: &str) -> std::collections::HashMap<String, String> {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(out)
-        .unwrap()
-        .into_iter()
-        .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
-        .collect()
-}
 
 #[test]
 fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
@@ -278,9 +238,12 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
 
     // A consumer killed with -9 leaves a dead lease that the next command reaps.
     let mut c = env.command(&["run", "--", "sleep", "60"]);
+    // Its own process group, so the `sleep` it starts (orphaned by the kill) can be ended by
+    // group — only what this test started.
     c.current_dir(&dir)
         .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stderr(Stdio::null())
+        .process_group(0);
     let child = c.spawn().unwrap();
     assert!(
         wait_until(Duration::from_secs(120), || env.service_status(&pg)
@@ -292,8 +255,11 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
         .args(["-9", &child.id().to_string()])
         .status()
         .unwrap();
+    let group = child.id();
     let _ = { child }.wait();
-    let _ = sh("pkill -f '^sleep 60$'");
+    let _ = Command::new("kill")
+        .args(["-9", "--", &format!("-{group}")])
+        .status();
     let reaped = env.service_status(&pg);
     let history = env.ok(&["events", &pg]);
     assert_eq!(

@@ -155,13 +155,8 @@ impl Drop for DaemonBack {
 }
 
 #[test]
+#[ignore = "kills dockerd: scripts/test-all.sh runs it (with --ignored) only when it started the engine itself"]
 fn the_daemon_going_away_is_reported_within_seconds_and_services_come_back() {
-    if std::env::var_os("DOCKHAND_TEST_KILL_DOCKERD").is_none() {
-        // Killing the machine's Docker daemon is only done where the test run started it
-        // (scripts/test-all.sh sets this); elsewhere it would disturb other users.
-        eprintln!("not killing dockerd: DOCKHAND_TEST_KILL_DOCKERD is not set");
-        return;
-    }
     let env = Env::new();
     let pg = env.name("dpg");
     let r = env.name("drd");

@@ -87,7 +87,8 @@ pub fn derive_identifier(project: &str) -> String {
     } else {
         format!("p_{s}")
     };
-    if RESERVED.contains(&s.as_str()) {
+    // PostgreSQL reserves every role name beginning `pg_` ("role name \"pg_tools\" is reserved").
+    if RESERVED.contains(&s.as_str()) || s.starts_with("pg_") {
         s = format!("p_{s}");
     }
     if s.len() > MAX_IDENT {
@@ -135,6 +136,13 @@ pub fn my_literal(s: &str) -> String {
 mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn never_derives_a_postgres_reserved_role_name() {
+        assert_eq!(derive_identifier("pg-tools"), "p_pg_tools");
+        assert_eq!(derive_identifier("PG_x"), "p_pg_x");
+        assert_eq!(derive_identifier("pgadmin"), "pgadmin");
+    }
 
     #[test]
     fn derives_readable_identifiers() {

@@ -34,7 +34,7 @@ use std::sync::Arc;
 /// Opens the Dockhand home, its store and the Docker engine, the way every front end does.
 pub async fn open_default() -> Result<Manager> {
     let home = Home::resolve()?;
-    let store = Store::open(&home.state_db())?;
+    let store = home.open_store()?;
     let engine = Arc::new(DockerEngine::connect().await?);
     let secrets = secrets::default_store(&home)?;
     Manager::new(home, store, engine, secrets)

@@ -20,7 +20,7 @@ pub struct Env {
     pub home: tempfile::TempDir,
     prefix: String,
     names: Mutex<Vec<String>>,
-    _serial: MutexGuard<'static, ()>,
+    _serial: Option<MutexGuard<'static, ()>>,
 }
 
 pub struct Run {
@@ -38,6 +38,15 @@ impl Run {
 impl Env {
     pub fn new() -> Env {
         let serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        Env::with_guard(Some(serial))
+    }
+
+    /// A second home inside a test that already holds the serial lock (another user's Dockhand).
+    pub fn new_unserialized() -> Env {
+        Env::with_guard(None)
+    }
+
+    fn with_guard(serial: Option<MutexGuard<'static, ()>>) -> Env {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -173,8 +182,20 @@ pub fn user_and_database(url: &str) -> (String, String) {
 }
 
 /// Runs a statement with the kind's own command-line client from the host, as a user would,
-/// logging in as the URL's user.
+/// logging in as the URL's user; asserts it succeeded and returns its output.
 pub fn client(kind: &str, url: &str, statement: &str) -> String {
+    let r = client_run(kind, url, statement);
+    assert_eq!(
+        r.code,
+        0,
+        "{kind} client failed on {statement:?}: {}",
+        r.all()
+    );
+    r.stdout.trim().to_string()
+}
+
+/// The client command for a statement, not yet run (for tests that hold sessions open).
+pub fn client_command(kind: &str, url: &str, statement: &str) -> Command {
     let (password, port) = password_and_port(url);
     let (user, database) = user_and_database(url);
     let mut c = match kind {
@@ -222,17 +243,13 @@ pub fn client(kind: &str, url: &str, statement: &str) -> String {
         }
         other => panic!("no client for {other}"),
     };
-    let r = run_limited(
-        std::mem::replace(&mut c, Command::new("true")),
-        COMMAND_LIMIT,
-    );
-    assert_eq!(
-        r.code,
-        0,
-        "{kind} client failed on {statement:?}: {}",
-        r.all()
-    );
-    r.stdout.trim().to_string()
+    c.stdin(Stdio::null());
+    std::mem::replace(&mut c, Command::new("true"))
+}
+
+/// Runs a statement as the URL's user and returns the outcome, success or not (for attacks).
+pub fn client_run(kind: &str, url: &str, statement: &str) -> Run {
+    run_limited(client_command(kind, url, statement), COMMAND_LIMIT)
 }
 
 /// IDs of every container (running or not) carrying the service's label.
@@ -272,4 +289,44 @@ pub fn file_contains(path: &Path, needle: &str) -> bool {
     std::fs::read(path)
         .map(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
         .unwrap_or(false)
+}
+
+/// A project folder with a dockhand.toml naming this test's own services.
+pub fn project_dir(env: &Env, name: &str, services: &[(&str, &str, &str)]) -> std::path::PathBuf {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut toml = format!("name = \"{name}\"\n[services]\n");
+    for (kind, version, service) in services {
+        toml.push_str(&format!(
+            "{kind} = {{ version = \"{version}\", service = \"{service}\" }}\n"
+        ));
+    }
+    std::fs::write(dir.join("dockhand.toml"), toml).unwrap();
+    dir
+}
+
+pub fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> Run {
+    let mut c = env.command(args);
+    c.current_dir(dir);
+    run_limited(c, COMMAND_LIMIT)
+}
+
+pub fn ok_in(env: &Env, dir: &Path, args: &[&str]) -> String {
+    let r = in_dir(env, dir, args);
+    assert_eq!(
+        r.code,
+        0,
+        "dockhand {args:?} in {}:\n{}",
+        dir.display(),
+        r.all()
+    );
+    r.stdout
+}
+
+pub fn env_map(out: &str) -> std::collections::HashMap<String, String> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(out)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
+        .collect()
 }

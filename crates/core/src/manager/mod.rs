@@ -267,6 +267,11 @@ impl Manager {
         })
     }
 
+    /// How many services the state database knows.
+    pub fn store_services_count(&self) -> Result<usize> {
+        Ok(self.store.services()?.len())
+    }
+
     pub fn home(&self) -> &Home {
         &self.home
     }
@@ -406,7 +411,50 @@ impl Manager {
         // Started by the user: it runs until `down`, whatever its consumers do.
         self.store.set_pinned(&name, true)?;
         let _lock = self.lock(&name, consumers::LOCK_LIMIT).await?;
-        self.start(row, progress).await
+        let started = self.start(row, progress).await;
+        if started.is_err() {
+            self.forget_if_never_created(&name).await;
+        }
+        started
+    }
+
+    /// After a failed first start (a pull that failed, a name another home's container holds):
+    /// a service that never ran, has no container of ours and nothing attached is forgotten, so
+    /// it holds no port and the next `up`/`attach` does not find a phantom. Its keychain entry
+    /// and volume are kept when they exist (the volume would be ours and empty or with data).
+    pub(crate) async fn forget_if_never_created(&self, name: &str) {
+        let Ok(Some(row)) = self.store.service(name) else {
+            return;
+        };
+        if row.ever_ready {
+            return;
+        }
+        let ours = match self.engine.inspect_container(&container_name(name)).await {
+            Ok(Some(c)) => self.check_container_is_ours(&c).is_ok(),
+            Ok(None) => false,
+            // Docker did not answer: keep the row, reconcile settles it later.
+            Err(_) => return,
+        };
+        let attached = self
+            .store
+            .attachments(None, Some(name))
+            .map(|a| !a.is_empty())
+            .unwrap_or(true);
+        let leased = self
+            .store
+            .leases(Some(name))
+            .map(|l| !l.is_empty())
+            .unwrap_or(true);
+        if ours || attached || leased {
+            return;
+        }
+        if self.store.delete_service(name).is_ok() {
+            self.event(
+                name,
+                "forgotten",
+                "its first start failed before a container existed; nothing of it remains",
+            );
+        }
     }
 
     /// Starts an existing service and records the outcome (both for `up` and for consumers).
@@ -866,13 +914,33 @@ impl Manager {
             self.secrets
                 .delete(&admin_secret_key(&self.instance, &row.name))?;
         }
+        // With the data gone, the projects' databases and users are gone too: their attachments
+        // and passwords go with them (a kept volume keeps them, for `up` to bring back).
+        let mut detached = Vec::new();
+        if purge {
+            for a in self.store.attachments(None, Some(&row.name))? {
+                self.secrets.delete(&projects::project_secret_key(
+                    &self.instance,
+                    &a.project,
+                    &row.name,
+                ))?;
+                self.store.detach(&a.project, &row.name)?;
+                let _ = self
+                    .store
+                    .remove_standing_lease(&row.name, &format!("project:{}", a.project));
+                detached.push(a.project);
+            }
+        }
         self.store.delete_service(&row.name)?;
-        let what = if purge {
-            "destroyed with its data"
-        } else {
-            "destroyed; data volume kept"
+        let what = match (purge, detached.is_empty()) {
+            (true, true) => "destroyed with its data".to_string(),
+            (true, false) => format!(
+                "destroyed with its data; projects detached: {}",
+                detached.join(", ")
+            ),
+            (false, _) => "destroyed; data volume kept".to_string(),
         };
-        self.event(&row.name, "destroyed", what);
+        self.event(&row.name, "destroyed", &what);
         Ok(row)
     }
 
@@ -945,14 +1013,19 @@ impl Manager {
         futures_util::future::try_join_all(checks).await
     }
 
-    pub fn logs(
+    pub async fn logs(
         &self,
         query: &str,
         tail: Option<usize>,
         follow: bool,
     ) -> Result<BoxStream<'static, Result<LogChunk, EngineError>>> {
         let row = self.resolve(query)?;
-        Ok(self.engine.logs(&container_name(&row.name), tail, follow))
+        let cname = container_name(&row.name);
+        // Another home's (or nobody's) container under the same name is never shown as ours.
+        if let Some(c) = self.engine.inspect_container(&cname).await? {
+            self.check_container_is_ours(&c)?;
+        }
+        Ok(self.engine.logs(&cname, tail, follow))
     }
 
     /// The admin URL of a service (contains its password: print it only where asked).

@@ -30,7 +30,7 @@ pub struct ProjectConnection {
     pub password: Secret,
 }
 
-fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
+pub(super) fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
     format!("{instance}/project/{project}/{service}")
 }
 
@@ -38,7 +38,32 @@ fn standing_holder(project: &str) -> String {
     format!("project:{project}")
 }
 
+/// Setting: the most connections one project's user may hold on a shared server.
+const CONNECTION_LIMIT_KEY: &str = "project_connection_limit";
+
 impl Manager {
+    /// The most connections one project's user may hold at once on a shared server.
+    pub fn connection_limit(&self) -> Result<u32> {
+        Ok(self
+            .store
+            .setting(CONNECTION_LIMIT_KEY)?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(provision::DEFAULT_CONNECTION_LIMIT))
+    }
+
+    /// Changes the per-project connection limit; applied to every project at its next attach or
+    /// consumer start (provisioning re-applies it).
+    pub fn set_connection_limit(&self, limit: u32) -> Result<()> {
+        if !(1..=10_000).contains(&limit) {
+            return Err(CoreError::InvalidInput(format!(
+                "connection-limit must be between 1 and 10000, not {limit}; it caps how many connections one project may hold \
+                 (PostgreSQL allows 200 in all, MariaDB 151)"
+            )));
+        }
+        self.store
+            .set_setting(CONNECTION_LIMIT_KEY, &limit.to_string())
+    }
+
     /// Registers the project in `dir` (name: `name`, else `dockhand.toml`'s, else the folder's).
     pub fn add_project(&self, dir: &Path, name: Option<&str>) -> Result<(ProjectRow, bool)> {
         let dir = dir.canonicalize().map_err(|e| {
@@ -243,6 +268,7 @@ impl Manager {
                 if created {
                     self.store.detach(&project.name, &row.name)?;
                 }
+                self.forget_if_never_created(&row.name).await;
                 return Err(e);
             }
         };
@@ -295,6 +321,7 @@ impl Manager {
             database: &att.db_name,
             user: &att.db_user,
             password: &password,
+            connection_limit: self.connection_limit()?,
         };
         if provision::verify(row.kind, HOST, row.host_port, &grant).await {
             return Ok(());
@@ -333,7 +360,22 @@ impl Manager {
     }
 
     pub async fn detach(&self, project: &ProjectRow, service: &str) -> Result<()> {
-        let row = self.resolve(service)?;
+        let row = match self.resolve(service) {
+            Ok(row) => row,
+            // Its service was destroyed (data kept): forgetting the attachment needs no server.
+            Err(CoreError::UnknownService(_)) if self.store.detach(&project.name, service)? => {
+                self.event(
+                    service,
+                    "detached",
+                    &format!(
+                        "project '{}' detached from the destroyed service",
+                        project.name
+                    ),
+                );
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
         if !self.store.detach(&project.name, &row.name)? {
             return Err(CoreError::InvalidInput(format!(
                 "project '{}' is not attached to '{}'",
@@ -358,7 +400,14 @@ impl Manager {
     ) -> Result<Vec<ProjectConnection>> {
         let mut out = Vec::new();
         for att in self.store.attachments(Some(project), None)? {
-            let row = self.resolve(&att.service)?;
+            let row = self.resolve(&att.service).map_err(|e| match e {
+                CoreError::UnknownService(s) => CoreError::InvalidInput(format!(
+                    "project '{project}' uses the {} service '{s}', which was destroyed (its data volume is kept): \
+                     `dockhand up {}:<version> --name {s}` brings it back, or `dockhand detach {s}` forgets it",
+                    att.kind, att.kind
+                )),
+                other => other,
+            })?;
             let (host, port) = match audience {
                 Audience::Host => (HOST.to_string(), row.host_port),
                 Audience::Container => (row.name.clone(), row.kind.spec().container_port),
@@ -479,24 +528,33 @@ impl Manager {
                 let (lease, _) = self
                     .acquire(&att.service, &holder, false, None, &noop)
                     .await?;
+                // Resumable: each attachment is backed up, dropped and then forgotten on its
+                // own, so a removal killed at any moment is finished by the next run (a database
+                // already dropped is not backed up again — its backup was taken before the drop).
                 let work = async {
                     let row = self.resolve(&att.service)?;
                     let admin = self.admin_target(&row)?;
                     let noop = |_| {};
-                    let file = self
-                        .backup_one(
-                            &row,
-                            &admin.password,
-                            &att.db_name,
-                            &format!("before dropping project '{}'", project.name),
-                            &noop,
-                        )
-                        .await?;
-                    tracing::info!(
-                        "backed up {} before dropping it: {}",
-                        att.db_name,
-                        file.path
-                    );
+                    let file = if provision::database_exists(row.kind, &admin, &att.db_name).await?
+                    {
+                        let file = self
+                            .backup_one(
+                                &row,
+                                &admin.password,
+                                &att.db_name,
+                                &format!("before dropping project '{}'", project.name),
+                                &noop,
+                            )
+                            .await?;
+                        tracing::info!(
+                            "backed up {} before dropping it: {}",
+                            att.db_name,
+                            file.path
+                        );
+                        Some(PathBuf::from(file.path))
+                    } else {
+                        None
+                    };
                     let pw = self.secrets.get_or_create(&project_secret_key(
                         &self.instance,
                         &project.name,
@@ -509,6 +567,7 @@ impl Manager {
                             database: &att.db_name,
                             user: &att.db_user,
                             password: &pw,
+                            connection_limit: self.connection_limit()?,
                         },
                     )
                     .await?;
@@ -517,19 +576,27 @@ impl Manager {
                         &project.name,
                         &att.service,
                     ))?;
+                    self.release_standing(&att.service, &standing_holder(&project.name))
+                        .await?;
+                    self.store.detach(&project.name, &att.service)?;
                     self.event(
                         &row.name,
                         "dropped",
                         &format!(
                             "database '{}' of project '{}' (backup: {})",
-                            att.db_name, project.name, file.path
+                            att.db_name,
+                            project.name,
+                            file.as_ref().map_or(
+                                "taken by an earlier, interrupted removal".to_string(),
+                                |f| f.display().to_string()
+                            )
                         ),
                     );
-                    Ok::<_, CoreError>(PathBuf::from(file.path))
+                    Ok::<_, CoreError>(file)
                 }
                 .await;
                 let _ = self.release(&lease).await;
-                backups.push(work?);
+                backups.extend(work?);
             }
         }
         for att in &atts {

@@ -28,7 +28,14 @@ pub struct Grant<'a> {
     pub database: &'a str,
     pub user: &'a str,
     pub password: &'a Secret,
+    /// The most connections the project's user may hold at once (PostgreSQL `CONNECTION LIMIT`,
+    /// MariaDB/MySQL `MAX_USER_CONNECTIONS`), so one project cannot starve the others.
+    pub connection_limit: u32,
 }
+
+/// Default of [`Grant::connection_limit`]: a quarter of the PostgreSQL catalog's
+/// `max_connections` (200) and a third of MariaDB's (151), leaving the superuser reserve free.
+pub const DEFAULT_CONNECTION_LIMIT: u32 = 50;
 
 /// Creates (or re-applies) the grant on a running server, connecting as its admin.
 pub async fn provision(
@@ -78,6 +85,26 @@ pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> R
         }
     };
     bounded(kind, work).await
+}
+
+/// Whether the project's database still exists (a removal killed after dropping it is resumed
+/// without trying to back up what is gone). Kinds without a per-project database answer true.
+pub async fn database_exists(kind: Kind, admin: &ProbeTarget, database: &str) -> Result<bool> {
+    let work = async {
+        match kind {
+            Kind::Postgres => postgres::database_exists(admin, database).await,
+            Kind::Mariadb | Kind::Mysql => mysql::database_exists(admin, database).await,
+            Kind::Redis | Kind::Mongo => Ok(true),
+        }
+    };
+    tokio::time::timeout(PROVISION_LIMIT, work)
+        .await
+        .unwrap_or_else(|_| {
+            Err(fail(
+                kind,
+                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
+            ))
+        })
 }
 
 /// Any provisioning session under [`PROVISION_LIMIT`].

@@ -68,6 +68,7 @@ mod tests {
             database: "shop",
             user: "shop",
             password: &pw,
+            connection_limit: 50,
         });
         assert!(s.contains("role: 'readWrite', db: \"shop\""), "{s}");
         assert!(s.contains("createUser") && s.contains("updateUser"));

@@ -20,6 +20,8 @@ async fn connect(admin: &ProbeTarget) -> Result<mysql_async::Conn> {
         .map_err(|e| fail(Kind::Mariadb, e))
 }
 
+/// The user logs in to its database with its password AND its grants are the current ones (an
+/// older Dockhand granted on the unescaped name, a wildcard pattern; a login alone would keep it).
 pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(host.to_string())
@@ -28,17 +30,63 @@ pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
         .pass(Some(g.password.expose().to_string()))
         .db_name(Some(g.database.to_string()))
         .prefer_socket(false);
-    match mysql_async::Conn::new(opts).await {
-        Ok(c) => {
-            let _ = c.disconnect().await;
-            true
-        }
-        Err(_) => false,
-    }
+    let Ok(mut c) = mysql_async::Conn::new(opts).await else {
+        return false;
+    };
+    let grants: Vec<String> = c.query("SHOW GRANTS").await.unwrap_or_default();
+    let _ = c.disconnect().await;
+    grants_are_current(&grants, g)
 }
 
+fn grants_are_current(grants: &[String], g: &Grant<'_>) -> bool {
+    let escaped = format!("ON {}.*", grant_db_pattern(g.database));
+    let limit = format!("MAX_USER_CONNECTIONS {}", g.connection_limit);
+    let on_databases: Vec<&String> = grants.iter().filter(|l| !l.contains(" ON *.*")).collect();
+    on_databases.len() == 1
+        && on_databases[0].contains(&escaped)
+        && grants.iter().any(|l| l.contains(&limit))
+}
+
+/// A database name as a grant's pattern: in database-level grants `_` and `%` are wildcards, so
+/// project `ab-c` (database `ab_c`) granted on `ab_c` could open `abxc` and create `ab9c`.
+/// Escaped, the grant matches its own database only.
+fn grant_db_pattern(database: &str) -> String {
+    my_ident(
+        &database
+            .replace('\\', "\\\\")
+            .replace('_', "\\_")
+            .replace('%', "\\%"),
+    )
+}
+
+/// Advisory lock name for provisioning one database (MariaDB/MySQL `GET_LOCK`, 64 chars max).
+fn lock_name(database: &str) -> String {
+    format!("dockhand-provision:{database}")
+}
+
+/// Isolation rules for a project on a shared MariaDB/MySQL server (tested by
+/// crates/cli/tests/adversarial.rs):
+/// - its own user `'name'@'%'` with no global privileges (only `USAGE ON *.*`);
+/// - `ALL` on its own database only, granted on the escaped name ([`grant_db_pattern`]);
+/// - `MAX_USER_CONNECTIONS` so one project cannot take all of `max_connections` (the admin keeps
+///   the server's extra connection for SUPER/CONNECTION ADMIN).
+///
+/// Every statement is create-or-verify (`IF NOT EXISTS`, `ALTER`), and the whole run holds
+/// `GET_LOCK` on the database's name, so a killed client's statements still running in the server
+/// cannot interleave with the next run's.
 pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let mut c = connect(admin).await?;
+    let f = |e| fail(Kind::Mariadb, e);
+    let got: Option<Option<i64>> = c
+        .exec_first("SELECT GET_LOCK(?, 25)", (lock_name(g.database),))
+        .await
+        .map_err(f)?;
+    if got.flatten() != Some(1) {
+        return Err(fail(
+            Kind::Mariadb,
+            "another provisioning of this database did not finish within 25 s",
+        ));
+    }
     let user = format!("{}@'%'", my_literal(g.user));
     let pw = my_literal(g.password.expose());
     let db = my_ident(g.database);
@@ -47,15 +95,42 @@ pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
     for stmt in [
         format!("CREATE DATABASE IF NOT EXISTS {db}"),
         format!("CREATE USER IF NOT EXISTS {user} IDENTIFIED BY {pw}"),
-        format!("ALTER USER {user} IDENTIFIED BY {pw}"),
-        format!("GRANT ALL PRIVILEGES ON {db}.* TO {user}"),
+        format!(
+            "ALTER USER {user} IDENTIFIED BY {pw} WITH MAX_USER_CONNECTIONS {}",
+            g.connection_limit
+        ),
     ] {
-        c.query_drop(stmt)
-            .await
-            .map_err(|e| fail(Kind::Mariadb, e))?;
+        c.query_drop(stmt).await.map_err(f)?;
     }
+    // Whatever database-level grants the user has that are not exactly its own (the unescaped
+    // wildcard grant of older versions included) are revoked before the right one is granted.
+    let grants: Vec<String> = c
+        .query(format!("SHOW GRANTS FOR {user}"))
+        .await
+        .map_err(f)?;
+    let own = grant_db_pattern(g.database);
+    for line in grants {
+        if let Some(pattern) = database_of_grant(&line) {
+            if pattern != own {
+                c.query_drop(format!("REVOKE ALL PRIVILEGES ON {pattern}.* FROM {user}"))
+                    .await
+                    .map_err(f)?;
+            }
+        }
+    }
+    c.query_drop(format!("GRANT ALL PRIVILEGES ON {own}.* TO {user}"))
+        .await
+        .map_err(f)?;
+    // Disconnecting releases the lock.
     let _ = c.disconnect().await;
     Ok(())
+}
+
+/// The quoted database pattern of a database-level `GRANT … ON `x`.* TO …` line, if it is one.
+fn database_of_grant(line: &str) -> Option<String> {
+    let rest = line.split_once(" ON `")?.1;
+    let end = rest.find("`.*")?;
+    Some(format!("`{}`", &rest[..end]))
 }
 
 pub(super) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
@@ -70,4 +145,18 @@ pub(super) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     }
     let _ = c.disconnect().await;
     Ok(())
+}
+
+/// Whether the database exists on the server.
+pub(super) async fn database_exists(admin: &ProbeTarget, database: &str) -> Result<bool> {
+    let mut c = connect(admin).await?;
+    let found: Option<String> = c
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (database,),
+        )
+        .await
+        .map_err(|e| fail(Kind::Mariadb, e))?;
+    let _ = c.disconnect().await;
+    Ok(found.is_some())
 }

@@ -87,6 +87,7 @@ mod tests {
             database: "shop",
             user: "shop",
             password: &pw,
+            connection_limit: 50,
         });
         assert_eq!(&args[..5], ["ACL", "SETUSER", "shop", "reset", "on"]);
         assert!(args.contains(&"~shop:*".to_string()) && args.contains(&"&shop:*".to_string()));

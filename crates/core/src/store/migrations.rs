@@ -87,6 +87,37 @@ const MIGRATIONS: &[&str] = &[
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
 
+/// Before a migration of an existing database, a copy of it as it was (`state.db.before-vN`,
+/// N = the version this binary migrates to), made with `VACUUM INTO` (a consistent snapshot even
+/// while another process writes). A downgrade, or a migration gone wrong, can go back to it.
+pub(super) fn back_up_before_migrating(conn: &Connection, path: &std::path::Path) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current == 0 || current >= LATEST {
+        return Ok(());
+    }
+    let copy = path.with_file_name(format!(
+        "{}.before-v{LATEST}",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    if copy.exists() {
+        return Ok(());
+    }
+    let tmp = copy.with_extension(format!("tmp{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    conn.execute("VACUUM INTO ?1", [tmp.to_string_lossy()])?;
+    std::fs::rename(&tmp, &copy).map_err(|e| {
+        CoreError::Home(format!(
+            "cannot keep a copy of the state database at {}: {e}",
+            copy.display()
+        ))
+    })?;
+    tracing::info!(
+        "kept a copy of the state database before migrating it: {}",
+        copy.display()
+    );
+    Ok(())
+}
+
 pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if current > LATEST {
@@ -122,6 +153,40 @@ mod tests {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
         assert_eq!(v, LATEST);
+    }
+
+    #[test]
+    fn an_existing_database_is_copied_before_it_is_migrated() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("state.db");
+        {
+            let mut c = Connection::open(&p).unwrap();
+            let tx = c.transaction().unwrap();
+            tx.execute_batch(MIGRATIONS[0]).unwrap();
+            tx.pragma_update(None, "user_version", 1).unwrap();
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('instance_id', 'old')",
+                [],
+            )
+            .unwrap();
+            tx.commit().unwrap();
+        }
+        let s = crate::store::Store::open(&p).unwrap();
+        assert_eq!(s.schema_version().unwrap(), LATEST);
+        let copy = t.path().join(format!("state.db.before-v{LATEST}"));
+        let c = Connection::open(&copy).unwrap();
+        let v: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 1, "the copy is the database as it was");
+        let id: String = c
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'instance_id'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(id, "old");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
 use crate::catalog::Kind;
-use crate::error::Result;
+use crate::error::{CoreError, Result};
 
 pub struct Store {
     conn: Mutex<Connection>,
@@ -129,6 +129,8 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
 impl Store {
     pub fn open(path: &Path) -> Result<Store> {
         let conn = Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(15))?;
+        migrations::back_up_before_migrating(&conn, path)?;
         Self::init(conn)
     }
 
@@ -155,6 +157,42 @@ impl Store {
 
     pub fn schema_version(&self) -> Result<i64> {
         self.with(|c| Ok(c.pragma_query_value(None, "user_version", |r| r.get(0))?))
+    }
+
+    /// The instance id, if this database has one yet (never creates it).
+    pub fn existing_instance_id(&self) -> Result<Option<String>> {
+        self.with(|c| {
+            Ok(c.query_row(
+                "SELECT value FROM meta WHERE key = 'instance_id'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?)
+        })
+    }
+
+    /// Gives a new state database the identity of the home it recovers (`dockhand recover`);
+    /// refuses one that has another identity already.
+    pub fn adopt_instance_id(&self, id: &str) -> Result<()> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let existing: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = 'instance_id'", [], |r| r.get(0))
+                .optional()?;
+            match existing {
+                Some(e) if e == id => {}
+                Some(e) => {
+                    return Err(CoreError::Home(format!(
+                        "the state database already belongs to instance '{e}', not '{id}'; nothing was changed"
+                    )))
+                }
+                None => {
+                    tx.execute("INSERT INTO meta (key, value) VALUES ('instance_id', ?1)", [id])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
     }
 
     /// This home's instance id, created on first use; it goes into every label Dockhand sets.

@@ -3,7 +3,7 @@
 //! Docker engine and the real PostgreSQL and MariaDB servers — and asserts that the attack is
 //! refused AND that the victim keeps working. Redis has its own file (adversarial_redis.rs).
 //!
-//! Crash loops run `DOCKHAND_STRESS` iterations (default 3 in CI; `DOCKHAND_STRESS=50` for the
+//! Crash loops run `DOCKHAND_STRESS` iterations (default 10 in CI; `DOCKHAND_STRESS=50` for the
 //! stress mode reported in the README), killing the CLI with SIGKILL at pseudo-random moments
 //! (the seed is printed, `DOCKHAND_SEED` replays a run).
 
@@ -19,7 +19,7 @@ fn iterations() -> usize {
     std::env::var("DOCKHAND_STRESS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
+        .unwrap_or(10)
 }
 
 /// A small deterministic generator (xorshift), seeded from the clock unless DOCKHAND_SEED is set.

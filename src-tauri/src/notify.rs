@@ -101,6 +101,16 @@ pub fn note_for(e: &SupervisorEvent, describe: &Describe<'_>) -> Option<(String,
             String::new(),
             note("engine", "Docker is not available".into(), reason.clone()),
         )),
+        SupervisorEvent::BusyEnded {
+            service, message, ..
+        } => Some((
+            service.clone(),
+            note(
+                "failed",
+                format!("{} was held up by a runaway script", describe(service)),
+                message.clone(),
+            ),
+        )),
         SupervisorEvent::EngineAvailable { .. } | SupervisorEvent::Restarted { .. } => None,
     }
 }

@@ -142,6 +142,9 @@ fn print_event(e: &SupervisorEvent, json: bool) {
             SupervisorEvent::BackupFailed { service, reason } => {
                 format!("{service}: backup failed: {reason}")
             }
+            SupervisorEvent::BusyEnded {
+                service, message, ..
+            } => format!("{service}: {message}"),
         };
         let _ = writeln!(out, "{now} {line}");
     }

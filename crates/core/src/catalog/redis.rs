@@ -23,10 +23,23 @@ pub(super) const SPEC: KindSpec = KindSpec {
     server_uid: 999,
 };
 
+/// A script running longer than this makes Redis answer BUSY to everyone else.
+pub const BUSY_REPLY_MS: u64 = 5000;
+/// Connections the server accepts, all users together.
+pub const MAX_CLIENTS: u32 = 10000;
+
 pub(super) fn setup(_version: &str, admin_password: &str) -> ContainerSetup {
-    // appendonly: a developer's data survives a crash of the container, not only a clean stop.
+    // appendonly: a developer's data survives a crash of the container, not only a clean stop —
+    // and a server shut down without saving to end a runaway script keeps everything written
+    // before that script (its own writes reach the file only when it returns).
+    // lua-time-limit (`busy-reply-threshold` in Redis 7, which accepts both names): after this
+    // many ms a running script no longer blocks other clients silently — they get BUSY, and the
+    // supervisor ends the script (`Manager::end_busy_script`). Stated, not left to the default.
+    // maxclients: Redis has no per-user connection limit and keeps no slot for its admin; 10000
+    // (Redis's default, stated) is far above what one developer's apps open, and the container's
+    // open-file limit must stay above it (+32) or Redis lowers it silently.
     let conf = format!(
-        "requirepass {admin_password}\nprotected-mode no\nappendonly yes\ndir /data\nmaxmemory-policy noeviction\nrepl-diskless-sync-delay 0\n"
+        "requirepass {admin_password}\nprotected-mode no\nappendonly yes\ndir /data\nmaxmemory-policy noeviction\nrepl-diskless-sync-delay 0\nlua-time-limit {BUSY_REPLY_MS}\nmaxclients {MAX_CLIENTS}\n"
     );
     ContainerSetup {
         env: vec![],

@@ -425,7 +425,7 @@ impl Manager {
             .map(|a| a.db_user)
     }
 
-    async fn is_running(&self, service: &str) -> Result<bool> {
+    pub(super) async fn is_running(&self, service: &str) -> Result<bool> {
         Ok(self
             .engine
             .inspect_container(&container_name(service))

@@ -376,20 +376,114 @@ impl Manager {
             }
             Err(e) => return Err(e),
         };
-        if !self.store.detach(&project.name, &row.name)? {
-            return Err(CoreError::InvalidInput(format!(
+        let not_attached = || {
+            CoreError::InvalidInput(format!(
                 "project '{}' is not attached to '{}'",
                 project.name, row.name
-            )));
-        }
+            ))
+        };
+        let att = self
+            .store
+            .attachments(Some(&project.name), Some(&row.name))?
+            .into_iter()
+            .next()
+            .ok_or_else(not_attached)?;
+        // The user goes first and the attachment after it, both under the service's lock, so no
+        // start or `run` re-creates the user in between; a failure leaves the project attached
+        // and the command can be run again.
+        let revoked = {
+            let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
+            let revoked = self.revoke_user(&row, &att).await?;
+            if !self.store.detach(&project.name, &row.name)? {
+                return Err(not_attached());
+            }
+            revoked
+        };
         self.release_standing(&row.name, &standing_holder(&project.name))
             .await?;
         self.event(
             &row.name,
             "detached",
-            &format!("project '{}' detached; its data is kept", project.name),
+            &format!(
+                "project '{}' detached; its data is kept{}",
+                project.name,
+                revoke_note(row.kind, revoked)
+            ),
         );
         Ok(())
+    }
+
+    /// Deletes a project's user where the kind keeps no data with it (Redis ACL users, see
+    /// [`provision::revoked_on_detach`]). A stopped server has nothing to delete: its users
+    /// lived in memory, and a start re-creates only attached projects' users. Returns whether a
+    /// user was deleted. The caller holds the service's lock.
+    async fn revoke_user(&self, row: &ServiceRow, att: &AttachmentRow) -> Result<bool> {
+        if !provision::revoked_on_detach(row.kind) || !self.is_running(&row.name).await? {
+            return Ok(false);
+        }
+        let admin = self.admin_target(row)?;
+        provision::revoke(row.kind, &admin, &att.db_user).await?;
+        Ok(true)
+    }
+
+    /// A Redis service where a script has run past `busy-reply-threshold` answers every other
+    /// client `BUSY`: this ends it. A script that has not written is stopped (`SCRIPT KILL`);
+    /// one that has cannot be stopped halfway, so the server is shut down without saving and
+    /// started again — with the append-only file on, everything written before the script is
+    /// kept and the script's own writes are discarded. Records why; returns what was done (None
+    /// when the service was not busy).
+    pub async fn end_busy_script(&self, service: &str) -> Result<Option<String>> {
+        let row = self.resolve(service)?;
+        if row.kind != Kind::Redis {
+            return Ok(None);
+        }
+        let admin = self.admin_target(&row)?;
+        let outcome = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            provision::end_busy_script(&admin),
+        )
+        .await
+        .map_err(|_| {
+            CoreError::Provision(format!(
+                "'{}' did not answer SCRIPT KILL within 10 s",
+                row.name
+            ))
+        })??;
+        let msg = match outcome {
+            provision::BusyScript::NotBusy => return Ok(None),
+            provision::BusyScript::Killed => {
+                let msg =
+                    "a script ran past the time limit and kept every project waiting; it had \
+                           not written anything, so it was stopped (SCRIPT KILL)"
+                        .to_string();
+                self.event(&row.name, "script-killed", &msg);
+                msg
+            }
+            provision::BusyScript::ShutDown => {
+                let msg =
+                    "a script ran past the time limit and kept every project waiting; it had \
+                           written, so it could not be stopped halfway: Redis was shut down \
+                           without saving (SHUTDOWN NOSAVE) and started again — data written \
+                           before the script is kept, the script's own writes are discarded"
+                        .to_string();
+                self.event(&row.name, "script-unkillable", &msg);
+                // The server exits by itself; start it only once it has.
+                let cname = container_name(&row.name);
+                let gone = async {
+                    loop {
+                        match self.engine.inspect_container(&cname).await {
+                            Ok(Some(c)) if c.state == crate::engine::RunState::Running => {}
+                            _ => return,
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                };
+                let _ = tokio::time::timeout(row.kind.spec().stop_timeout, gone).await;
+                self.start_existing(&row.name).await?;
+                msg
+            }
+        };
+        Ok(Some(msg))
     }
 
     /// Everything a project's processes need to connect, per attached service.
@@ -512,10 +606,7 @@ impl Manager {
         let atts = self.store.attachments(Some(&project.name), None)?;
         let mut backups = Vec::new();
         if drop_data {
-            if let Some(a) = atts
-                .iter()
-                .find(|a| matches!(a.kind.as_str(), "redis" | "mongo"))
-            {
+            if let Some(a) = atts.iter().find(|a| a.kind.as_str() == "mongo") {
                 return Err(CoreError::InvalidInput(format!(
                     "dropping a project's data is not supported for {} yet (service '{}'); nothing was deleted — \
                      remove the project without --drop-data to keep its data",
@@ -535,22 +626,35 @@ impl Manager {
                     let row = self.resolve(&att.service)?;
                     let admin = self.admin_target(&row)?;
                     let noop = |_| {};
+                    // A Redis backup is a snapshot of the whole server (RDB): the project's keys
+                    // cannot be saved alone, so the whole server is, and the event says so.
+                    let (scope, what) = if row.kind == Kind::Redis {
+                        (
+                            crate::backup::tools::WHOLE_SERVER.to_string(),
+                            format!(
+                                "keys '{}*' of project '{}'",
+                                provision::redis_prefix(&att.db_name),
+                                project.name
+                            ),
+                        )
+                    } else {
+                        (
+                            att.db_name.clone(),
+                            format!("database '{}' of project '{}'", att.db_name, project.name),
+                        )
+                    };
                     let file = if provision::database_exists(row.kind, &admin, &att.db_name).await?
                     {
                         let file = self
                             .backup_one(
                                 &row,
                                 &admin.password,
-                                &att.db_name,
+                                &scope,
                                 &format!("before dropping project '{}'", project.name),
                                 &noop,
                             )
                             .await?;
-                        tracing::info!(
-                            "backed up {} before dropping it: {}",
-                            att.db_name,
-                            file.path
-                        );
+                        tracing::info!("backed up {scope} before dropping {what}: {}", file.path);
                         Some(PathBuf::from(file.path))
                     } else {
                         None
@@ -560,7 +664,7 @@ impl Manager {
                         &project.name,
                         &att.service,
                     ))?;
-                    provision::drop_grant(
+                    let deleted = provision::drop_grant(
                         row.kind,
                         &admin,
                         &Grant {
@@ -579,29 +683,50 @@ impl Manager {
                     self.release_standing(&att.service, &standing_holder(&project.name))
                         .await?;
                     self.store.detach(&project.name, &att.service)?;
-                    self.event(
-                        &row.name,
-                        "dropped",
-                        &format!(
-                            "database '{}' of project '{}' (backup: {})",
-                            att.db_name,
-                            project.name,
-                            file.as_ref().map_or(
-                                "taken by an earlier, interrupted removal".to_string(),
-                                |f| f.display().to_string()
-                            )
-                        ),
+                    let backup = file.as_ref().map_or(
+                        "taken by an earlier, interrupted removal".to_string(),
+                        |f| f.display().to_string(),
                     );
+                    let msg = match deleted {
+                        Some(n) => format!(
+                            "{what} ({n} deleted) and its user (backup of the whole server first: {backup})"
+                        ),
+                        None => format!("{what} (backup: {backup})"),
+                    };
+                    self.event(&row.name, "dropped", &msg);
                     Ok::<_, CoreError>(file)
                 }
                 .await;
                 let _ = self.release(&lease).await;
                 backups.extend(work?);
             }
+        } else {
+            // Keeping the data keeps no door open: users that own nothing (Redis) go now.
+            for att in &atts {
+                let row = match self.resolve(&att.service) {
+                    Ok(row) => row,
+                    // A destroyed service has no server to revoke on (and none to re-create it).
+                    Err(CoreError::UnknownService(_)) => continue,
+                    Err(e) => return Err(e),
+                };
+                let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
+                if self.revoke_user(&row, att).await? {
+                    self.event(
+                        &row.name,
+                        "revoked",
+                        &format!(
+                            "user '{}' of removed project '{}' deleted; its keys are kept",
+                            att.db_user, project.name
+                        ),
+                    );
+                }
+            }
         }
         for att in &atts {
-            self.release_standing(&att.service, &standing_holder(&project.name))
-                .await?;
+            if self.store.service(&att.service)?.is_some() {
+                self.release_standing(&att.service, &standing_holder(&project.name))
+                    .await?;
+            }
         }
         self.store.remove_project(&project.name)?;
         self.event(
@@ -624,5 +749,14 @@ impl Manager {
     /// Admin secret key of a service (for front ends that show who holds what).
     pub fn admin_key(&self, service: &str) -> String {
         admin_secret_key(&self.instance, service)
+    }
+}
+
+/// What a detach did to the project's user, for the event.
+fn revoke_note(kind: Kind, revoked: bool) -> &'static str {
+    match (provision::revoked_on_detach(kind), revoked) {
+        (true, true) => "; its user was deleted",
+        (true, false) => "; its user was in the stopped server's memory only and is not re-created",
+        _ => "",
     }
 }

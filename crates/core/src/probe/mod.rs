@@ -21,6 +21,10 @@ pub enum ProbeError {
     Starting(String),
     #[error("authentication failed ({0}) — the data volume was initialised with another admin password than the one Dockhand holds for it")]
     Auth(String),
+    /// Redis running a script past its time limit: it answers nothing else (see
+    /// `Manager::end_busy_script`).
+    #[error("busy: {0}")]
+    Busy(String),
     #[error("unexpected reply: {0}")]
     Protocol(String),
     #[error("no answer within {} ms", .0.as_millis())]
@@ -32,6 +36,11 @@ impl ProbeError {
     pub fn is_permanent(&self) -> bool {
         matches!(self, ProbeError::Auth(_))
     }
+}
+
+/// Whether a status detail (a probe error, as text) says the server is busy running a script.
+pub fn is_busy(detail: &str) -> bool {
+    detail.contains("busy: BUSY")
 }
 
 /// Where and as whom to probe.

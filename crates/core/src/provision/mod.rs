@@ -4,13 +4,16 @@
 //!
 //! Isolation per kind: PostgreSQL — own role owning its database, `CONNECT` revoked from PUBLIC;
 //! MariaDB/MySQL — own user with privileges on its database only; Redis — an ACL user confined to
-//! the key prefix `<db>:` (Redis 6+ ACLs; every supported version has them); MongoDB — a user
-//! with `readWrite` on its database only.
+//! the key and channel prefix `<db>:`, with the server-wide and enumerating commands denied (the
+//! rules and why are in `redis.rs`; `-cmd|subcommand` rules need Redis 7), deleted when the
+//! project detaches or is removed; MongoDB — a user with `readWrite` on its database only.
 
 mod mongo;
 mod mysql;
 mod postgres;
 mod redis;
+
+pub use redis::{end_busy_script, BusyScript};
 
 use std::time::Duration;
 
@@ -73,13 +76,17 @@ pub async fn verify(kind: Kind, host: &str, port: u16, grant: &Grant<'_>) -> boo
         .unwrap_or(false)
 }
 
-/// Removes the project's database and user (after the caller has taken a backup).
-pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<()> {
+/// Removes the project's database and user (after the caller has taken a backup). For Redis:
+/// the user, then every key under the project's prefix; returns how many keys were deleted.
+pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
     let work = async {
         match kind {
-            Kind::Postgres => postgres::drop(admin, grant).await,
-            Kind::Mariadb | Kind::Mysql => mysql::drop(admin, grant).await,
-            Kind::Redis | Kind::Mongo => Err(CoreError::InvalidInput(format!(
+            Kind::Postgres => postgres::drop(admin, grant).await.map(|_| None),
+            Kind::Mariadb | Kind::Mysql => mysql::drop(admin, grant).await.map(|_| None),
+            Kind::Redis => redis::drop(admin, grant, redis::DROP_DEADLINE)
+                .await
+                .map(Some),
+            Kind::Mongo => Err(CoreError::InvalidInput(format!(
                 "dropping a project's data is not supported for {kind} yet; nothing was deleted"
             ))),
         }
@@ -97,18 +104,29 @@ pub async fn database_exists(kind: Kind, admin: &ProbeTarget, database: &str) ->
             Kind::Redis | Kind::Mongo => Ok(true),
         }
     };
-    tokio::time::timeout(PROVISION_LIMIT, work)
-        .await
-        .unwrap_or_else(|_| {
-            Err(fail(
-                kind,
-                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
-            ))
-        })
+    bounded(kind, work).await
+}
+
+/// Whether a project's user should be deleted when it detaches (or is removed keeping its data).
+/// Redis: yes — its user owns nothing, and the keys stay where they are under the prefix. The
+/// SQL kinds keep their user: it owns the kept database.
+pub fn revoked_on_detach(kind: Kind) -> bool {
+    kind == Kind::Redis
+}
+
+/// Deletes a project's user on a running server (see [`revoked_on_detach`]).
+pub async fn revoke(kind: Kind, admin: &ProbeTarget, user: &str) -> Result<()> {
+    let work = async {
+        match kind {
+            Kind::Redis => redis::revoke(admin, user).await,
+            _ => Ok(()),
+        }
+    };
+    bounded(kind, work).await
 }
 
 /// Any provisioning session under [`PROVISION_LIMIT`].
-async fn bounded(kind: Kind, work: impl std::future::Future<Output = Result<()>>) -> Result<()> {
+async fn bounded<T>(kind: Kind, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(PROVISION_LIMIT, work)
         .await
         .unwrap_or_else(|_| {

@@ -41,6 +41,12 @@ pub trait Observed: Send + Sync + 'static {
     fn restart_on_failure(&self, service: &str) -> bool;
     fn record(&self, service: Option<&str>, kind: &str, message: &str);
     async fn scheduled_backups(&self) -> (Vec<BackupRow>, Vec<(String, String)>);
+    /// A service that answers BUSY (a Redis script past its time limit keeps every client
+    /// waiting): end what keeps it busy. Returns what was done, None when nothing was needed.
+    async fn end_busy(&self, service: &str) -> Result<Option<String>, String> {
+        let _ = service;
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +134,12 @@ pub enum SupervisorEvent {
     BackupFailed {
         service: String,
         reason: String,
+    },
+    /// A script that kept the whole server busy was ended (or ending it failed).
+    BusyEnded {
+        service: String,
+        ok: bool,
+        message: String,
     },
 }
 
@@ -253,6 +265,9 @@ struct Tracked {
     restarts: u32,
     next_restart: Option<Instant>,
     restart_running: bool,
+    /// Since when the service has answered BUSY, and whether ending that is under way.
+    busy_since: Option<Instant>,
+    busy_running: bool,
 }
 
 /// Results of work the actor handed to a task, so a slow start or backup never stalls polling.
@@ -266,6 +281,10 @@ enum Done {
         result: Result<Vec<String>, String>,
     },
     Backups(Vec<BackupRow>, Vec<(String, String)>),
+    BusyEnded {
+        service: String,
+        result: Result<Option<String>, String>,
+    },
 }
 
 struct Actor {
@@ -283,6 +302,9 @@ struct Actor {
 /// check every 2 s, a dead or hung daemon is reported within 5 s.
 const PING_LIMIT: Duration = Duration::from_millis(2500);
 const BACKUP_CHECK: Duration = Duration::from_secs(60);
+/// A server answering BUSY has already run one script for `busy-reply-threshold` (5 s) while
+/// every other client waited; past this much more, the supervisor ends the script.
+pub const BUSY_GRACE: Duration = Duration::from_secs(5);
 /// Docker sends bursts (kill, die, stop): look once, shortly after the first.
 const EVENT_SETTLE: Duration = Duration::from_millis(100);
 
@@ -380,6 +402,7 @@ impl Actor {
             }
             if self.config.act && self.engine_ok == Some(true) {
                 self.start_due_restarts(&done_tx);
+                self.end_due_busy(&done_tx);
             }
             if self.config.scheduled_backups && now >= next_backups {
                 next_backups = now + BACKUP_CHECK;
@@ -476,6 +499,8 @@ impl Actor {
                 restarts: 0,
                 next_restart: None,
                 restart_running: false,
+                busy_since: None,
+                busy_running: false,
             });
             if changed {
                 t.health = health;
@@ -502,6 +527,13 @@ impl Actor {
                 }
             }
             let t = self.tracked.get_mut(&s.name).expect("inserted above");
+            let busy =
+                s.state == "unhealthy" && s.detail.as_deref().is_some_and(crate::probe::is_busy);
+            t.busy_since = if busy {
+                t.busy_since.or(Some(now))
+            } else {
+                None
+            };
             if changed || health != Health::Failed {
                 t.reason = reason.clone();
             }
@@ -550,8 +582,45 @@ impl Actor {
         }
     }
 
+    fn end_due_busy(&mut self, done_tx: &mpsc::Sender<Done>) {
+        let now = Instant::now();
+        for (name, t) in self.tracked.iter_mut() {
+            if t.busy_running || t.busy_since.is_none_or(|at| now - at < BUSY_GRACE) {
+                continue;
+            }
+            t.busy_running = true;
+            let (obs, tx, service) = (self.obs.clone(), done_tx.clone(), name.clone());
+            tokio::spawn(async move {
+                let result = obs.end_busy(&service).await;
+                let _ = tx.send(Done::BusyEnded { service, result }).await;
+            });
+        }
+    }
+
     fn finish(&mut self, done: Done) {
         match done {
+            Done::BusyEnded { service, result } => {
+                if let Some(t) = self.tracked.get_mut(&service) {
+                    t.busy_running = false;
+                    t.busy_since = None;
+                }
+                // The manager recorded what it did; a failure is recorded here.
+                let (ok, message) = match result {
+                    Ok(None) => return,
+                    Ok(Some(m)) => (true, m),
+                    Err(e) => {
+                        let m = format!("could not end the script that keeps it busy: {e}");
+                        self.record(Some(&service), "busy-script-failed", &m);
+                        (false, m)
+                    }
+                };
+                tracing::warn!(service, "{message}");
+                self.emit(SupervisorEvent::BusyEnded {
+                    service,
+                    ok,
+                    message,
+                });
+            }
             Done::Restart { service, result } => {
                 let Some(t) = self.tracked.get_mut(&service) else {
                     return;

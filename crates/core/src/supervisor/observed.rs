@@ -63,6 +63,13 @@ impl Observed for ManagerObserved {
         }
     }
 
+    async fn end_busy(&self, service: &str) -> Result<Option<String>, String> {
+        self.0
+            .end_busy_script(service)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     async fn scheduled_backups(&self) -> (Vec<BackupRow>, Vec<(String, String)>) {
         let noop = |_| {};
         match self.0.run_scheduled_backups(&noop).await {

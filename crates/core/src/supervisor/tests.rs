@@ -16,6 +16,7 @@ struct World {
     restart_policy: AtomicBool,
     restored: AtomicU32,
     recorded: Mutex<Vec<(String, String)>>,
+    busy_ends: Mutex<Vec<Instant>>,
     docker: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Option<ContainerEvent>>>>,
 }
 
@@ -125,6 +126,11 @@ impl Observed for World {
     }
     async fn scheduled_backups(&self) -> (Vec<BackupRow>, Vec<(String, String)>) {
         (vec![], vec![])
+    }
+    async fn end_busy(&self, service: &str) -> Result<Option<String>, String> {
+        self.busy_ends.lock().unwrap().push(Instant::now());
+        self.set(service, "running");
+        Ok(Some("script stopped".into()))
     }
 }
 
@@ -337,5 +343,48 @@ async fn an_observer_records_nothing_and_restarts_nothing() {
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(w.starts.lock().unwrap().is_empty());
     assert!(w.recorded.lock().unwrap().is_empty());
+    sup.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_busy_with_a_script_is_relieved_after_the_grace_and_only_then() {
+    let w = World::with(&[("cache", "running")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    let mut events = sup.events();
+    reach(&sup, "cache", Health::Healthy).await;
+    // Unhealthy for another reason: nothing to end.
+    w.set("cache", "unhealthy");
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(w.busy_ends.lock().unwrap().is_empty());
+    let busy = "not ready: busy: BUSY Redis is busy running a script.";
+    for s in w.statuses.lock().unwrap().iter_mut() {
+        s.detail = Some(busy.into());
+    }
+    let t0 = Instant::now();
+    reach(&sup, "cache", Health::Healthy).await;
+    let ends = w.busy_ends.lock().unwrap().clone();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    let after = ends[0] - t0;
+    assert!(
+        after >= BUSY_GRACE && after <= BUSY_GRACE + Duration::from_secs(1),
+        "{after:?}"
+    );
+    let mut ended = vec![];
+    while let Ok(e) = events.try_recv() {
+        if let SupervisorEvent::BusyEnded { ok, message, .. } = e {
+            ended.push((ok, message));
+        }
+    }
+    assert_eq!(ended, vec![(true, "script stopped".to_string())]);
+    // An observer never acts.
+    let w = World::with(&[("cache", "running")]);
+    let sup = spawn_with(w.clone(), SupervisorConfig::observer());
+    reach(&sup, "cache", Health::Healthy).await;
+    w.set("cache", "unhealthy");
+    for s in w.statuses.lock().unwrap().iter_mut() {
+        s.detail = Some(busy.into());
+    }
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert!(w.busy_ends.lock().unwrap().is_empty());
     sup.shutdown().await;
 }

@@ -62,6 +62,34 @@ pub enum CoreError {
     #[error("secret store error: {0}")]
     Secret(String),
 
+    /// A server's own tool (pg_dump, pg_restore, mariadb-dump, psql…) failed: which one, how
+    /// it ended, and what it said.
+    #[error("{context}: {tool} {}{}", tool_end(.exit), tool_said(.stderr))]
+    Tool {
+        /// What Dockhand was doing ("backup of 'shop' on 'pg-15'").
+        context: String,
+        tool: String,
+        /// `None` when the tool did not end on its own (its container stopped, the engine lost it).
+        exit: Option<i64>,
+        stderr: String,
+    },
+
+    /// A file or folder Dockhand needed could not be read or written.
+    #[error("could not {action} {}: {}{}", .path.display(), file_reason(.source), file_hint(.source, .advice))]
+    File {
+        path: std::path::PathBuf,
+        /// "read", "write", "create the folder", …
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+        /// What to do about it, when there is something better to say than the generic hint.
+        advice: Option<&'static str>,
+    },
+
+    /// Nothing could be backed up: the scope holds no database.
+    #[error("nothing to back up on '{service}': {why}")]
+    NothingToBackUp { service: String, why: String },
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
@@ -87,6 +115,9 @@ impl CoreError {
             CoreError::Provision(_) => "provision_failed",
             CoreError::Store(_) => "store",
             CoreError::Secret(_) => "secret_store",
+            CoreError::Tool { .. } => "tool_failed",
+            CoreError::File { .. } => "file",
+            CoreError::NothingToBackUp { .. } => "nothing_to_back_up",
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -106,8 +137,25 @@ impl CoreError {
             CoreError::PortInUse { .. } | CoreError::NoFreePort { .. } => 6,
             CoreError::ForeignResource { .. } | CoreError::Home(_) => 7,
             CoreError::ImagePull { .. } => 8,
+            CoreError::Tool { .. } => 9,
+            CoreError::File { .. } => 10,
+            CoreError::NothingToBackUp { .. } => 11,
             CoreError::Interrupted => 130,
             _ => 1,
+        }
+    }
+
+    /// A file error that names the file and what was being done with it.
+    pub fn file(
+        path: impl Into<std::path::PathBuf>,
+        action: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        CoreError::File {
+            path: path.into(),
+            action,
+            source,
+            advice: None,
         }
     }
 
@@ -125,6 +173,50 @@ impl From<ProbeError> for CoreError {
             service: "service".into(),
             reason: e.to_string(),
         }
+    }
+}
+
+fn tool_end(exit: &Option<i64>) -> String {
+    match *exit {
+        Some(code) => format!("exited with code {code}"),
+        None => "did not finish".into(),
+    }
+}
+
+fn tool_said(stderr: &str) -> String {
+    // The end of what a tool says holds the reason; a whole screen of it does not help.
+    let s = stderr.trim();
+    if s.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = s.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(8)..];
+    format!(": {}", tail.join("\n"))
+}
+
+fn file_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => format!("it is not UTF-8 text ({e})"),
+        _ => e.to_string(),
+    }
+}
+
+fn file_hint(e: &std::io::Error, advice: &Option<&'static str>) -> String {
+    let generic = match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            "the disk is full: free space, or choose another place"
+        }
+        Some(libc::EROFS) => "that file system is read-only: choose a writable place",
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            "Dockhand may not write there: choose another place or fix its permissions"
+        }
+        _ => "",
+    };
+    match (generic, advice) {
+        ("", None) => String::new(),
+        ("", Some(a)) => format!(" — {a}"),
+        (g, None) => format!(" — {g}"),
+        (g, Some(a)) => format!(" — {g}; {a}"),
     }
 }
 

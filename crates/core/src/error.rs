@@ -178,6 +178,11 @@ impl From<ProbeError> for CoreError {
 
 fn tool_end(exit: &Option<i64>) -> String {
     match *exit {
+        // 128 + signal: the tool did not fail on its input, something ended it.
+        Some(137) => {
+            "was killed (exit code 137, SIGKILL: out of memory, or stopped from outside)".into()
+        }
+        Some(139) => "crashed (exit code 139, segmentation fault)".into(),
         Some(code) => format!("exited with code {code}"),
         None => "did not finish".into(),
     }
@@ -232,5 +237,46 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         let s = d.as_secs();
         format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_and_file_errors_name_what_failed_and_are_not_input_errors() {
+        let t = CoreError::Tool {
+            context: "backup of 'shop' on 'pg'".into(),
+            tool: "pg_dump".into(),
+            exit: Some(137),
+            stderr: String::new(),
+        };
+        assert!(t.to_string().contains("pg_dump was killed"), "{t}");
+        assert_eq!((t.code(), t.exit_code()), ("tool_failed", 9));
+        let f = CoreError::file(
+            "/x/dockhand.toml",
+            "read",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
+        );
+        assert!(
+            f.to_string()
+                .contains("could not read /x/dockhand.toml: it is not UTF-8 text"),
+            "{f}"
+        );
+        assert_eq!((f.code(), f.exit_code()), ("file", 10));
+        let ro = CoreError::file(
+            "/ro/home",
+            "create",
+            std::io::Error::from_raw_os_error(libc::EROFS),
+        );
+        assert!(
+            ro.to_string().contains("/ro/home") && ro.to_string().contains("read-only"),
+            "{ro}"
+        );
+        assert_eq!(CoreError::InvalidInput(String::new()).exit_code(), 2);
     }
 }

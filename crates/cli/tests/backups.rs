@@ -943,3 +943,130 @@ fn tool_failures_name_the_tool_and_are_not_input_errors() {
     assert!(stderr.contains("pg_dump"), "{stderr}");
     assert_eq!(backups(&env).len(), 0, "no failed backup is listed");
 }
+
+/// Starts `dockhand restore …` stopped at `step` (DOCKHAND_TEST_PAUSE_AT), kills it there with -9.
+fn kill_restore_at(env: &Env, step: &str, args: &[&str]) {
+    let flag = env
+        .home
+        .path()
+        .join(format!("paused-{step}-{}", args.join("-")));
+    let _ = std::fs::remove_file(&flag);
+    let mut child = env
+        .command(args)
+        .env(
+            "DOCKHAND_TEST_PAUSE_AT",
+            format!("{step}:{}", flag.display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let paused = wait_until(Duration::from_secs(120), || {
+        flag.exists() || child.try_wait().unwrap().is_some()
+    });
+    let early = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        paused && early.is_none(),
+        "{step}: the restore never reached it ({early:?})"
+    );
+}
+
+/// Item 8, every step of a PostgreSQL restore: killed there, the re-run succeeds, the target
+/// holds every row, and nothing of the killed run is left.
+#[test]
+fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
+    let env = Env::new();
+    let pg = env.name("rks");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let vars = project(&env, "steps", &[&pg]);
+    let url = vars["DATABASE_URL"].as_str().unwrap();
+    let admin = env.url(&pg);
+    client(
+        "postgres",
+        url,
+        "CREATE TABLE items (id int PRIMARY KEY, note text); \
+         INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 5000) g;",
+    );
+    let before = client("postgres", url, PG_FINGERPRINT);
+    let out: serde_json::Value =
+        serde_json::from_str(&env.ok(&["backup", &pg, "-p", "steps", "--json"])).unwrap();
+    let id = out["backups"][0]["id"].to_string();
+    for step in ["restored", "finishing", "swapped", "done"] {
+        let target = format!("steps_{step}");
+        kill_restore_at(&env, step, &["restore", &id, "--into", &target]);
+        let rerun = env.run(&["restore", &id, "--into", &target]);
+        assert_eq!(rerun.code, 0, "{step}: {}", rerun.all());
+        if step == "swapped" || step == "done" {
+            assert!(
+                rerun.stdout.contains("already restored"),
+                "{step}: {}",
+                rerun.stdout
+            );
+        }
+        assert_eq!(
+            client("postgres", &with_database(url, &target), PG_FINGERPRINT),
+            before,
+            "{step}"
+        );
+        assert_eq!(scratch_databases(&admin), "", "{step}: leftovers");
+    }
+    // Replacing: killed after the swap, the replaced database is still there under its aside
+    // name; the re-run removes it and replaces again.
+    client("postgres", url, "DELETE FROM items WHERE id > 10");
+    kill_restore_at(&env, "swapped", &["restore", &id, "--overwrite", "--yes"]);
+    assert_eq!(client("postgres", url, PG_FINGERPRINT), before);
+    assert!(scratch_databases(&admin).contains("dockhand_replaced_"));
+    env.ok(&["restore", &id, "--overwrite", "--yes"]);
+    assert_eq!(client("postgres", url, PG_FINGERPRINT), before);
+    assert_eq!(scratch_databases(&admin), "");
+}
+
+/// Item 8 on MariaDB, every step: killed there, the re-run succeeds and leaves no marker.
+#[test]
+fn a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun() {
+    let env = Env::new();
+    let db = env.name("mks");
+    env.ok(&["up", "mariadb:10.11", "--name", &db]);
+    let vars = project(&env, "msteps", &[&db]);
+    let url = vars["DATABASE_URL"].as_str().unwrap();
+    let admin = env.url(&db);
+    client(
+        "mariadb",
+        url,
+        "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
+         INSERT INTO posts SELECT seq, MD5(seq) FROM seq_1_to_3000;",
+    );
+    let out: serde_json::Value =
+        serde_json::from_str(&env.ok(&["backup", &db, "-p", "msteps", "--json"])).unwrap();
+    let id = out["backups"][0]["id"].to_string();
+    for step in ["created", "restored", "finishing", "done"] {
+        let target = format!("msteps_{step}");
+        kill_restore_at(&env, step, &["restore", &id, "--into", &target]);
+        let rerun = env.run(&["restore", &id, "--into", &target]);
+        assert_eq!(rerun.code, 0, "{step}: {}", rerun.all());
+        if step == "done" {
+            assert!(
+                rerun.stdout.contains("already restored"),
+                "{step}: {}",
+                rerun.stdout
+            );
+        }
+        assert_eq!(
+            client(
+                "mariadb",
+                &admin,
+                &format!("SELECT COUNT(*) FROM `{target}`.posts")
+            ),
+            "3000",
+            "{step}"
+        );
+        let markers = client(
+            "mariadb",
+            &admin,
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name LIKE '%dockhand%'",
+        );
+        assert_eq!(markers, "0", "{step}");
+    }
+}

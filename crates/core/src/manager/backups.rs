@@ -500,8 +500,10 @@ impl Manager {
                 .await?;
             }
             self.feed_restore(row, pw, b, &scratch, owner).await?;
+            test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
+            test_pause("finishing").await;
             let rename = format!(
                 "ALTER DATABASE {} RENAME TO {}",
                 pg_ident(&scratch),
@@ -535,10 +537,12 @@ impl Manager {
                     Err(e) => return Err(e),
                 }
             }
+            test_pause("swapped").await;
             if replace {
                 self.run_sql_in(row, pw, via, &drop_database(row.kind, &old))
                     .await?;
             }
+            test_pause("done").await;
             Ok(())
         }
         .await;
@@ -605,9 +609,12 @@ impl Manager {
                 ),
             )
             .await?;
+            test_pause("created").await;
             self.feed_restore(row, pw, b, target, owner).await?;
+            test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
+            test_pause("finishing").await;
             self.run_sql(
                 row,
                 pw,
@@ -618,6 +625,7 @@ impl Manager {
                 ),
             )
             .await?;
+            test_pause("done").await;
             Ok(())
         }
         .await;
@@ -1157,5 +1165,22 @@ fn nothing_to_back_up(row: &ServiceRow) -> CoreError {
     CoreError::NothingToBackUp {
         service: row.name.clone(),
         why: why.into(),
+    }
+}
+
+/// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
+/// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
+/// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
+async fn test_pause(step: &str) {
+    let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
+        return;
+    };
+    let v = v.to_string_lossy().to_string();
+    let Some((at, file)) = v.split_once(':') else {
+        return;
+    };
+    if at == step {
+        let _ = std::fs::write(file, step);
+        tokio::time::sleep(Duration::from_secs(600)).await;
     }
 }

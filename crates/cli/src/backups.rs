@@ -3,7 +3,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
 
-use dockhand_core::backup::{BackupProgress, BackupScope};
+use dockhand_core::backup::{BackupAllReport, BackupProgress, BackupScope};
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{ago, human_bytes, table, timestamp};
@@ -36,16 +36,19 @@ pub async fn backup(
             );
         }
     };
-    let (rows, failed) = match service {
+    let report = match service {
         Some(s) => {
             let scope = match (database, project) {
                 (Some(d), _) => BackupScope::Database(d),
                 (_, Some(p)) => BackupScope::Project(p),
                 _ => BackupScope::All,
             };
-            (m.backup(&s, &scope, "manual", &progress).await?, vec![])
+            BackupAllReport {
+                done: m.backup(&s, &scope, "manual", &progress).await?,
+                ..Default::default()
+            }
         }
-        None if all => m.backup_all_running("manual", &progress).await?,
+        None if all => m.backup_all("manual", &progress).await?,
         None => {
             return Err(CoreError::InvalidInput(
                 "name a service (`dockhand backup postgres-15`), or back up every running service with --all".into(),
@@ -55,12 +58,20 @@ pub async fn backup(
     if tty {
         eprint!("\r\x1b[2K");
     }
+    let BackupAllReport {
+        done: rows,
+        failed,
+        nothing,
+        not_running,
+    } = report;
     if json {
         println!(
             "{}",
             serde_json::json!({
                 "backups": rows,
                 "failed": failed.iter().map(|(s, e)| serde_json::json!({"service": s, "code": e.code(), "message": e.to_string()})).collect::<Vec<_>>(),
+                "nothing_to_back_up": nothing.iter().map(|(s, why)| serde_json::json!({"service": s, "why": why})).collect::<Vec<_>>(),
+                "not_running": not_running,
             })
         );
     } else {
@@ -75,10 +86,23 @@ pub async fn backup(
                 b.id
             );
         }
+        for (s, why) in &nothing {
+            eprintln!("{s}: nothing to back up: {why}");
+        }
+        for s in &not_running {
+            eprintln!(
+                "{s}: not running, not backed up (`dockhand backup {s}` starts it and backs it up)"
+            );
+        }
         for (s, e) in &failed {
             eprintln!("{s}: backup failed: {e}");
         }
+        if all && rows.is_empty() && failed.is_empty() {
+            eprintln!("Nothing was backed up: no running service has a database to back up.");
+        }
     }
+    // Something that should have been backed up and was not fails the command; a server with
+    // nothing in it, or a stopped one (named above), does not.
     match failed.into_iter().next() {
         Some((_, e)) => Err(e),
         None => Ok(()),
@@ -191,10 +215,17 @@ pub async fn restore(
     if json {
         println!("{}", serde_json::to_string_pretty(&r).unwrap());
     } else {
-        println!(
-            "backup {} restored into '{}' on '{}' in {} ms",
-            id, r.database, r.service, r.took_ms
-        );
+        if r.finished_by_earlier_run {
+            println!(
+                "backup {} was already restored into '{}' on '{}' by an earlier, interrupted run; nothing left to do",
+                id, r.database, r.service
+            );
+        } else {
+            println!(
+                "backup {} restored into '{}' on '{}' in {} ms",
+                id, r.database, r.service, r.took_ms
+            );
+        }
         if let Some(s) = &r.safety_backup {
             println!("its previous contents are in backup {} ({})", s.id, s.path);
         }

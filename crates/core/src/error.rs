@@ -62,6 +62,34 @@ pub enum CoreError {
     #[error("secret store error: {0}")]
     Secret(String),
 
+    /// A server's own tool (pg_dump, pg_restore, mariadb-dump, psql…) failed: which one, how
+    /// it ended, and what it said.
+    #[error("{context}: {tool} {}{}", tool_end(.exit), tool_said(.stderr))]
+    Tool {
+        /// What Dockhand was doing ("backup of 'shop' on 'pg-15'").
+        context: String,
+        tool: String,
+        /// `None` when the tool did not end on its own (its container stopped, the engine lost it).
+        exit: Option<i64>,
+        stderr: String,
+    },
+
+    /// A file or folder Dockhand needed could not be read or written.
+    #[error("could not {action} {}: {}{}", .path.display(), file_reason(.source), file_hint(.source, .advice))]
+    File {
+        path: std::path::PathBuf,
+        /// "read", "write", "create the folder", …
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+        /// What to do about it, when there is something better to say than the generic hint.
+        advice: Option<&'static str>,
+    },
+
+    /// Nothing could be backed up: the scope holds no database.
+    #[error("nothing to back up on '{service}': {why}")]
+    NothingToBackUp { service: String, why: String },
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
@@ -87,6 +115,9 @@ impl CoreError {
             CoreError::Provision(_) => "provision_failed",
             CoreError::Store(_) => "store",
             CoreError::Secret(_) => "secret_store",
+            CoreError::Tool { .. } => "tool_failed",
+            CoreError::File { .. } => "file",
+            CoreError::NothingToBackUp { .. } => "nothing_to_back_up",
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -106,8 +137,25 @@ impl CoreError {
             CoreError::PortInUse { .. } | CoreError::NoFreePort { .. } => 6,
             CoreError::ForeignResource { .. } | CoreError::Home(_) => 7,
             CoreError::ImagePull { .. } => 8,
+            CoreError::Tool { .. } => 9,
+            CoreError::File { .. } => 10,
+            CoreError::NothingToBackUp { .. } => 11,
             CoreError::Interrupted => 130,
             _ => 1,
+        }
+    }
+
+    /// A file error that names the file and what was being done with it.
+    pub fn file(
+        path: impl Into<std::path::PathBuf>,
+        action: &'static str,
+        source: std::io::Error,
+    ) -> Self {
+        CoreError::File {
+            path: path.into(),
+            action,
+            source,
+            advice: None,
         }
     }
 
@@ -128,6 +176,55 @@ impl From<ProbeError> for CoreError {
     }
 }
 
+fn tool_end(exit: &Option<i64>) -> String {
+    match *exit {
+        // 128 + signal: the tool did not fail on its input, something ended it.
+        Some(137) => {
+            "was killed (exit code 137, SIGKILL: out of memory, or stopped from outside)".into()
+        }
+        Some(139) => "crashed (exit code 139, segmentation fault)".into(),
+        Some(code) => format!("exited with code {code}"),
+        None => "did not finish".into(),
+    }
+}
+
+fn tool_said(stderr: &str) -> String {
+    // The end of what a tool says holds the reason; a whole screen of it does not help.
+    let s = stderr.trim();
+    if s.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = s.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(8)..];
+    format!(": {}", tail.join("\n"))
+}
+
+fn file_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::InvalidData => format!("it is not UTF-8 text ({e})"),
+        _ => e.to_string(),
+    }
+}
+
+fn file_hint(e: &std::io::Error, advice: &Option<&'static str>) -> String {
+    let generic = match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            "the disk is full: free space, or choose another place"
+        }
+        Some(libc::EROFS) => "that file system is read-only: choose a writable place",
+        Some(libc::EACCES) | Some(libc::EPERM) => {
+            "Dockhand may not write there: choose another place or fix its permissions"
+        }
+        _ => "",
+    };
+    match (generic, advice) {
+        ("", None) => String::new(),
+        ("", Some(a)) => format!(" — {a}"),
+        (g, None) => format!(" — {g}"),
+        (g, Some(a)) => format!(" — {g}; {a}"),
+    }
+}
+
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
 /// Formats a duration the way people read it in a status line ("1.2 s", "340 ms").
@@ -140,5 +237,46 @@ pub fn human_duration(d: Duration) -> String {
     } else {
         let s = d.as_secs();
         format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_and_file_errors_name_what_failed_and_are_not_input_errors() {
+        let t = CoreError::Tool {
+            context: "backup of 'shop' on 'pg'".into(),
+            tool: "pg_dump".into(),
+            exit: Some(137),
+            stderr: String::new(),
+        };
+        assert!(t.to_string().contains("pg_dump was killed"), "{t}");
+        assert_eq!((t.code(), t.exit_code()), ("tool_failed", 9));
+        let f = CoreError::file(
+            "/x/dockhand.toml",
+            "read",
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ),
+        );
+        assert!(
+            f.to_string()
+                .contains("could not read /x/dockhand.toml: it is not UTF-8 text"),
+            "{f}"
+        );
+        assert_eq!((f.code(), f.exit_code()), ("file", 10));
+        let ro = CoreError::file(
+            "/ro/home",
+            "create",
+            std::io::Error::from_raw_os_error(libc::EROFS),
+        );
+        assert!(
+            ro.to_string().contains("/ro/home") && ro.to_string().contains("read-only"),
+            "{ro}"
+        );
+        assert_eq!(CoreError::InvalidInput(String::new()).exit_code(), 2);
     }
 }

@@ -36,7 +36,10 @@ impl Home {
                     root.display()
                 )));
             }
-            let non_empty = std::fs::read_dir(&root)?.next().is_some();
+            let non_empty = std::fs::read_dir(&root)
+                .map_err(|e| CoreError::file(&root, "read the folder", e))?
+                .next()
+                .is_some();
             if non_empty {
                 return Err(CoreError::Home(format!(
                     "{} already exists, is not empty and was not created by Dockhand; nothing in it was touched. \
@@ -45,12 +48,15 @@ impl Home {
                 )));
             }
         }
-        std::fs::create_dir_all(&root)?;
-        restrict(&root, 0o700)?;
+        std::fs::create_dir_all(&root)
+            .map_err(|e| CoreError::file(&root, "create Dockhand's home folder", e))?;
+        restrict(&root, 0o700).map_err(|e| CoreError::file(&root, "restrict access to", e))?;
+        let marker = root.join(MARKER);
         std::fs::write(
-            root.join(MARKER),
+            &marker,
             "This directory holds Dockhand's state; Dockhand created it.\n",
-        )?;
+        )
+        .map_err(|e| CoreError::file(&marker, "write", e))?;
         Ok(Home { root })
     }
 

@@ -135,7 +135,7 @@ pub fn read(dir: &Path) -> Result<Option<ProjectConfig>> {
     match std::fs::read_to_string(&path) {
         Ok(text) => parse(&text, &path.display().to_string()).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e.into()),
+        Err(e) => Err(CoreError::file(&path, "read", e)),
     }
 }
 

@@ -71,7 +71,11 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_dockhand"));
+        // DOCKHAND_TEST_BIN runs the suite against another build (e.g. an earlier one, to show
+        // that a new test fails there).
+        let bin = std::env::var_os("DOCKHAND_TEST_BIN")
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_dockhand").into());
+        let mut c = Command::new(bin);
         c.args(args)
             .env("DOCKHAND_HOME", self.home_dir())
             .env_remove("DOCKHAND_LOG")

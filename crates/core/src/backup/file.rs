@@ -2,6 +2,9 @@
 //! hidden temporary name carrying the writer's PID, are hashed as they come, fsynced, and only
 //! then renamed. A writer killed half-way leaves a `.partial` file that the next backup in the
 //! same folder removes once its PID is gone.
+//!
+//! Backups hold a database's whole content: every file is 0600 and every folder Dockhand creates
+//! for them 0700, in the default folder and in one the user chose.
 
 use std::fs::File;
 use std::io::Write;
@@ -29,17 +32,19 @@ pub struct Written {
 }
 
 impl DumpFile {
-    /// Starts a dump that will be named `dest` once complete.
-    pub fn create(dest: PathBuf) -> Result<DumpFile> {
+    /// Starts a dump that will be named `dest` once complete. `root` is the backup folder:
+    /// folders from it down to `dest` are created private (0700), and those below it that exist
+    /// already are made private.
+    pub fn create(root: &Path, dest: PathBuf) -> Result<DumpFile> {
         let dir = dest
             .parent()
             .ok_or_else(|| CoreError::InvalidInput(format!("no folder in {}", dest.display())))?
             .to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+        private_dir_all(root, &dir)?;
         remove_stale_partials(&dir);
         let name = dest.file_name().unwrap_or_default().to_string_lossy();
         let tmp = dir.join(format!(".{name}.{}{PARTIAL}", std::process::id()));
-        let file = File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+        let file = private_file(&tmp).map_err(|e| io_error(&tmp, "write", e))?;
         Ok(DumpFile {
             file: Some(file),
             tmp,
@@ -78,10 +83,11 @@ impl DumpFile {
     /// Makes the dump durable and gives it its final name.
     pub fn finish(mut self) -> Result<Written> {
         if let Some(e) = self.error.take() {
-            return Err(io_error(&self.tmp, e));
+            return Err(io_error(&self.tmp, "write", e));
         }
         let file = self.file.take().expect("file open until finish");
-        file.sync_all().map_err(|e| io_error(&self.tmp, e))?;
+        file.sync_all()
+            .map_err(|e| io_error(&self.tmp, "write", e))?;
         drop(file);
         if self.dest.exists() {
             return Err(CoreError::InvalidInput(format!(
@@ -89,7 +95,7 @@ impl DumpFile {
                 self.dest.display()
             )));
         }
-        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_error(&self.dest, e))?;
+        std::fs::rename(&self.tmp, &self.dest).map_err(|e| io_error(&self.dest, "write", e))?;
         if let Some(dir) = self.dest.parent() {
             if let Ok(d) = File::open(dir) {
                 let _ = d.sync_all();
@@ -119,28 +125,68 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The SHA-256 of a file, read in blocks.
 pub fn sha256_of(path: &Path) -> Result<String> {
-    let mut f = File::open(path).map_err(|e| io_error(path, e))?;
+    let mut f = File::open(path).map_err(|e| io_error(path, "read", e))?;
     let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h).map_err(|e| io_error(path, e))?;
+    std::io::copy(&mut f, &mut h).map_err(|e| io_error(path, "read", e))?;
     Ok(hex(&h.finalize()))
 }
 
-/// An I/O error that names the file and, for the usual causes, what to do.
-pub fn io_error(path: &Path, e: std::io::Error) -> CoreError {
-    let hint = match e.raw_os_error() {
+/// An I/O error on a backup file or folder: names the file, and says where backups can go instead.
+pub fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> CoreError {
+    let advice = match e.raw_os_error() {
         Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
-            " — the disk is full: free space or choose another backup folder with \
-             `dockhand config set backup-dir <folder>`; this backup was discarded and earlier backups are untouched"
+            "choose another backup folder with `dockhand config set backup-dir <folder>`; \
+             this backup was discarded and earlier backups are untouched"
         }
-        Some(libc::EACCES) | Some(libc::EPERM) | Some(libc::EROFS) => {
-            " — Dockhand may not write there: choose another backup folder with `dockhand config set backup-dir <folder>`"
-        }
-        _ => "",
+        _ => "choose another backup folder with `dockhand config set backup-dir <folder>`",
     };
-    CoreError::Io(std::io::Error::new(
-        e.kind(),
-        format!("{}: {e}{hint}", path.display()),
-    ))
+    CoreError::File {
+        path: path.to_path_buf(),
+        action,
+        source: e,
+        advice: Some(advice),
+    }
+}
+
+/// A new file only its owner can read (0600 whatever the umask).
+fn private_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// Creates `dir` and the folders between `root` and it, each 0700; folders below `root` that
+/// exist already are made 0700 too (Dockhand made them; earlier versions made them 0755).
+/// `root` itself is only changed when Dockhand creates it.
+pub fn private_dir_all(root: &Path, dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let mut chain: Vec<&Path> = dir
+        .ancestors()
+        .take_while(|p| p.starts_with(root))
+        .collect();
+    chain.reverse();
+    if chain.first() != Some(&root) {
+        // `dir` is not under `root`: only its own creation is Dockhand's.
+        chain = vec![dir];
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    for (i, p) in chain.iter().enumerate() {
+        let existed = p.is_dir();
+        if !existed {
+            builder
+                .create(p)
+                .map_err(|e| io_error(p, "create the folder", e))?;
+        }
+        if !existed || i > 0 {
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700))
+                .map_err(|e| io_error(p, "make private the folder", e))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes `.partial` files left by writers that are no longer running.
@@ -169,7 +215,7 @@ mod tests {
     fn a_file_appears_under_its_name_only_when_complete() {
         let t = tempfile::tempdir().unwrap();
         let dest = t.path().join("db/2026.dump");
-        let mut f = DumpFile::create(dest.clone()).unwrap();
+        let mut f = DumpFile::create(t.path(), dest.clone()).unwrap();
         f.write(b"hello ");
         f.write(b"world");
         assert!(!dest.exists());
@@ -189,7 +235,7 @@ mod tests {
     fn an_abandoned_dump_leaves_nothing_and_stale_partials_are_swept() {
         let t = tempfile::tempdir().unwrap();
         let dir = t.path().join("db");
-        let mut f = DumpFile::create(dir.join("a.dump")).unwrap();
+        let mut f = DumpFile::create(t.path(), dir.join("a.dump")).unwrap();
         f.write(b"half");
         drop(f);
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
@@ -198,10 +244,40 @@ mod tests {
         // ...and one of a live process (this one) that must be left alone.
         let live = dir.join(format!(".c.dump.{}.partial", std::process::id()));
         std::fs::write(&live, b"x").unwrap();
-        let f = DumpFile::create(dir.join("d.dump")).unwrap();
+        let f = DumpFile::create(t.path(), dir.join("d.dump")).unwrap();
         drop(f);
         assert!(!dir.join(".b.dump.999999999.partial").exists());
         assert!(live.exists());
+    }
+
+    #[test]
+    fn files_and_the_folders_made_for_them_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let t = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = t.path().join("custom");
+        // A service folder left 0755 by an earlier version is made private as well.
+        std::fs::create_dir_all(root.join("pg")).unwrap();
+        std::fs::set_permissions(root.join("pg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let dest = root.join("pg/shop/1.dump");
+        let mut f = DumpFile::create(&root, dest.clone()).unwrap();
+        f.write(b"x");
+        f.finish().unwrap();
+        assert_eq!(mode(&dest), 0o600);
+        for d in [&root.join("pg"), &root.join("pg/shop")] {
+            assert_eq!(mode(d), 0o700, "{d:?}");
+        }
+        // A backup folder that was there already is the user's: left as it was.
+        assert_eq!(mode(&root), 0o755);
+        // One that Dockhand creates is private.
+        let fresh = t.path().join("new/backups");
+        let mut f = DumpFile::create(&fresh, fresh.join("r/all/1.rdb")).unwrap();
+        f.write(b"x");
+        f.finish().unwrap();
+        for d in [&fresh, &fresh.join("r"), &fresh.join("r/all")] {
+            assert_eq!(mode(d), 0o700, "{d:?}");
+        }
     }
 
     #[test]
@@ -209,7 +285,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dest = t.path().join("a.dump");
         std::fs::write(&dest, b"earlier").unwrap();
-        let mut f = DumpFile::create(dest.clone()).unwrap();
+        let mut f = DumpFile::create(t.path(), dest.clone()).unwrap();
         f.write(b"later");
         assert!(f.finish().is_err());
         assert_eq!(std::fs::read(&dest).unwrap(), b"earlier");

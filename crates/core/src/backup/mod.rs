@@ -103,6 +103,17 @@ impl Verification {
     }
 }
 
+/// What a backup of every running service did, service by service.
+#[derive(Debug, Default)]
+pub struct BackupAllReport {
+    pub done: Vec<BackupRow>,
+    pub failed: Vec<(String, CoreError)>,
+    /// Running services without any database to back up, with why.
+    pub nothing: Vec<(String, String)>,
+    /// Services that were not running, so not backed up.
+    pub not_running: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Restored {
     pub service: String,
@@ -111,6 +122,9 @@ pub struct Restored {
     /// The backup taken of the database before it was overwritten.
     pub safety_backup: Option<BackupRow>,
     pub took_ms: u64,
+    /// An earlier run of this same restore was killed after it had finished the database: this
+    /// run found it complete and only tidied up.
+    pub finished_by_earlier_run: bool,
 }
 
 /// A UTC timestamp usable in file names on every OS (no colons), to the millisecond so two

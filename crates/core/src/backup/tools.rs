@@ -169,6 +169,17 @@ pub fn restore(kind: Kind, password: &str, database: &str, owner: &str) -> Resul
 
 /// Runs one SQL statement as the admin (`psql`/`mariadb` in the container), tab-separated rows out.
 pub fn sql(kind: Kind, password: &str, statement: &str) -> Result<ToolCommand> {
+    sql_in(kind, password, "postgres", statement)
+}
+
+/// [`sql`] connected to a given PostgreSQL database (`template1` for statements that rename or
+/// drop `postgres` itself, which a session connected to it cannot do).
+pub fn sql_in(
+    kind: Kind,
+    password: &str,
+    pg_database: &str,
+    statement: &str,
+) -> Result<ToolCommand> {
     Ok(match kind {
         Kind::Postgres => cmd(
             &[
@@ -176,7 +187,7 @@ pub fn sql(kind: Kind, password: &str, statement: &str) -> Result<ToolCommand> {
                 "-U",
                 "postgres",
                 "-d",
-                "postgres",
+                pg_database,
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-At",
@@ -197,11 +208,13 @@ pub fn sql(kind: Kind, password: &str, statement: &str) -> Result<ToolCommand> {
     })
 }
 
-/// The statement listing the user databases of a server.
+/// The statement listing the databases a user can have written to: every database of the
+/// server but templates and system schemas. That includes the admin's own (`postgres`, which the
+/// admin URL names) and any database the admin created by hand, not only projects'.
 pub fn list_databases(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Postgres => Some(
-            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datname <> 'postgres' ORDER BY 1",
+            "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1",
         ),
         Kind::Mariadb | Kind::Mysql => Some(
             "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN \
@@ -237,6 +250,17 @@ mod tests {
             if let Ok(r) = restore(kind, pw, "shop", "shop") {
                 assert!(!r.cmd.iter().any(|a| a.contains(pw)), "{kind}: {r:?}");
             }
+        }
+    }
+
+    #[test]
+    fn the_admins_database_is_one_to_back_up() {
+        let pg = list_databases(Kind::Postgres).unwrap();
+        assert!(!pg.contains("<> 'postgres'"), "{pg}");
+        assert!(pg.contains("NOT datistemplate"));
+        let my = list_databases(Kind::Mariadb).unwrap();
+        for system in ["mysql", "information_schema", "performance_schema", "sys"] {
+            assert!(my.contains(&format!("'{system}'")), "{my}");
         }
     }
 

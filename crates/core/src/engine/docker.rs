@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 
 use async_trait::async_trait;
 use bollard::container::LogOutput;
@@ -710,33 +709,51 @@ impl DockerEngine {
             )
             .await?;
         if let bollard::exec::StartExecResults::Attached {
-            mut output,
+            output,
             input: mut stdin,
         } = started
         {
-            let drain = async {
-                while let Some(item) = output.next().await {
-                    sink(log_chunk(item?));
+            let output = output.map(|r| r.map(log_chunk)).boxed();
+            let has_input = input.is_some();
+            let feed = input.map(|i| {
+                (
+                    i,
+                    &mut stdin as &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+                )
+            });
+            // A process that stops reading its input before the end leaves Docker's stdin open
+            // and its output stream with it: the exec's own state says when it is over.
+            let exited = async {
+                if !has_input {
+                    return std::future::pending().await;
                 }
-                Ok::<_, bollard::errors::Error>(())
-            };
-            // Feeding and draining run together: a command that writes while it reads would
-            // otherwise block on a full pipe.
-            let feed = async {
-                if let Some(input) = input {
-                    tokio::io::copy(input, &mut stdin).await?;
-                    // Half-closes the connection: the command sees the end of its input.
-                    stdin.shutdown().await?;
+                let mut every = Duration::from_millis(100);
+                loop {
+                    tokio::time::sleep(every).await;
+                    every = (every * 2).min(Duration::from_secs(2));
+                    let state =
+                        tokio::time::timeout(CONTROL_LIMIT, self.docker.inspect_exec(&created.id))
+                            .await;
+                    if let Ok(Ok(r)) = state {
+                        if r.running == Some(false) {
+                            return;
+                        }
+                    }
                 }
-                Ok::<_, std::io::Error>(())
             };
-            let both = async {
-                let (fed, drained) = tokio::join!(feed, drain);
-                drained?;
-                fed.map_err(bollard::errors::Error::from)
-            };
-            self.call(&format!("exec {}", cmd.join(" ")), limit, both)
+            let read_error = self
+                .call(
+                    &format!("exec {}", cmd.join(" ")),
+                    limit,
+                    super::pump(output, feed, exited, sink),
+                )
                 .await?;
+            if let Some(e) = read_error {
+                return Err(EngineError::Api {
+                    op: format!("exec {}", cmd.join(" ")),
+                    message: format!("could not read the input for it: {e}"),
+                });
+            }
         }
         let inspected = self
             .call(

@@ -226,6 +226,95 @@ pub trait Engine: Send + Sync + 'static {
     ) -> BoxStream<'static, EngineResult<ContainerEvent>>;
 }
 
+/// How long the rest of an exec's output may take to arrive once the process has exited.
+const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
+
+/// Moves one exec's bytes: `input` (if any) into the process's stdin, its output into `sink`.
+///
+/// Feeding stops when the process no longer wants input: its output ends, or `exited` resolves
+/// (the engine says the process is gone). A process may stop reading before the end of its input
+/// (`pg_restore --list` reads a dump's table of contents and exits); Docker then stops reading
+/// the exec's stdin without closing it, so a writer that waited for the input to be consumed
+/// would wait forever, and Podman resets the connection. A write that fails is therefore the
+/// process's choice, not an engine failure: the caller judges the run by its exit code.
+///
+/// Returns an error of the output stream; `Ok(Some(e))` when `input` itself could not be read.
+pub(crate) async fn pump<E>(
+    mut output: BoxStream<'_, Result<LogChunk, E>>,
+    feed: Option<(
+        &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+        &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+    )>,
+    exited: impl std::future::Future<Output = ()>,
+    sink: &mut (dyn FnMut(LogChunk) + Send),
+) -> Result<Option<std::io::Error>, E> {
+    use futures_util::StreamExt;
+    let mut feeding_done = feed.is_none();
+    let mut read_error = None;
+    let mut feeding = Box::pin(async move {
+        match feed {
+            Some((input, stdin)) => feed_input(input, stdin).await,
+            None => std::future::pending().await,
+        }
+    });
+    let mut exited = std::pin::pin!(exited);
+    let process_exited = loop {
+        tokio::select! {
+            item = output.next() => match item {
+                Some(Ok(chunk)) => sink(chunk),
+                Some(Err(e)) => return Err(e),
+                None => break false,
+            },
+            fed = &mut feeding, if !feeding_done => {
+                feeding_done = true;
+                read_error = fed.err();
+            }
+            () = &mut exited => break true,
+        }
+    };
+    // Whatever is left of the input is not wanted: stop feeding (drops the writer).
+    drop(feeding);
+    if process_exited {
+        // The process is gone; what it wrote is on its way. Bounded: a stream the engine keeps
+        // open after the exit must not turn into a hang.
+        let rest = async {
+            while let Some(item) = output.next().await {
+                sink(item?);
+            }
+            Ok(())
+        };
+        if let Ok(Err(e)) = tokio::time::timeout(DRAIN_AFTER_EXIT, rest).await {
+            return Err(e);
+        }
+    }
+    Ok(read_error)
+}
+
+/// Copies `input` into a process's stdin and half-closes it at the end. A write error means the
+/// process closed its stdin (or exited): feeding ends there, without an error. Only a failure to
+/// read `input` is an error.
+async fn feed_input(
+    input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+    stdin: &mut (dyn tokio::io::AsyncWrite + Unpin + Send),
+) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = input.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        if let Err(e) = stdin.write_all(&buf[..n]).await {
+            tracing::debug!("the process stopped reading its input: {e}");
+            return Ok(());
+        }
+    }
+    if let Err(e) = stdin.shutdown().await {
+        tracing::debug!("closing the process's input: {e}");
+    }
+    Ok(())
+}
+
 /// Runs a command and collects its output.
 pub async fn exec_collect(
     engine: &dyn Engine,
@@ -267,4 +356,118 @@ pub async fn log_tail(engine: &dyn Engine, name: &str, n: usize) -> String {
     // A diagnostic must never turn into a hang of its own.
     let _ = tokio::time::timeout(Duration::from_secs(5), collect).await;
     String::from_utf8_lossy(&text).trim_end().to_string()
+}
+
+#[cfg(test)]
+mod pump_tests {
+    use super::*;
+    use futures_util::stream::{self, StreamExt};
+
+    fn chunk(s: &'static str) -> LogChunk {
+        LogChunk {
+            stream: OutputStream::Stdout,
+            bytes: bytes::Bytes::from_static(s.as_bytes()),
+        }
+    }
+
+    /// A hang guard for the tests below, far above what they need.
+    const GUARD: Duration = Duration::from_secs(20);
+
+    #[tokio::test]
+    async fn stops_feeding_when_the_process_output_ends() {
+        // The "process" reads 10 bytes of a 4 MiB input and never reads again (its stdin stays
+        // open, as Docker's does): the writer would block forever.
+        let (mut stdin, mut process_side) = tokio::io::duplex(4096);
+        let reader = tokio::spawn(async move {
+            use tokio::io::AsyncReadExt;
+            let mut head = [0u8; 10];
+            process_side.read_exact(&mut head).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            drop(process_side);
+        });
+        let mut input: &[u8] = &vec![7u8; 4 << 20];
+        let output = stream::iter(vec![Ok::<_, std::io::Error>(chunk("toc"))]).boxed();
+        let mut seen = Vec::new();
+        let mut sink = |c: LogChunk| seen.extend_from_slice(&c.bytes);
+        let r = tokio::time::timeout(
+            GUARD,
+            pump(
+                output,
+                Some((&mut input, &mut stdin)),
+                std::future::pending(),
+                &mut sink,
+            ),
+        )
+        .await
+        .expect("pump hung");
+        assert!(r.unwrap().is_none());
+        assert_eq!(seen, b"toc");
+        reader.abort();
+    }
+
+    #[tokio::test]
+    async fn stops_feeding_when_the_process_has_exited_even_if_the_stream_stays_open() {
+        let (mut stdin, _process_side) = tokio::io::duplex(4096);
+        let mut input: &[u8] = &vec![7u8; 4 << 20];
+        let output = stream::iter(vec![Ok::<_, std::io::Error>(chunk("out"))])
+            .chain(stream::pending())
+            .boxed();
+        let mut sink = |_c: LogChunk| {};
+        let exited = tokio::time::sleep(Duration::from_millis(50));
+        let r = tokio::time::timeout(
+            GUARD,
+            pump(output, Some((&mut input, &mut stdin)), exited, &mut sink),
+        )
+        .await
+        .expect("pump hung");
+        assert!(r.unwrap().is_none());
+    }
+
+    /// A writer whose reader went away: every write fails like a closed pipe / reset socket.
+    struct Closed;
+    impl tokio::io::AsyncWrite for Closed {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            _: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            std::task::Poll::Ready(Err(std::io::ErrorKind::ConnectionReset.into()))
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_stdin_is_the_process_choice_not_an_error() {
+        let mut input: &[u8] = b"some input";
+        // The output ends after the failed write.
+        let output = stream::once(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Ok::<_, std::io::Error>(chunk("done"))
+        })
+        .boxed();
+        let mut sink = |_c: LogChunk| {};
+        let r = tokio::time::timeout(
+            GUARD,
+            pump(
+                output,
+                Some((&mut input, &mut Closed)),
+                std::future::pending(),
+                &mut sink,
+            ),
+        )
+        .await
+        .expect("pump hung");
+        assert!(r.unwrap().is_none());
+    }
 }

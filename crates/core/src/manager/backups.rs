@@ -4,14 +4,15 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::{container_name, Manager};
-use crate::backup::file::{io_error, sha256_of, DumpFile};
+use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{self, ToolCommand, WHOLE_SERVER};
 use crate::backup::{
-    looks_complete, retention_victims, timestamp, validate_database_name, BackupPolicy,
-    BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification, DEFAULT_KEEP,
+    looks_complete, retention_victims, timestamp, validate_database_name, BackupAllReport,
+    BackupPolicy, BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification,
+    DEFAULT_KEEP,
 };
 use crate::catalog::Kind;
-use crate::engine::{exec_collect_env, LogChunk, OutputStream};
+use crate::engine::{exec_collect_env, EngineError, LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, BackupRow, NewBackup, ServiceRow};
 
@@ -69,7 +70,7 @@ impl Manager {
                 if !p.is_absolute() {
                     return Err(bad("expected an absolute folder path"));
                 }
-                std::fs::create_dir_all(p).map_err(|e| io_error(p, e))?;
+                private_dir_all(p, p)?;
                 self.store.set_setting(DIR_KEY, value)
             }
             _ => Err(CoreError::InvalidInput(format!(
@@ -90,10 +91,7 @@ impl Manager {
         let row = self.resolve(query)?;
         let done = self.backup_held(&row, scope, reason, progress).await?;
         if done.is_empty() {
-            return Err(CoreError::InvalidInput(format!(
-                "service '{}' has no databases to back up yet",
-                row.name
-            )));
+            return Err(nothing_to_back_up(&row));
         }
         Ok(done)
     }
@@ -136,21 +134,38 @@ impl Manager {
         reason: &str,
         progress: &BackupProgressFn<'_>,
     ) -> Result<(Vec<BackupRow>, Vec<(String, CoreError)>)> {
-        let (mut done, mut failed) = (Vec::new(), Vec::new());
+        let r = self.backup_all(reason, progress).await?;
+        Ok((r.done, r.failed))
+    }
+
+    /// [`Manager::backup_all_running`], saying also which services had nothing to back up and
+    /// which were not running: nothing is skipped silently.
+    pub async fn backup_all(
+        &self,
+        reason: &str,
+        progress: &BackupProgressFn<'_>,
+    ) -> Result<BackupAllReport> {
+        let mut report = BackupAllReport::default();
         for row in self.store.services()? {
             if !self.is_running(&row.name).await? {
+                report.not_running.push(row.name.clone());
                 continue;
             }
-            // A server without databases yet has nothing to back up: not a failure here.
             match self
                 .backup_held(&row, &BackupScope::All, reason, progress)
                 .await
             {
-                Ok(mut rows) => done.append(&mut rows),
-                Err(e) => failed.push((row.name.clone(), e)),
+                Ok(rows) if rows.is_empty() => {
+                    let CoreError::NothingToBackUp { why, .. } = nothing_to_back_up(&row) else {
+                        unreachable!()
+                    };
+                    report.nothing.push((row.name.clone(), why));
+                }
+                Ok(mut rows) => report.done.append(&mut rows),
+                Err(e) => report.failed.push((row.name.clone(), e)),
             }
         }
-        Ok((done, failed))
+        Ok(report)
     }
 
     /// Runs the backups the schedule asks for: each database of a running service whose newest
@@ -243,9 +258,13 @@ impl Manager {
         if kind == Kind::Postgres && readable == Some(true) {
             match self.pg_restore_list(&b, &path).await {
                 Ok(n) => detail = format!("pg_restore --list reads {n} entries"),
-                Err(e @ CoreError::InvalidInput(_)) => {
+                Err(CoreError::Tool {
+                    exit: Some(_),
+                    stderr,
+                    ..
+                }) => {
                     readable = Some(false);
-                    detail = e.to_string();
+                    detail = format!("pg_restore cannot read it: {}", stderr.trim());
                 }
                 Err(e) => {
                     readable = None;
@@ -276,16 +295,19 @@ impl Manager {
         }
         let mut f = tokio::fs::File::open(path)
             .await
-            .map_err(|e| io_error(path, e))?;
+            .map_err(|e| io_error(path, "read", e))?;
         let t = tools::pg_list();
+        // pg_restore reads the table of contents and exits: the rest of the file is not fed.
         let (code, out, err) = self
             .exec_input(&container_name(&b.service), &t, DUMP_LIMIT, &mut f)
             .await?;
         if code != 0 {
-            return Err(CoreError::InvalidInput(format!(
-                "pg_restore cannot read it: {}",
-                String::from_utf8_lossy(&err).trim()
-            )));
+            return Err(tool_error(
+                format!("verify of backup {}", b.id),
+                &t,
+                Some(code),
+                &err,
+            ));
         }
         Ok(String::from_utf8_lossy(&out)
             .lines()
@@ -295,6 +317,10 @@ impl Manager {
 
     /// Restores a backup into `into` (default: the database it was taken of). An existing
     /// database is only replaced with `overwrite`, and then only after a backup of it.
+    ///
+    /// Crash-safe: a restore killed at any moment leaves the target as it was (or, once the
+    /// restore is complete, restored), and whatever it had created is recognised and removed by
+    /// the next restore on the service; see [`PendingRestore`].
     pub async fn restore(
         &self,
         id: i64,
@@ -306,6 +332,11 @@ impl Manager {
         let kind = Kind::parse(&b.kind)?;
         let target = into.unwrap_or(&b.database).to_string();
         validate_database_name(&target)?;
+        if is_restore_scratch(&target) {
+            return Err(CoreError::InvalidInput(format!(
+                "'{target}' is a name Dockhand uses for restores in progress; choose another"
+            )));
+        }
         tools::restore(kind, "", &target, "")?; // refuses kinds that cannot be restored
         let v = self.verify(id).await?;
         if !v.checksum_ok || v.readable == Some(false) {
@@ -338,6 +369,22 @@ impl Manager {
         let started = Instant::now();
         let password = self.admin_password(&row.name)?;
         let pw = password.expose();
+        let finished_earlier = self.recover_restores(row, pw, Some((b.id, target))).await?;
+        // With --overwrite the user asks for the backup's content whatever is there now: that
+        // is done again. Without it, a target a killed run of this same restore completed is
+        // the answer (and nothing is destroyed either way).
+        let finished_earlier = finished_earlier && !overwrite;
+        let restored = |safety_backup, finished_by_earlier_run| Restored {
+            service: row.name.clone(),
+            database: target.to_string(),
+            from: b.clone(),
+            safety_backup,
+            took_ms: started.elapsed().as_millis() as u64,
+            finished_by_earlier_run,
+        };
+        if finished_earlier {
+            return Ok(restored(None, true));
+        }
         let exists = self
             .list_databases(row, pw)
             .await?
@@ -362,58 +409,369 @@ impl Manager {
                 self.backup_one(row, pw, target, "before-restore", progress)
                     .await?,
             );
-            self.run_sql(row, pw, &drop_database(row.kind, target))
-                .await?;
         }
-        self.run_sql(row, pw, &create_database(row.kind, target, &owner))
-            .await?;
-        let mut f = tokio::fs::File::open(&b.path)
-            .await
-            .map_err(|e| io_error(Path::new(&b.path), e))?;
-        let t = tools::restore(row.kind, pw, target, &owner)?;
-        let outcome = self
-            .exec_input(&container_name(&row.name), &t, DUMP_LIMIT, &mut f)
-            .await;
-        let failure = match outcome {
-            Ok((0, _, _)) => None,
-            Ok((code, _, err)) => Some(CoreError::InvalidInput(format!(
-                "{} exited with code {code}: {}",
-                t.cmd[0],
-                String::from_utf8_lossy(&err).trim()
-            ))),
-            Err(e) => Some(e),
+        let outcome = if row.kind == Kind::Postgres {
+            self.restore_pg(row, pw, b, target, &owner, exists).await
+        } else {
+            self.restore_in_place(row, pw, b, target, &owner, exists)
+                .await
         };
-        if let Some(e) = failure {
-            // A half-restored database is worse than none: remove what this restore created.
-            let _ = self
-                .run_sql(row, pw, &drop_database(row.kind, target))
-                .await;
-            let kept = safety_backup
-                .as_ref()
-                .map(|s| {
-                    format!(
-                        "; the previous contents are in backup {} ({})",
-                        s.id, s.path
-                    )
-                })
-                .unwrap_or_default();
-            return Err(CoreError::InvalidInput(format!(
-                "restore of backup {} into '{target}' failed: {e}{kept}",
-                b.id
-            )));
+        if let Err(e) = outcome {
+            if let Some(s) = &safety_backup {
+                self.event(
+                    &row.name,
+                    "restore-failed",
+                    &format!(
+                        "restore of backup {} into '{target}' failed; the previous contents are in backup {} ({})",
+                        b.id, s.id, s.path
+                    ),
+                );
+            }
+            return Err(e);
         }
         self.event(
             &row.name,
             "restore",
             &format!("backup {} ({}) restored into '{target}'", b.id, b.database),
         );
-        Ok(Restored {
+        Ok(restored(safety_backup, false))
+    }
+
+    /// PostgreSQL: the dump goes into a scratch database of this restore's own, which takes the
+    /// target's name only once complete — in one transaction with the old one stepping aside
+    /// when it is replaced. A kill at any moment leaves the target as it was, or restored.
+    async fn restore_pg(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        b: &BackupRow,
+        target: &str,
+        owner: &str,
+        replace: bool,
+    ) -> Result<()> {
+        use crate::ident::{pg_ident, pg_literal};
+        let token = restore_token();
+        let scratch = format!("{RESTORE_SCRATCH}{token}");
+        let old = format!("{RESTORE_REPLACED}{token}");
+        let mut pending = PendingRestore {
             service: row.name.clone(),
-            database: target.to_string(),
-            from: b.clone(),
-            safety_backup,
-            took_ms: started.elapsed().as_millis() as u64,
-        })
+            backup: b.id,
+            target: target.to_string(),
+            scratch: Some(scratch.clone()),
+            replaced: replace.then(|| old.clone()),
+            pid: std::process::id(),
+            pid_start: crate::leases::process_start_time(std::process::id()),
+            finishing: false,
+        };
+        // Recorded before the scratch database exists: whatever this run leaves, the next finds.
+        let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
+        self.record_pending(&key, &pending)?;
+        // `postgres` itself cannot be renamed from a session connected to it.
+        let via = if target == "postgres" {
+            "template1"
+        } else {
+            "postgres"
+        };
+        let result = async {
+            self.run_sql_in(
+                row,
+                pw,
+                via,
+                &format!(
+                    "CREATE DATABASE {} OWNER {} TEMPLATE template0",
+                    pg_ident(&scratch),
+                    pg_ident(owner)
+                ),
+            )
+            .await?;
+            if owner != row.kind.spec().admin_user {
+                // As provisioning does: the project's user alone may connect.
+                self.run_sql_in(
+                    row,
+                    pw,
+                    via,
+                    &format!(
+                        "REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC; \
+                         GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}",
+                        db = pg_ident(&scratch),
+                        role = pg_ident(owner)
+                    ),
+                )
+                .await?;
+            }
+            self.feed_restore(row, pw, b, &scratch, owner).await?;
+            test_pause("restored").await;
+            pending.finishing = true;
+            self.record_pending(&key, &pending)?;
+            test_pause("finishing").await;
+            let rename = format!(
+                "ALTER DATABASE {} RENAME TO {}",
+                pg_ident(&scratch),
+                pg_ident(target)
+            );
+            let swap = if replace {
+                // Sessions on the database being replaced are ended (as DROP … WITH (FORCE)
+                // would); both renames commit together or not at all.
+                format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = {lit} AND pid <> pg_backend_pid(); \
+                     ALTER DATABASE {t} RENAME TO {o}; {rename}",
+                    lit = pg_literal(target),
+                    t = pg_ident(target),
+                    o = pg_ident(&old),
+                )
+            } else {
+                rename
+            };
+            let mut tries = 0;
+            loop {
+                match self.run_sql_in(row, pw, via, &swap).await {
+                    Ok(_) => break,
+                    // A session ended a moment ago may still be on its way out.
+                    Err(CoreError::Tool { stderr, .. })
+                        if tries < 20 && stderr.contains("being accessed by other users") =>
+                    {
+                        tries += 1;
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            test_pause("swapped").await;
+            if replace {
+                self.run_sql_in(row, pw, via, &drop_database(row.kind, &old))
+                    .await?;
+            }
+            test_pause("done").await;
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => self.store.delete_setting(&key),
+            Err(e) => {
+                // A half-restored database is worse than none: remove what this restore made.
+                if let Err(e2) = self.recover_one(row, pw, &key, &pending).await {
+                    tracing::warn!("could not tidy up after a failed restore: {e2}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// MariaDB/MySQL have no database rename, and a table with triggers or a view cannot move to
+    /// another database: the target is created by this restore, marked with a table of
+    /// Dockhand's until the dump is complete, and recorded as this restore's. A kill leaves a
+    /// marked (or empty) database that the next restore knows as its own and drops.
+    async fn restore_in_place(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        b: &BackupRow,
+        target: &str,
+        owner: &str,
+        replace: bool,
+    ) -> Result<()> {
+        use crate::ident::my_ident;
+        if replace {
+            // Backed up just before (the safety backup).
+            self.run_sql(row, pw, &drop_database(row.kind, target))
+                .await?;
+        }
+        let token = restore_token();
+        let mut pending = PendingRestore {
+            service: row.name.clone(),
+            backup: b.id,
+            target: target.to_string(),
+            scratch: None,
+            replaced: None,
+            pid: std::process::id(),
+            pid_start: crate::leases::process_start_time(std::process::id()),
+            finishing: false,
+        };
+        let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
+        self.record_pending(&key, &pending)?;
+        if let Err(e) = self
+            .run_sql(row, pw, &format!("CREATE DATABASE {}", my_ident(target)))
+            .await
+        {
+            // Not created: nothing of this restore's to remove (whatever holds the name is not).
+            self.store.delete_setting(&key)?;
+            return Err(e);
+        }
+        let result = async {
+            self.run_sql(
+                row,
+                pw,
+                &format!(
+                    "CREATE TABLE {}.{} (restore_of_backup BIGINT)",
+                    my_ident(target),
+                    my_ident(RESTORE_MARKER)
+                ),
+            )
+            .await?;
+            test_pause("created").await;
+            self.feed_restore(row, pw, b, target, owner).await?;
+            test_pause("restored").await;
+            pending.finishing = true;
+            self.record_pending(&key, &pending)?;
+            test_pause("finishing").await;
+            self.run_sql(
+                row,
+                pw,
+                &format!(
+                    "DROP TABLE {}.{}",
+                    my_ident(target),
+                    my_ident(RESTORE_MARKER)
+                ),
+            )
+            .await?;
+            test_pause("done").await;
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => self.store.delete_setting(&key),
+            Err(e) => {
+                if let Err(e2) = self.recover_one(row, pw, &key, &pending).await {
+                    tracing::warn!("could not tidy up after a failed restore: {e2}");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Streams a backup file into the kind's restore tool, restoring into `database`.
+    async fn feed_restore(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        b: &BackupRow,
+        database: &str,
+        owner: &str,
+    ) -> Result<()> {
+        let path = Path::new(&b.path);
+        let mut f = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| io_error(path, "read", e))?;
+        let t = tools::restore(row.kind, pw, database, owner)?;
+        let context = format!("restore of backup {} on '{}'", b.id, row.name);
+        match self
+            .exec_input(&container_name(&row.name), &t, DUMP_LIMIT, &mut f)
+            .await
+        {
+            Ok((0, _, _)) => Ok(()),
+            Ok((code, _, err)) => Err(tool_error(context, &t, Some(code), &err)),
+            Err(CoreError::Engine(e)) => Err(self.cut_off(row, context, &t, e).await),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn record_pending(&self, key: &str, p: &PendingRestore) -> Result<()> {
+        let v = serde_json::to_string(p).map_err(|e| CoreError::Io(std::io::Error::other(e)))?;
+        self.store.set_setting(key, &v)
+    }
+
+    /// Finishes or removes what killed restores on this service left. Only databases a
+    /// recorded restore created are ever dropped (and, once a replacement has committed, the
+    /// replaced one the user asked to overwrite). Returns whether `same` — (backup, target) of
+    /// the restore about to run — was already completed by a killed run.
+    async fn recover_restores(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        same: Option<(i64, &str)>,
+    ) -> Result<bool> {
+        let prefix = format!("{PENDING_PREFIX}{}/", row.name);
+        let pending: Vec<(String, PendingRestore)> = self
+            .store
+            .settings_with_prefix(&prefix)?
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, serde_json::from_str(&v).ok()?)))
+            .collect();
+        let mut finished = false;
+        for (key, p) in pending {
+            if crate::leases::process_alive(p.pid, p.pid_start.as_deref()) {
+                continue; // a restore still running
+            }
+            let complete = self.recover_one(row, pw, &key, &p).await?;
+            if complete && same == Some((p.backup, p.target.as_str())) {
+                finished = true;
+            }
+        }
+        Ok(finished)
+    }
+
+    /// Settles one recorded restore that is not running any more: removes what it created and
+    /// had not finished, and its record. Returns whether it had completed its target.
+    async fn recover_one(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        key: &str,
+        p: &PendingRestore,
+    ) -> Result<bool> {
+        let dbs = self.list_databases(row, pw).await?;
+        let has = |d: &str| dbs.iter().any(|x| x == d);
+        let via = if p.target == "postgres" {
+            "template1"
+        } else {
+            "postgres"
+        };
+        let complete = match &p.scratch {
+            Some(scratch) if has(scratch) => {
+                self.run_sql_in(row, pw, via, &drop_database(row.kind, scratch))
+                    .await?;
+                false
+            }
+            // Without its scratch database, a restore that had begun to finish has renamed it:
+            // the target is the restored one, and the database it replaced is to go.
+            Some(_) if p.finishing => {
+                if let Some(old) = p.replaced.as_deref().filter(|o| has(o)) {
+                    self.run_sql_in(row, pw, via, &drop_database(row.kind, old))
+                        .await?;
+                }
+                has(&p.target)
+            }
+            Some(_) => false,
+            None if has(&p.target) => {
+                let q = format!(
+                    "SELECT COUNT(*), COALESCE(SUM(table_name = {}), 0) FROM information_schema.tables \
+                     WHERE table_schema = {}",
+                    crate::ident::my_literal(RESTORE_MARKER),
+                    crate::ident::my_literal(&p.target)
+                );
+                let out = self.run_sql(row, pw, &q).await?;
+                let mut n = out
+                    .split_whitespace()
+                    .map(|x| x.parse::<i64>().unwrap_or(-1));
+                let (tables, marked) = (n.next().unwrap_or(-1), n.next().unwrap_or(-1));
+                if marked > 0 || tables == 0 {
+                    // Marked (or still empty): this restore's own unfinished database.
+                    self.run_sql(row, pw, &drop_database(row.kind, &p.target))
+                        .await?;
+                    false
+                } else {
+                    p.finishing && marked == 0
+                }
+            }
+            None => false,
+        };
+        self.store.delete_setting(key)?;
+        if p.pid != std::process::id() {
+            let what = if complete {
+                format!(
+                    "a killed restore of backup {} into '{}' had completed it",
+                    p.backup, p.target
+                )
+            } else {
+                format!(
+                    "removed what a killed restore of backup {} into '{}' had left",
+                    p.backup, p.target
+                )
+            };
+            self.event(&row.name, "restore-recovered", &what);
+        }
+        Ok(complete)
     }
 
     /// The project user owning a database, if it is a project's.
@@ -474,7 +832,7 @@ impl Manager {
                 .into_iter()
                 .map(|a| a.db_name)
                 .collect()),
-            BackupScope::All => self.list_databases(row, password).await,
+            BackupScope::All => self.databases_to_back_up(row, password).await,
         }
     }
 
@@ -491,8 +849,25 @@ impl Manager {
             .collect())
     }
 
+    /// The databases a backup of the whole server covers: all but restores in progress.
+    async fn databases_to_back_up(&self, row: &ServiceRow, password: &str) -> Result<Vec<String>> {
+        let mut dbs = self.list_databases(row, password).await?;
+        dbs.retain(|d| !is_restore_scratch(d));
+        Ok(dbs)
+    }
+
     async fn run_sql(&self, row: &ServiceRow, password: &str, statement: &str) -> Result<String> {
-        let t = tools::sql(row.kind, password, statement)?;
+        self.run_sql_in(row, password, "postgres", statement).await
+    }
+
+    async fn run_sql_in(
+        &self,
+        row: &ServiceRow,
+        password: &str,
+        pg_database: &str,
+        statement: &str,
+    ) -> Result<String> {
+        let t = tools::sql_in(row.kind, password, pg_database, statement)?;
         let out = exec_collect_env(
             self.engine.as_ref(),
             &container_name(&row.name),
@@ -502,14 +877,43 @@ impl Manager {
         )
         .await?;
         if out.exit_code != 0 {
-            return Err(CoreError::InvalidInput(format!(
-                "{} on '{}' failed: {}",
-                t.cmd[0],
-                row.name,
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(tool_error(
+                format!("SQL on '{}'", row.name),
+                &t,
+                Some(out.exit_code),
+                &out.stderr,
+            ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
+    }
+
+    /// A tool cut off by the engine: Docker gone stays an engine error (exit code 3, "start
+    /// Docker"); otherwise the tool is named, with what became of its container.
+    async fn cut_off(
+        &self,
+        row: &ServiceRow,
+        context: String,
+        t: &ToolCommand,
+        e: EngineError,
+    ) -> CoreError {
+        if matches!(
+            e,
+            EngineError::Unavailable { .. } | EngineError::Timeout { .. }
+        ) {
+            return CoreError::Engine(e);
+        }
+        let stopped = !self.is_running(&row.name).await.unwrap_or(true);
+        let why = if stopped {
+            format!("the server's container stopped while it ran ({e})")
+        } else {
+            e.to_string()
+        };
+        CoreError::Tool {
+            context,
+            tool: tool_name(t),
+            exit: None,
+            stderr: why,
+        }
     }
 
     async fn exec_input(
@@ -557,7 +961,7 @@ impl Manager {
             timestamp(),
             tools::extension(row.kind)
         ));
-        let mut file = DumpFile::create(dest)?;
+        let mut file = DumpFile::create(&policy.dir, dest)?;
         let t = tools::dump(row.kind, password, database);
         let mut stderr = Vec::new();
         let mut last_report = Instant::now();
@@ -584,19 +988,22 @@ impl Manager {
         let version = version
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
             .unwrap_or_default();
-        let failed = |why: String| {
-            let msg = format!("backup of '{database}' on '{}' failed: {why}", row.name);
-            self.event(&row.name, "backup-failed", &msg);
-            msg
+        let context = format!("backup of '{database}' on '{}'", row.name);
+        let failed = |e: CoreError| {
+            self.event(
+                &row.name,
+                "backup-failed",
+                &format!("{context} failed: {e}"),
+            );
+            e
         };
         let code = match code {
             Ok(c) => c,
-            Err(e) => return Err(CoreError::InvalidInput(failed(e.to_string()))),
+            Err(e) => return Err(failed(self.cut_off(row, context.clone(), &t, e).await)),
         };
         if file.failed() {
             let e = file.finish().err().expect("a failed write is an error");
-            let msg = failed(e.to_string());
-            return Err(CoreError::Io(std::io::Error::other(msg)));
+            return Err(failed(e));
         }
         if code != 0 {
             let err = String::from_utf8_lossy(&stderr);
@@ -606,18 +1013,12 @@ impl Manager {
                     row.name
                 )));
             }
-            return Err(CoreError::InvalidInput(failed(format!(
-                "{} exited with code {code}: {}",
-                t.cmd[0],
-                err.trim()
-            ))));
+            // 137 / 139: killed or crashed, not a judgement on the input.
+            return Err(failed(tool_error(context.clone(), &t, Some(code), &stderr)));
         }
         let written = match file.finish() {
             Ok(w) => w,
-            Err(e) => {
-                let msg = failed(e.to_string());
-                return Err(CoreError::Io(std::io::Error::other(msg)));
-            }
+            Err(e) => return Err(failed(e)),
         };
         progress(BackupProgress {
             service: row.name.clone(),
@@ -676,27 +1077,110 @@ fn drop_database(kind: Kind, name: &str) -> String {
     }
 }
 
-fn create_database(kind: Kind, name: &str, owner: &str) -> String {
-    match kind {
-        Kind::Postgres => format!(
-            "CREATE DATABASE {} OWNER {}",
-            crate::ident::pg_ident(name),
-            crate::ident::pg_ident(owner)
-        ),
-        _ => format!("CREATE DATABASE {}", crate::ident::my_ident(name)),
-    }
-}
-
 /// The first and last KiB of a file.
 fn head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).map_err(|e| io_error(path, e))?;
-    let len = f.metadata().map_err(|e| io_error(path, e))?.len();
+    let rd = |e| io_error(path, "read", e);
+    let mut f = std::fs::File::open(path).map_err(rd)?;
+    let len = f.metadata().map_err(rd)?.len();
     let mut head = vec![0; len.min(1024) as usize];
-    f.read_exact(&mut head).map_err(|e| io_error(path, e))?;
+    f.read_exact(&mut head).map_err(rd)?;
     let mut tail = vec![0; len.min(1024) as usize];
     f.seek(SeekFrom::Start(len - tail.len() as u64))
-        .map_err(|e| io_error(path, e))?;
-    f.read_exact(&mut tail).map_err(|e| io_error(path, e))?;
+        .map_err(rd)?;
+    f.read_exact(&mut tail).map_err(rd)?;
     Ok((head, tail))
+}
+
+/// Records of restores in progress, in the settings table: `restore-pending/<service>/<token>`.
+const PENDING_PREFIX: &str = "restore-pending/";
+/// PostgreSQL: the database a restore fills before it takes the target's name.
+const RESTORE_SCRATCH: &str = "dockhand_restore_";
+/// PostgreSQL: the name a replaced database has between the swap and its drop.
+const RESTORE_REPLACED: &str = "dockhand_replaced_";
+/// MariaDB/MySQL: the table marking a database a restore is still filling.
+const RESTORE_MARKER: &str = "__dockhand_restore_pending";
+
+/// What a restore in progress has created, recorded before it creates it, so that a later
+/// restore on the service can tell a killed restore's leftovers (which it removes) from anything
+/// else (which it never touches).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct PendingRestore {
+    service: String,
+    backup: i64,
+    target: String,
+    /// PostgreSQL: the scratch database the dump goes into.
+    scratch: Option<String>,
+    /// PostgreSQL, when replacing: the name the old database takes in the swap.
+    replaced: Option<String>,
+    pid: u32,
+    pid_start: Option<String>,
+    /// The dump is in; the last step (rename / marker removal) may have happened.
+    finishing: bool,
+}
+
+fn restore_token() -> String {
+    use rand::Rng;
+    format!("{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
+}
+
+fn is_restore_scratch(name: &str) -> bool {
+    name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
+}
+
+/// The program a tool command runs (`sh -c "… redis-cli"` names redis-cli).
+fn tool_name(t: &ToolCommand) -> String {
+    match t.cmd.first().map(String::as_str) {
+        Some("sh") => t
+            .cmd
+            .last()
+            .and_then(|script| {
+                ["redis-cli", "mongodump", "mongorestore"]
+                    .into_iter()
+                    .find(|n| script.contains(n))
+            })
+            .unwrap_or("sh")
+            .to_string(),
+        Some(p) => p.to_string(),
+        None => String::new(),
+    }
+}
+
+fn tool_error(context: String, t: &ToolCommand, exit: Option<i64>, stderr: &[u8]) -> CoreError {
+    CoreError::Tool {
+        context,
+        tool: tool_name(t),
+        exit,
+        stderr: String::from_utf8_lossy(stderr).trim().to_string(),
+    }
+}
+
+fn nothing_to_back_up(row: &ServiceRow) -> CoreError {
+    let why = match row.kind {
+        Kind::Mariadb | Kind::Mysql => {
+            "it has no databases yet besides the server's own (mysql, sys, information_schema, performance_schema)"
+        }
+        _ => "it has no databases yet",
+    };
+    CoreError::NothingToBackUp {
+        service: row.name.clone(),
+        why: why.into(),
+    }
+}
+
+/// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
+/// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
+/// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
+async fn test_pause(step: &str) {
+    let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
+        return;
+    };
+    let v = v.to_string_lossy().to_string();
+    let Some((at, file)) = v.split_once(':') else {
+        return;
+    };
+    if at == step {
+        let _ = std::fs::write(file, step);
+        tokio::time::sleep(Duration::from_secs(600)).await;
+    }
 }

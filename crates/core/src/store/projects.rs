@@ -291,6 +291,18 @@ impl Store {
         })
     }
 
+    /// Settings whose key starts with `prefix`, in key order.
+    pub fn settings_with_prefix(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        self.with(|c| {
+            let mut st =
+                c.prepare("SELECT key, value FROM settings WHERE substr(key, 1, length(?1)) = ?1 ORDER BY key")?;
+            let rows = st
+                .query_map([prefix], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+
     pub fn delete_setting(&self, key: &str) -> Result<()> {
         self.with(|c| {
             c.execute("DELETE FROM settings WHERE key = ?1", [key])?;

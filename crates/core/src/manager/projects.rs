@@ -350,7 +350,10 @@ impl Manager {
         // start or `run` re-creates the user in between; a failure leaves the project attached
         // and the command can be run again.
         let revoked = {
-            let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
+            let _lock = match provision::revoked_on_detach(row.kind) {
+                true => Some(self.lock(&row.name, super::consumers::LOCK_LIMIT).await?),
+                false => None,
+            };
             let revoked = self.revoke_user(&row, &att).await?;
             if !self.store.detach(&project.name, &row.name)? {
                 return Err(not_attached());
@@ -638,7 +641,13 @@ impl Manager {
         } else {
             // Keeping the data keeps no door open: users that own nothing (Redis) go now.
             for att in &atts {
-                let row = self.resolve(&att.service)?;
+                // A service that is gone has no users left to delete.
+                let Ok(row) = self.resolve(&att.service) else {
+                    continue;
+                };
+                if !provision::revoked_on_detach(row.kind) {
+                    continue;
+                }
                 let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
                 if self.revoke_user(&row, att).await? {
                     self.event(

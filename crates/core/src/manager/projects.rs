@@ -392,7 +392,10 @@ impl Manager {
         // start or `run` re-creates the user in between; a failure leaves the project attached
         // and the command can be run again.
         let revoked = {
-            let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
+            let _lock = match provision::revoked_on_detach(row.kind) {
+                true => Some(self.lock(&row.name, super::consumers::LOCK_LIMIT).await?),
+                false => None,
+            };
             let revoked = self.revoke_user(&row, &att).await?;
             if !self.store.detach(&project.name, &row.name)? {
                 return Err(not_attached());
@@ -709,6 +712,9 @@ impl Manager {
                     Err(CoreError::UnknownService(_)) => continue,
                     Err(e) => return Err(e),
                 };
+                if !provision::revoked_on_detach(row.kind) {
+                    continue;
+                }
                 let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
                 if self.revoke_user(&row, att).await? {
                     self.event(

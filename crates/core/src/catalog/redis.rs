@@ -12,7 +12,9 @@ pub(super) const SPEC: KindSpec = KindSpec {
     aliases: &[],
     image_repo: "redis",
     default_version: "7",
-    versions: &["6", "6.2", "7", "7.0", "7.2", "7.4", "8"],
+    // No 6.x: Redis 6 ACLs cannot deny subcommands (`-script|flush`, `-client|tracking`), so a
+    // shared Redis 6 could not keep one project out of another's scripts and key names.
+    versions: &["7", "7.0", "7.2", "7.4", "8"],
     container_port: 6379,
     default_host_port: 6379,
     data_path: "/data",

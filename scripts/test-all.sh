@@ -52,6 +52,14 @@ if [ -z "$e2e_line" ] && [ "$e2e_status" != 0 ]; then e2e_failed=1; fi
 passed=$((passed + e2e_passed)); failed=$((failed + e2e_failed))
 [ "$status" = 0 ] && status=$e2e_status
 rm -f "$log"
+# The tests remove what they create; anything of theirs still here (test services are named
+# dockhand-t<hex>-…) is a leak, and fails the run.
+leaks=$( { docker ps -a --format '{{.Names}}'; docker volume ls --format '{{.Name}}'; } | grep -E '^dockhand-t[0-9a-f]+-' || true)
+if [ -n "$leaks" ]; then
+  echo "== left behind by the tests:"; echo "$leaks"
+  [ "$status" = 0 ] && status=1
+  failed=$((failed + 1))
+fi
 echo "== done in $(( $(date +%s) - start )) s"
 echo "${passed} passed, ${failed} failed"
 exit "$status"

@@ -22,8 +22,10 @@ from selenium.webdriver.common.options import ArgOptions
 from selenium.common.exceptions import WebDriverException
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-APP = os.path.join(ROOT, "target", "debug", "dockhand-app")
-CLI = os.path.join(ROOT, "target", "debug", "dockhand")
+# The binaries are where cargo put them (CARGO_TARGET_DIR, as .ci/run sets it, else target/).
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+APP = os.path.join(TARGET, "debug", "dockhand-app")
+CLI = os.path.join(TARGET, "debug", "dockhand")
 SHOT = os.environ.get("DOCKHAND_SCREENSHOT", os.path.join(ROOT, "target", "e2e-dashboard.png"))
 SUFFIX = f"{os.getpid() % 100000}"
 SERVICE = f"e2e-pg-{SUFFIX}"

@@ -550,6 +550,21 @@ impl Engine for DockerEngine {
             .await
         {
             Ok(()) | Err(EngineError::NotFound(_)) => Ok(()),
+            // A removal Docker is already doing — asked by a client killed since, whose request
+            // the daemon carries on with — ends the same way: wait for it, within the limit.
+            Err(EngineError::Conflict(m)) if m.contains("already in progress") => {
+                let deadline = tokio::time::Instant::now() + START_LIMIT;
+                while tokio::time::Instant::now() < deadline {
+                    if self.inspect_container(name).await?.is_none() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(EngineError::Timeout {
+                    op: format!("remove container {name} (a removal already in progress)"),
+                    limit: START_LIMIT,
+                })
+            }
             Err(e) => Err(e),
         }
     }

@@ -701,6 +701,68 @@ impl Manager {
         Ok(finished)
     }
 
+    /// A killed restore's statements can still be running in the server: its `CREATE DATABASE`
+    /// or `pg_restore` was started by `docker exec`, which carries on when its client dies. Looking
+    /// before they end would miss a database about to appear (and leave it behind for good), so
+    /// wait until no other session works on what the restore recorded.
+    async fn wait_until_nobody_works_on(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        p: &PendingRestore,
+    ) -> Result<()> {
+        let names: Vec<&str> = match &p.scratch {
+            Some(scratch) => std::iter::once(scratch.as_str())
+                .chain(p.replaced.as_deref())
+                .collect(),
+            None => vec![p.target.as_str()],
+        };
+        let q = match row.kind {
+            Kind::Postgres => {
+                let lits: Vec<String> = names.iter().map(|n| crate::ident::pg_literal(n)).collect();
+                let likes: Vec<String> = names
+                    .iter()
+                    .map(|n| crate::ident::pg_literal(&format!("%{n}%")))
+                    .collect();
+                format!(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+                     AND (datname IN ({}) OR (state <> 'idle' AND query LIKE ANY (ARRAY[{}])))",
+                    lits.join(", "),
+                    likes.join(", ")
+                )
+            }
+            _ => {
+                let lits: Vec<String> = names.iter().map(|n| crate::ident::my_literal(n)).collect();
+                let likes: Vec<String> = names
+                    .iter()
+                    .map(|n| format!("INFO LIKE {}", crate::ident::my_literal(&format!("%{n}%"))))
+                    .collect();
+                format!(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
+                     AND (DB IN ({}) OR {})",
+                    lits.join(", "),
+                    likes.join(" OR ")
+                )
+            }
+        };
+        let deadline = tokio::time::Instant::now() + TOOL_LIMIT;
+        loop {
+            let busy: i64 = self.run_sql(row, pw, &q).await?.trim().parse().unwrap_or(1);
+            if busy == 0 {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(CoreError::InvalidInput(format!(
+                    "an interrupted restore into '{}' is still running in the server after {} s; \
+                     nothing was changed — try again when it has ended",
+                    p.target,
+                    TOOL_LIMIT.as_secs()
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+    }
+
     /// Settles one recorded restore that is not running any more: removes what it created and
     /// had not finished, and its record. Returns whether it had completed its target.
     async fn recover_one(
@@ -710,6 +772,7 @@ impl Manager {
         key: &str,
         p: &PendingRestore,
     ) -> Result<bool> {
+        self.wait_until_nobody_works_on(row, pw, p).await?;
         let dbs = self.list_databases(row, pw).await?;
         let has = |d: &str| dbs.iter().any(|x| x == d);
         let via = if p.target == "postgres" {

@@ -16,27 +16,8 @@ use std::time::{Duration, Instant};
 use common::*;
 
 /// A project folder whose dockhand.toml names this test's Redis service.
-fn project_dir(env: &Env, name: &str, service: &str) -> PathBuf {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("dockhand.toml"),
-        format!("name = \"{name}\"\n[services]\nredis = {{ version = \"7\", service = \"{service}\" }}\n"),
-    )
-    .unwrap();
-    dir
-}
-
-fn in_dir(env: &Env, dir: &Path, args: &[&str]) -> Run {
-    let mut c = env.command(args);
-    c.current_dir(dir);
-    run_limited(c, COMMAND_LIMIT)
-}
-
-fn ok_in(env: &Env, dir: &Path, args: &[&str]) -> String {
-    let r = in_dir(env, dir, args);
-    assert_eq!(r.code, 0, "dockhand {args:?}:\n{}", r.all());
-    r.stdout
+fn redis_project(env: &Env, name: &str, service: &str) -> PathBuf {
+    project_dir(env, name, &[("redis", "7", service)])
 }
 
 fn redis_url(env: &Env, dir: &Path) -> String {
@@ -88,8 +69,8 @@ struct Shared {
 
 fn shared(env: &Env) -> Shared {
     let service = env.name("shared");
-    let alpha_dir = project_dir(env, "alpha", &service);
-    let beta_dir = project_dir(env, "beta", &service);
+    let alpha_dir = redis_project(env, "alpha", &service);
+    let beta_dir = redis_project(env, "beta", &service);
     // The server stays up between commands (no stop after each attach).
     env.ok(&["config", "set", "grace-period", "10m"]);
     ok_in(env, &alpha_dir, &["attach"]);

@@ -546,16 +546,7 @@ impl Manager {
             Ok(())
         }
         .await;
-        match result {
-            Ok(()) => self.store.delete_setting(&key),
-            Err(e) => {
-                // A half-restored database is worse than none: remove what this restore made.
-                if let Err(e2) = self.recover_one(row, pw, &key, &pending).await {
-                    tracing::warn!("could not tidy up after a failed restore: {e2}");
-                }
-                Err(e)
-            }
-        }
+        self.settle_restore(row, pw, &key, &pending, result).await
     }
 
     /// MariaDB/MySQL have no database rename, and a table with triggers or a view cannot move to
@@ -629,15 +620,7 @@ impl Manager {
             Ok(())
         }
         .await;
-        match result {
-            Ok(()) => self.store.delete_setting(&key),
-            Err(e) => {
-                if let Err(e2) = self.recover_one(row, pw, &key, &pending).await {
-                    tracing::warn!("could not tidy up after a failed restore: {e2}");
-                }
-                Err(e)
-            }
-        }
+        self.settle_restore(row, pw, &key, &pending, result).await
     }
 
     /// Streams a backup file into the kind's restore tool, restoring into `database`.
@@ -699,6 +682,27 @@ impl Manager {
             }
         }
         Ok(finished)
+    }
+
+    /// The end of a restore: its record goes when it succeeded; when it failed, what it made is
+    /// removed (a half-restored database is worse than none) and the failure returned.
+    async fn settle_restore(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        key: &str,
+        pending: &PendingRestore,
+        result: Result<()>,
+    ) -> Result<()> {
+        match result {
+            Ok(()) => self.store.delete_setting(key),
+            Err(e) => {
+                if let Err(e2) = self.recover_one(row, pw, key, pending).await {
+                    tracing::warn!("could not tidy up after a failed restore: {e2}");
+                }
+                Err(e)
+            }
+        }
     }
 
     /// A killed restore's statements can still be running in the server: its `CREATE DATABASE`

@@ -287,7 +287,7 @@ pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result
                 })?,
             None => conns
                 .iter()
-                .min_by_key(|c| main_database_rank(c.kind))
+                .min_by_key(|c| c.kind.driver().main_database_rank())
                 .ok_or_else(|| {
                     CoreError::InvalidInput(format!("project '{name}' uses no service yet"))
                 })?,
@@ -309,18 +309,6 @@ pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result
         println!("{url}");
     }
     Ok(())
-}
-
-/// Which of a project's services `dockhand url <project>` means by default.
-fn main_database_rank(k: dockhand_core::Kind) -> u8 {
-    use dockhand_core::Kind::*;
-    match k {
-        Postgres => 0,
-        Mariadb => 1,
-        Mysql => 2,
-        Mongo => 3,
-        Redis => 4,
-    }
 }
 
 /// `dockhand run`: leases for the command's lifetime, variables in its environment only.

@@ -4,7 +4,6 @@
 //! that leaves every other line alone.
 
 use crate::catalog::Kind;
-use crate::url::encode_userinfo;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -38,57 +37,41 @@ pub struct Connection<'a> {
 }
 
 pub fn url(c: &Connection<'_>) -> String {
-    let auth = format!(
-        "{}:{}",
-        encode_userinfo(c.user),
-        encode_userinfo(c.password)
-    );
-    let scheme = c.kind.spec().url_scheme;
-    match c.kind {
-        Kind::Postgres | Kind::Mariadb | Kind::Mysql => {
-            format!("{scheme}://{auth}@{}:{}/{}", c.host, c.port, c.database)
-        }
-        Kind::Redis => format!("{scheme}://{auth}@{}:{}/0", c.host, c.port),
-        Kind::Mongo => format!(
-            "{scheme}://{auth}@{}:{}/{}?authSource={}",
-            c.host, c.port, c.database, c.database
-        ),
-    }
+    c.kind.driver().url(c)
 }
 
-/// All variables for a project's connections. `DATABASE_URL` goes to PostgreSQL when the
-/// project has it, else to MariaDB/MySQL.
+/// The variable holding each connection's URL, in order: `DATABASE_URL` goes to the connection
+/// whose kind ranks best for it (PostgreSQL, else MariaDB/MySQL); the others keep their own
+/// (`MYSQL_URL`, `REDIS_URL`, `MONGODB_URI`). The one place this rule is written.
+pub fn url_variable_names(kinds: &[Kind]) -> Vec<&'static str> {
+    let best = kinds
+        .iter()
+        .filter_map(|k| k.driver().url_variable().database_url_rank)
+        .min();
+    let mut given = false;
+    kinds
+        .iter()
+        .map(|k| {
+            let v = k.driver().url_variable();
+            if !given && v.database_url_rank.is_some() && v.database_url_rank == best {
+                given = true;
+                "DATABASE_URL"
+            } else {
+                v.own
+            }
+        })
+        .collect()
+}
+
+/// All variables for a project's connections: each one's URL (see [`url_variable_names`]) and
+/// its kind's own variables.
 pub fn variables(conns: &[Connection<'_>]) -> Vec<(String, String)> {
+    let kinds: Vec<Kind> = conns.iter().map(|c| c.kind).collect();
     let mut out = Vec::new();
-    let has_pg = conns.iter().any(|c| c.kind == Kind::Postgres);
-    for c in conns {
-        let u = url(c);
-        let mut push = |k: &str, v: String| out.push((k.to_string(), v));
-        match c.kind {
-            Kind::Postgres => {
-                push("DATABASE_URL", u);
-                push("PGHOST", c.host.into());
-                push("PGPORT", c.port.to_string());
-                push("PGUSER", c.user.into());
-                push("PGPASSWORD", c.password.into());
-                push("PGDATABASE", c.database.into());
-            }
-            Kind::Mariadb | Kind::Mysql => {
-                push(if has_pg { "MYSQL_URL" } else { "DATABASE_URL" }, u);
-                push("MYSQL_HOST", c.host.into());
-                push("MYSQL_PORT", c.port.to_string());
-                push("MYSQL_USER", c.user.into());
-                push("MYSQL_PASSWORD", c.password.into());
-                push("MYSQL_DATABASE", c.database.into());
-            }
-            Kind::Redis => {
-                push("REDIS_URL", u);
-                push(
-                    "REDIS_KEY_PREFIX",
-                    crate::provision::redis_prefix(c.database),
-                );
-            }
-            Kind::Mongo => push("MONGODB_URI", u),
+    for (c, name) in conns.iter().zip(url_variable_names(&kinds)) {
+        out.push((name.to_string(), url(c)));
+        for (k, v) in c.kind.driver().extra_variables(c) {
+            out.push((k.to_string(), v));
         }
     }
     out

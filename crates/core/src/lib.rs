@@ -3,6 +3,7 @@
 
 pub mod backup;
 pub mod catalog;
+pub mod drivers;
 pub mod engine;
 pub mod env;
 pub mod error;

@@ -128,17 +128,7 @@ fn separator(n: usize) -> MenuItem {
 
 /// The URL variables a project has, one per attached kind (as `env::variables` names them).
 pub fn url_vars(kinds: &[Kind]) -> Vec<&'static str> {
-    let has_pg = kinds.contains(&Kind::Postgres);
-    let mut vars: Vec<&'static str> = kinds
-        .iter()
-        .map(|k| match k {
-            Kind::Postgres => "DATABASE_URL",
-            Kind::Mariadb | Kind::Mysql if has_pg => "MYSQL_URL",
-            Kind::Mariadb | Kind::Mysql => "DATABASE_URL",
-            Kind::Redis => "REDIS_URL",
-            Kind::Mongo => "MONGODB_URI",
-        })
-        .collect();
+    let mut vars = crate::env::url_variable_names(kinds);
     vars.sort_by_key(|v| (*v != "DATABASE_URL", *v));
     vars.dedup();
     vars

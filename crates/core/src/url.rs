@@ -23,12 +23,7 @@ pub fn admin_url(kind: Kind, host: &str, port: u16, password: &str) -> String {
         encode_userinfo(spec.admin_user),
         encode_userinfo(password)
     );
-    let path = match kind {
-        Kind::Postgres => "/postgres",
-        Kind::Redis => "/0",
-        Kind::Mariadb | Kind::Mysql => "/",
-        Kind::Mongo => "/?authSource=admin",
-    };
+    let path = kind.driver().admin_url_path();
     format!("{}://{auth}@{host}:{port}{path}", spec.url_scheme)
 }
 

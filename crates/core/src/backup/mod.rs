@@ -181,29 +181,7 @@ pub fn looks_complete(
     head: &[u8],
     tail: &[u8],
 ) -> std::result::Result<(), String> {
-    use crate::Kind;
-    match kind {
-        Kind::Postgres => head
-            .starts_with(b"PGDMP")
-            .then_some(())
-            .ok_or_else(|| "not a pg_dump custom-format archive".into()),
-        Kind::Mariadb | Kind::Mysql => {
-            let tail = String::from_utf8_lossy(tail);
-            tail.contains("-- Dump completed")
-                .then_some(())
-                .ok_or_else(|| {
-                    "the dump does not end with '-- Dump completed': it was cut short".into()
-                })
-        }
-        Kind::Redis => head
-            .starts_with(b"REDIS")
-            .then_some(())
-            .ok_or_else(|| "not a Redis RDB snapshot".into()),
-        Kind::Mongo => head
-            .starts_with(&[0x6d, 0xe2, 0x99, 0x81])
-            .then_some(())
-            .ok_or_else(|| "not a mongodump archive".into()),
-    }
+    kind.driver().check_dump(head, tail)
 }
 
 #[cfg(test)]

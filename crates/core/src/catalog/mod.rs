@@ -1,47 +1,20 @@
 //! What Dockhand knows about each kind of database server: which image, which versions, where it
 //! keeps its data, how its admin credentials are passed in, and how to tell it is ready.
-//! One module per kind; this module holds the shared shape and the parsing of `kind[:version]`.
-
-mod mariadb;
-mod mongo;
-mod mysql;
-mod postgres;
-mod redis;
+//! Each kind's values live in its driver (`crate::drivers`); this module holds the shared shape
+//! and the parsing of `kind[:version]`.
 
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::drivers::Kind;
+pub use crate::engine::ContainerFile;
 use crate::error::{CoreError, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Postgres,
-    Redis,
-    Mariadb,
-    Mysql,
-    Mongo,
-}
-
 impl Kind {
-    pub const ALL: [Kind; 5] = [
-        Kind::Postgres,
-        Kind::Redis,
-        Kind::Mariadb,
-        Kind::Mysql,
-        Kind::Mongo,
-    ];
-
     pub fn spec(self) -> &'static KindSpec {
-        match self {
-            Kind::Postgres => &postgres::SPEC,
-            Kind::Redis => &redis::SPEC,
-            Kind::Mariadb => &mariadb::SPEC,
-            Kind::Mysql => &mysql::SPEC,
-            Kind::Mongo => &mongo::SPEC,
-        }
+        self.driver().spec()
     }
 
     /// The stable name used in labels, the store and on the command line.
@@ -65,13 +38,7 @@ impl Kind {
     /// Everything a container of this kind needs at creation: environment, command line and the
     /// files (secrets, config) placed into it before its first start.
     pub fn container_setup(self, version: &str, admin_password: &str) -> ContainerSetup {
-        match self {
-            Kind::Postgres => postgres::setup(version, admin_password),
-            Kind::Redis => redis::setup(version, admin_password),
-            Kind::Mariadb => mariadb::setup(version, admin_password),
-            Kind::Mysql => mysql::setup(version, admin_password),
-            Kind::Mongo => mongo::setup(version, admin_password),
-        }
+        self.driver().container_setup(version, admin_password)
     }
 }
 
@@ -119,25 +86,6 @@ pub struct ContainerSetup {
     pub env: Vec<String>,
     pub cmd: Vec<String>,
     pub files: Vec<ContainerFile>,
-}
-
-/// A file written into the container before its first start.
-#[derive(Clone)]
-pub struct ContainerFile {
-    pub path: String,
-    pub contents: Vec<u8>,
-    pub mode: u32,
-    pub uid: u64,
-}
-
-impl fmt::Debug for ContainerFile {
-    // Contents are secrets or carry them: never print them.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ContainerFile")
-            .field("path", &self.path)
-            .field("len", &self.contents.len())
-            .finish()
-    }
 }
 
 pub(crate) fn admin_password_file(spec: &KindSpec, password: &str) -> ContainerFile {

@@ -26,7 +26,7 @@ use super::{
     labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, Engine, EngineError,
     EngineResult, LogChunk, OutputStream, PullProgress, RunState, VolumeInfo,
 };
-use crate::catalog::ContainerFile;
+use crate::engine::ContainerFile;
 
 /// Deadlines per kind of call. Control calls are quick on a healthy engine; anything slower
 /// means the engine is in trouble and the user should hear about it.

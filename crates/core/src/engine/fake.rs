@@ -13,7 +13,7 @@ use super::{
     ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, LogChunk, OutputStream,
     PullProgress, RunState, VolumeInfo,
 };
-use crate::catalog::ContainerFile;
+use crate::engine::ContainerFile;
 
 #[derive(Default)]
 struct State {

@@ -19,8 +19,6 @@ pub use docker::DockerEngine;
 
 pub use socket::{discover_endpoint, Endpoint};
 
-use crate::catalog::ContainerFile;
-
 /// Label keys Dockhand puts on everything it creates. Docker's labels are the truth about which
 /// containers and volumes belong to Dockhand.
 pub mod labels {
@@ -160,6 +158,25 @@ pub struct ExecOutput {
     pub exit_code: i64,
     pub stdout: Vec<u8>,
     pub stderr: Vec<u8>,
+}
+
+/// A file written into the container before its first start.
+#[derive(Clone)]
+pub struct ContainerFile {
+    pub path: String,
+    pub contents: Vec<u8>,
+    pub mode: u32,
+    pub uid: u64,
+}
+
+impl std::fmt::Debug for ContainerFile {
+    // Contents are secrets or carry them: never print them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ContainerFile")
+            .field("path", &self.path)
+            .field("len", &self.contents.len())
+            .finish()
+    }
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::catalog::ContainerFile;
+use crate::engine::ContainerFile;
 
 pub(super) fn build(files: &[ContainerFile]) -> std::io::Result<Vec<u8>> {
     let mut b = tar::Builder::new(Vec::new());

@@ -5,13 +5,16 @@ use std::time::{Duration, Instant};
 
 use super::{container_name, Manager};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
-use crate::backup::tools::{self, ToolCommand, WHOLE_SERVER};
+use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
 use crate::backup::{
     looks_complete, retention_victims, timestamp, validate_database_name, BackupAllReport,
     BackupPolicy, BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification,
     DEFAULT_KEEP,
 };
 use crate::catalog::Kind;
+use crate::drivers::{
+    BackupUnit, MarkedRestore, ReadabilityCheck, RenamingRestore, RestoreStrategy, SqlDialect,
+};
 use crate::engine::{exec_collect_env, EngineError, LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, BackupRow, NewBackup, ServiceRow};
@@ -255,16 +258,17 @@ impl Manager {
         let complete = looks_complete(kind, &head, &tail);
         let mut readable = Some(complete.is_ok());
         let mut detail = complete.err().unwrap_or_default();
-        if kind == Kind::Postgres && readable == Some(true) {
-            match self.pg_restore_list(&b, &path).await {
-                Ok(n) => detail = format!("pg_restore --list reads {n} entries"),
+        let check = kind.driver().readability_check();
+        if let Some(check) = check.filter(|_| readable == Some(true)) {
+            match self.read_through(&b, &path, &check).await {
+                Ok(n) => detail = format!("{} reads {n} entries", check.name),
                 Err(CoreError::Tool {
                     exit: Some(_),
                     stderr,
                     ..
                 }) => {
                     readable = Some(false);
-                    detail = format!("pg_restore cannot read it: {}", stderr.trim());
+                    detail = format!("{} cannot read it: {}", check.name, stderr.trim());
                 }
                 Err(e) => {
                     readable = None;
@@ -286,7 +290,13 @@ impl Manager {
         })
     }
 
-    async fn pg_restore_list(&self, b: &BackupRow, path: &Path) -> Result<usize> {
+    /// Feeds a dump to the kind's readability check; how many entries it read.
+    async fn read_through(
+        &self,
+        b: &BackupRow,
+        path: &Path,
+        check: &ReadabilityCheck,
+    ) -> Result<usize> {
         if !self.is_running(&b.service).await? {
             return Err(CoreError::NotReady {
                 service: b.service.clone(),
@@ -296,23 +306,19 @@ impl Manager {
         let mut f = tokio::fs::File::open(path)
             .await
             .map_err(|e| io_error(path, "read", e))?;
-        let t = tools::pg_list();
-        // pg_restore reads the table of contents and exits: the rest of the file is not fed.
+        let t = &check.tool;
         let (code, out, err) = self
-            .exec_input(&container_name(&b.service), &t, DUMP_LIMIT, &mut f)
+            .exec_input(&container_name(&b.service), t, DUMP_LIMIT, &mut f)
             .await?;
         if code != 0 {
             return Err(tool_error(
                 format!("verify of backup {}", b.id),
-                &t,
+                t,
                 Some(code),
                 &err,
             ));
         }
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
-            .count())
+        Ok((check.entries)(&out))
     }
 
     /// Restores a backup into `into` (default: the database it was taken of). An existing
@@ -337,7 +343,9 @@ impl Manager {
                 "'{target}' is a name Dockhand uses for restores in progress; choose another"
             )));
         }
-        tools::restore(kind, "", &target, "")?; // refuses kinds that cannot be restored
+        if let RestoreStrategy::Unsupported(why) = kind.driver().restore_strategy() {
+            return Err(CoreError::InvalidInput(why.into()));
+        }
         let v = self.verify(id).await?;
         if !v.checksum_ok || v.readable == Some(false) {
             return Err(CoreError::InvalidInput(format!(
@@ -410,11 +418,16 @@ impl Manager {
                     .await?,
             );
         }
-        let outcome = if row.kind == Kind::Postgres {
-            self.restore_pg(row, pw, b, target, &owner, exists).await
-        } else {
-            self.restore_in_place(row, pw, b, target, &owner, exists)
-                .await
+        let outcome = match row.kind.driver().restore_strategy() {
+            RestoreStrategy::ScratchThenRename(sql) => {
+                self.restore_renaming(row, pw, b, target, &owner, exists, sql)
+                    .await
+            }
+            RestoreStrategy::MarkedInPlace(sql) => {
+                self.restore_marked(row, pw, b, target, &owner, exists, sql)
+                    .await
+            }
+            RestoreStrategy::Unsupported(why) => Err(CoreError::InvalidInput(why.into())),
         };
         if let Err(e) = outcome {
             if let Some(s) = &safety_backup {
@@ -437,10 +450,12 @@ impl Manager {
         Ok(restored(safety_backup, false))
     }
 
-    /// PostgreSQL: the dump goes into a scratch database of this restore's own, which takes the
-    /// target's name only once complete — in one transaction with the old one stepping aside
-    /// when it is replaced. A kill at any moment leaves the target as it was, or restored.
-    async fn restore_pg(
+    /// A kind with a database rename (PostgreSQL): the dump goes into a scratch database of this
+    /// restore's own, which takes the target's name only once complete — in one transaction
+    /// with the old one stepping aside when it is replaced. A kill at any moment leaves the
+    /// target as it was, or restored.
+    #[allow(clippy::too_many_arguments)]
+    async fn restore_renaming(
         &self,
         row: &ServiceRow,
         pw: &str,
@@ -448,8 +463,9 @@ impl Manager {
         target: &str,
         owner: &str,
         replace: bool,
+        sql: &dyn RenamingRestore,
     ) -> Result<()> {
-        use crate::ident::{pg_ident, pg_literal};
+        let dialect = sql_of(row)?;
         let token = restore_token();
         let scratch = format!("{RESTORE_SCRATCH}{token}");
         let old = format!("{RESTORE_REPLACED}{token}");
@@ -466,70 +482,28 @@ impl Manager {
         // Recorded before the scratch database exists: whatever this run leaves, the next finds.
         let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
         self.record_pending(&key, &pending)?;
-        // `postgres` itself cannot be renamed from a session connected to it.
-        let via = if target == "postgres" {
-            "template1"
-        } else {
-            "postgres"
-        };
+        let via = dialect.maintenance_database(target);
         let result = async {
-            self.run_sql_in(
-                row,
-                pw,
-                via,
-                &format!(
-                    "CREATE DATABASE {} OWNER {} TEMPLATE template0",
-                    pg_ident(&scratch),
-                    pg_ident(owner)
-                ),
-            )
-            .await?;
+            self.run_sql_in(row, pw, via, &sql.create_scratch(&scratch, owner))
+                .await?;
             if owner != row.kind.spec().admin_user {
                 // As provisioning does: the project's user alone may connect.
-                self.run_sql_in(
-                    row,
-                    pw,
-                    via,
-                    &format!(
-                        "REVOKE CONNECT, TEMPORARY ON DATABASE {db} FROM PUBLIC; \
-                         GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {role}",
-                        db = pg_ident(&scratch),
-                        role = pg_ident(owner)
-                    ),
-                )
-                .await?;
+                self.run_sql_in(row, pw, via, &sql.open_only_to(&scratch, owner))
+                    .await?;
             }
             self.feed_restore(row, pw, b, &scratch, owner).await?;
             test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
             test_pause("finishing").await;
-            let rename = format!(
-                "ALTER DATABASE {} RENAME TO {}",
-                pg_ident(&scratch),
-                pg_ident(target)
-            );
-            let swap = if replace {
-                // Sessions on the database being replaced are ended (as DROP … WITH (FORCE)
-                // would); both renames commit together or not at all.
-                format!(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
-                     WHERE datname = {lit} AND pid <> pg_backend_pid(); \
-                     ALTER DATABASE {t} RENAME TO {o}; {rename}",
-                    lit = pg_literal(target),
-                    t = pg_ident(target),
-                    o = pg_ident(&old),
-                )
-            } else {
-                rename
-            };
+            let swap = sql.swap(target, &scratch, replace.then_some(old.as_str()));
             let mut tries = 0;
             loop {
                 match self.run_sql_in(row, pw, via, &swap).await {
                     Ok(_) => break,
                     // A session ended a moment ago may still be on its way out.
                     Err(CoreError::Tool { stderr, .. })
-                        if tries < 20 && stderr.contains("being accessed by other users") =>
+                        if tries < 20 && sql.swap_retryable(&stderr) =>
                     {
                         tries += 1;
                         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -539,7 +513,7 @@ impl Manager {
             }
             test_pause("swapped").await;
             if replace {
-                self.run_sql_in(row, pw, via, &drop_database(row.kind, &old))
+                self.run_sql_in(row, pw, via, &dialect.drop_database(&old))
                     .await?;
             }
             test_pause("done").await;
@@ -549,11 +523,12 @@ impl Manager {
         self.settle_restore(row, pw, &key, &pending, result).await
     }
 
-    /// MariaDB/MySQL have no database rename, and a table with triggers or a view cannot move to
-    /// another database: the target is created by this restore, marked with a table of
-    /// Dockhand's until the dump is complete, and recorded as this restore's. A kill leaves a
-    /// marked (or empty) database that the next restore knows as its own and drops.
-    async fn restore_in_place(
+    /// A kind without a database rename (MariaDB/MySQL, where a table with triggers or a view
+    /// cannot move to another database either): the target is created by this restore, marked
+    /// with a table of Dockhand's until the dump is complete, and recorded as this restore's. A
+    /// kill leaves a marked (or empty) database that the next restore knows as its own and drops.
+    #[allow(clippy::too_many_arguments)]
+    async fn restore_marked(
         &self,
         row: &ServiceRow,
         pw: &str,
@@ -561,11 +536,12 @@ impl Manager {
         target: &str,
         owner: &str,
         replace: bool,
+        sql: &dyn MarkedRestore,
     ) -> Result<()> {
-        use crate::ident::my_ident;
+        let dialect = sql_of(row)?;
         if replace {
             // Backed up just before (the safety backup).
-            self.run_sql(row, pw, &drop_database(row.kind, target))
+            self.run_sql(row, pw, &dialect.drop_database(target))
                 .await?;
         }
         let token = restore_token();
@@ -581,41 +557,22 @@ impl Manager {
         };
         let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
         self.record_pending(&key, &pending)?;
-        if let Err(e) = self
-            .run_sql(row, pw, &format!("CREATE DATABASE {}", my_ident(target)))
-            .await
-        {
+        if let Err(e) = self.run_sql(row, pw, &sql.create_database(target)).await {
             // Not created: nothing of this restore's to remove (whatever holds the name is not).
             self.store.delete_setting(&key)?;
             return Err(e);
         }
         let result = async {
-            self.run_sql(
-                row,
-                pw,
-                &format!(
-                    "CREATE TABLE {}.{} (restore_of_backup BIGINT)",
-                    my_ident(target),
-                    my_ident(RESTORE_MARKER)
-                ),
-            )
-            .await?;
+            self.run_sql(row, pw, &sql.create_marker(target, RESTORE_MARKER))
+                .await?;
             test_pause("created").await;
             self.feed_restore(row, pw, b, target, owner).await?;
             test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
             test_pause("finishing").await;
-            self.run_sql(
-                row,
-                pw,
-                &format!(
-                    "DROP TABLE {}.{}",
-                    my_ident(target),
-                    my_ident(RESTORE_MARKER)
-                ),
-            )
-            .await?;
+            self.run_sql(row, pw, &sql.drop_marker(target, RESTORE_MARKER))
+                .await?;
             test_pause("done").await;
             Ok(())
         }
@@ -636,7 +593,7 @@ impl Manager {
         let mut f = tokio::fs::File::open(path)
             .await
             .map_err(|e| io_error(path, "read", e))?;
-        let t = tools::restore(row.kind, pw, database, owner)?;
+        let t = row.kind.driver().restore(pw, database, owner)?;
         let context = format!("restore of backup {} on '{}'", b.id, row.name);
         match self
             .exec_input(&container_name(&row.name), &t, DUMP_LIMIT, &mut f)
@@ -721,34 +678,7 @@ impl Manager {
                 .collect(),
             None => vec![p.target.as_str()],
         };
-        let q = match row.kind {
-            Kind::Postgres => {
-                let lits: Vec<String> = names.iter().map(|n| crate::ident::pg_literal(n)).collect();
-                let likes: Vec<String> = names
-                    .iter()
-                    .map(|n| crate::ident::pg_literal(&format!("%{n}%")))
-                    .collect();
-                format!(
-                    "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
-                     AND (datname IN ({}) OR (state <> 'idle' AND query LIKE ANY (ARRAY[{}])))",
-                    lits.join(", "),
-                    likes.join(", ")
-                )
-            }
-            _ => {
-                let lits: Vec<String> = names.iter().map(|n| crate::ident::my_literal(n)).collect();
-                let likes: Vec<String> = names
-                    .iter()
-                    .map(|n| format!("INFO LIKE {}", crate::ident::my_literal(&format!("%{n}%"))))
-                    .collect();
-                format!(
-                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
-                     AND (DB IN ({}) OR {})",
-                    lits.join(", "),
-                    likes.join(" OR ")
-                )
-            }
-        };
+        let q = sql_of(row)?.sessions_on(&names);
         let deadline = tokio::time::Instant::now() + TOOL_LIMIT;
         loop {
             let busy: i64 = self.run_sql(row, pw, &q).await?.trim().parse().unwrap_or(1);
@@ -779,14 +709,11 @@ impl Manager {
         self.wait_until_nobody_works_on(row, pw, p).await?;
         let dbs = self.list_databases(row, pw).await?;
         let has = |d: &str| dbs.iter().any(|x| x == d);
-        let via = if p.target == "postgres" {
-            "template1"
-        } else {
-            "postgres"
-        };
+        let dialect = sql_of(row)?;
+        let via = dialect.maintenance_database(&p.target);
         let complete = match &p.scratch {
             Some(scratch) if has(scratch) => {
-                self.run_sql_in(row, pw, via, &drop_database(row.kind, scratch))
+                self.run_sql_in(row, pw, via, &dialect.drop_database(scratch))
                     .await?;
                 false
             }
@@ -794,19 +721,22 @@ impl Manager {
             // the target is the restored one, and the database it replaced is to go.
             Some(_) if p.finishing => {
                 if let Some(old) = p.replaced.as_deref().filter(|o| has(o)) {
-                    self.run_sql_in(row, pw, via, &drop_database(row.kind, old))
+                    self.run_sql_in(row, pw, via, &dialect.drop_database(old))
                         .await?;
                 }
                 has(&p.target)
             }
             Some(_) => false,
             None if has(&p.target) => {
-                let q = format!(
-                    "SELECT COUNT(*), COALESCE(SUM(table_name = {}), 0) FROM information_schema.tables \
-                     WHERE table_schema = {}",
-                    crate::ident::my_literal(RESTORE_MARKER),
-                    crate::ident::my_literal(&p.target)
-                );
+                let RestoreStrategy::MarkedInPlace(marked) = row.kind.driver().restore_strategy()
+                else {
+                    return Err(CoreError::InvalidInput(format!(
+                        "a recorded restore into '{}' names no scratch database, which {} restores always do",
+                        p.target,
+                        row.kind.spec().display_name
+                    )));
+                };
+                let q = marked.marker_state(&p.target, RESTORE_MARKER);
                 let out = self.run_sql(row, pw, &q).await?;
                 let mut n = out
                     .split_whitespace()
@@ -814,7 +744,7 @@ impl Manager {
                 let (tables, marked) = (n.next().unwrap_or(-1), n.next().unwrap_or(-1));
                 if marked > 0 || tables == 0 {
                     // Marked (or still empty): this restore's own unfinished database.
-                    self.run_sql(row, pw, &drop_database(row.kind, &p.target))
+                    self.run_sql(row, pw, &dialect.drop_database(&p.target))
                         .await?;
                     false
                 } else {
@@ -864,11 +794,13 @@ impl Manager {
         password: &str,
         scope: &BackupScope,
     ) -> Result<Vec<String>> {
-        if row.kind == Kind::Redis {
+        let unit = row.kind.driver().backup_unit();
+        if unit == BackupUnit::WholeServer {
             return match scope {
                 BackupScope::All => Ok(vec![WHOLE_SERVER.into()]),
                 _ => Err(CoreError::InvalidInput(format!(
-                    "a Redis backup is a snapshot of the whole server '{}'; use --all",
+                    "a {} backup is a snapshot of the whole server '{}'; use --all",
+                    row.kind.spec().display_name,
                     row.name
                 ))),
             };
@@ -893,7 +825,7 @@ impl Manager {
                     })?;
                 Ok(vec![att.db_name])
             }
-            BackupScope::All if row.kind == Kind::Mongo => Ok(self
+            BackupScope::All if unit == BackupUnit::ProjectDatabases => Ok(self
                 .store
                 .attachments(None, Some(&row.name))?
                 .into_iter()
@@ -904,7 +836,7 @@ impl Manager {
     }
 
     async fn list_databases(&self, row: &ServiceRow, password: &str) -> Result<Vec<String>> {
-        let Some(q) = tools::list_databases(row.kind) else {
+        let Some(q) = row.kind.driver().sql().map(|d| d.list_databases()) else {
             return Ok(vec![]);
         };
         let out = self.run_sql(row, password, q).await?;
@@ -924,17 +856,18 @@ impl Manager {
     }
 
     async fn run_sql(&self, row: &ServiceRow, password: &str, statement: &str) -> Result<String> {
-        self.run_sql_in(row, password, "postgres", statement).await
+        let via = sql_of(row)?.maintenance_database("");
+        self.run_sql_in(row, password, via, statement).await
     }
 
     async fn run_sql_in(
         &self,
         row: &ServiceRow,
         password: &str,
-        pg_database: &str,
+        database: &str,
         statement: &str,
     ) -> Result<String> {
-        let t = tools::sql_in(row.kind, password, pg_database, statement)?;
+        let t = sql_of(row)?.admin_sql(password, database, statement);
         let out = exec_collect_env(
             self.engine.as_ref(),
             &container_name(&row.name),
@@ -977,7 +910,7 @@ impl Manager {
         };
         CoreError::Tool {
             context,
-            tool: tool_name(t),
+            tool: t.program.to_string(),
             exit: None,
             stderr: why,
         }
@@ -1013,7 +946,8 @@ impl Manager {
     ) -> Result<BackupRow> {
         let started = Instant::now();
         let container = container_name(&row.name);
-        let version_cmd = tools::version(row.kind);
+        let driver = row.kind.driver();
+        let version_cmd = driver.dump_tool_version();
         let version_argv = version_cmd.argv();
         let version = exec_collect_env(
             self.engine.as_ref(),
@@ -1026,10 +960,10 @@ impl Manager {
         let dest = policy.dir.join(&row.name).join(database).join(format!(
             "{}.{}",
             timestamp(),
-            tools::extension(row.kind)
+            driver.dump_extension()
         ));
         let mut file = DumpFile::create(&policy.dir, dest)?;
-        let t = tools::dump(row.kind, password, database);
+        let t = driver.dump(password, database);
         let mut stderr = Vec::new();
         let mut last_report = Instant::now();
         let mut sink = |c: LogChunk| match c.stream {
@@ -1134,14 +1068,14 @@ impl Manager {
     }
 }
 
-fn drop_database(kind: Kind, name: &str) -> String {
-    match kind {
-        Kind::Postgres => format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            crate::ident::pg_ident(name)
-        ),
-        _ => format!("DROP DATABASE IF EXISTS {}", crate::ident::my_ident(name)),
-    }
+/// The SQL dialect of a service's kind; kinds without one have no databases to run it on.
+fn sql_of(row: &ServiceRow) -> Result<&'static dyn SqlDialect> {
+    row.kind.driver().sql().ok_or_else(|| {
+        CoreError::InvalidInput(format!(
+            "{} has no SQL databases",
+            row.kind.spec().display_name
+        ))
+    })
 }
 
 /// The first and last KiB of a file.
@@ -1195,43 +1129,19 @@ fn is_restore_scratch(name: &str) -> bool {
     name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
 }
 
-/// The program a tool command runs (`sh -c "… redis-cli"` names redis-cli).
-fn tool_name(t: &ToolCommand) -> String {
-    match t.cmd.first().map(String::as_str) {
-        Some("sh") => t
-            .cmd
-            .last()
-            .and_then(|script| {
-                ["redis-cli", "mongodump", "mongorestore"]
-                    .into_iter()
-                    .find(|n| script.contains(n))
-            })
-            .unwrap_or("sh")
-            .to_string(),
-        Some(p) => p.to_string(),
-        None => String::new(),
-    }
-}
-
 fn tool_error(context: String, t: &ToolCommand, exit: Option<i64>, stderr: &[u8]) -> CoreError {
     CoreError::Tool {
         context,
-        tool: tool_name(t),
+        tool: t.program.to_string(),
         exit,
         stderr: String::from_utf8_lossy(stderr).trim().to_string(),
     }
 }
 
 fn nothing_to_back_up(row: &ServiceRow) -> CoreError {
-    let why = match row.kind {
-        Kind::Mariadb | Kind::Mysql => {
-            "it has no databases yet besides the server's own (mysql, sys, information_schema, performance_schema)"
-        }
-        _ => "it has no databases yet",
-    };
     CoreError::NothingToBackUp {
         service: row.name.clone(),
-        why: why.into(),
+        why: row.kind.driver().nothing_to_back_up().into(),
     }
 }
 

@@ -508,12 +508,12 @@ impl Manager {
                 l.get(labels::KIND).map_or("unknown", String::as_str)
             )));
         }
-        let major = |v: &str| v.split(['.', '-']).next().unwrap_or("").to_string();
         let had = l.get(labels::VERSION).cloned().unwrap_or_default();
-        if kind == Kind::Postgres && major(&had) != major(version) {
+        if !kind.driver().opens_data_of(&had, version) {
+            let server = kind.spec().display_name;
             return Err(CoreError::InvalidInput(format!(
-                "the data of '{name}' was written by PostgreSQL {had}, which PostgreSQL {version} cannot open; \
-                 run `dockhand up postgres:{had} --name {name}`, or give the new version its own name"
+                "the data of '{name}' was written by {server} {had}, which {server} {version} cannot open; \
+                 run `dockhand up {kind}:{had} --name {name}`, or give the new version its own name"
             )));
         }
         Ok(())

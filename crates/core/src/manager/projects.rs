@@ -437,13 +437,10 @@ impl Manager {
     /// when the service was not busy).
     pub async fn end_busy_script(&self, service: &str) -> Result<Option<String>> {
         let row = self.resolve(service)?;
-        if row.kind != Kind::Redis {
-            return Ok(None);
-        }
         let admin = self.admin_target(&row)?;
         let outcome = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            provision::end_busy_script(&admin),
+            provision::end_busy_script(row.kind, &admin),
         )
         .await
         .map_err(|_| {
@@ -629,14 +626,15 @@ impl Manager {
                     let row = self.resolve(&att.service)?;
                     let admin = self.admin_target(&row)?;
                     let noop = |_| {};
-                    // A Redis backup is a snapshot of the whole server (RDB): the project's keys
-                    // cannot be saved alone, so the whole server is, and the event says so.
-                    let (scope, what) = if row.kind == Kind::Redis {
+                    // A kind backed up as a whole server (Redis's RDB snapshot): the project's
+                    // keys cannot be saved alone, so the whole server is, and the event says so.
+                    let driver = row.kind.driver();
+                    let (scope, what) = if driver.backup_unit() == crate::drivers::BackupUnit::WholeServer {
                         (
                             crate::backup::tools::WHOLE_SERVER.to_string(),
                             format!(
                                 "keys '{}*' of project '{}'",
-                                provision::redis_prefix(&att.db_name),
+                                driver.key_prefix(&att.db_name).unwrap_or_default(),
                                 project.name
                             ),
                         )

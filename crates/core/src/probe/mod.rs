@@ -1,11 +1,6 @@
-//! Readiness as a real protocol round trip from the host through the published port: an
+//! Readiness as a real protocol round trip (each kind's in its driver) from the host through the published port: an
 //! authenticated `SELECT 1`, `AUTH`+`PING`, an authenticated MySQL ping, a Mongo `hello`.
 //! Never a bare TCP connect: docker-proxy accepts connections before the server listens.
-
-mod mongo;
-mod mysql;
-mod postgres;
-pub(crate) mod redis;
 
 use std::time::Duration;
 
@@ -60,20 +55,12 @@ impl std::fmt::Debug for ProbeTarget {
 
 /// One round trip, bounded by `limit`.
 pub async fn probe(kind: Kind, target: &ProbeTarget, limit: Duration) -> Result<(), ProbeError> {
-    let attempt = async {
-        match kind {
-            Kind::Postgres => postgres::probe(target, limit).await,
-            Kind::Redis => redis::probe(target).await,
-            Kind::Mariadb | Kind::Mysql => mysql::probe(target).await,
-            Kind::Mongo => mongo::probe(target).await,
-        }
-    };
-    tokio::time::timeout(limit, attempt)
+    tokio::time::timeout(limit, kind.driver().probe(target, limit))
         .await
         .unwrap_or(Err(ProbeError::Timeout(limit)))
 }
 
-fn io_error(e: std::io::Error) -> ProbeError {
+pub(crate) fn io_error(e: std::io::Error) -> ProbeError {
     use std::io::ErrorKind::*;
     match e.kind() {
         UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe => ProbeError::Closed,

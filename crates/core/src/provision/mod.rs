@@ -8,12 +8,7 @@
 //! rules and why are in `redis.rs`; `-cmd|subcommand` rules need Redis 7), deleted when the
 //! project detaches or is removed; MongoDB — a user with `readWrite` on its database only.
 
-mod mongo;
-mod mysql;
-mod postgres;
-mod redis;
-
-pub use redis::{end_busy_script, BusyScript};
+pub use crate::drivers::BusyScript;
 
 use std::time::Duration;
 
@@ -48,81 +43,46 @@ pub async fn provision(
     admin: &ProbeTarget,
     grant: &Grant<'_>,
 ) -> Result<()> {
-    let work = async {
-        match kind {
-            Kind::Postgres => postgres::provision(admin, grant).await,
-            Kind::Mariadb | Kind::Mysql => mysql::provision(admin, grant).await,
-            Kind::Redis => redis::provision(admin, grant).await,
-            Kind::Mongo => mongo::provision(engine, container, admin, grant).await,
-        }
-    };
-    bounded(kind, work).await
+    bounded(
+        kind,
+        kind.driver().provision(engine, container, admin, grant),
+    )
+    .await
 }
 
 /// Whether the project's user already logs in to its database with its password (then nothing
 /// needs re-applying). Any failure means "provision it".
 pub async fn verify(kind: Kind, host: &str, port: u16, grant: &Grant<'_>) -> bool {
-    let check = async {
-        match kind {
-            Kind::Postgres => postgres::verify(host, port, grant).await,
-            Kind::Mariadb | Kind::Mysql => mysql::verify(host, port, grant).await,
-            Kind::Redis => redis::verify(host, port, grant).await,
-            // Without a driver here, MongoDB is always re-applied (idempotent).
-            Kind::Mongo => false,
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(5), check)
-        .await
-        .unwrap_or(false)
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        kind.driver().verify(host, port, grant),
+    )
+    .await
+    .unwrap_or(false)
 }
 
 /// Removes the project's database and user (after the caller has taken a backup). For Redis:
 /// the user, then every key under the project's prefix; returns how many keys were deleted.
 pub async fn drop_grant(kind: Kind, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
-    let work = async {
-        match kind {
-            Kind::Postgres => postgres::drop(admin, grant).await.map(|_| None),
-            Kind::Mariadb | Kind::Mysql => mysql::drop(admin, grant).await.map(|_| None),
-            Kind::Redis => redis::drop(admin, grant, redis::DROP_DEADLINE)
-                .await
-                .map(Some),
-            Kind::Mongo => Err(CoreError::InvalidInput(format!(
-                "dropping a project's data is not supported for {kind} yet; nothing was deleted"
-            ))),
-        }
-    };
-    bounded(kind, work).await
+    bounded(kind, kind.driver().drop_grant(admin, grant)).await
 }
 
 /// Whether the project's database still exists (a removal killed after dropping it is resumed
 /// without trying to back up what is gone). Kinds without a per-project database answer true.
 pub async fn database_exists(kind: Kind, admin: &ProbeTarget, database: &str) -> Result<bool> {
-    let work = async {
-        match kind {
-            Kind::Postgres => postgres::database_exists(admin, database).await,
-            Kind::Mariadb | Kind::Mysql => mysql::database_exists(admin, database).await,
-            Kind::Redis | Kind::Mongo => Ok(true),
-        }
-    };
-    bounded(kind, work).await
+    bounded(kind, kind.driver().database_exists(admin, database)).await
 }
 
 /// Whether a project's user should be deleted when it detaches (or is removed keeping its data).
 /// Redis: yes — its user owns nothing, and the keys stay where they are under the prefix. The
 /// SQL kinds keep their user: it owns the kept database.
 pub fn revoked_on_detach(kind: Kind) -> bool {
-    kind == Kind::Redis
+    kind.driver().revoked_on_detach()
 }
 
 /// Deletes a project's user on a running server (see [`revoked_on_detach`]).
 pub async fn revoke(kind: Kind, admin: &ProbeTarget, user: &str) -> Result<()> {
-    let work = async {
-        match kind {
-            Kind::Redis => redis::revoke(admin, user).await,
-            _ => Ok(()),
-        }
-    };
-    bounded(kind, work).await
+    bounded(kind, kind.driver().revoke(admin, user)).await
 }
 
 /// Any provisioning session under [`PROVISION_LIMIT`].
@@ -141,7 +101,7 @@ pub(crate) fn fail(kind: Kind, why: impl std::fmt::Display) -> CoreError {
     CoreError::Provision(format!("{}: {why}", kind.spec().display_name))
 }
 
-/// The key prefix a project's Redis user is confined to.
-pub fn redis_prefix(database: &str) -> String {
-    format!("{database}:")
+/// Ends a script that keeps a server busy (Redis), bounded like any provisioning session.
+pub async fn end_busy_script(kind: Kind, admin: &ProbeTarget) -> Result<BusyScript> {
+    bounded(kind, kind.driver().end_busy_script(admin)).await
 }

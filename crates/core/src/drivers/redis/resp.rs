@@ -1,9 +1,9 @@
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::{io_error, ProbeError, ProbeTarget};
+use crate::probe::{io_error, ProbeError, ProbeTarget};
 
-pub(super) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
+pub(crate) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
     let stream = TcpStream::connect((t.host.as_str(), t.port))
         .await
         .map_err(io_error)?;

@@ -4,9 +4,20 @@
 
 use std::time::Duration;
 
-use super::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use super::mysql_family::MysqlFamily;
+use super::Kind;
+use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
 
-pub(super) const SPEC: KindSpec = KindSpec {
+pub(super) static MYSQL: MysqlFamily = MysqlFamily {
+    kind: Kind::Mysql,
+    spec: &SPEC,
+    client: "mysql",
+    dump_tool: "mysqldump",
+    setup,
+    main_database_rank: 2,
+};
+
+const SPEC: KindSpec = KindSpec {
     id: "mysql",
     display_name: "MySQL",
     aliases: &[],
@@ -23,7 +34,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
     server_uid: 999,
 };
 
-pub(super) fn setup(_version: &str, admin_password: &str) -> ContainerSetup {
+fn setup(admin_password: &str) -> ContainerSetup {
     ContainerSetup {
         env: vec![format!("MYSQL_ROOT_PASSWORD_FILE={ADMIN_PASSWORD_FILE}")],
         // performance_schema alone takes ~400 MB on a default MySQL 8.

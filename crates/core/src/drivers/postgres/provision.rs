@@ -3,11 +3,11 @@
 
 use tokio_postgres::Client;
 
-use super::{fail, Grant};
 use crate::catalog::Kind;
 use crate::error::Result;
 use crate::ident::{pg_ident, pg_literal};
 use crate::probe::ProbeTarget;
+use crate::provision::{fail, Grant};
 
 /// The server's own words for a failed statement ("db error" alone says nothing).
 fn pg_error(e: tokio_postgres::Error) -> crate::error::CoreError {
@@ -22,7 +22,7 @@ fn pg_error(e: tokio_postgres::Error) -> crate::error::CoreError {
 
 /// The user logs in to its database with its password AND the isolation rules are in force (an
 /// older Dockhand provisioned without some of them; a login alone would skip re-applying them).
-pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
+pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
     let mut cfg = tokio_postgres::Config::new();
     cfg.host(host)
         .port(port)
@@ -86,7 +86,7 @@ const LOCK_CLASS: i32 = 0x646b68;
 /// could collide with it. Every provisioning of a database holds a session advisory lock on its
 /// name first; the killed client's backend keeps that lock until its statement ends, so the next
 /// run waits for it and then sees its result.
-pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+pub(crate) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let c = connect(admin).await?;
     let e = pg_error;
     c.execute(
@@ -156,7 +156,7 @@ pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
 /// Drops the project's database and role. Databases the role owns besides its own (a backup
 /// restored `--into` another name belongs to the project's user) are kept and handed to the
 /// admin: dropping data nobody backed up is never part of removing a project.
-pub(super) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+pub(crate) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let c = connect(admin).await?;
     let e = pg_error;
     c.execute(
@@ -218,7 +218,7 @@ pub(super) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
 }
 
 /// Whether the database exists on the server.
-pub(super) async fn database_exists(admin: &ProbeTarget, database: &str) -> Result<bool> {
+pub(crate) async fn database_exists(admin: &ProbeTarget, database: &str) -> Result<bool> {
     let c = connect(admin).await?;
     Ok(
         c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&database])

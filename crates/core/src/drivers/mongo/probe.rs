@@ -1,17 +1,18 @@
-//! MongoDB's `hello` over OP_MSG, written out by hand: one command does not justify the MongoDB
-//! driver's weight. `hello` needs no authentication and answers only once `mongod` listens on the
+//! MongoDB's `hello` over OP_MSG: the `bson` crate encodes and reads the documents; the
+//! MongoDB driver itself (its topology monitoring, pools and TLS) is far more than one command
+//! needs. `hello` needs no authentication and answers only once `mongod` listens on the
 //! container's network interface, which the official entrypoint does after its init phase.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{io_error, ProbeError, ProbeTarget};
+use crate::probe::{io_error, ProbeError, ProbeTarget};
 
 const OP_MSG: i32 = 2013;
 /// Bigger replies than this are not a `hello` answer.
 const MAX_REPLY: usize = 64 * 1024;
 
-pub(super) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
+pub(crate) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
     let mut s = TcpStream::connect((t.host.as_str(), t.port))
         .await
         .map_err(io_error)?;
@@ -30,22 +31,14 @@ pub(super) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
     check_hello_reply(&body)
 }
 
-/// OP_MSG { flagBits: 0, section 0: { hello: 1, $db: "admin" } }.
+/// OP_MSG { flagBits: 0, section 0: { hello: 1, $db: "admin" } }. The document is encoded by
+/// the `bson` crate; the 21 bytes of OP_MSG framing around it are the wire protocol's.
 pub(super) fn hello_message(request_id: i32) -> Vec<u8> {
-    let mut doc = Vec::new();
-    doc.push(0x10); // int32
-    doc.extend(b"hello\0");
-    doc.extend(1i32.to_le_bytes());
-    doc.push(0x02); // string
-    doc.extend(b"$db\0");
-    doc.extend(6i32.to_le_bytes());
-    doc.extend(b"admin\0");
-    doc.push(0);
-    let doc_len = (doc.len() + 4) as i32;
+    let doc = bson::doc! { "hello": 1i32, "$db": "admin" };
+    let doc = bson::to_vec(&doc).expect("a two-field document always encodes");
     let mut body = vec![0, 0, 0, 0, 0]; // flagBits, section kind 0
-    body.extend(doc_len.to_le_bytes());
     body.extend(doc);
-    let mut msg = Vec::new();
+    let mut msg = Vec::with_capacity(body.len() + 16);
     msg.extend(((body.len() + 16) as i32).to_le_bytes());
     msg.extend(request_id.to_le_bytes());
     msg.extend(0i32.to_le_bytes());
@@ -56,71 +49,26 @@ pub(super) fn hello_message(request_id: i32) -> Vec<u8> {
 
 /// Body after the header: flagBits, section kind 0, one BSON document with `ok: 1`.
 pub(super) fn check_hello_reply(body: &[u8]) -> Result<(), ProbeError> {
-    let bad = |why: &str| ProbeError::Protocol(format!("malformed hello reply: {why}"));
+    let bad = |why: String| ProbeError::Protocol(format!("malformed hello reply: {why}"));
     if body.len() < 5 + 5 || body[4] != 0 {
-        return Err(bad("no body section"));
+        return Err(bad("no body section".into()));
     }
-    let doc = &body[5..];
-    let doc_len = i32::from_le_bytes(doc[0..4].try_into().unwrap()) as usize;
-    if doc_len > doc.len() || doc_len < 5 {
-        return Err(bad("document length"));
-    }
-    let mut i = 4;
-    let mut ok = None;
-    let mut errmsg = None;
-    while i < doc_len - 1 {
-        let ty = doc[i];
-        i += 1;
-        let name_end = doc[i..doc_len]
-            .iter()
-            .position(|b| *b == 0)
-            .ok_or_else(|| bad("field name"))?;
-        let name = String::from_utf8_lossy(&doc[i..i + name_end]).to_string();
-        i += name_end + 1;
-        let rest = &doc[i..doc_len];
-        let need = |n: usize| {
-            if rest.len() >= n {
-                Ok(n)
-            } else {
-                Err(bad("truncated value"))
-            }
-        };
-        let size = match ty {
-            0x01 | 0x09 | 0x11 | 0x12 => need(8)?,
-            0x10 => need(4)?,
-            0x08 => need(1)?,
-            0x07 => need(12)?,
-            0x0A => 0,
-            0x02 | 0x0D | 0x0E => {
-                4 + need(4).map(|_| i32::from_le_bytes(rest[0..4].try_into().unwrap()) as usize)?
-            }
-            0x03 | 0x04 => {
-                need(4).map(|_| i32::from_le_bytes(rest[0..4].try_into().unwrap()) as usize)?
-            }
-            0x05 => {
-                5 + need(4).map(|_| i32::from_le_bytes(rest[0..4].try_into().unwrap()) as usize)?
-            }
-            other => return Err(bad(&format!("BSON type {other:#x}"))),
-        };
-        need(size)?;
-        let v = &rest[..size];
-        match (name.as_str(), ty) {
-            ("ok", 0x01) => ok = Some(f64::from_le_bytes(v.try_into().unwrap()) == 1.0),
-            ("ok", 0x10) => ok = Some(i32::from_le_bytes(v.try_into().unwrap()) == 1),
-            ("ok", 0x12) => ok = Some(i64::from_le_bytes(v.try_into().unwrap()) == 1),
-            ("errmsg", 0x02) if size > 5 => {
-                errmsg = Some(String::from_utf8_lossy(&v[4..size - 1]).to_string())
-            }
-            _ => {}
-        }
-        i += size;
-    }
-    match ok {
-        Some(true) => Ok(()),
-        Some(false) => Err(ProbeError::Starting(
-            errmsg.unwrap_or_else(|| "hello returned ok: 0".into()),
-        )),
-        None => Err(bad("no 'ok' field")),
+    let doc = bson::Document::from_reader(&body[5..]).map_err(|e| bad(e.to_string()))?;
+    let ok = match doc.get("ok") {
+        Some(bson::Bson::Double(v)) => *v == 1.0,
+        Some(bson::Bson::Int32(v)) => *v == 1,
+        Some(bson::Bson::Int64(v)) => *v == 1,
+        Some(other) => return Err(bad(format!("'ok' is {other}"))),
+        None => return Err(bad("no 'ok' field".into())),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ProbeError::Starting(
+            doc.get_str("errmsg")
+                .unwrap_or("hello returned ok: 0")
+                .to_string(),
+        ))
     }
 }
 
@@ -227,10 +175,10 @@ mod tests {
             password: "x".into(),
         };
         let limit = Duration::from_secs(5);
-        super::super::probe(crate::catalog::Kind::Mongo, &t, limit)
+        crate::probe::probe(crate::catalog::Kind::Mongo, &t, limit)
             .await
             .unwrap();
-        let e = super::super::probe(crate::catalog::Kind::Mongo, &t, limit)
+        let e = crate::probe::probe(crate::catalog::Kind::Mongo, &t, limit)
             .await
             .unwrap_err();
         assert_eq!(e, ProbeError::Closed);

@@ -2,13 +2,13 @@
 
 use mysql_async::prelude::Queryable;
 
-use super::{fail, Grant};
 use crate::catalog::Kind;
 use crate::error::Result;
 use crate::ident::{my_ident, my_literal};
 use crate::probe::ProbeTarget;
+use crate::provision::{fail, Grant};
 
-async fn connect(admin: &ProbeTarget) -> Result<mysql_async::Conn> {
+async fn connect(kind: Kind, admin: &ProbeTarget) -> Result<mysql_async::Conn> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(admin.host.clone())
         .tcp_port(admin.port)
@@ -17,12 +17,12 @@ async fn connect(admin: &ProbeTarget) -> Result<mysql_async::Conn> {
         .prefer_socket(false);
     mysql_async::Conn::new(opts)
         .await
-        .map_err(|e| fail(Kind::Mariadb, e))
+        .map_err(|e| fail(kind, e))
 }
 
 /// The user logs in to its database with its password AND its grants are the current ones (an
 /// older Dockhand granted on the unescaped name, a wildcard pattern; a login alone would keep it).
-pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
+pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(host.to_string())
         .tcp_port(port)
@@ -74,16 +74,16 @@ fn lock_name(database: &str) -> String {
 /// Every statement is create-or-verify (`IF NOT EXISTS`, `ALTER`), and the whole run holds
 /// `GET_LOCK` on the database's name, so a killed client's statements still running in the server
 /// cannot interleave with the next run's.
-pub(super) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
-    let mut c = connect(admin).await?;
-    let f = |e| fail(Kind::Mariadb, e);
+pub(crate) async fn provision(kind: Kind, admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+    let mut c = connect(kind, admin).await?;
+    let f = |e| fail(kind, e);
     let got: Option<Option<i64>> = c
         .exec_first("SELECT GET_LOCK(?, 25)", (lock_name(g.database),))
         .await
         .map_err(f)?;
     if got.flatten() != Some(1) {
         return Err(fail(
-            Kind::Mariadb,
+            kind,
             "another provisioning of this database did not finish within 25 s",
         ));
     }
@@ -133,30 +133,32 @@ fn database_of_grant(line: &str) -> Option<String> {
     Some(format!("`{}`", &rest[..end]))
 }
 
-pub(super) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
-    let mut c = connect(admin).await?;
+pub(crate) async fn drop(kind: Kind, admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+    let mut c = connect(kind, admin).await?;
     for stmt in [
         format!("DROP DATABASE IF EXISTS {}", my_ident(g.database)),
         format!("DROP USER IF EXISTS {}@'%'", my_literal(g.user)),
     ] {
-        c.query_drop(stmt)
-            .await
-            .map_err(|e| fail(Kind::Mariadb, e))?;
+        c.query_drop(stmt).await.map_err(|e| fail(kind, e))?;
     }
     let _ = c.disconnect().await;
     Ok(())
 }
 
 /// Whether the database exists on the server.
-pub(super) async fn database_exists(admin: &ProbeTarget, database: &str) -> Result<bool> {
-    let mut c = connect(admin).await?;
+pub(crate) async fn database_exists(
+    kind: Kind,
+    admin: &ProbeTarget,
+    database: &str,
+) -> Result<bool> {
+    let mut c = connect(kind, admin).await?;
     let found: Option<String> = c
         .exec_first(
             "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
             (database,),
         )
         .await
-        .map_err(|e| fail(Kind::Mariadb, e))?;
+        .map_err(|e| fail(kind, e))?;
     let _ = c.disconnect().await;
     Ok(found.is_some())
 }

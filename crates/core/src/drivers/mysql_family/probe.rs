@@ -3,12 +3,12 @@
 
 use mysql_async::prelude::Queryable;
 
-use super::{ProbeError, ProbeTarget};
+use crate::probe::{ProbeError, ProbeTarget};
 
 /// MySQL's "Access denied for user".
 const ER_ACCESS_DENIED: u16 = 1045;
 
-pub(super) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
+pub(crate) async fn probe(t: &ProbeTarget) -> Result<(), ProbeError> {
     let opts = mysql_async::OptsBuilder::default()
         .ip_or_hostname(t.host.clone())
         .tcp_port(t.port)
@@ -26,7 +26,7 @@ fn classify(e: mysql_async::Error) -> ProbeError {
         mysql_async::Error::Server(s) if s.code == ER_ACCESS_DENIED => ProbeError::Auth(s.message),
         mysql_async::Error::Server(s) => ProbeError::Starting(s.message),
         mysql_async::Error::Io(io) => match io {
-            mysql_async::IoError::Io(e) => super::io_error(e),
+            mysql_async::IoError::Io(e) => crate::probe::io_error(e),
             // TLS errors exist when mysql_async is built with TLS.
             #[allow(unreachable_patterns)]
             other => ProbeError::Connect(other.to_string()),

@@ -3,9 +3,20 @@
 
 use std::time::Duration;
 
-use super::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use super::mysql_family::MysqlFamily;
+use super::Kind;
+use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
 
-pub(super) const SPEC: KindSpec = KindSpec {
+pub(super) static MARIADB: MysqlFamily = MysqlFamily {
+    kind: Kind::Mariadb,
+    spec: &SPEC,
+    client: "mariadb",
+    dump_tool: "mariadb-dump",
+    setup,
+    main_database_rank: 1,
+};
+
+const SPEC: KindSpec = KindSpec {
     id: "mariadb",
     display_name: "MariaDB",
     aliases: &[],
@@ -22,7 +33,7 @@ pub(super) const SPEC: KindSpec = KindSpec {
     server_uid: 999,
 };
 
-pub(super) fn setup(_version: &str, admin_password: &str) -> ContainerSetup {
+fn setup(admin_password: &str) -> ContainerSetup {
     ContainerSetup {
         env: vec![
             format!("MARIADB_ROOT_PASSWORD_FILE={ADMIN_PASSWORD_FILE}"),

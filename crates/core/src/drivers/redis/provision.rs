@@ -15,16 +15,18 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{fail, redis_prefix, Grant};
+use super::key_prefix as redis_prefix;
+use super::resp::{Conn, Reply};
 use crate::catalog::Kind;
+use crate::drivers::BusyScript;
 use crate::error::Result;
-use crate::probe::redis::{Conn, Reply};
 use crate::probe::ProbeTarget;
+use crate::provision::{fail, Grant};
 
 /// The ACL rules after the user's password and patterns, in order (later rules win), each with
 /// why. `-@dangerous` already takes KEYS, FLUSHALL/FLUSHDB, SWAPDB, MIGRATE, SORT/SORT_RO (whose
 /// BY/GET patterns read any key), MONITOR, CLIENT LIST/KILL, SLOWLOG, DEBUG, CONFIG, SHUTDOWN.
-pub(crate) const ACL_RULES: &[(&str, &str)] = &[
+pub const ACL_RULES: &[(&str, &str)] = &[
     ("+@all", "every command, then the exceptions below"),
     (
         "-@admin",
@@ -106,7 +108,7 @@ fn glob_escape(s: &str) -> String {
 
 /// The user authenticates and the current rules confine it: a user applied by an older Dockhand
 /// (before `-pubsub`, the newest rule, existed) is re-applied. A restarted server forgets users.
-pub(super) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
+pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
     let Ok((mut c, auth)) = Conn::open(host, port, Some(g.user), g.password.expose()).await else {
         return false;
     };
@@ -140,14 +142,14 @@ async fn expect_ok(c: &mut Conn, what: &str, args: &[String]) -> Result<()> {
     }
 }
 
-pub(super) async fn provision(target: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+pub(crate) async fn provision(target: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let mut c = admin(target).await?;
     expect_ok(&mut c, "ACL SETUSER", &acl_setuser(g)).await
 }
 
 /// Deletes the project's user. Redis also disconnects every client logged in as it, so a
 /// detached project keeps no open door. A user that is not there is already revoked.
-pub(super) async fn revoke(target: &ProbeTarget, user: &str) -> Result<()> {
+pub(crate) async fn revoke(target: &ProbeTarget, user: &str) -> Result<()> {
     let mut c = admin(target).await?;
     match c.call(&["ACL", "DELUSER", user]).await {
         Ok(Reply::Int(_)) => Ok(()),
@@ -166,7 +168,7 @@ pub(super) const DROP_DEADLINE: Duration = Duration::from_secs(25);
 /// Removes the project's user (first, so nothing writes new keys meanwhile), then every key under
 /// its prefix in every database, found with `SCAN MATCH` (never `KEYS`, which blocks the server)
 /// and deleted with `UNLINK` (freed in the background) in batches. Returns how many were deleted.
-pub(super) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration) -> Result<u64> {
+pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration) -> Result<u64> {
     revoke(target, g.user).await?;
     let mut c = admin(target).await?;
     let pattern = format!("{}*", glob_escape(&redis_prefix(g.database)));
@@ -224,24 +226,11 @@ pub(super) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration
     Ok(deleted)
 }
 
-/// What [`end_busy_script`] found and did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum BusyScript {
-    /// The server answers: nothing to do.
-    NotBusy,
-    /// A script that had not written was stopped with `SCRIPT KILL`/`FUNCTION KILL`.
-    Killed,
-    /// The script had written (UNKILLABLE): the server was shut down without saving. With the
-    /// append-only file on, what was written before the script is kept and the script's own
-    /// writes, propagated only when a script returns, are discarded. The caller starts it again.
-    ShutDown,
-}
-
 /// Ends a script that keeps the whole server busy (every other client gets `BUSY`): first the
 /// harmless `SCRIPT KILL` (or `FUNCTION KILL`), and when Redis answers UNKILLABLE — the script has
 /// written, so stopping it halfway would break its atomicity — `SHUTDOWN NOSAVE`, the only other
 /// command Redis accepts then.
-pub async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> {
+pub(crate) async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> {
     let mut c = admin(target).await?;
     let io = |e: std::io::Error| fail(Kind::Redis, e);
     match c.call(&["PING"]).await.map_err(io)? {

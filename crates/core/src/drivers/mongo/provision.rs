@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use super::{fail, Grant};
 use crate::catalog::Kind;
 use crate::engine::{exec_collect_env, Engine};
 use crate::error::Result;
 use crate::probe::ProbeTarget;
+use crate::provision::{fail, Grant};
 
 /// The mongosh script: authenticate as root, then create or update the project's user with
 /// `readWrite` on its database only. Names are validated identifiers, embedded as JSON strings.
@@ -23,7 +23,7 @@ pub(super) fn script(g: &Grant<'_>) -> String {
     )
 }
 
-pub(super) async fn provision(
+pub(crate) async fn provision(
     engine: &dyn Engine,
     container: &str,
     admin: &ProbeTarget,

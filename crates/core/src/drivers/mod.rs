@@ -1,0 +1,359 @@
+//! One driver per kind of database server. A driver owns everything Dockhand knows about its
+//! kind: the image contract (`KindSpec`, container set-up), the readiness probe, provisioning
+//! and the isolation rules of a project's database and user, the URL and variables a project
+//! gets, and the dump, restore and SQL tools run inside the container.
+//!
+//! The rest of the core asks `kind.driver()` and never matches on a kind. Adding a kind is a
+//! folder here and one line in [`registry!`] below. Kinds that share a protocol share a module
+//! (`mysql_family` for MariaDB and MySQL; the Redis protocol code lives with Redis).
+
+mod mariadb;
+mod mongo;
+mod mysql;
+pub(crate) mod mysql_family;
+mod postgres;
+pub mod redis;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{ContainerSetup, KindSpec};
+use crate::engine::Engine;
+use crate::env::Connection;
+use crate::error::Result;
+use crate::probe::{ProbeError, ProbeTarget};
+use crate::provision::Grant;
+use crate::url::encode_userinfo;
+
+pub use crate::backup::tools::ToolCommand;
+
+/// Declares the kinds: the `Kind` enum (serialised as its lowercase name, which is also the id
+/// in labels, the store and on the command line) and the one place a kind meets its driver.
+macro_rules! registry {
+    ($($variant:ident => $driver:expr),+ $(,)?) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum Kind {
+            $($variant),+
+        }
+
+        impl Kind {
+            pub const ALL: [Kind; [$(stringify!($variant)),+].len()] = [$(Kind::$variant),+];
+
+            /// Everything Dockhand knows about this kind.
+            pub fn driver(self) -> &'static dyn Driver {
+                match self {
+                    $(Kind::$variant => &$driver),+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Postgres => postgres::Postgres,
+    Redis => redis::Redis,
+    Mariadb => mariadb::MARIADB,
+    Mysql => mysql::MYSQL,
+    Mongo => mongo::Mongo,
+}
+
+/// Which variable holds a connection's URL. `DATABASE_URL` is the one most frameworks read: it
+/// goes to the project's connection with the best `database_url_rank`; the others keep `own`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlVariable {
+    pub own: &'static str,
+    /// `Some(rank)` when this kind may be the project's `DATABASE_URL` (lower wins).
+    pub database_url_rank: Option<u8>,
+}
+
+/// What a backup of a service covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackupUnit {
+    /// One snapshot of the whole server (Redis RDB); named [`crate::backup::tools::WHOLE_SERVER`].
+    WholeServer,
+    /// Every database the server lists ([`SqlDialect::list_databases`]), one dump each.
+    EachDatabase,
+    /// The databases of the projects attached to it (the server cannot be asked cheaply).
+    ProjectDatabases,
+}
+
+/// How a dump is restored so that a kill at any moment leaves the target as it was.
+pub enum RestoreStrategy {
+    /// Into a scratch database, renamed over the target in one transaction once complete.
+    ScratchThenRename(&'static dyn RenamingRestore),
+    /// Into the target itself, created by the restore and marked as unfinished until complete
+    /// (kinds without a database rename).
+    MarkedInPlace(&'static dyn MarkedRestore),
+    /// Not supported: why, and what the user can do instead.
+    Unsupported(&'static str),
+}
+
+/// What [`Driver::end_busy_script`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusyScript {
+    /// The server answers: nothing to do.
+    NotBusy,
+    /// A script that had not written was stopped (Redis `SCRIPT KILL`/`FUNCTION KILL`).
+    Killed,
+    /// The script had written (UNKILLABLE): the server was shut down without saving. With the
+    /// append-only file on, what was written before the script is kept and the script's own
+    /// writes, propagated only when a script returns, are discarded. The caller starts it again.
+    ShutDown,
+}
+
+/// A readability check of a dump the server's own tool can run from a stream.
+pub struct ReadabilityCheck {
+    pub tool: ToolCommand,
+    /// Reads the tool's output: how many entries it found.
+    pub entries: fn(&[u8]) -> usize,
+    /// Names the check in messages (`pg_restore --list`).
+    pub name: &'static str,
+}
+
+/// A kind of database server.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    // --- The image contract ---
+
+    /// Image, versions, ports, paths, admin user and deadlines.
+    fn spec(&self) -> &'static KindSpec;
+
+    /// Environment, command line and files (secrets, config) of a new container.
+    fn container_setup(&self, version: &str, admin_password: &str) -> ContainerSetup;
+
+    /// Whether a server of version `wanted` opens data written by version `had`.
+    fn opens_data_of(&self, _had: &str, _wanted: &str) -> bool {
+        true
+    }
+
+    // --- Readiness ---
+
+    /// One authenticated protocol round trip as the admin. The caller bounds it by `limit`.
+    async fn probe(
+        &self,
+        target: &ProbeTarget,
+        limit: Duration,
+    ) -> std::result::Result<(), ProbeError>;
+
+    // --- URLs and variables ---
+
+    /// The admin URL's path and query (`/postgres`, `/0`, `/?authSource=admin`).
+    fn admin_url_path(&self) -> &'static str;
+
+    /// A project's URL, user and password percent-encoded.
+    fn url(&self, c: &Connection<'_>) -> String {
+        format!(
+            "{}://{}@{}:{}/{}",
+            self.spec().url_scheme,
+            userinfo(c),
+            c.host,
+            c.port,
+            c.database
+        )
+    }
+
+    /// Which variable carries the URL.
+    fn url_variable(&self) -> UrlVariable;
+
+    /// The variables besides the URL (`PGHOST`, `MYSQL_USER`, `REDIS_KEY_PREFIX`, …).
+    fn extra_variables(&self, _c: &Connection<'_>) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// Which of a project's services `dockhand url <project>` means by default (lower first).
+    fn main_database_rank(&self) -> u8;
+
+    // --- Provisioning and isolation ---
+
+    /// Creates (or re-applies) a project's database and least-privilege user, as the admin.
+    async fn provision(
+        &self,
+        engine: &dyn Engine,
+        container: &str,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<()>;
+
+    /// Whether the project's user already logs in to its database with its password and the
+    /// isolation rules are in place (then nothing needs re-applying). Any doubt: false.
+    async fn verify(&self, _host: &str, _port: u16, _grant: &Grant<'_>) -> bool {
+        false
+    }
+
+    /// Removes a project's database and user (the caller has backed it up). Returns how many
+    /// keys were deleted for kinds counted in keys.
+    async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>>;
+
+    /// Whether the project's database still exists (kinds without one: true).
+    async fn database_exists(&self, _admin: &ProbeTarget, _database: &str) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Whether a project's user is deleted when it detaches (it owns nothing that stays).
+    fn revoked_on_detach(&self) -> bool {
+        false
+    }
+
+    /// Deletes a project's user (see [`Driver::revoked_on_detach`]).
+    async fn revoke(&self, _admin: &ProbeTarget, _user: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// The key prefix a project is confined to, for kinds that share one keyspace.
+    fn key_prefix(&self, _database: &str) -> Option<String> {
+        None
+    }
+
+    /// Ends a script that keeps the whole server busy, for kinds where one can (Redis).
+    async fn end_busy_script(&self, _admin: &ProbeTarget) -> Result<BusyScript> {
+        Ok(BusyScript::NotBusy)
+    }
+
+    // --- Backups ---
+
+    /// The file extension of a dump.
+    fn dump_extension(&self) -> &'static str;
+
+    /// The command (run in the container) that writes a dump of `database` to stdout.
+    fn dump(&self, password: &str, database: &str) -> ToolCommand;
+
+    /// The command that prints the dump tool's version.
+    fn dump_tool_version(&self) -> ToolCommand;
+
+    /// What a backup of the whole service covers.
+    fn backup_unit(&self) -> BackupUnit;
+
+    /// Checks a dump's first and last bytes: `Err(why)` when it is not a complete dump.
+    fn check_dump(&self, head: &[u8], tail: &[u8]) -> std::result::Result<(), String>;
+
+    /// A deeper check the server's tool can make of a dump fed on stdin.
+    fn readability_check(&self) -> Option<ReadabilityCheck> {
+        None
+    }
+
+    /// The command that reads a dump from stdin into `database` (which exists and is empty),
+    /// creating objects as `owner`.
+    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand>;
+
+    /// How a restore stays safe against a kill.
+    fn restore_strategy(&self) -> RestoreStrategy;
+
+    /// The SQL dialect of kinds with SQL databases.
+    fn sql(&self) -> Option<&dyn SqlDialect> {
+        None
+    }
+
+    /// Why a whole-service backup found nothing to back up.
+    fn nothing_to_back_up(&self) -> &'static str {
+        "it has no databases yet"
+    }
+}
+
+/// Statements and the admin's SQL client, for kinds with SQL databases.
+pub trait SqlDialect: Send + Sync {
+    /// Runs one statement as the admin, connected to `database` where the kind connects to one;
+    /// tab-separated rows on stdout.
+    fn admin_sql(&self, password: &str, database: &str, statement: &str) -> ToolCommand;
+
+    /// The database an admin session connects to for statements about `target` (PostgreSQL
+    /// cannot rename or drop the database a session is connected to).
+    fn maintenance_database(&self, target: &str) -> &'static str;
+
+    /// Lists the databases a user can have written to (not templates or system schemas).
+    fn list_databases(&self) -> &'static str;
+
+    fn drop_database(&self, name: &str) -> String;
+
+    /// Counts other sessions connected to, or running statements about, any of `names`.
+    fn sessions_on(&self, names: &[&str]) -> String;
+}
+
+/// The PostgreSQL-style restore: scratch database, then a rename in one transaction.
+pub trait RenamingRestore: Send + Sync {
+    /// Creates the (empty) scratch database owned by `owner`.
+    fn create_scratch(&self, scratch: &str, owner: &str) -> String;
+    /// Lets only `owner` connect (as provisioning does), for a project's database.
+    fn open_only_to(&self, database: &str, owner: &str) -> String;
+    /// Puts `scratch` in `target`'s place; with `replaced`, the current target steps aside under
+    /// that name first (its sessions ended), both in one transaction.
+    fn swap(&self, target: &str, scratch: &str, replaced: Option<&str>) -> String;
+    /// Whether a failed swap is worth retrying (a session ended a moment ago still on its way out).
+    fn swap_retryable(&self, stderr: &str) -> bool;
+}
+
+/// The MariaDB/MySQL-style restore: the target created by the restore, marked until complete.
+pub trait MarkedRestore: Send + Sync {
+    fn create_database(&self, name: &str) -> String;
+    fn create_marker(&self, database: &str, marker: &str) -> String;
+    fn drop_marker(&self, database: &str, marker: &str) -> String;
+    /// One row: the number of tables in `database` and how many of them are `marker`.
+    fn marker_state(&self, database: &str, marker: &str) -> String;
+}
+
+/// `user:password`, percent-encoded.
+pub fn userinfo(c: &Connection<'_>) -> String {
+    format!(
+        "{}:{}",
+        encode_userinfo(c.user),
+        encode_userinfo(c.password)
+    )
+}
+
+/// A tool command running `program` with the given arguments and environment.
+pub(crate) fn tool(program: &'static str, args: &[&str], env: Vec<String>) -> ToolCommand {
+    ToolCommand {
+        cmd: std::iter::once(program)
+            .chain(args.iter().copied())
+            .map(String::from)
+            .collect(),
+        env,
+        program,
+    }
+}
+
+/// A shell script (for what needs a temporary file or two steps) that runs `program`.
+pub(crate) fn shell_tool(program: &'static str, script: &str, env: Vec<String>) -> ToolCommand {
+    ToolCommand {
+        cmd: ["sh", "-c", script].map(String::from).to_vec(),
+        env,
+        program,
+    }
+}
+
+/// Checks a dump's head for the magic bytes of its format.
+pub(crate) fn starts_with(
+    head: &[u8],
+    magic: &[u8],
+    what: &str,
+) -> std::result::Result<(), String> {
+    head.starts_with(magic)
+        .then_some(())
+        .ok_or_else(|| format!("not {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_a_driver_that_names_it() {
+        for kind in Kind::ALL {
+            let spec = kind.driver().spec();
+            assert_eq!(spec.id, serde_json::to_value(kind).unwrap(), "{kind:?}");
+            assert!(!spec.display_name.is_empty());
+        }
+    }
+
+    #[test]
+    fn kinds_with_sql_restore_with_a_strategy_and_list_their_databases() {
+        for kind in Kind::ALL {
+            let d = kind.driver();
+            if d.backup_unit() == BackupUnit::EachDatabase {
+                assert!(d.sql().is_some(), "{kind}: lists databases without SQL");
+            }
+        }
+    }
+}

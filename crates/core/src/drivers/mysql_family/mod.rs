@@ -1,0 +1,269 @@
+//! MariaDB and MySQL speak one protocol and one SQL dialect; this is the code the two drivers
+//! share. What differs (image contract, client program names, display name) each driver's
+//! [`MysqlFamily`] value says.
+
+mod probe;
+mod provision;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    tool, BackupUnit, Driver, Kind, MarkedRestore, RestoreStrategy, SqlDialect, ToolCommand,
+    UrlVariable,
+};
+use crate::catalog::{ContainerSetup, KindSpec};
+use crate::engine::Engine;
+use crate::env::Connection;
+use crate::error::Result;
+use crate::ident::{my_ident, my_literal};
+use crate::probe::{ProbeError, ProbeTarget};
+use crate::provision::Grant;
+
+/// One server of the MySQL family.
+pub(crate) struct MysqlFamily {
+    pub kind: Kind,
+    pub spec: &'static KindSpec,
+    /// The command-line client (`mariadb`, `mysql`).
+    pub client: &'static str,
+    /// The dump tool (`mariadb-dump`, `mysqldump`).
+    pub dump_tool: &'static str,
+    pub setup: fn(admin_password: &str) -> ContainerSetup,
+    pub main_database_rank: u8,
+}
+
+#[async_trait]
+impl Driver for MysqlFamily {
+    fn spec(&self) -> &'static KindSpec {
+        self.spec
+    }
+
+    fn container_setup(&self, _version: &str, admin_password: &str) -> ContainerSetup {
+        (self.setup)(admin_password)
+    }
+
+    async fn probe(
+        &self,
+        target: &ProbeTarget,
+        _limit: Duration,
+    ) -> std::result::Result<(), ProbeError> {
+        probe::probe(target).await
+    }
+
+    fn admin_url_path(&self) -> &'static str {
+        "/"
+    }
+
+    /// `DATABASE_URL` when the project has no PostgreSQL, else `MYSQL_URL`.
+    fn url_variable(&self) -> UrlVariable {
+        UrlVariable {
+            own: "MYSQL_URL",
+            database_url_rank: Some(1),
+        }
+    }
+
+    fn extra_variables(&self, c: &Connection<'_>) -> Vec<(&'static str, String)> {
+        vec![
+            ("MYSQL_HOST", c.host.into()),
+            ("MYSQL_PORT", c.port.to_string()),
+            ("MYSQL_USER", c.user.into()),
+            ("MYSQL_PASSWORD", c.password.into()),
+            ("MYSQL_DATABASE", c.database.into()),
+        ]
+    }
+
+    fn main_database_rank(&self) -> u8 {
+        self.main_database_rank
+    }
+
+    async fn provision(
+        &self,
+        _engine: &dyn Engine,
+        _container: &str,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<()> {
+        provision::provision(self.kind, admin, grant).await
+    }
+
+    async fn verify(&self, host: &str, port: u16, grant: &Grant<'_>) -> bool {
+        provision::verify(host, port, grant).await
+    }
+
+    async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
+        provision::drop(self.kind, admin, grant).await.map(|_| None)
+    }
+
+    async fn database_exists(&self, admin: &ProbeTarget, database: &str) -> Result<bool> {
+        provision::database_exists(self.kind, admin, database).await
+    }
+
+    fn dump_extension(&self) -> &'static str {
+        "sql"
+    }
+
+    /// Without --databases the dump has no CREATE DATABASE/USE lines, so it restores into any
+    /// database name.
+    fn dump(&self, password: &str, database: &str) -> ToolCommand {
+        tool(
+            self.dump_tool,
+            &[
+                "--single-transaction",
+                "--routines",
+                "--triggers",
+                &format!("-u{}", self.spec.admin_user),
+                database,
+            ],
+            vec![format!("MYSQL_PWD={password}")],
+        )
+    }
+
+    fn dump_tool_version(&self) -> ToolCommand {
+        tool(self.dump_tool, &["--version"], vec![])
+    }
+
+    fn backup_unit(&self) -> BackupUnit {
+        BackupUnit::EachDatabase
+    }
+
+    fn check_dump(&self, _head: &[u8], tail: &[u8]) -> std::result::Result<(), String> {
+        String::from_utf8_lossy(tail)
+            .contains("-- Dump completed")
+            .then_some(())
+            .ok_or_else(|| {
+                "the dump does not end with '-- Dump completed': it was cut short".into()
+            })
+    }
+
+    fn restore(&self, password: &str, database: &str, _owner: &str) -> Result<ToolCommand> {
+        Ok(tool(
+            self.client,
+            &[&format!("-u{}", self.spec.admin_user), database],
+            vec![format!("MYSQL_PWD={password}")],
+        ))
+    }
+
+    fn restore_strategy(&self) -> RestoreStrategy {
+        RestoreStrategy::MarkedInPlace(&Marked)
+    }
+
+    fn sql(&self) -> Option<&dyn SqlDialect> {
+        Some(self)
+    }
+
+    fn nothing_to_back_up(&self) -> &'static str {
+        "it has no databases yet besides the server's own (mysql, sys, information_schema, performance_schema)"
+    }
+}
+
+impl SqlDialect for MysqlFamily {
+    fn admin_sql(&self, password: &str, _database: &str, statement: &str) -> ToolCommand {
+        tool(
+            self.client,
+            &[
+                &format!("-u{}", self.spec.admin_user),
+                "-N",
+                "-B",
+                "-e",
+                statement,
+            ],
+            vec![format!("MYSQL_PWD={password}")],
+        )
+    }
+
+    fn maintenance_database(&self, _target: &str) -> &'static str {
+        ""
+    }
+
+    fn list_databases(&self) -> &'static str {
+        "SELECT schema_name FROM information_schema.schemata WHERE schema_name NOT IN \
+         ('mysql','information_schema','performance_schema','sys') ORDER BY 1"
+    }
+
+    fn drop_database(&self, name: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {}", my_ident(name))
+    }
+
+    fn sessions_on(&self, names: &[&str]) -> String {
+        let lits: Vec<String> = names.iter().map(|n| my_literal(n)).collect();
+        let likes: Vec<String> = names
+            .iter()
+            .map(|n| format!("INFO LIKE {}", my_literal(&format!("%{n}%"))))
+            .collect();
+        format!(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() \
+             AND (DB IN ({}) OR {})",
+            lits.join(", "),
+            likes.join(" OR ")
+        )
+    }
+}
+
+/// MariaDB/MySQL have no database rename, and a table with triggers or a view cannot move to
+/// another database: the target is created by the restore and marked until complete.
+struct Marked;
+
+impl MarkedRestore for Marked {
+    fn create_database(&self, name: &str) -> String {
+        format!("CREATE DATABASE {}", my_ident(name))
+    }
+
+    fn create_marker(&self, database: &str, marker: &str) -> String {
+        format!(
+            "CREATE TABLE {}.{} (restore_of_backup BIGINT)",
+            my_ident(database),
+            my_ident(marker)
+        )
+    }
+
+    fn drop_marker(&self, database: &str, marker: &str) -> String {
+        format!("DROP TABLE {}.{}", my_ident(database), my_ident(marker))
+    }
+
+    fn marker_state(&self, database: &str, marker: &str) -> String {
+        format!(
+            "SELECT COUNT(*), COALESCE(SUM(table_name = {}), 0) FROM information_schema.tables \
+             WHERE table_schema = {}",
+            my_literal(marker),
+            my_literal(database)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_schemas_are_not_backed_up() {
+        let q = Kind::Mariadb.driver().sql().unwrap().list_databases();
+        for system in ["mysql", "information_schema", "performance_schema", "sys"] {
+            assert!(q.contains(&format!("'{system}'")), "{q}");
+        }
+    }
+
+    #[test]
+    fn each_flavour_runs_its_own_programs() {
+        let maria = Kind::Mariadb.driver();
+        let mysql = Kind::Mysql.driver();
+        assert_eq!(maria.dump("pw", "shop").cmd[0], "mariadb-dump");
+        assert_eq!(mysql.dump("pw", "shop").cmd[0], "mysqldump");
+        assert_eq!(mysql.restore("pw", "shop", "shop").unwrap().cmd[0], "mysql");
+        assert_eq!(
+            mysql.sql().unwrap().admin_sql("pw", "", "SELECT 1").cmd[0],
+            "mysql"
+        );
+        assert_eq!(
+            maria.sql().unwrap().admin_sql("pw", "", "SELECT 1").cmd[0],
+            "mariadb"
+        );
+    }
+
+    #[test]
+    fn dumps_restore_under_another_name() {
+        let d = Kind::Mariadb.driver().dump("pw", "shop");
+        assert!(!d.cmd.contains(&"--databases".to_string()));
+        assert_eq!(d.cmd.last().unwrap(), "shop");
+    }
+}

@@ -1,0 +1,283 @@
+//! PostgreSQL, official `postgres` image. The entrypoint reads `POSTGRES_PASSWORD_FILE` during
+//! initdb and runs its first-start server on the Unix socket only, so a TCP round trip from the
+//! host can only succeed once the real server is up.
+
+mod probe;
+mod provision;
+mod restore;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    starts_with, tool, BackupUnit, Driver, ReadabilityCheck, RestoreStrategy, SqlDialect,
+    ToolCommand, UrlVariable,
+};
+use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::engine::Engine;
+use crate::env::Connection;
+use crate::error::Result;
+use crate::ident::{pg_ident, pg_literal};
+use crate::probe::{ProbeError, ProbeTarget};
+use crate::provision::Grant;
+
+pub(super) struct Postgres;
+
+const SPEC: KindSpec = KindSpec {
+    id: "postgres",
+    display_name: "PostgreSQL",
+    aliases: &["postgresql", "pg"],
+    image_repo: "postgres",
+    default_version: "17",
+    versions: &["13", "14", "15", "16", "17", "18"],
+    container_port: 5432,
+    default_host_port: 5432,
+    data_path: "/var/lib/postgresql/data",
+    admin_user: "postgres",
+    url_scheme: "postgres",
+    ready_deadline: Duration::from_secs(90),
+    stop_timeout: Duration::from_secs(20),
+    server_uid: 999,
+};
+
+fn setup(admin_password: &str) -> ContainerSetup {
+    ContainerSetup {
+        env: vec![format!("POSTGRES_PASSWORD_FILE={ADMIN_PASSWORD_FILE}")],
+        // A shared development server: modest buffers, enough connections for many projects.
+        cmd: [
+            "postgres",
+            "-c",
+            "shared_buffers=64MB",
+            "-c",
+            "max_connections=200",
+        ]
+        .map(String::from)
+        .to_vec(),
+        files: vec![admin_password_file(&SPEC, admin_password)],
+    }
+}
+
+/// The data directory's format changes with every major version: PostgreSQL N cannot open the
+/// files of another major (an upgrade is a dump and restore, or `pg_upgrade`).
+fn major(v: &str) -> &str {
+    v.split(['.', '-']).next().unwrap_or("")
+}
+
+#[async_trait]
+impl Driver for Postgres {
+    fn spec(&self) -> &'static KindSpec {
+        &SPEC
+    }
+
+    fn container_setup(&self, _version: &str, admin_password: &str) -> ContainerSetup {
+        setup(admin_password)
+    }
+
+    fn opens_data_of(&self, had: &str, wanted: &str) -> bool {
+        major(had) == major(wanted)
+    }
+
+    async fn probe(
+        &self,
+        target: &ProbeTarget,
+        limit: Duration,
+    ) -> std::result::Result<(), ProbeError> {
+        probe::probe(target, limit).await
+    }
+
+    fn admin_url_path(&self) -> &'static str {
+        "/postgres"
+    }
+
+    fn url_variable(&self) -> UrlVariable {
+        UrlVariable {
+            own: "DATABASE_URL",
+            database_url_rank: Some(0),
+        }
+    }
+
+    fn extra_variables(&self, c: &Connection<'_>) -> Vec<(&'static str, String)> {
+        vec![
+            ("PGHOST", c.host.into()),
+            ("PGPORT", c.port.to_string()),
+            ("PGUSER", c.user.into()),
+            ("PGPASSWORD", c.password.into()),
+            ("PGDATABASE", c.database.into()),
+        ]
+    }
+
+    fn main_database_rank(&self) -> u8 {
+        0
+    }
+
+    async fn provision(
+        &self,
+        _engine: &dyn Engine,
+        _container: &str,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<()> {
+        provision::provision(admin, grant).await
+    }
+
+    async fn verify(&self, host: &str, port: u16, grant: &Grant<'_>) -> bool {
+        provision::verify(host, port, grant).await
+    }
+
+    async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
+        provision::drop(admin, grant).await.map(|_| None)
+    }
+
+    async fn database_exists(&self, admin: &ProbeTarget, database: &str) -> Result<bool> {
+        provision::database_exists(admin, database).await
+    }
+
+    fn dump_extension(&self) -> &'static str {
+        "dump"
+    }
+
+    fn dump(&self, password: &str, database: &str) -> ToolCommand {
+        tool(
+            "pg_dump",
+            &["-Fc", "-U", SPEC.admin_user, "-d", database],
+            vec![format!("PGPASSWORD={password}")],
+        )
+    }
+
+    fn dump_tool_version(&self) -> ToolCommand {
+        tool("pg_dump", &["--version"], vec![])
+    }
+
+    fn backup_unit(&self) -> BackupUnit {
+        BackupUnit::EachDatabase
+    }
+
+    fn check_dump(&self, head: &[u8], _tail: &[u8]) -> std::result::Result<(), String> {
+        starts_with(head, b"PGDMP", "a pg_dump custom-format archive")
+    }
+
+    fn readability_check(&self) -> Option<ReadabilityCheck> {
+        // pg_restore reads the table of contents and exits: the rest of the file is not fed.
+        Some(ReadabilityCheck {
+            tool: tool("pg_restore", &["--list"], vec![]),
+            entries: |out| {
+                String::from_utf8_lossy(out)
+                    .lines()
+                    .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+                    .count()
+            },
+            name: "pg_restore --list",
+        })
+    }
+
+    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
+        // One transaction: a restore that fails half-way leaves nothing behind.
+        Ok(tool(
+            "pg_restore",
+            &[
+                "-U",
+                SPEC.admin_user,
+                "--no-owner",
+                "--no-privileges",
+                "--role",
+                owner,
+                "--single-transaction",
+                "--exit-on-error",
+                "-d",
+                database,
+            ],
+            vec![format!("PGPASSWORD={password}")],
+        ))
+    }
+
+    fn restore_strategy(&self) -> RestoreStrategy {
+        RestoreStrategy::ScratchThenRename(&restore::Rename)
+    }
+
+    fn sql(&self) -> Option<&dyn SqlDialect> {
+        Some(&Sql)
+    }
+}
+
+struct Sql;
+
+impl SqlDialect for Sql {
+    fn admin_sql(&self, password: &str, database: &str, statement: &str) -> ToolCommand {
+        tool(
+            "psql",
+            &[
+                "-U",
+                SPEC.admin_user,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-c",
+                statement,
+            ],
+            vec![format!("PGPASSWORD={password}")],
+        )
+    }
+
+    fn maintenance_database(&self, target: &str) -> &'static str {
+        // `postgres` itself cannot be renamed or dropped from a session connected to it.
+        if target == "postgres" {
+            "template1"
+        } else {
+            "postgres"
+        }
+    }
+
+    /// Every database but templates: the admin's own (`postgres`, which the admin URL names)
+    /// and any the admin created by hand are backed up too, not only projects'.
+    fn list_databases(&self) -> &'static str {
+        "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1"
+    }
+
+    fn drop_database(&self, name: &str) -> String {
+        format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", pg_ident(name))
+    }
+
+    fn sessions_on(&self, names: &[&str]) -> String {
+        let lits: Vec<String> = names.iter().map(|n| pg_literal(n)).collect();
+        let likes: Vec<String> = names
+            .iter()
+            .map(|n| pg_literal(&format!("%{n}%")))
+            .collect();
+        format!(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+             AND (datname IN ({}) OR (state <> 'idle' AND query LIKE ANY (ARRAY[{}])))",
+            lits.join(", "),
+            likes.join(", ")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admins_database_is_one_to_back_up() {
+        let q = Sql.list_databases();
+        assert!(!q.contains("<> 'postgres'"), "{q}");
+        assert!(q.contains("NOT datistemplate"));
+    }
+
+    #[test]
+    fn dumps_restore_under_another_name_as_the_owner_in_one_transaction() {
+        let d = Postgres.dump("pw", "shop");
+        assert_eq!(&d.cmd[..2], &["pg_dump", "-Fc"]);
+        let r = Postgres.restore("pw", "shop_copy", "shop").unwrap();
+        assert!(r.cmd.windows(2).any(|w| w == ["--role", "shop"]));
+        assert!(r.cmd.contains(&"--single-transaction".to_string()));
+    }
+
+    #[test]
+    fn data_opens_only_within_a_major_version() {
+        assert!(Postgres.opens_data_of("15", "15.4"));
+        assert!(!Postgres.opens_data_of("15", "17"));
+    }
+}

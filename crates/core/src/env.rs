@@ -4,6 +4,7 @@
 //! that leaves every other line alone.
 
 use crate::catalog::Kind;
+pub use crate::drivers::Connection;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Audience {
@@ -24,16 +25,6 @@ impl Audience {
             _ => None,
         }
     }
-}
-
-/// One attached service as seen by the project.
-pub struct Connection<'a> {
-    pub kind: Kind,
-    pub host: &'a str,
-    pub port: u16,
-    pub database: &'a str,
-    pub user: &'a str,
-    pub password: &'a str,
 }
 
 pub fn url(c: &Connection<'_>) -> String {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use crate::engine::EngineError;
-use crate::probe::ProbeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -163,15 +162,6 @@ impl CoreError {
         CoreError::NotReady {
             service: service.to_string(),
             reason: reason.into(),
-        }
-    }
-}
-
-impl From<ProbeError> for CoreError {
-    fn from(e: ProbeError) -> Self {
-        CoreError::NotReady {
-            service: "service".into(),
-            reason: e.to_string(),
         }
     }
 }

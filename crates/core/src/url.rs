@@ -1,19 +1,7 @@
 //! Connection URLs, with user and password percent-encoded so any character survives.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-
 use crate::catalog::Kind;
-
-/// RFC 3986 unreserved characters stay as they are; everything else in userinfo is encoded.
-const USERINFO: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
-
-pub fn encode_userinfo(s: &str) -> String {
-    utf8_percent_encode(s, USERINFO).to_string()
-}
+pub use crate::drivers::encode_userinfo;
 
 /// The admin URL of a service, as clients of each kind expect it.
 pub fn admin_url(kind: Kind, host: &str, port: u16, password: &str) -> String {

@@ -2,30 +2,7 @@
 //! tools' command lines), so the tool's version always matches the server's. Passwords reach them through
 //! the exec's environment, never through the command line (`ps` in the container would show it).
 
-/// Redis has no databases to pick from: one snapshot holds the whole server.
-pub const WHOLE_SERVER: &str = "all";
-
-/// A command to run in the container, with the environment it needs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ToolCommand {
-    pub cmd: Vec<String>,
-    pub env: Vec<String>,
-    /// The program messages name (`redis-cli` for a `sh -c "… redis-cli …"` script).
-    pub program: &'static str,
-}
-
-impl std::fmt::Debug for ToolCommand {
-    // The environment carries the admin password.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.cmd.join(" "))
-    }
-}
-
-impl ToolCommand {
-    pub fn argv(&self) -> Vec<&str> {
-        self.cmd.iter().map(String::as_str).collect()
-    }
-}
+pub use crate::drivers::{ToolCommand, WHOLE_SERVER};
 
 #[cfg(test)]
 mod tests {

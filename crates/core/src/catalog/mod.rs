@@ -4,11 +4,12 @@
 //! and the parsing of `kind[:version]`.
 
 use std::fmt;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::drivers::Kind;
+pub use crate::drivers::{
+    ContainerSetup, Kind, KindSpec, ADMIN_PASSWORD_FILE, PORT_RANGE, SECRET_DIR,
+};
 pub use crate::engine::ContainerFile;
 use crate::error::{CoreError, Result};
 
@@ -45,55 +46,6 @@ impl Kind {
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The static contract of one kind of server.
-#[derive(Debug)]
-pub struct KindSpec {
-    pub id: &'static str,
-    pub display_name: &'static str,
-    pub aliases: &'static [&'static str],
-    pub image_repo: &'static str,
-    pub default_version: &'static str,
-    /// Version lines Dockhand knows how to run; a requested version must be one of these or a
-    /// more precise tag inside one (`15.4` is inside `15`).
-    pub versions: &'static [&'static str],
-    pub container_port: u16,
-    /// Host ports are taken from `default_host_port..=default_host_port + PORT_RANGE`.
-    pub default_host_port: u16,
-    pub data_path: &'static str,
-    pub admin_user: &'static str,
-    pub url_scheme: &'static str,
-    /// How long a start may take before Dockhand gives up and says why; first starts run
-    /// initialisation (initdb, mariadb-install-db) and need the most.
-    pub ready_deadline: Duration,
-    /// Grace period given to the server on stop before Docker kills it.
-    pub stop_timeout: Duration,
-    /// The uid the official image runs the server as; secret files are handed to it.
-    pub server_uid: u64,
-}
-
-pub const PORT_RANGE: u16 = 100;
-
-/// Where the admin password is placed inside the container; read by the image's entrypoint via
-/// its `*_FILE` variable, so it never appears in `docker inspect` or in a process's arguments.
-pub const SECRET_DIR: &str = "/run/dockhand";
-pub const ADMIN_PASSWORD_FILE: &str = "/run/dockhand/admin-password";
-
-#[derive(Debug, Clone, Default)]
-pub struct ContainerSetup {
-    pub env: Vec<String>,
-    pub cmd: Vec<String>,
-    pub files: Vec<ContainerFile>,
-}
-
-pub(crate) fn admin_password_file(spec: &KindSpec, password: &str) -> ContainerFile {
-    ContainerFile {
-        path: ADMIN_PASSWORD_FILE.into(),
-        contents: password.as_bytes().to_vec(),
-        mode: 0o400,
-        uid: spec.server_uid,
     }
 }
 

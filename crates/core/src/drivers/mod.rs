@@ -7,6 +7,7 @@
 //! folder here and one line in [`registry!`] below. Kinds that share a protocol share a module
 //! (`mysql_family` for MariaDB and MySQL; the Redis protocol code lives with Redis).
 
+mod contract;
 mod mariadb;
 mod mongo;
 mod mysql;
@@ -14,20 +15,15 @@ pub(crate) mod mysql_family;
 mod postgres;
 pub mod redis;
 
+pub use contract::*;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{ContainerSetup, KindSpec};
 use crate::engine::Engine;
-use crate::env::Connection;
 use crate::error::Result;
-use crate::probe::{ProbeError, ProbeTarget};
-use crate::provision::Grant;
-use crate::url::encode_userinfo;
-
-pub use crate::backup::tools::ToolCommand;
 
 /// Declares the kinds: the `Kind` enum (serialised as its lowercase name, which is also the id
 /// in labels, the store and on the command line) and the one place a kind meets its driver.
@@ -72,7 +68,7 @@ pub struct UrlVariable {
 /// What a backup of a service covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BackupUnit {
-    /// One snapshot of the whole server (Redis RDB); named [`crate::backup::tools::WHOLE_SERVER`].
+    /// One snapshot of the whole server (Redis RDB); named [`WHOLE_SERVER`].
     WholeServer,
     /// Every database the server lists ([`SqlDialect::list_databases`]), one dump each.
     EachDatabase,

@@ -8,32 +8,15 @@
 //! rules and why are in `redis.rs`; `-cmd|subcommand` rules need Redis 7), deleted when the
 //! project detaches or is removed; MongoDB — a user with `readWrite` on its database only.
 
-pub use crate::drivers::BusyScript;
+pub(crate) use crate::drivers::fail;
+pub use crate::drivers::{BusyScript, Grant, DEFAULT_CONNECTION_LIMIT, PROVISION_LIMIT};
 
 use std::time::Duration;
 
 use crate::catalog::Kind;
 use crate::engine::Engine;
-use crate::error::{CoreError, Result};
+use crate::error::Result;
 use crate::probe::ProbeTarget;
-use crate::secrets::Secret;
-
-/// Any provisioning session as a whole must finish within this.
-pub const PROVISION_LIMIT: Duration = Duration::from_secs(30);
-
-/// What a project gets on a service.
-pub struct Grant<'a> {
-    pub database: &'a str,
-    pub user: &'a str,
-    pub password: &'a Secret,
-    /// The most connections the project's user may hold at once (PostgreSQL `CONNECTION LIMIT`,
-    /// MariaDB/MySQL `MAX_USER_CONNECTIONS`), so one project cannot starve the others.
-    pub connection_limit: u32,
-}
-
-/// Default of [`Grant::connection_limit`]: a quarter of the PostgreSQL catalog's
-/// `max_connections` (200) and a third of MariaDB's (151), leaving the superuser reserve free.
-pub const DEFAULT_CONNECTION_LIMIT: u32 = 50;
 
 /// Creates (or re-applies) the grant on a running server, connecting as its admin.
 pub async fn provision(
@@ -95,10 +78,6 @@ async fn bounded<T>(kind: Kind, work: impl std::future::Future<Output = Result<T
                 format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
             ))
         })
-}
-
-pub(crate) fn fail(kind: Kind, why: impl std::fmt::Display) -> CoreError {
-    CoreError::Provision(format!("{}: {why}", kind.spec().display_name))
 }
 
 /// Ends a script that keeps a server busy (Redis), bounded like any provisioning session.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::mysql_family::MysqlFamily;
 use super::Kind;
-use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
 
 pub(super) static MARIADB: MysqlFamily = MysqlFamily {
     kind: Kind::Mariadb,

@@ -13,12 +13,12 @@ use async_trait::async_trait;
 use super::{
     shell_tool, starts_with, tool, BackupUnit, Driver, RestoreStrategy, ToolCommand, UrlVariable,
 };
-use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::Connection;
+use crate::drivers::Grant;
+use crate::drivers::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
-use crate::env::Connection;
 use crate::error::{CoreError, Result};
-use crate::probe::{ProbeError, ProbeTarget};
-use crate::provision::Grant;
 
 pub(super) struct Mongo;
 

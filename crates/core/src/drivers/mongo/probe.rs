@@ -6,7 +6,7 @@
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::probe::{io_error, ProbeError, ProbeTarget};
+use crate::drivers::{io_error, ProbeError, ProbeTarget};
 
 const OP_MSG: i32 = 2013;
 /// Bigger replies than this are not a `hello` answer.

@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use crate::catalog::Kind;
+use crate::drivers::Kind;
+use crate::drivers::ProbeTarget;
+use crate::drivers::{fail, Grant};
 use crate::engine::{exec_collect_env, Engine};
 use crate::error::Result;
-use crate::probe::ProbeTarget;
-use crate::provision::{fail, Grant};
 
 /// The mongosh script: authenticate as root, then create or update the project's user with
 /// `readWrite` on its database only. Names are validated identifiers, embedded as JSON strings.

@@ -13,13 +13,13 @@ use super::{
     tool, BackupUnit, Driver, Kind, MarkedRestore, RestoreStrategy, SqlDialect, ToolCommand,
     UrlVariable,
 };
-use crate::catalog::{ContainerSetup, KindSpec};
+use crate::drivers::Connection;
+use crate::drivers::Grant;
+use crate::drivers::{ContainerSetup, KindSpec};
+use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
-use crate::env::Connection;
 use crate::error::Result;
 use crate::ident::{my_ident, my_literal};
-use crate::probe::{ProbeError, ProbeTarget};
-use crate::provision::Grant;
 
 /// One server of the MySQL family.
 pub(crate) struct MysqlFamily {

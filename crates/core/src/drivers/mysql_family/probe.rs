@@ -3,7 +3,7 @@
 
 use mysql_async::prelude::Queryable;
 
-use crate::probe::{ProbeError, ProbeTarget};
+use crate::drivers::{ProbeError, ProbeTarget};
 
 /// MySQL's "Access denied for user".
 const ER_ACCESS_DENIED: u16 = 1045;
@@ -26,7 +26,7 @@ fn classify(e: mysql_async::Error) -> ProbeError {
         mysql_async::Error::Server(s) if s.code == ER_ACCESS_DENIED => ProbeError::Auth(s.message),
         mysql_async::Error::Server(s) => ProbeError::Starting(s.message),
         mysql_async::Error::Io(io) => match io {
-            mysql_async::IoError::Io(e) => crate::probe::io_error(e),
+            mysql_async::IoError::Io(e) => crate::drivers::io_error(e),
             // TLS errors exist when mysql_async is built with TLS.
             #[allow(unreachable_patterns)]
             other => ProbeError::Connect(other.to_string()),

@@ -2,11 +2,11 @@
 
 use mysql_async::prelude::Queryable;
 
-use crate::catalog::Kind;
+use crate::drivers::Kind;
+use crate::drivers::ProbeTarget;
+use crate::drivers::{fail, Grant};
 use crate::error::Result;
 use crate::ident::{my_ident, my_literal};
-use crate::probe::ProbeTarget;
-use crate::provision::{fail, Grant};
 
 async fn connect(kind: Kind, admin: &ProbeTarget) -> Result<mysql_async::Conn> {
     let opts = mysql_async::OptsBuilder::default()

@@ -14,13 +14,13 @@ use super::{
     starts_with, tool, BackupUnit, Driver, ReadabilityCheck, RestoreStrategy, SqlDialect,
     ToolCommand, UrlVariable,
 };
-use crate::catalog::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::Connection;
+use crate::drivers::Grant;
+use crate::drivers::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
-use crate::env::Connection;
 use crate::error::Result;
 use crate::ident::{pg_ident, pg_literal};
-use crate::probe::{ProbeError, ProbeTarget};
-use crate::provision::Grant;
 
 pub(super) struct Postgres;
 

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 
-use crate::probe::{ProbeError, ProbeTarget};
+use crate::drivers::{ProbeError, ProbeTarget};
 
 pub(crate) async fn probe(t: &ProbeTarget, limit: Duration) -> Result<(), ProbeError> {
     let mut cfg = tokio_postgres::Config::new();
@@ -40,7 +40,7 @@ fn classify(e: tokio_postgres::Error) -> ProbeError {
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return crate::probe::io_error(std::io::Error::new(io.kind(), io.to_string()));
+            return crate::drivers::io_error(std::io::Error::new(io.kind(), io.to_string()));
         }
         src = s.source();
     }

@@ -3,11 +3,11 @@
 
 use tokio_postgres::Client;
 
-use crate::catalog::Kind;
+use crate::drivers::Kind;
+use crate::drivers::ProbeTarget;
+use crate::drivers::{fail, Grant};
 use crate::error::Result;
 use crate::ident::{pg_ident, pg_literal};
-use crate::probe::ProbeTarget;
-use crate::provision::{fail, Grant};
 
 /// The server's own words for a failed statement ("db error" alone says nothing).
 fn pg_error(e: tokio_postgres::Error) -> crate::error::CoreError {

@@ -2,8 +2,8 @@
 //! with `requirepass` (so the password is in neither the environment nor `ps`) and passes its
 //! path as the command, which the official entrypoint hands to `redis-server`.
 
+mod probe;
 mod provision;
-mod resp;
 
 pub use provision::ACL_RULES;
 
@@ -15,12 +15,13 @@ use super::{
     shell_tool, starts_with, tool, BackupUnit, BusyScript, Driver, RestoreStrategy, ToolCommand,
     UrlVariable,
 };
-use crate::catalog::{ContainerFile, ContainerSetup, KindSpec, SECRET_DIR};
+use crate::drivers::Connection;
+use crate::drivers::Grant;
+use crate::drivers::{ContainerSetup, KindSpec, SECRET_DIR};
+use crate::engine::ContainerFile;
+use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
-use crate::env::Connection;
 use crate::error::Result;
-use crate::probe::{ProbeError, ProbeTarget};
-use crate::provision::Grant;
 
 pub(super) struct Redis;
 
@@ -93,7 +94,7 @@ impl Driver for Redis {
         target: &ProbeTarget,
         _limit: Duration,
     ) -> std::result::Result<(), ProbeError> {
-        resp::probe(target).await
+        probe::probe(target).await
     }
 
     fn admin_url_path(&self) -> &'static str {

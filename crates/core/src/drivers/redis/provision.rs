@@ -13,15 +13,16 @@
 
 use std::time::Duration;
 
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
 use tokio::time::Instant;
 
 use super::key_prefix as redis_prefix;
-use super::resp::{Conn, Reply};
-use crate::catalog::Kind;
 use crate::drivers::BusyScript;
+use crate::drivers::Kind;
+use crate::drivers::ProbeTarget;
+use crate::drivers::{fail, Grant};
 use crate::error::Result;
-use crate::probe::ProbeTarget;
-use crate::provision::{fail, Grant};
 
 /// The ACL rules after the user's password and patterns, in order (later rules win), each with
 /// why. `-@dangerous` already takes KEYS, FLUSHALL/FLUSHDB, SWAPDB, MIGRATE, SORT/SORT_RO (whose
@@ -106,59 +107,83 @@ fn glob_escape(s: &str) -> String {
     out
 }
 
+/// A connection as `user` (None: the default user, i.e. the admin), authenticated during the
+/// handshake. Each round trip is bounded; callers bound the whole session too.
+async fn connect(
+    host: &str,
+    port: u16,
+    user: Option<&str>,
+    password: &str,
+) -> redis::RedisResult<MultiplexedConnection> {
+    let mut settings = RedisConnectionInfo::default()
+        .set_password(password)
+        // No `CLIENT SETINFO` on connect: one command less, and nothing a project's ACL decides.
+        .set_skip_set_lib_name();
+    if let Some(u) = user {
+        settings = settings.set_username(u);
+    }
+    let info = ConnectionAddr::Tcp(host.to_string(), port)
+        .into_connection_info()?
+        .set_redis_settings(settings);
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(ROUND_TRIP))
+        .set_response_timeout(Some(ROUND_TRIP));
+    redis::Client::open(info)?
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
+/// One round trip to a server that answers.
+const ROUND_TRIP: Duration = Duration::from_secs(10);
+
 /// The user authenticates and the current rules confine it: a user applied by an older Dockhand
 /// (before `-pubsub`, the newest rule, existed) is re-applied. A restarted server forgets users.
 pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
-    let Ok((mut c, auth)) = Conn::open(host, port, Some(g.user), g.password.expose()).await else {
+    let Ok(mut c) = connect(host, port, Some(g.user), g.password.expose()).await else {
         return false;
     };
-    if !auth.is_ok() {
-        return false;
-    }
-    let whoami = c.call(&["ACL", "WHOAMI"]).await;
-    if !matches!(&whoami, Ok(Reply::Bulk(Some(u))) if u == g.user.as_bytes()) {
+    let whoami: redis::RedisResult<String> =
+        redis::cmd("ACL").arg("WHOAMI").query_async(&mut c).await;
+    if whoami.ok().as_deref() != Some(g.user) {
         return false;
     }
     // A read-only count: refused under the current rules, answered under older ones.
-    matches!(c.call(&["PUBSUB", "NUMPAT"]).await, Ok(Reply::Error(e)) if e.starts_with("NOPERM"))
+    let numpat: redis::RedisResult<i64> =
+        redis::cmd("PUBSUB").arg("NUMPAT").query_async(&mut c).await;
+    matches!(numpat, Err(e) if e.code() == Some("NOPERM"))
 }
 
-async fn admin(admin: &ProbeTarget) -> Result<Conn> {
-    let (c, auth) = Conn::open(&admin.host, admin.port, None, &admin.password)
+async fn admin(admin: &ProbeTarget) -> Result<MultiplexedConnection> {
+    connect(&admin.host, admin.port, None, &admin.password)
         .await
-        .map_err(|e| fail(Kind::Redis, e))?;
-    if !auth.is_ok() {
-        return Err(fail(Kind::Redis, format!("AUTH answered {}", auth.text())));
-    }
-    Ok(c)
-}
-
-async fn expect_ok(c: &mut Conn, what: &str, args: &[String]) -> Result<()> {
-    let r = c.call(args).await.map_err(|e| fail(Kind::Redis, e))?;
-    if r.is_ok() {
-        Ok(())
-    } else {
-        Err(fail(Kind::Redis, format!("{what} answered {:?}", r.text())))
-    }
+        .map_err(|e| fail(Kind::Redis, e))
 }
 
 pub(crate) async fn provision(target: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let mut c = admin(target).await?;
-    expect_ok(&mut c, "ACL SETUSER", &acl_setuser(g)).await
+    let mut setuser = redis::cmd("ACL");
+    for a in acl_setuser(g).iter().skip(1) {
+        setuser.arg(a);
+    }
+    // The command carries the password: on failure only the server's error code and message
+    // are reported, never the arguments.
+    setuser
+        .query_async::<()>(&mut c)
+        .await
+        .map_err(|e| fail(Kind::Redis, format!("ACL SETUSER answered {e}")))
 }
 
 /// Deletes the project's user. Redis also disconnects every client logged in as it, so a
 /// detached project keeps no open door. A user that is not there is already revoked.
 pub(crate) async fn revoke(target: &ProbeTarget, user: &str) -> Result<()> {
     let mut c = admin(target).await?;
-    match c.call(&["ACL", "DELUSER", user]).await {
-        Ok(Reply::Int(_)) => Ok(()),
-        Ok(r) => Err(fail(
-            Kind::Redis,
-            format!("ACL DELUSER answered {:?}", r.text()),
-        )),
-        Err(e) => Err(fail(Kind::Redis, e)),
-    }
+    redis::cmd("ACL")
+        .arg("DELUSER")
+        .arg(user)
+        .query_async::<i64>(&mut c)
+        .await
+        .map(|_| ())
+        .map_err(|e| fail(Kind::Redis, format!("ACL DELUSER answered {e}")))
 }
 
 /// How long one removal may delete keys before it reports how far it got (a re-run continues:
@@ -171,17 +196,25 @@ pub(super) const DROP_DEADLINE: Duration = Duration::from_secs(25);
 pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration) -> Result<u64> {
     revoke(target, g.user).await?;
     let mut c = admin(target).await?;
+    let f = |what: &str, e: redis::RedisError| fail(Kind::Redis, format!("{what} answered {e}"));
     let pattern = format!("{}*", glob_escape(&redis_prefix(g.database)));
-    let databases = match c.call(&["CONFIG", "GET", "databases"]).await {
-        Ok(Reply::Array(kv)) if kv.len() == 2 => kv[1].text().parse().unwrap_or(16),
-        _ => 16,
-    };
+    let databases: u32 = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("databases")
+        .query_async::<(String, String)>(&mut c)
+        .await
+        .ok()
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(16);
     let end = Instant::now() + deadline;
     let mut deleted = 0u64;
     for db in 0..databases {
-        let db = db.to_string();
-        expect_ok(&mut c, "SELECT", &["SELECT".to_string(), db.clone()]).await?;
-        let mut cursor = "0".to_string();
+        redis::cmd("SELECT")
+            .arg(db)
+            .query_async::<()>(&mut c)
+            .await
+            .map_err(|e| f("SELECT", e))?;
+        let mut cursor = 0u64;
         loop {
             if Instant::now() >= end {
                 return Err(fail(
@@ -194,30 +227,25 @@ pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration
                     ),
                 ));
             }
-            let r = c
-                .call(&["SCAN", &cursor, "MATCH", &pattern, "COUNT", "1000"])
+            // Key names as the server sends them: binary-safe.
+            let (next, keys): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut c)
                 .await
-                .map_err(|e| fail(Kind::Redis, e))?;
-            let Reply::Array(parts) = r else {
-                return Err(fail(Kind::Redis, format!("SCAN answered {:?}", r.text())));
-            };
-            let (next, keys) = match parts.as_slice() {
-                [next, Reply::Array(keys)] => (next.text(), keys),
-                _ => return Err(fail(Kind::Redis, "SCAN answered an unexpected shape")),
-            };
+                .map_err(|e| f("SCAN", e))?;
             if !keys.is_empty() {
-                // Key names as the server sent them: binary-safe.
-                let mut unlink = vec![b"UNLINK".to_vec()];
-                unlink.extend(keys.iter().filter_map(|k| match k {
-                    Reply::Bulk(Some(b)) => Some(b.clone()),
-                    _ => None,
-                }));
-                match c.call(&unlink).await.map_err(|e| fail(Kind::Redis, e))? {
-                    Reply::Int(n) => deleted += n as u64,
-                    r => return Err(fail(Kind::Redis, format!("UNLINK answered {:?}", r.text()))),
-                }
+                let n: u64 = redis::cmd("UNLINK")
+                    .arg(&keys)
+                    .query_async(&mut c)
+                    .await
+                    .map_err(|e| f("UNLINK", e))?;
+                deleted += n;
             }
-            if next == "0" {
+            if next == 0 {
                 break;
             }
             cursor = next;
@@ -232,32 +260,35 @@ pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration
 /// command Redis accepts then.
 pub(crate) async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> {
     let mut c = admin(target).await?;
-    let io = |e: std::io::Error| fail(Kind::Redis, e);
-    match c.call(&["PING"]).await.map_err(io)? {
-        Reply::Error(e) if e.starts_with("BUSY") => {}
+    match redis::cmd("PING").query_async::<String>(&mut c).await {
+        Err(e) if e.code() == Some("BUSY") => {}
+        // Not reachable is a failure to report; any other answer means it is not busy.
+        Err(e) if e.code().is_none() => return Err(fail(Kind::Redis, format!("PING: {e}"))),
         _ => return Ok(BusyScript::NotBusy),
     }
     for kill in ["SCRIPT", "FUNCTION"] {
-        match c.call(&[kill, "KILL"]).await.map_err(io)? {
-            Reply::Simple(s) if s == "OK" => return Ok(BusyScript::Killed),
-            Reply::Error(e) if e.starts_with("UNKILLABLE") => {
-                // The server closes the connection as it goes: no reply is the expected answer.
-                match c.call(&["SHUTDOWN", "NOSAVE"]).await {
-                    Ok(Reply::Error(e)) => {
-                        return Err(fail(Kind::Redis, format!("SHUTDOWN NOSAVE answered {e}")))
+        match redis::cmd(kill).arg("KILL").query_async::<()>(&mut c).await {
+            Ok(()) => return Ok(BusyScript::Killed),
+            Err(e) if e.code() == Some("UNKILLABLE") => {
+                // The server closes the connection as it goes: no reply is the expected answer;
+                // an error reply from the server is not.
+                return match redis::cmd("SHUTDOWN")
+                    .arg("NOSAVE")
+                    .query_async::<()>(&mut c)
+                    .await
+                {
+                    Err(e) if e.code().is_some() => {
+                        Err(fail(Kind::Redis, format!("SHUTDOWN NOSAVE answered {e}")))
                     }
-                    _ => return Ok(BusyScript::ShutDown),
-                }
+                    _ => Ok(BusyScript::ShutDown),
+                };
             }
             // SCRIPT KILL while a function runs (or the script ended meanwhile): try FUNCTION
             // KILL; if that finds nothing either, the server is no longer busy.
-            Reply::Error(e) if e.starts_with("NOTBUSY") || e.contains("FUNCTION KILL") => continue,
-            r => {
-                return Err(fail(
-                    Kind::Redis,
-                    format!("{kill} KILL answered {:?}", r.text()),
-                ))
+            Err(e) if e.code() == Some("NOTBUSY") || e.to_string().contains("FUNCTION KILL") => {
+                continue
             }
+            Err(e) => return Err(fail(Kind::Redis, format!("{kill} KILL answered {e}"))),
         }
     }
     Ok(BusyScript::NotBusy)

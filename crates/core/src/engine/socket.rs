@@ -133,10 +133,7 @@ fn context_host(config_dir: &Path, context: Option<&str>) -> Option<String> {
 }
 
 fn is_socket(p: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(p)
-        .map(|m| m.file_type().is_socket())
-        .unwrap_or(false)
+    crate::platform::is_socket(p)
 }
 
 #[cfg(test)]
@@ -205,7 +202,7 @@ mod tests {
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join(".colima/default")).unwrap();
         let sock = home.path().join(".colima/default/docker.sock");
-        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let _l = crate::platform::listen_on_socket(&sock).unwrap();
         let d = discover_with(None, None, Some(home.path().into()), None, None);
         assert_eq!(d.endpoint, Some(Endpoint::Unix(sock)));
     }

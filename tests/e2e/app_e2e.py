@@ -179,6 +179,39 @@ def main():
     return 1 if failed else 0
 
 
+def check_dashboard_screenshot(path, view):
+    """Fails unless the PNG shows the rendered dashboard: the window's size, more than a blank
+    frame's colours, a service row with text on it and its state drawn in the 'running' green."""
+    from PIL import Image
+
+    img = Image.open(path).convert("RGB")
+    dpr = view["dpr"] or 1
+    want = (round(view["w"] * dpr), round(view["h"] * dpr))
+    assert img.size == want, f"screenshot is {img.size}, the window shows {want} (view {view})"
+
+    colours = img.getcolors(maxcolors=1 << 24)
+    top = max(n for n, _ in colours) / (img.width * img.height)
+    assert len(colours) >= 16, f"only {len(colours)} colours: a blank frame, not the dashboard"
+    assert top < 0.98, f"one colour covers {top:.1%} of the screenshot: nothing drawn on it"
+
+    def area(box):
+        left, top_, right, bottom = (round(v * dpr) for v in box)
+        assert right - left > 4 and bottom - top_ > 4, f"the element is not on screen: {box}"
+        return img.crop((left, top_, right, bottom))
+
+    def luminance(p):
+        return (299 * p[0] + 587 * p[1] + 114 * p[2]) // 1000
+
+    cells = area(view["row"]).getcolors(maxcolors=1 << 24)
+    lum = [luminance(c) for _, c in cells]
+    assert len(cells) >= 8, f"the service row is nearly uniform ({len(cells)} colours)"
+    assert max(lum) - min(lum) >= 100, f"the service row has no text on it (luminance {min(lum)}..{max(lum)})"
+    # The state reads "running" in --ok green (#2ea043): proof the stylesheet applied, not just text.
+    green = sum(n for n, (r, g, b) in area(view["state"]).getcolors(maxcolors=1 << 24)
+                if g > r + 40 and g > b + 40)
+    assert green >= 10, f"the state is not drawn in green ({green} green pixels)"
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -215,9 +248,16 @@ def run_checks(driver):
 
         def screenshot():
             driver.find_element(By.ID, "tab-services").click()
+            wait_for("services tab", lambda: driver.find_element(By.ID, row).is_displayed(), 30)
             time.sleep(1)
             driver.save_screenshot(SHOT)
-            assert os.path.getsize(SHOT) > 1000
+            # Where the page says the row and its state are, in CSS pixels, and the view's size.
+            view = driver.execute_script(
+                "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+                "const s = document.querySelector('#' + CSS.escape(arguments[0]) + ' .state').getBoundingClientRect();"
+                "return {w: window.innerWidth, h: window.innerHeight, dpr: window.devicePixelRatio,"
+                " row: [r.left, r.top, r.right, r.bottom], state: [s.left, s.top, s.right, s.bottom]};", row)
+            check_dashboard_screenshot(SHOT, view)
 
         check("the window lists the stopped service", window_shows_the_stopped_service)
         check("Start in the window brings PostgreSQL up and healthy", start_from_the_window_becomes_healthy)

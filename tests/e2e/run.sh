@@ -10,9 +10,10 @@ export PATH="$CARGO_HOME/bin:$PATH"
 cargo build -p dockhand-app -p dockhand-cli --locked
 command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
 venv=target/e2e-venv
-[ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import selenium' 2>/dev/null || {
+# Pillow decodes the dashboard's screenshot, so its check can tell a rendered page from a blank one.
+[ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import selenium, PIL' 2>/dev/null || {
   python3 -m venv "$venv"
-  "$venv/bin/pip" install -q selenium
+  "$venv/bin/pip" install -q selenium pillow
 }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT

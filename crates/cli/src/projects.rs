@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use dockhand_core::env::{dotenv_line, merge_dotenv, Audience};
 use dockhand_core::manager::{Lease, Settled};
+use dockhand_core::platform;
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::args::ProjectCommand;
@@ -231,7 +232,6 @@ pub fn env(
 
 /// Merges into a dotenv file, written atomically and private (it holds passwords).
 fn write_dotenv(file: &Path, vars: &[(String, String)]) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     let existing = match std::fs::read_to_string(file) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -247,12 +247,13 @@ fn write_dotenv(file: &Path, vars: &[(String, String)]) -> Result<()> {
         file.file_name().unwrap_or_default().to_string_lossy()
     ));
     {
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .mode(0o600)
-            .open(&tmp)?;
+        let mut f = platform::private_file_mode(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(true)
+                .write(true),
+        )
+        .open(&tmp)?;
         f.write_all(merged.as_bytes())?;
         f.sync_all()?;
     }
@@ -334,9 +335,7 @@ pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>
             // Ctrl-C reaches the command through the terminal; Dockhand stays to clean up.
             tokio::select! {
                 status = child.wait() => {
-                    let status = status?;
-                    use std::os::unix::process::ExitStatusExt;
-                    break status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+                    break platform::shell_exit_code(status?);
                 }
                 _ = tokio::signal::ctrl_c() => continue,
             }
@@ -379,8 +378,8 @@ fn spawn_stopper_if_due(service: &str, s: &Settled) {
     let Ok(exe) = std::env::current_exe() else {
         return;
     };
-    use std::os::unix::process::CommandExt;
-    let _ = std::process::Command::new(exe)
+    let mut stopper = std::process::Command::new(exe);
+    stopper
         .args([
             "internal",
             "stop-idle",
@@ -390,9 +389,8 @@ fn spawn_stopper_if_due(service: &str, s: &Settled) {
         ])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn();
+        .stderr(std::process::Stdio::null());
+    let _ = platform::own_process_group(&mut stopper).spawn();
 }
 
 pub async fn stop_idle(m: &Arc<Manager>, service: &str, after: u64) -> Result<()> {

@@ -7,6 +7,9 @@
 //! stress mode reported in the README), killing the CLI with SIGKILL at pseudo-random moments
 //! (the seed is printed, `DOCKHAND_SEED` replays a run).
 
+// Unix only: it kills whole process groups.
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::process::CommandExt;

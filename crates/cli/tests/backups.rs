@@ -1,6 +1,9 @@
 //! End-to-end tests of backup, verify, retention and restore: the real `dockhand` binary, the
 //! real Docker engine, real PostgreSQL, MariaDB and Redis servers.
 
+// Unix only: it checks file permission bits.
+#![cfg(unix)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

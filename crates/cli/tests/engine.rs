@@ -3,6 +3,9 @@
 //! MySQL and MongoDB images cannot be built on these machines; their contract is covered by the
 //! core's unit tests (catalog, probes).
 
+// Unix only: it stands up a hung Docker socket.
+#![cfg(unix)]
+
 mod common;
 
 use std::net::TcpListener;

@@ -3,6 +3,9 @@
 //! Redis servers, and a real gnome-keyring on a private D-Bus session (scripts/test-all.sh runs
 //! the tests inside one).
 
+// Unix only: it uses process groups and checks file permission bits.
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::process::CommandExt;

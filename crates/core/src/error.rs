@@ -197,12 +197,15 @@ fn file_reason(e: &std::io::Error) -> String {
 }
 
 fn file_hint(e: &std::io::Error, advice: &Option<&'static str>) -> String {
-    let generic = match e.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+    use std::io::ErrorKind;
+    // Error kinds rather than errno values: the same on every system (ENOSPC, EDQUOT, EROFS,
+    // EACCES and EPERM on Unix; their Windows counterparts there).
+    let generic = match e.kind() {
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => {
             "the disk is full: free space, or choose another place"
         }
-        Some(libc::EROFS) => "that file system is read-only: choose a writable place",
-        Some(libc::EACCES) | Some(libc::EPERM) => {
+        ErrorKind::ReadOnlyFilesystem => "that file system is read-only: choose a writable place",
+        ErrorKind::PermissionDenied => {
             "Dockhand may not write there: choose another place or fix its permissions"
         }
         _ => "",
@@ -261,7 +264,7 @@ mod tests {
         let ro = CoreError::file(
             "/ro/home",
             "create",
-            std::io::Error::from_raw_os_error(libc::EROFS),
+            std::io::Error::from(std::io::ErrorKind::ReadOnlyFilesystem),
         );
         assert!(
             ro.to_string().contains("/ro/home") && ro.to_string().contains("read-only"),

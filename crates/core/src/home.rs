@@ -151,10 +151,8 @@ fn default_root() -> Result<PathBuf> {
     if let Some(h) = env("DOCKHAND_HOME") {
         return Ok(PathBuf::from(h));
     }
-    if cfg!(target_os = "macos") {
-        if let Some(h) = env("HOME") {
-            return Ok(PathBuf::from(h).join("Library/Application Support/dockhand"));
-        }
+    if let Some(d) = crate::platform::os_data_dir(env) {
+        return Ok(d.join("dockhand"));
     }
     if let Some(x) = env("XDG_DATA_HOME") {
         return Ok(PathBuf::from(x).join("dockhand"));
@@ -168,8 +166,7 @@ fn default_root() -> Result<PathBuf> {
 }
 
 pub(crate) fn restrict(p: &Path, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+    crate::platform::set_mode(p, mode)
 }
 
 #[cfg(test)]

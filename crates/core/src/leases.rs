@@ -7,22 +7,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{CoreError, Result};
+use crate::platform::{FileLock, LockAttempt};
 use crate::store::{now_ms, LeaseRow};
 
-/// Start time of a process, as the kernel counts it (clock ticks since boot on Linux). Compared
-/// with the lease's record it tells a live holder from a new process that reuses its PID.
-pub fn process_start_time(pid: u32) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Field 2 (comm) may contain spaces and parentheses: fields after it follow the last ')'.
-    let after = &stat[stat.rfind(')')? + 2..];
-    after.split_whitespace().nth(19).map(str::to_string)
-}
+/// Start time of a process (clock ticks since boot on Linux). Compared with the lease's record
+/// it tells a live holder from a new process that reuses its PID.
+pub use crate::platform::process_start_time;
 
+/// Whether the process that recorded `recorded_start` still runs under `pid`.
 pub fn process_alive(pid: u32, recorded_start: Option<&str>) -> bool {
-    // SAFETY: signal 0 only checks for existence and permission.
-    let exists = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
-    if !exists {
+    if !crate::platform::process_exists(pid) {
         return false;
     }
     match (recorded_start, process_start_time(pid)) {
@@ -48,32 +42,27 @@ pub fn this_process() -> (u32, Option<String>) {
     (pid, process_start_time(pid))
 }
 
-/// An exclusive lock on one service's lifecycle decisions, across processes (flock).
+/// An exclusive lock on one service's lifecycle decisions, across processes (a file lock).
 pub struct ServiceLock {
-    _file: std::fs::File,
+    _lock: FileLock,
 }
 
 impl ServiceLock {
     pub async fn acquire(home: &Path, service: &str, limit: Duration) -> Result<ServiceLock> {
-        use std::os::unix::io::AsRawFd;
         let dir = home.join("locks");
         std::fs::create_dir_all(&dir)?;
         let path: PathBuf = dir.join(format!("{service}.lock"));
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)?;
         let start = now_ms();
         loop {
-            // SAFETY: flock on a descriptor we own; released when the file is dropped.
-            if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-                return Ok(ServiceLock { _file: file });
-            }
-            let err = std::io::Error::last_os_error();
-            if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
-                return Err(err.into());
-            }
+            file = match FileLock::try_acquire(file)? {
+                LockAttempt::Held(lock) => return Ok(ServiceLock { _lock: lock }),
+                LockAttempt::Busy(file) => file,
+            };
             if now_ms() - start > limit.as_millis() as i64 {
                 return Err(CoreError::InvalidInput(format!(
                     "another Dockhand process has been busy with '{service}' for over {} s; try again, or look for a stuck `dockhand` process",
@@ -88,12 +77,11 @@ impl ServiceLock {
 /// Held by the one process that acts on a home's health (the tray app or `dockhand supervise`):
 /// a second one only watches, so restarts and recorded events never happen twice.
 pub struct SupervisorLock {
-    _file: std::fs::File,
+    _lock: FileLock,
 }
 
 impl SupervisorLock {
     pub fn try_acquire(home: &Path) -> Result<Option<SupervisorLock>> {
-        use std::os::unix::io::AsRawFd;
         let dir = home.join("locks");
         std::fs::create_dir_all(&dir)?;
         let file = std::fs::OpenOptions::new()
@@ -101,16 +89,9 @@ impl SupervisorLock {
             .truncate(false)
             .write(true)
             .open(dir.join(".supervisor.lock"))?;
-        // SAFETY: flock on a descriptor we own; released when the file is dropped.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
-            return Ok(Some(SupervisorLock { _file: file }));
-        }
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            Ok(None)
-        } else {
-            Err(err.into())
-        }
+        Ok(FileLock::try_acquire(file)?
+            .held()
+            .map(|lock| SupervisorLock { _lock: lock }))
     }
 }
 

@@ -13,6 +13,7 @@ pub mod leases;
 pub mod manager;
 pub mod menu;
 pub mod names;
+pub mod platform;
 pub mod ports;
 pub mod probe;
 pub mod project_config;

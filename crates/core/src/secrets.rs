@@ -14,6 +14,7 @@ use std::sync::Mutex;
 use rand::distr::{Alphanumeric, SampleString};
 
 use crate::error::{CoreError, Result};
+use crate::platform::{self, FileLock};
 
 /// A secret value. Its `Debug` and `Display` never show the value.
 #[derive(Clone, PartialEq, Eq)]
@@ -70,7 +71,7 @@ impl SecretStore for MemorySecretStore {
 }
 
 /// The opt-in 0600 file store (see the module docs). Read-modify-write runs under an exclusive
-/// `flock` so concurrent Dockhand processes agree on one secret per key.
+/// file lock so concurrent Dockhand processes agree on one secret per key.
 pub struct FileSecretStore {
     path: PathBuf,
 }
@@ -84,19 +85,16 @@ impl FileSecretStore {
         &self,
         f: impl FnOnce(&mut BTreeMap<String, String>) -> Result<(T, bool)>,
     ) -> Result<T> {
-        use std::os::unix::fs::OpenOptionsExt;
-        use std::os::unix::io::AsRawFd;
         let lock_path = self.path.with_extension("lock");
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&lock_path)?;
-        // SAFETY: flock on a file descriptor we own; released when `lock` is dropped.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
+        let lock = FileLock::acquire(
+            platform::private_file_mode(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true),
+            )
+            .open(&lock_path)?,
+        )?;
         let mut map: BTreeMap<String, String> = match std::fs::read(&self.path) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| {
                 CoreError::Secret(format!(
@@ -111,12 +109,13 @@ impl FileSecretStore {
         let (out, changed) = f(&mut map)?;
         if changed {
             let tmp = self.path.with_extension("tmp");
-            let mut file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true)
-                .mode(0o600)
-                .open(&tmp)?;
+            let mut file = platform::private_file_mode(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(true)
+                    .write(true),
+            )
+            .open(&tmp)?;
             file.write_all(&serde_json::to_vec_pretty(&map).expect("map serialises"))?;
             file.sync_all()?;
             std::fs::rename(&tmp, &self.path)?;
@@ -240,18 +239,16 @@ impl KeychainSecretStore {
     }
 
     fn with_lock<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
-        use std::os::unix::fs::OpenOptionsExt;
-        use std::os::unix::io::AsRawFd;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(&self.lock_path)?;
-        // SAFETY: flock on a descriptor we own; released when `lock` is dropped.
-        if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(std::io::Error::last_os_error().into());
-        }
+        // Released when `_lock` is dropped, after `f` returns.
+        let _lock = FileLock::acquire(
+            platform::private_file_mode(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true),
+            )
+            .open(&self.lock_path)?,
+        )?;
         f()
     }
 }
@@ -333,7 +330,6 @@ pub fn default_store(home: &crate::Home) -> Result<std::sync::Arc<dyn SecretStor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn debug_never_shows_the_value() {
@@ -356,8 +352,7 @@ mod tests {
         assert!(got.windows(2).all(|w| w[0] == w[1]), "racers disagreed");
         let again = FileSecretStore::new(&path).get("k").unwrap().unwrap();
         assert_eq!(again, got[0]);
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(platform::mode_of(&path).unwrap(), 0o600);
         FileSecretStore::new(&path).delete("k").unwrap();
         assert_eq!(FileSecretStore::new(&path).get("k").unwrap(), None);
     }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{CoreError, Result};
+use crate::platform;
 
 const PARTIAL: &str = ".partial";
 
@@ -133,8 +134,8 @@ pub fn sha256_of(path: &Path) -> Result<String> {
 
 /// An I/O error on a backup file or folder: names the file, and says where backups can go instead.
 pub fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> CoreError {
-    let advice = match e.raw_os_error() {
-        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+    let advice = match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
             "choose another backup folder with `dockhand config set backup-dir <folder>`; \
              this backup was discarded and earlier backups are untouched"
         }
@@ -150,19 +151,13 @@ pub fn io_error(path: &Path, action: &'static str, e: std::io::Error) -> CoreErr
 
 /// A new file only its owner can read (0600 whatever the umask).
 fn private_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    platform::private_file_mode(std::fs::OpenOptions::new().write(true).create_new(true)).open(path)
 }
 
 /// Creates `dir` and the folders between `root` and it, each 0700; folders below `root` that
 /// exist already are made 0700 too (Dockhand made them; earlier versions made them 0755).
 /// `root` itself is only changed when Dockhand creates it.
 pub fn private_dir_all(root: &Path, dir: &Path) -> Result<()> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let mut chain: Vec<&Path> = dir
         .ancestors()
         .take_while(|p| p.starts_with(root))
@@ -173,7 +168,7 @@ pub fn private_dir_all(root: &Path, dir: &Path) -> Result<()> {
         chain = vec![dir];
     }
     let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true).mode(0o700);
+    platform::private_dir_mode(builder.recursive(true));
     for (i, p) in chain.iter().enumerate() {
         let existed = p.is_dir();
         if !existed {
@@ -182,8 +177,7 @@ pub fn private_dir_all(root: &Path, dir: &Path) -> Result<()> {
                 .map_err(|e| io_error(p, "create the folder", e))?;
         }
         if !existed || i > 0 {
-            std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o700))
-                .map_err(|e| io_error(p, "make private the folder", e))?;
+            platform::set_mode(p, 0o700).map_err(|e| io_error(p, "make private the folder", e))?;
         }
     }
     Ok(())
@@ -252,14 +246,13 @@ mod tests {
 
     #[test]
     fn files_and_the_folders_made_for_them_are_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let mode = |p: &Path| platform::mode_of(p).unwrap();
         let t = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(t.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        platform::set_mode(t.path(), 0o755).unwrap();
         let root = t.path().join("custom");
         // A service folder left 0755 by an earlier version is made private as well.
         std::fs::create_dir_all(root.join("pg")).unwrap();
-        std::fs::set_permissions(root.join("pg"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        platform::set_mode(&root.join("pg"), 0o755).unwrap();
         let dest = root.join("pg/shop/1.dump");
         let mut f = DumpFile::create(&root, dest.clone()).unwrap();
         f.write(b"x");

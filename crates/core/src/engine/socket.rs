@@ -64,19 +64,22 @@ fn discover_with(
             };
         }
     }
-    for c in candidate_sockets(home.as_deref(), runtime_dir.as_deref()) {
+    let endpoint = first_socket(
+        candidate_sockets(home.as_deref(), runtime_dir.as_deref()),
+        &mut tried,
+    );
+    Discovery { endpoint, tried }
+}
+
+/// The first candidate that is a socket; each one looked at is noted in `tried`.
+fn first_socket(candidates: Vec<PathBuf>, tried: &mut Vec<String>) -> Option<Endpoint> {
+    for c in candidates {
         tried.push(c.display().to_string());
         if is_socket(&c) {
-            return Discovery {
-                endpoint: Some(Endpoint::Unix(c)),
-                tried,
-            };
+            return Some(Endpoint::Unix(c));
         }
     }
-    Discovery {
-        endpoint: None,
-        tried,
-    }
+    None
 }
 
 /// Well-known sockets, most common first.
@@ -133,10 +136,7 @@ fn context_host(config_dir: &Path, context: Option<&str>) -> Option<String> {
 }
 
 fn is_socket(p: &Path) -> bool {
-    use std::os::unix::fs::FileTypeExt;
-    std::fs::metadata(p)
-        .map(|m| m.file_type().is_socket())
-        .unwrap_or(false)
+    crate::platform::is_socket(p)
 }
 
 #[cfg(test)]
@@ -199,14 +199,51 @@ mod tests {
 
     #[test]
     fn finds_a_socket_in_home_when_the_system_one_is_absent() {
-        if is_socket(Path::new("/var/run/docker.sock")) {
-            return; // the system socket rightly wins on machines that have it
-        }
-        let home = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(home.path().join(".colima/default")).unwrap();
-        let sock = home.path().join(".colima/default/docker.sock");
-        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-        let d = discover_with(None, None, Some(home.path().into()), None, None);
-        assert_eq!(d.endpoint, Some(Endpoint::Unix(sock)));
+        // The machine's own /var/run/docker.sock must not decide this test: the system-wide
+        // candidates are moved under a temporary folder, where the test makes them or not.
+        let t = tempfile::tempdir().unwrap();
+        let home = t.path().join("home");
+        let sys = t.path().join("sys");
+        let candidates: Vec<PathBuf> = candidate_sockets(Some(&home), None)
+            .into_iter()
+            .map(|c| match c.strip_prefix("/") {
+                Ok(rel) if !c.starts_with(&home) => sys.join(rel),
+                _ => c,
+            })
+            .collect();
+        let system = sys.join("var/run/docker.sock");
+        assert_eq!(
+            candidates[0], system,
+            "the system socket is looked at first"
+        );
+
+        let mut tried = Vec::new();
+        assert_eq!(first_socket(candidates.clone(), &mut tried), None);
+        assert_eq!(
+            tried.len(),
+            candidates.len(),
+            "every candidate was looked at"
+        );
+
+        std::fs::create_dir_all(home.join(".colima/default")).unwrap();
+        let colima = home.join(".colima/default/docker.sock");
+        let _colima = crate::platform::listen_on_socket(&colima).unwrap();
+        // A plain file where the system socket would be is not an engine.
+        std::fs::create_dir_all(system.parent().unwrap()).unwrap();
+        std::fs::write(&system, b"").unwrap();
+        let mut tried = Vec::new();
+        assert_eq!(
+            first_socket(candidates.clone(), &mut tried),
+            Some(Endpoint::Unix(colima.clone()))
+        );
+        assert_eq!(tried[0], system.display().to_string());
+
+        // With a system socket as well, the system one rightly wins.
+        std::fs::remove_file(&system).unwrap();
+        let _system = crate::platform::listen_on_socket(&system).unwrap();
+        assert_eq!(
+            first_socket(candidates, &mut Vec::new()),
+            Some(Endpoint::Unix(system))
+        );
     }
 }

@@ -8,12 +8,15 @@
 //! (`mysql_family` for MariaDB and MySQL; the Redis protocol code lives with Redis).
 
 mod contract;
+#[cfg(test)]
+pub(crate) mod fake;
 mod mariadb;
 mod mongo;
 mod mysql;
 pub(crate) mod mysql_family;
 mod postgres;
-pub mod redis;
+mod redis;
+pub(crate) mod redis_family;
 
 pub use contract::*;
 
@@ -50,7 +53,7 @@ macro_rules! registry {
 
 registry! {
     Postgres => postgres::Postgres,
-    Redis => redis::Redis,
+    Redis => redis::REDIS,
     Mariadb => mariadb::MARIADB,
     Mysql => mysql::MYSQL,
     Mongo => mongo::Mongo,

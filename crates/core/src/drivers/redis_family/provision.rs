@@ -27,7 +27,7 @@ use crate::error::Result;
 /// The ACL rules after the user's password and patterns, in order (later rules win), each with
 /// why. `-@dangerous` already takes KEYS, FLUSHALL/FLUSHDB, SWAPDB, MIGRATE, SORT/SORT_RO (whose
 /// BY/GET patterns read any key), MONITOR, CLIENT LIST/KILL, SLOWLOG, DEBUG, CONFIG, SHUTDOWN.
-pub const ACL_RULES: &[(&str, &str)] = &[
+pub(crate) const ACL_RULES: &[(&str, &str)] = &[
     ("+@all", "every command, then the exceptions below"),
     (
         "-@admin",
@@ -153,14 +153,14 @@ pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
     matches!(numpat, Err(e) if e.code() == Some("NOPERM"))
 }
 
-async fn admin(admin: &ProbeTarget) -> Result<MultiplexedConnection> {
+async fn admin(kind: Kind, admin: &ProbeTarget) -> Result<MultiplexedConnection> {
     connect(&admin.host, admin.port, None, &admin.password)
         .await
-        .map_err(|e| fail(Kind::Redis, e))
+        .map_err(|e| fail(kind, e))
 }
 
-pub(crate) async fn provision(target: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
-    let mut c = admin(target).await?;
+pub(crate) async fn provision(kind: Kind, target: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
+    let mut c = admin(kind, target).await?;
     let mut setuser = redis::cmd("ACL");
     for a in acl_setuser(g).iter().skip(1) {
         setuser.arg(a);
@@ -170,20 +170,20 @@ pub(crate) async fn provision(target: &ProbeTarget, g: &Grant<'_>) -> Result<()>
     setuser
         .query_async::<()>(&mut c)
         .await
-        .map_err(|e| fail(Kind::Redis, format!("ACL SETUSER answered {e}")))
+        .map_err(|e| fail(kind, format!("ACL SETUSER answered {e}")))
 }
 
 /// Deletes the project's user. Redis also disconnects every client logged in as it, so a
 /// detached project keeps no open door. A user that is not there is already revoked.
-pub(crate) async fn revoke(target: &ProbeTarget, user: &str) -> Result<()> {
-    let mut c = admin(target).await?;
+pub(crate) async fn revoke(kind: Kind, target: &ProbeTarget, user: &str) -> Result<()> {
+    let mut c = admin(kind, target).await?;
     redis::cmd("ACL")
         .arg("DELUSER")
         .arg(user)
         .query_async::<i64>(&mut c)
         .await
         .map(|_| ())
-        .map_err(|e| fail(Kind::Redis, format!("ACL DELUSER answered {e}")))
+        .map_err(|e| fail(kind, format!("ACL DELUSER answered {e}")))
 }
 
 /// How long one removal may delete keys before it reports how far it got (a re-run continues:
@@ -193,10 +193,15 @@ pub(super) const DROP_DEADLINE: Duration = Duration::from_secs(25);
 /// Removes the project's user (first, so nothing writes new keys meanwhile), then every key under
 /// its prefix in every database, found with `SCAN MATCH` (never `KEYS`, which blocks the server)
 /// and deleted with `UNLINK` (freed in the background) in batches. Returns how many were deleted.
-pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration) -> Result<u64> {
-    revoke(target, g.user).await?;
-    let mut c = admin(target).await?;
-    let f = |what: &str, e: redis::RedisError| fail(Kind::Redis, format!("{what} answered {e}"));
+pub(crate) async fn drop(
+    kind: Kind,
+    target: &ProbeTarget,
+    g: &Grant<'_>,
+    deadline: Duration,
+) -> Result<u64> {
+    revoke(kind, target, g.user).await?;
+    let mut c = admin(kind, target).await?;
+    let f = |what: &str, e: redis::RedisError| fail(kind, format!("{what} answered {e}"));
     let pattern = format!("{}*", glob_escape(&redis_prefix(g.database)));
     let databases: u32 = redis::cmd("CONFIG")
         .arg("GET")
@@ -218,7 +223,7 @@ pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration
         loop {
             if Instant::now() >= end {
                 return Err(fail(
-                    Kind::Redis,
+                    kind,
                     format!(
                         "deleted {deleted} keys of '{}' in {} s and stopped (database {db}); \
                          run the removal again to delete the rest",
@@ -258,12 +263,12 @@ pub(crate) async fn drop(target: &ProbeTarget, g: &Grant<'_>, deadline: Duration
 /// harmless `SCRIPT KILL` (or `FUNCTION KILL`), and when Redis answers UNKILLABLE — the script has
 /// written, so stopping it halfway would break its atomicity — `SHUTDOWN NOSAVE`, the only other
 /// command Redis accepts then.
-pub(crate) async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> {
-    let mut c = admin(target).await?;
+pub(crate) async fn end_busy_script(kind: Kind, target: &ProbeTarget) -> Result<BusyScript> {
+    let mut c = admin(kind, target).await?;
     match redis::cmd("PING").query_async::<String>(&mut c).await {
         Err(e) if e.code() == Some("BUSY") => {}
         // Not reachable is a failure to report; any other answer means it is not busy.
-        Err(e) if e.code().is_none() => return Err(fail(Kind::Redis, format!("PING: {e}"))),
+        Err(e) if e.code().is_none() => return Err(fail(kind, format!("PING: {e}"))),
         _ => return Ok(BusyScript::NotBusy),
     }
     for kill in ["SCRIPT", "FUNCTION"] {
@@ -278,7 +283,7 @@ pub(crate) async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> 
                     .await
                 {
                     Err(e) if e.code().is_some() => {
-                        Err(fail(Kind::Redis, format!("SHUTDOWN NOSAVE answered {e}")))
+                        Err(fail(kind, format!("SHUTDOWN NOSAVE answered {e}")))
                     }
                     _ => Ok(BusyScript::ShutDown),
                 };
@@ -288,7 +293,7 @@ pub(crate) async fn end_busy_script(target: &ProbeTarget) -> Result<BusyScript> 
             Err(e) if e.code() == Some("NOTBUSY") || e.to_string().contains("FUNCTION KILL") => {
                 continue
             }
-            Err(e) => return Err(fail(Kind::Redis, format!("{kill} KILL answered {e}"))),
+            Err(e) => return Err(fail(kind, format!("{kill} KILL answered {e}"))),
         }
     }
     Ok(BusyScript::NotBusy)

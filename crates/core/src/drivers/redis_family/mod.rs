@@ -1,0 +1,206 @@
+//! Redis and servers that speak its protocol and ACLs (Valkey): the code their drivers share.
+//! Each driver's [`RedisFamily`] value says what differs (image contract, programs, name).
+//!
+//! Isolation on a shared server is by ACL users confined to a key prefix; the rules and why are
+//! in `provision.rs`.
+
+mod probe;
+mod provision;
+
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{
+    shell_tool, starts_with, tool, BackupUnit, BusyScript, Connection, ContainerSetup, Driver,
+    Grant, Kind, KindSpec, ProbeError, ProbeTarget, RestoreStrategy, ToolCommand, UrlVariable,
+    SECRET_DIR,
+};
+use crate::engine::{ContainerFile, Engine};
+use crate::error::Result;
+
+/// One server of the Redis family.
+pub(crate) struct RedisFamily {
+    pub kind: Kind,
+    pub spec: &'static KindSpec,
+    /// The server program the image's entrypoint runs (`redis-server`).
+    pub server: &'static str,
+    /// The command-line client in the image (`redis-cli`).
+    pub cli: &'static str,
+    /// Its URL variable (`REDIS_URL`).
+    pub url_variable: &'static str,
+    pub main_database_rank: u8,
+}
+
+/// A script running longer than this makes the server answer BUSY to everyone else.
+pub const BUSY_REPLY_MS: u64 = 5000;
+/// Connections the server accepts, all users together.
+pub const MAX_CLIENTS: u32 = 10000;
+
+/// The key (and channel) prefix a project's user is confined to.
+pub fn key_prefix(database: &str) -> String {
+    format!("{database}:")
+}
+
+impl RedisFamily {
+    fn setup(&self, admin_password: &str) -> ContainerSetup {
+        // The server has no password variable: a config file with `requirepass` keeps the
+        // password out of the environment and `ps`; its path is the command, which the official
+        // entrypoint hands to the server.
+        // appendonly: a developer's data survives a crash of the container, not only a clean
+        // stop — and a server shut down without saving to end a runaway script keeps everything
+        // written before that script (its own writes reach the file only when it returns).
+        // lua-time-limit (`busy-reply-threshold` in Redis 7, which accepts both names): after
+        // this many ms a running script no longer blocks other clients silently — they get BUSY,
+        // and the supervisor ends the script (`Manager::end_busy_script`). Stated, not left to
+        // the default.
+        // maxclients: no per-user connection limit exists and no slot is kept for the admin;
+        // 10000 (the default, stated) is far above what one developer's apps open, and the
+        // container's open-file limit must stay above it (+32) or the server lowers it silently.
+        let conf = format!(
+            "requirepass {admin_password}\nprotected-mode no\nappendonly yes\ndir /data\nmaxmemory-policy noeviction\nrepl-diskless-sync-delay 0\nlua-time-limit {BUSY_REPLY_MS}\nmaxclients {MAX_CLIENTS}\n"
+        );
+        let path = format!("{SECRET_DIR}/{}.conf", self.spec.id);
+        ContainerSetup {
+            env: vec![],
+            cmd: vec![self.server.into(), path.clone()],
+            files: vec![ContainerFile {
+                path,
+                contents: conf.into_bytes(),
+                mode: 0o400,
+                uid: self.spec.server_uid,
+            }],
+        }
+    }
+}
+
+#[async_trait]
+impl Driver for RedisFamily {
+    fn spec(&self) -> &'static KindSpec {
+        self.spec
+    }
+
+    fn container_setup(&self, _version: &str, admin_password: &str) -> ContainerSetup {
+        self.setup(admin_password)
+    }
+
+    async fn probe(
+        &self,
+        target: &ProbeTarget,
+        _limit: Duration,
+    ) -> std::result::Result<(), ProbeError> {
+        probe::probe(target).await
+    }
+
+    fn admin_url_path(&self) -> &'static str {
+        "/0"
+    }
+
+    /// One keyspace for all projects: the URL names database 0 and the user confines the keys.
+    fn url(&self, c: &Connection<'_>) -> String {
+        format!(
+            "{}://{}@{}:{}/0",
+            self.spec.url_scheme,
+            super::userinfo(c),
+            c.host,
+            c.port
+        )
+    }
+
+    fn url_variable(&self) -> UrlVariable {
+        UrlVariable {
+            own: self.url_variable,
+            database_url_rank: None,
+        }
+    }
+
+    fn extra_variables(&self, c: &Connection<'_>) -> Vec<(&'static str, String)> {
+        vec![("REDIS_KEY_PREFIX", key_prefix(c.database))]
+    }
+
+    fn main_database_rank(&self) -> u8 {
+        self.main_database_rank
+    }
+
+    async fn provision(
+        &self,
+        _engine: &dyn Engine,
+        _container: &str,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<()> {
+        provision::provision(self.kind, admin, grant).await
+    }
+
+    async fn verify(&self, host: &str, port: u16, grant: &Grant<'_>) -> bool {
+        provision::verify(host, port, grant).await
+    }
+
+    /// The user, then every key under the project's prefix; returns how many keys went.
+    async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
+        provision::drop(self.kind, admin, grant, provision::DROP_DEADLINE)
+            .await
+            .map(Some)
+    }
+
+    /// Its user owns nothing, and the keys stay where they are under the prefix.
+    fn revoked_on_detach(&self) -> bool {
+        true
+    }
+
+    async fn revoke(&self, admin: &ProbeTarget, user: &str) -> Result<()> {
+        provision::revoke(self.kind, admin, user).await
+    }
+
+    fn key_prefix(&self, database: &str) -> Option<String> {
+        Some(key_prefix(database))
+    }
+
+    async fn end_busy_script(&self, admin: &ProbeTarget) -> Result<BusyScript> {
+        provision::end_busy_script(self.kind, admin).await
+    }
+
+    fn dump_extension(&self) -> &'static str {
+        "rdb"
+    }
+
+    /// `--rdb -` streams the snapshot the server makes for a replica to stdout. Redis waits
+    /// `repl-diskless-sync-delay` (5 s) for more replicas before sending one: not for us.
+    fn dump(&self, password: &str, _database: &str) -> ToolCommand {
+        shell_tool(
+            self.cli,
+            &format!(
+                "{cli} --no-auth-warning CONFIG SET repl-diskless-sync-delay 0 >/dev/null && \
+                 exec {cli} --no-auth-warning --rdb -",
+                cli = self.cli
+            ),
+            vec![format!("REDISCLI_AUTH={password}")],
+        )
+    }
+
+    fn dump_tool_version(&self) -> ToolCommand {
+        tool(self.cli, &["--version"], vec![])
+    }
+
+    fn backup_unit(&self) -> BackupUnit {
+        BackupUnit::WholeServer
+    }
+
+    fn check_dump(&self, head: &[u8], _tail: &[u8]) -> std::result::Result<(), String> {
+        starts_with(head, b"REDIS", "an RDB snapshot")
+    }
+
+    fn restore(&self, _password: &str, _database: &str, _owner: &str) -> Result<ToolCommand> {
+        Err(crate::error::CoreError::InvalidInput(
+            RESTORE_UNSUPPORTED.into(),
+        ))
+    }
+
+    fn restore_strategy(&self) -> RestoreStrategy {
+        RestoreStrategy::Unsupported(RESTORE_UNSUPPORTED)
+    }
+}
+
+const RESTORE_UNSUPPORTED: &str = "restoring a Redis snapshot replaces the whole server and is not supported by Dockhand yet; \
+     the .rdb file is a standard Redis snapshot (stop the service, copy it to /data/dump.rdb with appendonly off)";

@@ -5,7 +5,7 @@
 //! Isolation per kind: PostgreSQL — own role owning its database, `CONNECT` revoked from PUBLIC;
 //! MariaDB/MySQL — own user with privileges on its database only; Redis — an ACL user confined to
 //! the key and channel prefix `<db>:`, with the server-wide and enumerating commands denied (the
-//! rules and why are in `redis.rs`; `-cmd|subcommand` rules need Redis 7), deleted when the
+//! rules and why are in `drivers/redis_family/provision.rs`; `-cmd|subcommand` rules need Redis 7), deleted when the
 //! project detaches or is removed; MongoDB — a user with `readWrite` on its database only.
 
 pub(crate) use crate::drivers::fail;

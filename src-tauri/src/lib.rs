@@ -246,7 +246,7 @@ pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
         if let Ok(m) = app.state::<AppState>().manager().await {
             for s in m.status().await.unwrap_or_default() {
                 let used_by_a_process = s.consumers.iter().any(|c| !c.starts_with("project:"));
-                if s.state != "stopped" && !used_by_a_process {
+                if !s.state.is_stopped() && !used_by_a_process {
                     if let Err(e) = m.down(&s.name).await {
                         tracing::warn!("could not stop {} on quit: {e}", s.name);
                     }

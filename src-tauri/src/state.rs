@@ -7,7 +7,7 @@ use dockhand_core::manager::ServiceStatus;
 use dockhand_core::menu::{self, Health, ProjectEntry};
 use dockhand_core::store::AttachmentRow;
 use dockhand_core::supervisor::{self, SupervisorHandle};
-use dockhand_core::{CoreError, Kind, Manager};
+use dockhand_core::{CoreError, Kind, Manager, ServiceState};
 use serde::Serialize;
 
 #[derive(Default)]
@@ -128,7 +128,7 @@ async fn take(m: &Manager, sup: Option<SupervisorHandle>) -> Result<Snapshot, Co
             .services
             .into_iter()
             .map(|h| ServiceStatus {
-                state: "engine-unavailable".into(),
+                state: ServiceState::EngineUnavailable,
                 ..h.status
             })
             .collect();
@@ -145,7 +145,7 @@ async fn take(m: &Manager, sup: Option<SupervisorHandle>) -> Result<Snapshot, Co
             .map(|h| {
                 let mut s = h.status;
                 match h.health {
-                    supervisor::Health::Starting => s.state = "starting".into(),
+                    supervisor::Health::Starting => s.state = ServiceState::Starting,
                     supervisor::Health::Failed | supervisor::Health::Unhealthy => {
                         s.detail = h.reason.clone().or(s.detail)
                     }

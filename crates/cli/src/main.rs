@@ -298,7 +298,7 @@ async fn run(cli: Cli) -> Result<()> {
                         s.name.clone(),
                         format!("{} {}", s.kind.spec().display_name, s.version),
                         format!("{}:{}", s.host, s.host_port),
-                        s.state.clone(),
+                        s.state.to_string(),
                         s.projects.len().to_string(),
                         users.join(", "),
                         detail.lines().next().unwrap_or("").to_string(),

@@ -1,6 +1,7 @@
 //! Dockhand's UI-free core: one shared database server per kind and version, for all of a
 //! developer's projects. The CLI and the tray app are thin shells over [`Manager`].
 
+pub mod actions;
 pub mod backup;
 pub mod catalog;
 pub mod drivers;
@@ -20,15 +21,18 @@ pub mod project_config;
 pub mod provision;
 pub mod readiness;
 pub mod secrets;
+pub mod state;
 pub mod store;
 pub mod supervisor;
 pub mod url;
 
+pub use actions::{actions_for, Action, Actions};
 pub use catalog::{Kind, ServiceSpec};
 pub use engine::{DockerEngine, Engine, EngineError};
 pub use error::{CoreError, Result};
 pub use home::Home;
 pub use manager::{Manager, Progress, ServiceStatus, UpOutcome, UpRequest};
+pub use state::ServiceState;
 pub use store::Store;
 
 use std::sync::Arc;

@@ -27,6 +27,7 @@ use crate::ports::{choose_port, host_port_free};
 use crate::probe::{probe, ProbeTarget};
 use crate::readiness::{wait_ready, ATTEMPT_LIMIT};
 use crate::secrets::{Secret, SecretStore};
+use crate::state::ServiceState;
 use crate::store::{Desired, NewService, ServiceRow, Store};
 
 /// The shared Docker network services join, reachable by service name from other containers.
@@ -157,8 +158,7 @@ pub struct ServiceStatus {
     pub host: String,
     pub host_port: u16,
     pub desired: Desired,
-    /// running (answers a real round trip), unhealthy, starting, stopped, exited, failed, missing
-    pub state: String,
+    pub state: ServiceState,
     pub detail: Option<String>,
     pub container_id: Option<String>,
     pub started_at: Option<String>,
@@ -465,7 +465,9 @@ impl Manager {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
                 let reason = e.to_string();
-                let _ = self.store.set_state(&name, "failed", Some(&reason));
+                let _ = self
+                    .store
+                    .set_state(&name, ServiceState::Failed, Some(&reason));
                 self.event(&name, "failed", &reason);
                 Err(e)
             }
@@ -535,7 +537,7 @@ impl Manager {
         if let Some(c) = &known {
             self.check_container_is_ours(c)?;
             if c.state == RunState::Running && self.quick_probe(&row).await.is_ok() {
-                self.store.set_state(&name, "running", None)?;
+                self.store.set_state(&name, ServiceState::Running, None)?;
                 return Ok(self.outcome(&row, Duration::ZERO, true));
             }
         } else {
@@ -584,7 +586,7 @@ impl Manager {
             progress(Progress::Starting {
                 service: name.clone(),
             });
-            self.store.set_state(&name, "starting", None)?;
+            self.store.set_state(&name, ServiceState::Starting, None)?;
             match self.engine.start_container(&cname).await {
                 Ok(()) => break,
                 Err(EngineError::PortAllocated { port, message }) => {
@@ -638,7 +640,7 @@ impl Manager {
         .await
         .map_err(|nr| CoreError::not_ready(&name, nr.0))?;
 
-        self.store.set_state(&name, "running", None)?;
+        self.store.set_state(&name, ServiceState::Running, None)?;
         self.event(
             &name,
             "started",
@@ -742,7 +744,8 @@ impl Manager {
         progress(Progress::Creating {
             service: row.name.clone(),
         });
-        self.store.set_state(&row.name, "creating", None)?;
+        self.store
+            .set_state(&row.name, ServiceState::Creating, None)?;
         let spec = row.kind.spec();
         let cspec = ContainerSpec {
             name: cname.clone(),
@@ -886,7 +889,8 @@ impl Manager {
                     .await?;
             }
         }
-        self.store.set_state(&row.name, "stopped", None)?;
+        self.store
+            .set_state(&row.name, ServiceState::Stopped, None)?;
         self.event(&row.name, "stopped", "stopped by the user");
         Ok(row)
     }
@@ -954,31 +958,31 @@ impl Manager {
                 .await?;
             let (state, detail) = match &c {
                 None => (
-                    "missing".to_string(),
+                    ServiceState::Missing,
                     Some("no container; `dockhand up` recreates it".to_string()),
                 ),
                 Some(c) => match c.state {
                     RunState::Running => match self.quick_probe(&row).await {
-                        Ok(()) => ("running".into(), None),
-                        Err(e) => ("unhealthy".into(), Some(e.to_string())),
+                        Ok(()) => (ServiceState::Running, None),
+                        Err(e) => (ServiceState::Unhealthy, Some(e.to_string())),
                     },
                     RunState::Exited | RunState::Dead if row.desired == Desired::Running => (
-                        "exited".into(),
+                        ServiceState::Exited,
                         Some(format!(
                             "exited with code {}{}",
                             c.exit_code.unwrap_or(-1),
                             if c.oom_killed { " (out of memory)" } else { "" }
                         )),
                     ),
-                    RunState::Created if row.state == "failed" => {
-                        ("failed".into(), row.reason.clone())
+                    RunState::Created if row.state == ServiceState::Failed => {
+                        (ServiceState::Failed, row.reason.clone())
                     }
                     RunState::Created | RunState::Exited | RunState::Dead => {
-                        ("stopped".into(), None)
+                        (ServiceState::Stopped, None)
                     }
-                    RunState::Restarting => ("starting".into(), None),
-                    RunState::Paused => ("paused".into(), None),
-                    RunState::Other => ("unknown".into(), None),
+                    RunState::Restarting => (ServiceState::Starting, None),
+                    RunState::Paused => (ServiceState::Paused, None),
+                    RunState::Other => (ServiceState::Unknown, None),
                 },
             };
             let consumers = self
@@ -1087,9 +1091,9 @@ impl Manager {
                     Desired::Stopped
                 },
                 state: if running {
-                    "running".into()
+                    ServiceState::Running
                 } else {
-                    "stopped".into()
+                    ServiceState::Stopped
                 },
                 reason: None,
                 ever_ready: running,
@@ -1113,17 +1117,21 @@ impl Manager {
                 .iter()
                 .find(|c| c.labels.get(labels::SERVICE) == Some(&row.name));
             let observed = match c.map(|c| c.state) {
-                None => "missing",
-                Some(RunState::Running) => "running",
-                Some(RunState::Created) if row.state == "failed" => "failed",
-                Some(RunState::Created) => "created",
-                Some(RunState::Exited | RunState::Dead) if row.desired == Desired::Running => {
-                    "exited"
+                None => ServiceState::Missing,
+                Some(RunState::Running) => ServiceState::Running,
+                Some(RunState::Created) if row.state == ServiceState::Failed => {
+                    ServiceState::Failed
                 }
-                Some(_) => "stopped",
+                Some(RunState::Created) => ServiceState::Created,
+                Some(RunState::Exited | RunState::Dead) if row.desired == Desired::Running => {
+                    ServiceState::Exited
+                }
+                Some(_) => ServiceState::Stopped,
             };
-            if observed != row.state && !(observed == "running" && row.state == "starting") {
-                if observed == "missing" {
+            if observed != row.state
+                && !(observed == ServiceState::Running && row.state == ServiceState::Starting)
+            {
+                if observed == ServiceState::Missing {
                     self.event(
                         &row.name,
                         "missing",
@@ -1136,7 +1144,9 @@ impl Manager {
                 self.store.set_state(
                     &row.name,
                     observed,
-                    row.reason.as_deref().filter(|_| observed == "failed"),
+                    row.reason
+                        .as_deref()
+                        .filter(|_| observed == ServiceState::Failed),
                 )?;
             }
         }
@@ -1146,7 +1156,7 @@ impl Manager {
         // service was still starting leaves "starting"); settling inspects Docker itself, and a
         // live starter holds a lease or the lock.
         for row in self.store.services()? {
-            if !row.pinned && row.state != "stopped" {
+            if !row.pinned && row.state != ServiceState::Stopped {
                 self.stop_if_idle(&row.name, false).await?;
             }
         }
@@ -1212,7 +1222,7 @@ mod tests {
         );
         assert_eq!(e.volume_names(), ["dockhand-postgres-15-data"]);
         let row = m.store().service("postgres-15").unwrap().unwrap();
-        assert_eq!(row.state, "failed");
+        assert_eq!(row.state, ServiceState::Failed);
         assert!(m
             .store()
             .events(None, 5)
@@ -1329,7 +1339,10 @@ mod tests {
         assert_eq!(r.adopted, ["a"]);
         assert_eq!(r.missing, ["b"]);
         assert_eq!(m.store().service("a").unwrap().unwrap().host_port, 6379);
-        assert_eq!(m.store().service("b").unwrap().unwrap().state, "missing");
+        assert_eq!(
+            m.store().service("b").unwrap().unwrap().state,
+            ServiceState::Missing
+        );
         // Idempotent.
         let again = m.reconcile().await.unwrap();
         assert!(again.adopted.is_empty() && again.missing.is_empty());

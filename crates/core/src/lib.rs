@@ -8,6 +8,7 @@ pub mod drivers;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod facade;
 pub mod home;
 pub mod ident;
 pub mod leases;
@@ -44,4 +45,11 @@ pub async fn open_default() -> Result<Manager> {
     let engine = Arc::new(DockerEngine::connect().await?);
     let secrets = secrets::default_store(&home)?;
     Manager::new(home, store, engine, secrets)
+}
+
+/// `dockhand recover`: replaces a damaged state database with a new one that keeps this home's
+/// identity (services are found again from their containers by the next reconciliation).
+pub fn recover_default() -> Result<()> {
+    Home::resolve()?.recover_store()?;
+    Ok(())
 }

@@ -17,6 +17,7 @@ mod types;
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name};
+pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
 
@@ -72,7 +73,8 @@ impl Manager {
         &self.home
     }
 
-    pub fn store(&self) -> &Store {
+    /// The state database, for the core's own modules (the shells go through the facade).
+    pub(crate) fn store(&self) -> &Store {
         &self.store
     }
 

@@ -7,12 +7,22 @@ use super::{Manager, ServiceStatus, HOST};
 use crate::engine::{EngineError, LogChunk, RunState};
 use crate::error::{CoreError, Result};
 use crate::state::ServiceState;
-use crate::store::Desired;
+use crate::store::{Desired, ServiceRow};
 
 impl Manager {
+    /// One service (by name, kind or `kind:version`) with its live state.
+    pub async fn service_status(&self, query: &str) -> Result<ServiceStatus> {
+        let row = self.resolve(query)?;
+        let mut one = self.statuses_of(vec![row]).await?;
+        Ok(one.remove(0))
+    }
+
     /// Every service with its live state; running ones are probed with a real round trip.
     pub async fn status(&self) -> Result<Vec<ServiceStatus>> {
-        let rows = self.store.services()?;
+        self.statuses_of(self.store.services()?).await
+    }
+
+    async fn statuses_of(&self, rows: Vec<ServiceRow>) -> Result<Vec<ServiceStatus>> {
         let checks = rows.into_iter().map(|row| async move {
             let c = self
                 .engine

@@ -522,7 +522,7 @@ impl Manager {
                 self.store.detach(&a.project, &row.name)?;
                 let _ = self
                     .store
-                    .remove_standing_lease(&row.name, &format!("project:{}", a.project));
+                    .remove_standing_lease(&row.name, &projects::standing_holder(&a.project));
                 detached.push(a.project);
             }
         }

@@ -52,21 +52,22 @@ function renderServices(snap) {
   $("#engine-error").textContent = snap.engine_error || "";
   $("#no-services").hidden = snap.services.length > 0 || !!snap.engine_error;
   for (const s of snap.services) {
-    const running = s.state === "running" || s.state === "unhealthy";
-    const start = el("button", { textContent: "Start", disabled: running, className: "start" });
+    // Which buttons are enabled is the core's rule (actions_for), the same as the tray's.
+    const can = s.actions;
+    const start = el("button", { textContent: "Start", disabled: !can.start, className: "start" });
     start.onclick = () => act(start, "Starting…", () => invoke("start", { name: s.name }));
-    const stop = el("button", { textContent: "Stop", disabled: s.state === "stopped", className: "stop" });
+    const stop = el("button", { textContent: "Stop", disabled: !can.stop, className: "stop" });
     stop.onclick = () => act(stop, "Stopping…", () => invoke("stop", { name: s.name }));
-    const restart = el("button", { textContent: "Restart", disabled: !running });
+    const restart = el("button", { textContent: "Restart", disabled: !can.restart });
     restart.onclick = () => act(restart, "Restarting…", () => invoke("restart", { name: s.name }));
-    const copy = el("button", { textContent: "Copy admin URL" });
+    const copy = el("button", { textContent: "Copy admin URL", disabled: !can.copy_admin_url });
     copy.onclick = () => act(copy, "Copying…", async () => { await invoke("copy_admin_url", { name: s.name }); toast("Admin URL copied"); });
-    const backup = el("button", { textContent: "Back up", disabled: s.state !== "running" });
+    const backup = el("button", { textContent: "Back up", disabled: !can.backup });
     backup.onclick = () => act(backup, "Backing up…", async () => {
       const rows = await invoke("backup_service", { name: s.name });
       toast(`Backed up ${rows.map((b) => b.database).join(", ")} of ${s.name}`);
     });
-    const logs = el("button", { textContent: "Logs" });
+    const logs = el("button", { textContent: "Logs", disabled: !can.logs });
     logs.onclick = () => openLogs(s.name);
     const users = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
     const state = el("td", {}, el("span", { className: `state ${s.state}`, textContent: s.state }));
@@ -83,8 +84,9 @@ function renderServices(snap) {
   }
 }
 
-const KIND_NAMES = { postgres: "PostgreSQL", redis: "Redis", mariadb: "MariaDB", mysql: "MySQL", mongo: "MongoDB" };
-const kindName = (k) => KIND_NAMES[k] || k;
+// Display names come with each snapshot (the core's table of kinds).
+let kindNames = {};
+const kindName = (k) => kindNames[k] || k;
 
 function renderProjects(snap) {
   const box = $("#projects");
@@ -119,7 +121,8 @@ function renderProjects(snap) {
 }
 
 function render(snap) {
-  const running = snap.services.filter((s) => s.state === "running").length;
+  kindNames = Object.fromEntries(snap.kinds.map((k) => [k.kind, k.name]));
+  const running = snap.running;
   $("#summary").textContent = snap.engine_error
     ? "Docker is unavailable"
     : `${running} of ${snap.services.length} running · ${snap.projects.length} projects`;

@@ -11,6 +11,7 @@ pub mod tray;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use dockhand_core::facade::QuitBehaviour;
 use tauri::{AppHandle, Emitter, Manager as _, Runtime, WindowEvent};
 use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
 
@@ -64,33 +65,33 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
         .manage(TrayCache::default())
         .manage(Notes::default())
         .invoke_handler(tauri::generate_handler![
-            commands::status,
-            commands::start,
-            commands::stop,
-            commands::restart,
-            commands::copy_admin_url,
-            commands::copy_project_var,
-            commands::env_snippet,
-            commands::logs,
-            commands::events,
-            commands::project_up,
-            commands::project_down,
-            commands::get_autostart,
-            commands::set_autostart,
-            commands::set_grace_period,
-            commands::backup_service,
-            commands::backup_all,
-            commands::backups,
-            commands::verify_backup,
-            commands::restore_backup,
-            commands::reveal_backups,
-            commands::settings,
-            commands::set_backup_setting,
-            commands::set_notify,
-            commands::set_restart_on_failure,
-            commands::quit_app,
-            commands::set_default_version,
-            commands::set_quit_behaviour,
+            commands::window::status,
+            commands::services::start,
+            commands::services::stop,
+            commands::services::restart,
+            commands::services::copy_admin_url,
+            commands::projects::copy_project_var,
+            commands::projects::env_snippet,
+            commands::services::logs,
+            commands::window::events,
+            commands::projects::project_up,
+            commands::projects::project_down,
+            commands::window::get_autostart,
+            commands::window::set_autostart,
+            commands::settings::set_grace_period,
+            commands::backups::backup_service,
+            commands::backups::backup_all,
+            commands::backups::backups,
+            commands::backups::verify_backup,
+            commands::backups::restore_backup,
+            commands::backups::reveal_backups,
+            commands::settings::settings,
+            commands::settings::set_backup_setting,
+            commands::settings::set_notify,
+            commands::settings::set_restart_on_failure,
+            commands::window::quit_app,
+            commands::settings::set_default_version,
+            commands::settings::set_quit_behaviour,
         ])
         .on_window_event(|window, event| {
             // Closing the dashboard destroys its webview (WebKit's memory goes with it); the
@@ -213,7 +214,7 @@ pub async fn announce<R: Runtime>(
     if note.kind == "started" && note.body == "ready" {
         if let Some(ready) = m
             .as_ref()
-            .and_then(|m| m.store().events(Some(&subject), 10).ok())
+            .and_then(|m| m.events(Some(&subject), 10).ok())
             .and_then(|ev| ev.into_iter().find(|e| e.kind == "started"))
             .filter(|e| e.message.starts_with("ready in"))
         {
@@ -226,31 +227,24 @@ pub async fn announce<R: Runtime>(
     }
 }
 
-/// The user's answer to "stop services when Dockhand quits?" (absent: not asked yet).
-pub const QUIT_KEY: &str = "quit_stops_services";
-
 /// Quit from the tray: the first time, the dashboard asks whether services should stop with
 /// the app (the answer is kept; Settings changes it); after that, the answer is followed.
 pub async fn quit<R: Runtime>(app: &AppHandle<R>) {
     let m = app.state::<AppState>().manager().await.ok();
-    match m.and_then(|m| m.store().setting(QUIT_KEY).ok().flatten()) {
-        Some(answer) => finish_quit(app, answer == "yes").await,
-        None => show_dashboard(app, Some("quit")),
+    match m.and_then(|m| m.quit_behaviour().ok()) {
+        Some(QuitBehaviour::Stop) => finish_quit(app, true).await,
+        Some(QuitBehaviour::Keep) => finish_quit(app, false).await,
+        Some(QuitBehaviour::Ask) | None => show_dashboard(app, Some("quit")),
     }
 }
 
-/// Stops the services if asked (not those a running `dockhand run` or attach still uses), then
-/// ends the app.
+/// Stops the services if asked (the core leaves those a running `dockhand run` or attach still
+/// uses), then ends the app.
 pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
     if stop_services {
         if let Ok(m) = app.state::<AppState>().manager().await {
-            for s in m.status().await.unwrap_or_default() {
-                let used_by_a_process = s.consumers.iter().any(|c| !c.starts_with("project:"));
-                if s.state != "stopped" && !used_by_a_process {
-                    if let Err(e) = m.down(&s.name).await {
-                        tracing::warn!("could not stop {} on quit: {e}", s.name);
-                    }
-                }
+            if let Err(e) = m.stop_for_quit().await {
+                tracing::warn!("could not tell which services to stop on quit: {e}");
             }
         }
     }

@@ -14,7 +14,7 @@ use serde::Serialize;
 const QUIET_PERIOD: Duration = Duration::from_secs(60);
 
 /// The kinds of news a user can switch off one by one.
-pub const KINDS: [&str; 5] = ["started", "failed", "recovered", "backup", "engine"];
+pub use dockhand_core::facade::NOTIFICATION_KINDS as KINDS;
 
 #[derive(Default)]
 pub struct Notifier {
@@ -146,8 +146,7 @@ fn human_bytes(n: u64) -> String {
 
 /// Whether the user wants this kind of news (Settings → Notifications).
 pub fn enabled(m: Option<&dockhand_core::Manager>, kind: &str) -> bool {
-    m.and_then(|m| m.store().setting(&format!("notify.{kind}")).ok().flatten())
-        .is_none_or(|v| v != "off")
+    m.is_none_or(|m| m.notification_enabled(kind))
 }
 
 /// Shows a notification; failures (no notification daemon) are logged.

@@ -65,7 +65,7 @@ pub fn render<R: Runtime>(app: &AppHandle<R>, model: &MenuModel) -> tauri::Resul
 
 pub fn model(snapshot: &Snapshot, autostart: bool) -> MenuModel {
     menu::build(
-        &snapshot.services,
+        &snapshot.statuses(),
         &snapshot.project_entries(),
         autostart,
         snapshot.engine_error.as_deref(),
@@ -113,33 +113,47 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
     let state = app.state::<AppState>();
     let result: Result<(), String> = async {
         match action {
-            MenuAction::Start(name) => crate::commands::start(app.clone(), state.clone(), name)
-                .await
-                .map(|_| ()),
-            MenuAction::Stop(name) => crate::commands::stop(app.clone(), state.clone(), name).await,
-            MenuAction::Restart(name) => crate::commands::restart(app.clone(), state.clone(), name)
-                .await
-                .map(|_| ()),
-            MenuAction::CopyAdminUrl(name) => {
-                crate::commands::copy_admin_url(app.clone(), state.clone(), name).await
-            }
-            MenuAction::CopyProjectVar { project, var } => {
-                crate::commands::copy_project_var(app.clone(), state.clone(), project, var).await
-            }
-            MenuAction::ProjectUp(p) => {
-                crate::commands::project_up(app.clone(), state.clone(), p).await
-            }
-            MenuAction::ProjectDown(p) => {
-                crate::commands::project_down(app.clone(), state.clone(), p).await
-            }
-            MenuAction::BackUp(name) => {
-                crate::commands::backup_service(app.clone(), state.clone(), name)
+            MenuAction::Start(name) => {
+                crate::commands::services::start(app.clone(), state.clone(), name)
                     .await
                     .map(|_| ())
             }
-            MenuAction::BackUpAll => crate::commands::backup_all(app.clone(), state.clone())
+            MenuAction::Stop(name) => {
+                crate::commands::services::stop(app.clone(), state.clone(), name).await
+            }
+            MenuAction::Restart(name) => {
+                crate::commands::services::restart(app.clone(), state.clone(), name)
+                    .await
+                    .map(|_| ())
+            }
+            MenuAction::CopyAdminUrl(name) => {
+                crate::commands::services::copy_admin_url(app.clone(), state.clone(), name).await
+            }
+            MenuAction::CopyProjectVar { project, var } => {
+                crate::commands::projects::copy_project_var(
+                    app.clone(),
+                    state.clone(),
+                    project,
+                    var,
+                )
                 .await
-                .map(|_| ()),
+            }
+            MenuAction::ProjectUp(p) => {
+                crate::commands::projects::project_up(app.clone(), state.clone(), p).await
+            }
+            MenuAction::ProjectDown(p) => {
+                crate::commands::projects::project_down(app.clone(), state.clone(), p).await
+            }
+            MenuAction::BackUp(name) => {
+                crate::commands::backups::backup_service(app.clone(), state.clone(), name)
+                    .await
+                    .map(|_| ())
+            }
+            MenuAction::BackUpAll => {
+                crate::commands::backups::backup_all(app.clone(), state.clone())
+                    .await
+                    .map(|_| ())
+            }
             MenuAction::OpenLogs(name) => {
                 crate::show_dashboard(app, Some(&format!("logs:{name}")));
                 Ok(())

@@ -12,8 +12,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
+use dockhand_core::actions::refusal;
+use dockhand_core::facade::SettingKey;
 use dockhand_core::manager::ProgressFn;
-use dockhand_core::{CoreError, Manager, Result, UpRequest};
+use dockhand_core::{Action, CoreError, Manager, Result, UpRequest};
 use futures_util::StreamExt;
 
 use args::{Cli, Command, ConfigCommand, InternalCommand};
@@ -96,7 +98,7 @@ async fn run_command(project: Option<String>, command: Vec<String>) -> Result<i3
 
 async fn run(cli: Cli) -> Result<()> {
     if let Command::Recover = &cli.command {
-        dockhand_core::Home::resolve()?.recover_store()?;
+        dockhand_core::recover_default()?;
     }
     let m = Arc::new(dockhand_core::open_default().await?);
     if let Command::Internal(InternalCommand::StopIdle { service, after }) = &cli.command {
@@ -117,84 +119,64 @@ async fn run(cli: Cli) -> Result<()> {
         } => projects::env(&m, project, &audience, write, cli.json),
         Command::Url { name, service } => projects::url(&m, &name, service.as_deref(), cli.json),
         Command::Config(ConfigCommand::Show) => {
-            let grace = m.grace_period()?;
-            let b = m.backup_policy()?;
+            let s = m.settings()?;
+            let b = &s.backup;
             if cli.json {
                 println!(
                     "{}",
-                    serde_json::json!({"grace_period_secs": grace.as_secs(), "connection_limit": m.connection_limit()?, "home": m.home().root(), "backup": b})
+                    serde_json::json!({"grace_period_secs": s.grace_period_secs, "connection_limit": s.connection_limit, "home": m.home().root(), "backup": b})
                 );
             } else {
-                for kind in dockhand_core::Kind::ALL {
-                    println!(
-                        "default-version.{:<8} = {}",
-                        kind.as_str(),
-                        m.default_version(kind)
-                    );
+                for k in &s.default_versions {
+                    println!("default-version.{:<8} = {}", k.kind, k.version);
                 }
-                println!("backup-keep         = {}   (backups kept per database; 0 keeps all)", b.keep);
-                println!("backup-max-age-days = {}", b.max_age_days.map_or("off".to_string(), |d| d.to_string()));
-                println!("backup-schedule     = {}   (run by the tray app)", b.schedule.as_str());
+                println!(
+                    "backup-keep         = {}   (backups kept per database; 0 keeps all)",
+                    b.keep
+                );
+                println!(
+                    "backup-max-age-days = {}",
+                    b.max_age_days.map_or("off".to_string(), |d| d.to_string())
+                );
+                println!(
+                    "backup-schedule     = {}   (run by the tray app)",
+                    b.schedule.as_str()
+                );
                 println!("backup-dir          = {}", b.dir.display());
                 println!(
                     "grace-period = {} s   (how long an unused service keeps running)",
-                    grace.as_secs()
+                    s.grace_period_secs
                 );
                 println!(
                     "connection-limit = {}   (connections one project may hold on a shared server)",
-                    m.connection_limit()?
+                    s.connection_limit
                 );
                 println!("home         = {}", m.home().root().display());
             }
             Ok(())
         }
-        Command::Config(ConfigCommand::Set { key, value }) => match key.as_str() {
-            "grace-period" => {
-                let d = parse_duration(&value)?;
-                m.set_grace_period(d)?;
-                println!("grace-period = {} s", d.as_secs());
-                Ok(())
+        Command::Config(ConfigCommand::Set { key, value }) => {
+            let key = m.set_setting(&key, &value)?;
+            let s = m.settings()?;
+            let name = key.name();
+            match key {
+                SettingKey::GracePeriod => println!("{name} = {} s", s.grace_period_secs),
+                SettingKey::ConnectionLimit => println!(
+                    "{name} = {}   (applied to each project at its next attach or start)",
+                    s.connection_limit
+                ),
+                SettingKey::DefaultVersion(kind) => {
+                    println!("{name} = {}", m.default_version(kind))
+                }
+                SettingKey::RestartOnFailure(service) => {
+                    let on = m.restart_on_failure(&m.resolve(&service)?.name);
+                    println!("{name} = {}", if on { "on" } else { "off" })
+                }
+                SettingKey::Quit => println!("{name} = {}", s.quit.as_str()),
+                _ => println!("{name} = {value}"),
             }
-            "connection-limit" => {
-                let n: u32 = value.parse().map_err(|_| {
-                    CoreError::InvalidInput(format!(
-                        "connection-limit takes a whole number (connections one project may hold), not {value:?}"
-                    ))
-                })?;
-                m.set_connection_limit(n)?;
-                println!("connection-limit = {n}   (applied to each project at its next attach or start)");
-                Ok(())
-            }
-            k if k.starts_with("default-version.") => {
-                let kind = dockhand_core::Kind::parse(&k["default-version.".len()..])?;
-                m.set_default_version(kind, &value)?;
-                println!("{k} = {}", m.default_version(kind));
-                Ok(())
-            }
-            k if k.starts_with("restart-on-failure.") => {
-                let service = &k["restart-on-failure.".len()..];
-                let on = match value.as_str() {
-                    "on" | "true" | "yes" => true,
-                    "off" | "false" | "no" => false,
-                    _ => {
-                        return Err(CoreError::InvalidInput(format!(
-                            "{k} takes on or off, not {value:?}"
-                        )))
-                    }
-                };
-                m.set_restart_on_failure(service, on)?;
-                println!("{k} = {}", if on { "on" } else { "off" });
-                Ok(())
-            }
-            k if k.starts_with("backup-") => {
-                m.set_backup_setting(&k["backup-".len()..], &value)?;
-                println!("{k} = {value}");
-                Ok(())
-            }
-            other => Err(CoreError::InvalidInput(format!(
-                "unknown setting {other:?}; settings: grace-period, connection-limit, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>, default-version.<kind>"
-            ))),
-        },
+            Ok(())
+        }
         Command::Backup {
             service,
             database,
@@ -225,6 +207,11 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Restart { service } => {
+            // The same rule as the tray's and the window's Restart: only a running service.
+            let st = m.service_status(&service).await?;
+            if let Some(why) = refusal(&st.name, st.state, Action::Restart) {
+                return Err(CoreError::InvalidInput(why));
+            }
             let printer = ProgressPrinter::new(!cli.json);
             let report = |p| printer.report(p);
             let out = m.restart(&service, &report).await;
@@ -298,7 +285,7 @@ async fn run(cli: Cli) -> Result<()> {
                         s.name.clone(),
                         format!("{} {}", s.kind.spec().display_name, s.version),
                         format!("{}:{}", s.host, s.host_port),
-                        s.state.clone(),
+                        s.state.to_string(),
                         s.projects.len().to_string(),
                         users.join(", "),
                         detail.lines().next().unwrap_or("").to_string(),
@@ -320,7 +307,7 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(s) = &service {
                 m.resolve(s).ok();
             }
-            let ev = m.store().events(service.as_deref(), limit)?;
+            let ev = m.events(service.as_deref(), limit)?;
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&ev).unwrap());
                 return Ok(());
@@ -369,7 +356,7 @@ async fn up(
             };
             // An existing service by its name (`dockhand up redis-7`) starts that service.
             if own_name.is_none() && !spec.contains(':') {
-                if let Some(row) = m.store().service(spec)? {
+                if let Some(row) = m.service_named(spec)? {
                     return Ok(UpRequest {
                         port,
                         image: image.clone(),
@@ -481,26 +468,4 @@ fn confirm_purge(name: &str) -> Result<bool> {
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
     Ok(line.trim() == name)
-}
-
-/// "0", "90", "90s", "5m", "1h" → a duration.
-fn parse_duration(s: &str) -> Result<Duration> {
-    let s = s.trim();
-    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| {
-        CoreError::InvalidInput(format!(
-            "{s:?} is not a duration; write e.g. 0, 90, 90s, 5m or 1h"
-        ))
-    })?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        _ => {
-            return Err(CoreError::InvalidInput(format!(
-                "{s:?} is not a duration; write e.g. 0, 90, 90s, 5m or 1h"
-            )))
-        }
-    };
-    Ok(Duration::from_secs(secs))
 }

@@ -36,34 +36,32 @@ pub async fn project(m: &Arc<Manager>, cmd: ProjectCommand, json: bool) -> Resul
             Ok(())
         }
         ProjectCommand::List => {
-            let projects = m.store().projects()?;
-            let atts = m.store().attachments(None, None)?;
+            let listings = m.project_listings()?;
             if json {
-                let v: Vec<_> = projects
+                let v: Vec<_> = listings
                     .iter()
-                    .map(|p| {
-                        let mine: Vec<_> = atts.iter().filter(|a| a.project == p.name).collect();
-                        serde_json::json!({"name": p.name, "path": p.path, "attachments": mine})
+                    .map(|l| {
+                        serde_json::json!({"name": l.project.name, "path": l.project.path, "attachments": l.attachments})
                     })
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&v).unwrap());
                 return Ok(());
             }
-            if projects.is_empty() {
+            if listings.is_empty() {
                 println!("No projects yet. In a project's folder: `dockhand attach postgres` (or `dockhand project add`).");
                 return Ok(());
             }
-            let rows: Vec<Vec<String>> = projects
+            let rows: Vec<Vec<String>> = listings
                 .iter()
-                .map(|p| {
-                    let services: Vec<String> = atts
+                .map(|l| {
+                    let services: Vec<String> = l
+                        .attachments
                         .iter()
-                        .filter(|a| a.project == p.name)
                         .map(|a| format!("{} ({})", a.service, a.db_name))
                         .collect();
                     vec![
-                        p.name.clone(),
-                        p.path.clone().unwrap_or_default(),
+                        l.project.name.clone(),
+                        l.project.path.clone().unwrap_or_default(),
                         services.join(", "),
                     ]
                 })
@@ -277,7 +275,7 @@ fn write_dotenv(file: &Path, vars: &[(String, String)]) -> Result<()> {
 }
 
 pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result<()> {
-    let url = if m.store().project(name)?.is_some() {
+    let url = if m.project_exists(name)? {
         let conns = m.project_connections(name, Audience::Host)?;
         let pick = match service {
             Some(s) => conns

@@ -1,12 +1,14 @@
 //! Dockhand's UI-free core: one shared database server per kind and version, for all of a
 //! developer's projects. The CLI and the tray app are thin shells over [`Manager`].
 
+pub mod actions;
 pub mod backup;
 pub mod catalog;
 pub mod drivers;
 pub mod engine;
 pub mod env;
 pub mod error;
+pub mod facade;
 pub mod home;
 pub mod ident;
 pub mod leases;
@@ -20,15 +22,18 @@ pub mod project_config;
 pub mod provision;
 pub mod readiness;
 pub mod secrets;
+pub mod state;
 pub mod store;
 pub mod supervisor;
 pub mod url;
 
+pub use actions::{actions_for, Action, Actions};
 pub use catalog::{Kind, ServiceSpec};
 pub use engine::{DockerEngine, Engine, EngineError};
 pub use error::{CoreError, Result};
 pub use home::Home;
 pub use manager::{Manager, Progress, ServiceStatus, UpOutcome, UpRequest};
+pub use state::ServiceState;
 pub use store::Store;
 
 use std::sync::Arc;
@@ -40,4 +45,11 @@ pub async fn open_default() -> Result<Manager> {
     let engine = Arc::new(DockerEngine::connect().await?);
     let secrets = secrets::default_store(&home)?;
     Manager::new(home, store, engine, secrets)
+}
+
+/// `dockhand recover`: replaces a damaged state database with a new one that keeps this home's
+/// identity (services are found again from their containers by the next reconciliation).
+pub fn recover_default() -> Result<()> {
+    Home::resolve()?.recover_store()?;
+    Ok(())
 }

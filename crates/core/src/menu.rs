@@ -5,8 +5,10 @@
 
 use serde::Serialize;
 
+use crate::actions::{actions_for, Actions};
 use crate::catalog::Kind;
 use crate::manager::ServiceStatus;
+use crate::state::ServiceState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -135,7 +137,7 @@ pub fn url_vars(kinds: &[Kind]) -> Vec<&'static str> {
 }
 
 fn running(s: &ServiceStatus) -> bool {
-    s.state == "running"
+    s.state.is_healthy()
 }
 
 pub fn health(services: &[ServiceStatus], engine_error: Option<&str>) -> Health {
@@ -144,16 +146,11 @@ pub fn health(services: &[ServiceStatus], engine_error: Option<&str>) -> Health 
     }
     let wanted: Vec<&ServiceStatus> = services
         .iter()
-        .filter(|s| s.pinned || !s.consumers.is_empty() || s.state != "stopped")
+        .filter(|s| s.pinned || !s.consumers.is_empty() || !s.state.is_stopped())
         .collect();
-    if wanted.iter().any(|s| {
-        matches!(
-            s.state.as_str(),
-            "failed" | "exited" | "unhealthy" | "missing"
-        )
-    }) {
+    if wanted.iter().any(|s| s.state.is_failing()) {
         Health::Failing
-    } else if wanted.iter().any(|s| s.state == "starting") {
+    } else if wanted.iter().any(|s| s.state.is_starting()) {
         Health::Starting
     } else if wanted.iter().any(|s| running(s)) {
         Health::Healthy
@@ -163,12 +160,21 @@ pub fn health(services: &[ServiceStatus], engine_error: Option<&str>) -> Health 
 }
 
 fn bullet(s: &ServiceStatus) -> &'static str {
-    match s.state.as_str() {
-        "running" => "●",
-        "starting" => "◐",
-        "stopped" => "○",
+    match s.state {
+        ServiceState::Running => "●",
+        ServiceState::Starting => "◐",
+        ServiceState::Stopped => "○",
         _ => "✕",
     }
+}
+
+/// What a service offers: its state's actions, or none that need Docker while Docker is away.
+fn service_actions(s: &ServiceStatus, engine_ok: bool) -> Actions {
+    actions_for(if engine_ok {
+        s.state
+    } else {
+        ServiceState::EngineUnavailable
+    })
 }
 
 pub fn build(
@@ -212,19 +218,23 @@ pub fn build(
             1 => label.push_str(" — 1 project"),
             n => label.push_str(&format!(" — {n} projects")),
         }
-        if !running(s) && s.state != "stopped" {
+        if !running(s) && !s.state.is_stopped() {
             label.push_str(&format!(" — {}", s.state));
         }
         let id = |a: &str| format!("svc:{}:{a}", s.name);
-        let is_running = running(s) || s.state == "unhealthy";
+        let can = service_actions(s, engine_ok);
         let sub = vec![
-            action(id("start"), "Start".into(), engine_ok && !is_running),
-            action(id("stop"), "Stop".into(), engine_ok && s.state != "stopped"),
-            action(id("restart"), "Restart".into(), engine_ok && is_running),
+            action(id("start"), "Start".into(), can.start),
+            action(id("stop"), "Stop".into(), can.stop),
+            action(id("restart"), "Restart".into(), can.restart),
             separator(1),
-            action(id("copy-admin-url"), "Copy admin URL".into(), true),
-            action(id("backup"), "Back up now".into(), engine_ok && is_running),
-            action(id("logs"), "Open logs…".into(), engine_ok),
+            action(
+                id("copy-admin-url"),
+                "Copy admin URL".into(),
+                can.copy_admin_url,
+            ),
+            action(id("backup"), "Back up now".into(), can.backup),
+            action(id("logs"), "Open logs…".into(), can.logs),
         ];
         items.push(MenuItem {
             id: format!("svc:{}", s.name),
@@ -355,7 +365,7 @@ mod tests {
         kind: Kind,
         version: &str,
         port: u16,
-        state: &str,
+        state: ServiceState,
         projects: usize,
     ) -> ServiceStatus {
         ServiceStatus {
@@ -366,7 +376,7 @@ mod tests {
             host: "127.0.0.1".into(),
             host_port: port,
             desired: Desired::Running,
-            state: state.into(),
+            state,
             detail: None,
             container_id: None,
             started_at: None,
@@ -380,9 +390,23 @@ mod tests {
     #[test]
     fn renders_services_projects_and_controls() {
         let services = vec![
-            svc("postgres-16", Kind::Postgres, "16", 5432, "running", 3),
-            svc("redis-7", Kind::Redis, "7", 6379, "stopped", 1),
-            svc("maria", Kind::Mariadb, "10.11", 3306, "exited", 0),
+            svc(
+                "postgres-16",
+                Kind::Postgres,
+                "16",
+                5432,
+                ServiceState::Running,
+                3,
+            ),
+            svc("redis-7", Kind::Redis, "7", 6379, ServiceState::Stopped, 1),
+            svc(
+                "maria",
+                Kind::Mariadb,
+                "10.11",
+                3306,
+                ServiceState::Exited,
+                0,
+            ),
         ];
         let projects = vec![
             ProjectEntry {
@@ -448,7 +472,14 @@ Quit Dockhand
 
     #[test]
     fn engine_unavailable_disables_lifecycle_and_says_why() {
-        let services = vec![svc("postgres-16", Kind::Postgres, "16", 5432, "running", 0)];
+        let services = vec![svc(
+            "postgres-16",
+            Kind::Postgres,
+            "16",
+            5432,
+            ServiceState::Running,
+            0,
+        )];
         let m = build(&services, &[], false, Some("Docker is not running or not reachable at unix:///var/run/docker.sock (connection refused) — start Docker"));
         assert_eq!(m.health, Health::EngineUnavailable);
         assert_eq!(m.items[0].label, "Dockhand — Docker unavailable");
@@ -469,11 +500,11 @@ Quit Dockhand
 
     #[test]
     fn health_follows_what_should_run() {
-        let mut a = svc("a", Kind::Redis, "7", 1, "running", 0);
+        let mut a = svc("a", Kind::Redis, "7", 1, ServiceState::Running, 0);
         assert_eq!(health(std::slice::from_ref(&a), None), Health::Healthy);
-        a.state = "starting".into();
+        a.state = ServiceState::Starting;
         assert_eq!(health(std::slice::from_ref(&a), None), Health::Starting);
-        a.state = "stopped".into();
+        a.state = ServiceState::Stopped;
         a.pinned = false;
         assert_eq!(health(std::slice::from_ref(&a), None), Health::Idle);
         assert_eq!(health(&[], None), Health::Idle);
@@ -481,7 +512,14 @@ Quit Dockhand
 
     #[test]
     fn every_item_id_parses_back_to_its_action() {
-        let services = vec![svc("pg", Kind::Postgres, "16", 5432, "running", 1)];
+        let services = vec![svc(
+            "pg",
+            Kind::Postgres,
+            "16",
+            5432,
+            ServiceState::Running,
+            1,
+        )];
         let projects = vec![ProjectEntry {
             name: "shop".into(),
             kinds: vec![Kind::Postgres, Kind::Mongo],

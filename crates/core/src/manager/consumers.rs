@@ -12,6 +12,7 @@ use super::{container_name, Manager, ProgressFn, UpOutcome};
 use crate::engine::RunState;
 use crate::error::{human_duration, Result};
 use crate::leases::{lease_live, this_process, ServiceLock};
+use crate::state::ServiceState;
 use crate::store::{now_ms, Desired, LeaseRow, NewLease};
 
 /// How long an unused service keeps running after its last consumer leaves, unless configured.
@@ -166,7 +167,7 @@ impl Manager {
             self.store.set_idle_since(service, None)?;
             if row.desired == Desired::Running {
                 self.store.set_desired(service, Desired::Stopped)?;
-                self.store.set_state(service, "stopped", None)?;
+                self.store.set_state(service, ServiceState::Stopped, None)?;
             }
             return Ok(Settled::AlreadyStopped);
         }
@@ -187,7 +188,7 @@ impl Manager {
             .stop_container(&cname, row.kind.spec().stop_timeout)
             .await?;
         self.store.set_desired(service, Desired::Stopped)?;
-        self.store.set_state(service, "stopped", None)?;
+        self.store.set_state(service, ServiceState::Stopped, None)?;
         self.store.set_idle_since(service, None)?;
         self.event(
             service,

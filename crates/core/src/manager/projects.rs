@@ -34,7 +34,7 @@ pub(super) fn project_secret_key(instance: &str, project: &str, service: &str) -
     format!("{instance}/project/{project}/{service}")
 }
 
-fn standing_holder(project: &str) -> String {
+pub(crate) fn standing_holder(project: &str) -> String {
     format!("project:{project}")
 }
 

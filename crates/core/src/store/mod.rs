@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::catalog::Kind;
 use crate::error::{CoreError, Result};
+use crate::state::ServiceState;
 
 pub struct Store {
     conn: Mutex<Connection>,
@@ -57,8 +58,8 @@ pub struct ServiceRow {
     /// The user chose this port; Dockhand must not move it.
     pub port_explicit: bool,
     pub desired: Desired,
-    /// Last observed state: creating, starting, running, stopped, failed, missing.
-    pub state: String,
+    /// Last observed state.
+    pub state: ServiceState,
     pub reason: Option<String>,
     /// Became ready at least once; until then an auto-chosen port may still be moved.
     pub ever_ready: bool,
@@ -116,7 +117,7 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         host_port: r.get(4)?,
         port_explicit: r.get(5)?,
         desired: Desired::parse(&desired),
-        state: r.get(7)?,
+        state: ServiceState::parse(&r.get::<_, String>(7)?),
         reason: r.get(8)?,
         ever_ready: r.get(9)?,
         created_at_ms: r.get(10)?,
@@ -291,7 +292,7 @@ impl Store {
                 "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
-                        row.desired.as_str(), row.state, row.reason, row.ever_ready, now_ms(), row.pinned],
+                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned],
             )?;
             Ok(n == 1)
         })
@@ -350,12 +351,12 @@ impl Store {
         })
     }
 
-    pub fn set_state(&self, name: &str, state: &str, reason: Option<&str>) -> Result<()> {
+    pub fn set_state(&self, name: &str, state: ServiceState, reason: Option<&str>) -> Result<()> {
         self.with(|c| {
             c.execute(
                 "UPDATE services SET state = ?2, reason = ?3, updated_at_ms = ?4,
                         ever_ready = ever_ready OR (?2 = 'running') WHERE name = ?1",
-                params![name, state, reason, now_ms()],
+                params![name, state.as_str(), reason, now_ms()],
             )?;
             Ok(())
         })
@@ -434,13 +435,13 @@ mod tests {
     fn state_changes_are_kept_and_ready_is_remembered() {
         let s = Store::open_in_memory().unwrap();
         s.claim_service(&new_pg("a"), |_| Ok(5432)).unwrap();
-        s.set_state("a", "running", None).unwrap();
-        s.set_state("a", "failed", Some("exited with code 1"))
+        s.set_state("a", ServiceState::Running, None).unwrap();
+        s.set_state("a", ServiceState::Failed, Some("exited with code 1"))
             .unwrap();
         let r = s.service("a").unwrap().unwrap();
         assert_eq!(
-            (r.state.as_str(), r.reason.as_deref(), r.ever_ready),
-            ("failed", Some("exited with code 1"), true)
+            (r.state, r.reason.as_deref(), r.ever_ready),
+            (ServiceState::Failed, Some("exited with code 1"), true)
         );
         s.set_desired("a", Desired::Stopped).unwrap();
         assert_eq!(s.service("a").unwrap().unwrap().desired, Desired::Stopped);

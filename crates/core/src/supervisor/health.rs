@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::manager::ServiceStatus;
+use crate::state::ServiceState;
 use crate::store::Desired;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -78,10 +79,10 @@ pub fn judge(
     starting_for: Duration,
 ) -> (Health, Option<String>) {
     let deadline = status.kind.spec().ready_deadline;
-    match status.state.as_str() {
-        "running" => (Health::Healthy, None),
-        "starting" => (Health::Starting, status.detail.clone()),
-        "unhealthy" => {
+    match status.state {
+        ServiceState::Running => (Health::Healthy, None),
+        ServiceState::Starting => (Health::Starting, status.detail.clone()),
+        ServiceState::Unhealthy => {
             let was_up = matches!(previous, Some(Health::Healthy) | Some(Health::Unhealthy));
             if !was_up && starting_for < deadline {
                 (Health::Starting, None)
@@ -89,8 +90,8 @@ pub fn judge(
                 (Health::Unhealthy, status.detail.clone())
             }
         }
-        "exited" | "failed" => (Health::Failed, status.detail.clone()),
-        "missing" if status.desired == Desired::Running => (
+        ServiceState::Exited | ServiceState::Failed => (Health::Failed, status.detail.clone()),
+        ServiceState::Missing if status.desired == Desired::Running => (
             Health::Failed,
             Some("its container is gone from Docker".into()),
         ),
@@ -103,7 +104,7 @@ mod tests {
     use super::*;
     use crate::catalog::Kind;
 
-    fn status(state: &str, desired: Desired, detail: Option<&str>) -> ServiceStatus {
+    fn status(state: ServiceState, desired: Desired, detail: Option<&str>) -> ServiceStatus {
         ServiceStatus {
             name: "pg".into(),
             kind: Kind::Postgres,
@@ -112,7 +113,7 @@ mod tests {
             host: "127.0.0.1".into(),
             host_port: 5432,
             desired,
-            state: state.into(),
+            state,
             detail: detail.map(String::from),
             container_id: None,
             started_at: None,
@@ -125,7 +126,11 @@ mod tests {
 
     #[test]
     fn a_server_that_does_not_answer_yet_is_starting_until_its_deadline() {
-        let s = status("unhealthy", Desired::Running, Some("connection refused"));
+        let s = status(
+            ServiceState::Unhealthy,
+            Desired::Running,
+            Some("connection refused"),
+        );
         let (h, _) = judge(&s, Some(Health::Stopped), Duration::from_secs(1));
         assert_eq!(h, Health::Starting);
         let (h, why) = judge(&s, Some(Health::Starting), Duration::from_secs(120));
@@ -139,7 +144,7 @@ mod tests {
     #[test]
     fn exits_and_lost_containers_are_failures_with_reasons() {
         let s = status(
-            "exited",
+            ServiceState::Exited,
             Desired::Running,
             Some("exited with code 137 (out of memory)"),
         );
@@ -150,11 +155,11 @@ mod tests {
                 Some("exited with code 137 (out of memory)".into())
             )
         );
-        let gone = status("missing", Desired::Running, None);
+        let gone = status(ServiceState::Missing, Desired::Running, None);
         assert_eq!(judge(&gone, None, Duration::ZERO).0, Health::Failed);
-        let removed = status("missing", Desired::Stopped, None);
+        let removed = status(ServiceState::Missing, Desired::Stopped, None);
         assert_eq!(judge(&removed, None, Duration::ZERO).0, Health::Stopped);
-        let stopped = status("stopped", Desired::Stopped, None);
+        let stopped = status(ServiceState::Stopped, Desired::Stopped, None);
         assert_eq!(judge(&stopped, None, Duration::ZERO).0, Health::Stopped);
     }
 

@@ -22,6 +22,7 @@ pub use health::{Health, Intervals};
 
 use crate::engine::{ContainerEvent, EngineResult};
 use crate::manager::ServiceStatus;
+use crate::state::ServiceState;
 use crate::store::{now_ms, BackupRow, Desired};
 
 /// What the supervisor needs from the rest of the core. The manager implements it; unit tests
@@ -527,8 +528,8 @@ impl Actor {
                 }
             }
             let t = self.tracked.get_mut(&s.name).expect("inserted above");
-            let busy =
-                s.state == "unhealthy" && s.detail.as_deref().is_some_and(crate::probe::is_busy);
+            let busy = s.state == ServiceState::Unhealthy
+                && s.detail.as_deref().is_some_and(crate::probe::is_busy);
             t.busy_since = if busy {
                 t.busy_since.or(Some(now))
             } else {

@@ -20,7 +20,7 @@ struct World {
     docker: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Option<ContainerEvent>>>>,
 }
 
-fn status(name: &str, state: &str) -> ServiceStatus {
+fn status(name: &str, state: ServiceState) -> ServiceStatus {
     ServiceStatus {
         name: name.into(),
         kind: Kind::Postgres,
@@ -29,8 +29,8 @@ fn status(name: &str, state: &str) -> ServiceStatus {
         host: "127.0.0.1".into(),
         host_port: 5432,
         desired: Desired::Running,
-        state: state.into(),
-        detail: (state != "running").then(|| format!("it is {state}")),
+        state,
+        detail: (state != ServiceState::Running).then(|| format!("it is {state}")),
         container_id: None,
         started_at: None,
         pinned: true,
@@ -41,13 +41,13 @@ fn status(name: &str, state: &str) -> ServiceStatus {
 }
 
 impl World {
-    fn with(services: &[(&str, &str)]) -> Arc<World> {
+    fn with(services: &[(&str, ServiceState)]) -> Arc<World> {
         let w = World::default();
-        *w.statuses.lock().unwrap() = services.iter().map(|(n, s)| status(n, s)).collect();
+        *w.statuses.lock().unwrap() = services.iter().map(|(n, s)| status(n, *s)).collect();
         Arc::new(w)
     }
 
-    fn set(&self, name: &str, state: &str) {
+    fn set(&self, name: &str, state: ServiceState) {
         for s in self.statuses.lock().unwrap().iter_mut() {
             if s.name == name {
                 *s = status(name, state);
@@ -108,7 +108,7 @@ impl Observed for World {
             self.start_failures_left.fetch_sub(1, Ordering::SeqCst);
             return Err("port is already allocated".into());
         }
-        self.set(service, "running");
+        self.set(service, ServiceState::Running);
         Ok(())
     }
     async fn restore_desired(&self) -> Result<Vec<String>, String> {
@@ -129,7 +129,7 @@ impl Observed for World {
     }
     async fn end_busy(&self, service: &str) -> Result<Option<String>, String> {
         self.busy_ends.lock().unwrap().push(Instant::now());
-        self.set(service, "running");
+        self.set(service, ServiceState::Running);
         Ok(Some("script stopped".into()))
     }
 }
@@ -152,7 +152,7 @@ async fn reach(sup: &SupervisorHandle, service: &str, health: Health) -> Snapsho
 
 #[tokio::test(start_paused = true)]
 async fn polls_quickly_while_starting_and_slowly_once_healthy() {
-    let w = World::with(&[("pg", "unhealthy")]);
+    let w = World::with(&[("pg", ServiceState::Unhealthy)]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
     reach(&sup, "pg", Health::Starting).await;
@@ -162,7 +162,7 @@ async fn polls_quickly_while_starting_and_slowly_once_healthy() {
         while_starting >= 4,
         "{while_starting} polls in 2 s while starting"
     );
-    w.set("pg", "running");
+    w.set("pg", ServiceState::Running);
     reach(&sup, "pg", Health::Healthy).await;
     let before = w.polls.load(Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(20)).await;
@@ -184,7 +184,7 @@ async fn polls_quickly_while_starting_and_slowly_once_healthy() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
-    let w = World::with(&[("pg", "unhealthy")]);
+    let w = World::with(&[("pg", ServiceState::Unhealthy)]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     reach(&sup, "pg", Health::Starting).await;
     let t0 = Instant::now();
@@ -201,12 +201,12 @@ async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
 
 #[tokio::test(start_paused = true)]
 async fn a_docker_event_is_looked_at_at_once_and_the_failure_recorded_with_its_reason() {
-    let w = World::with(&[("pg", "running")]);
+    let w = World::with(&[("pg", ServiceState::Running)]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     reach(&sup, "pg", Health::Healthy).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let t0 = Instant::now();
-    w.set("pg", "exited");
+    w.set("pg", ServiceState::Exited);
     w.docker_event("pg");
     let s = sup
         .wait_for(LONG, |s| health_of(s, "pg") == Some(Health::Failed))
@@ -235,7 +235,10 @@ async fn a_docker_event_is_looked_at_at_once_and_the_failure_recorded_with_its_r
 
 #[tokio::test(start_paused = true)]
 async fn engine_loss_is_reported_within_5s_and_the_desired_state_restored_after() {
-    let w = World::with(&[("pg", "running"), ("cache", "running")]);
+    let w = World::with(&[
+        ("pg", ServiceState::Running),
+        ("cache", ServiceState::Running),
+    ]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
     sup.wait_for(LONG, |s| s.services.len() == 2).await.unwrap();
@@ -294,13 +297,13 @@ async fn engine_loss_is_reported_within_5s_and_the_desired_state_restored_after(
 
 #[tokio::test(start_paused = true)]
 async fn failed_services_are_restarted_with_backoff_when_asked() {
-    let w = World::with(&[("pg", "running")]);
+    let w = World::with(&[("pg", ServiceState::Running)]);
     w.restart_policy.store(true, Ordering::SeqCst);
     w.start_failures_left.store(2, Ordering::SeqCst);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
     reach(&sup, "pg", Health::Healthy).await;
-    w.set("pg", "exited");
+    w.set("pg", ServiceState::Exited);
     w.docker_event("pg");
     reach(&sup, "pg", Health::Failed).await;
     let failed_at = Instant::now();
@@ -333,11 +336,11 @@ async fn failed_services_are_restarted_with_backoff_when_asked() {
 
 #[tokio::test(start_paused = true)]
 async fn an_observer_records_nothing_and_restarts_nothing() {
-    let w = World::with(&[("pg", "running")]);
+    let w = World::with(&[("pg", ServiceState::Running)]);
     w.restart_policy.store(true, Ordering::SeqCst);
     let sup = spawn_with(w.clone(), SupervisorConfig::observer());
     reach(&sup, "pg", Health::Healthy).await;
-    w.set("pg", "exited");
+    w.set("pg", ServiceState::Exited);
     w.docker_event("pg");
     reach(&sup, "pg", Health::Failed).await;
     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -348,12 +351,12 @@ async fn an_observer_records_nothing_and_restarts_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_busy_with_a_script_is_relieved_after_the_grace_and_only_then() {
-    let w = World::with(&[("cache", "running")]);
+    let w = World::with(&[("cache", ServiceState::Running)]);
     let sup = spawn_with(w.clone(), SupervisorConfig::default());
     let mut events = sup.events();
     reach(&sup, "cache", Health::Healthy).await;
     // Unhealthy for another reason: nothing to end.
-    w.set("cache", "unhealthy");
+    w.set("cache", ServiceState::Unhealthy);
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(w.busy_ends.lock().unwrap().is_empty());
     let busy = "not ready: busy: BUSY Redis is busy running a script.";
@@ -377,10 +380,10 @@ async fn a_server_busy_with_a_script_is_relieved_after_the_grace_and_only_then()
     }
     assert_eq!(ended, vec![(true, "script stopped".to_string())]);
     // An observer never acts.
-    let w = World::with(&[("cache", "running")]);
+    let w = World::with(&[("cache", ServiceState::Running)]);
     let sup = spawn_with(w.clone(), SupervisorConfig::observer());
     reach(&sup, "cache", Health::Healthy).await;
-    w.set("cache", "unhealthy");
+    w.set("cache", ServiceState::Unhealthy);
     for s in w.statuses.lock().unwrap().iter_mut() {
         s.detail = Some(busy.into());
     }

@@ -1,0 +1,14 @@
+//! What the shells (the CLI and the tray app) need from the core, in one place: the snapshot
+//! both show, settings as one typed struct, what Quit stops, and the project views. The shells
+//! never reach into the store; everything here is a method of [`Manager`](crate::Manager).
+
+mod quit;
+mod settings;
+mod snapshot;
+mod views;
+
+pub use quit::HolderKind;
+pub use settings::{
+    parse_duration, QuitBehaviour, SettingKey, Settings, NOTIFICATION_KINDS, SETTING_NAMES,
+};
+pub use snapshot::{AttachmentView, HealthView, KindView, ProjectView, ServiceView, Snapshot};

@@ -1,0 +1,104 @@
+//! Read-only views the shells list: events, projects with their attachments, kinds.
+
+use serde::Serialize;
+
+use super::snapshot::{AttachmentView, KindView, ProjectView};
+use crate::catalog::Kind;
+use crate::error::Result;
+use crate::manager::{Manager, ServiceStatus};
+use crate::menu;
+use crate::store::{AttachmentRow, EventRow, ProjectRow, ServiceRow};
+
+/// A project with its attachments, as `dockhand project list --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectListing {
+    #[serde(flatten)]
+    pub project: ProjectRow,
+    pub attachments: Vec<AttachmentRow>,
+}
+
+impl Manager {
+    /// The newest events first, of one service or all.
+    pub fn events(&self, service: Option<&str>, limit: usize) -> Result<Vec<EventRow>> {
+        self.store().events(service, limit)
+    }
+
+    /// The service of exactly this name, if there is one (no lookup by kind: see `resolve`).
+    pub fn service_named(&self, name: &str) -> Result<Option<ServiceRow>> {
+        self.store().service(name)
+    }
+
+    pub fn project_exists(&self, name: &str) -> Result<bool> {
+        Ok(self.store().project(name)?.is_some())
+    }
+
+    /// Every project with its attachments.
+    pub fn project_listings(&self) -> Result<Vec<ProjectListing>> {
+        let atts = self.store().attachments(None, None)?;
+        Ok(self
+            .store()
+            .projects()?
+            .into_iter()
+            .map(|p| ProjectListing {
+                attachments: atts
+                    .iter()
+                    .filter(|a| a.project == p.name)
+                    .cloned()
+                    .collect(),
+                project: p,
+            })
+            .collect())
+    }
+
+    /// The projects as the window and the tray show them; a project is up while every service
+    /// it uses is held by its standing lease (as `services` report their consumers).
+    pub fn project_views(&self, services: &[ServiceStatus]) -> Result<Vec<ProjectView>> {
+        Ok(self
+            .project_listings()?
+            .into_iter()
+            .map(|l| {
+                let holder = super::quit::project_holder(&l.project.name);
+                let up = !l.attachments.is_empty()
+                    && l.attachments.iter().all(|a| {
+                        services
+                            .iter()
+                            .any(|s| s.name == a.service && s.consumers.contains(&holder))
+                    });
+                let kinds: Vec<Kind> = l
+                    .attachments
+                    .iter()
+                    .filter_map(|a| Kind::parse(&a.kind).ok())
+                    .collect();
+                ProjectView {
+                    name: l.project.name,
+                    path: l.project.path,
+                    up,
+                    vars: menu::url_vars(&kinds),
+                    attachments: l
+                        .attachments
+                        .into_iter()
+                        .map(|a| AttachmentView {
+                            service: a.service,
+                            kind: a.kind,
+                            database: a.db_name,
+                            user: a.db_user,
+                        })
+                        .collect(),
+                }
+            })
+            .collect())
+    }
+
+    /// Every kind with its display name, the user's default version and the versions offered.
+    pub fn kinds(&self) -> Vec<KindView> {
+        Kind::ALL
+            .iter()
+            .map(|k| KindView {
+                kind: k.as_str(),
+                name: k.spec().display_name,
+                version: self.default_version(*k),
+                versions: k.spec().versions,
+            })
+            .collect()
+    }
+}

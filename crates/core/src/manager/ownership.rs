@@ -1,0 +1,66 @@
+//! Whether a container or volume under a service's name is this home's: Dockhand never touches
+//! another home's (or nobody's) resources.
+
+use std::collections::HashMap;
+
+use super::naming::volume_name;
+use super::Manager;
+use crate::catalog::Kind;
+use crate::engine::{labels, ContainerInfo};
+use crate::error::{CoreError, Result};
+
+impl Manager {
+    pub(super) fn check_volume_is_ours(
+        &self,
+        name: &str,
+        kind: Kind,
+        version: &str,
+        l: &HashMap<String, String>,
+    ) -> Result<()> {
+        let vname = volume_name(name);
+        let foreign = |why: String| CoreError::ForeignResource {
+            what: "Docker volume",
+            name: vname.clone(),
+            why,
+        };
+        if l.get(labels::MANAGED).map(String::as_str) != Some("true") {
+            return Err(foreign("it has no Dockhand labels".into()));
+        }
+        if l.get(labels::INSTANCE) != Some(&self.instance) {
+            return Err(foreign("it belongs to another Dockhand home".into()));
+        }
+        if l.get(labels::KIND).map(String::as_str) != Some(kind.as_str()) {
+            return Err(foreign(format!(
+                "it holds {} data, not {kind}",
+                l.get(labels::KIND).map_or("unknown", String::as_str)
+            )));
+        }
+        let had = l.get(labels::VERSION).cloned().unwrap_or_default();
+        if !kind.driver().opens_data_of(&had, version) {
+            let server = kind.spec().display_name;
+            return Err(CoreError::InvalidInput(format!(
+                "the data of '{name}' was written by {server} {had}, which {server} {version} cannot open; \
+                 run `dockhand up {kind}:{had} --name {name}`, or give the new version its own name"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn check_container_is_ours(&self, c: &ContainerInfo) -> Result<()> {
+        let ours = c.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
+            && c.labels.get(labels::INSTANCE) == Some(&self.instance);
+        if ours {
+            Ok(())
+        } else {
+            Err(CoreError::ForeignResource {
+                what: "container",
+                name: c.name.clone(),
+                why: if c.labels.contains_key(labels::MANAGED) {
+                    "it belongs to another Dockhand home".into()
+                } else {
+                    "it has no Dockhand labels".into()
+                },
+            })
+        }
+    }
+}

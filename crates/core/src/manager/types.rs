@@ -1,0 +1,144 @@
+//! The manager's public types: what `up` is asked and answers, progress reports, and the
+//! status of a service.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::catalog::{Kind, ServiceSpec};
+use crate::error::human_duration;
+use crate::state::ServiceState;
+use crate::store::{Desired, ServiceRow};
+
+#[derive(Debug, Clone)]
+pub struct UpRequest {
+    pub spec: ServiceSpec,
+    pub name: Option<String>,
+    pub port: Option<u16>,
+    /// Another image than the official one for this kind and version (a mirror, PostGIS…).
+    pub image: Option<String>,
+}
+
+impl UpRequest {
+    /// Starting an existing service as it is: its kind, version and name.
+    pub fn for_service(row: &ServiceRow) -> UpRequest {
+        UpRequest {
+            spec: ServiceSpec {
+                kind: row.kind,
+                version: row.version.clone(),
+            },
+            name: Some(row.name.clone()),
+            port: None,
+            image: None,
+        }
+    }
+}
+
+/// What long operations report while they run (for progress display).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    Pulling {
+        service: String,
+        image: String,
+    },
+    PullBytes {
+        service: String,
+        current: u64,
+        total: u64,
+    },
+    Creating {
+        service: String,
+    },
+    Starting {
+        service: String,
+    },
+    Waiting {
+        service: String,
+        elapsed: Duration,
+    },
+    Ready {
+        service: String,
+        took: Duration,
+    },
+}
+
+pub type ProgressFn<'a> = dyn Fn(Progress) + Send + Sync + 'a;
+
+impl Progress {
+    pub fn service(&self) -> &str {
+        match self {
+            Progress::Pulling { service, .. }
+            | Progress::PullBytes { service, .. }
+            | Progress::Creating { service }
+            | Progress::Starting { service }
+            | Progress::Waiting { service, .. }
+            | Progress::Ready { service, .. } => service,
+        }
+    }
+
+    /// The step in words, for a progress line (none for `Ready`: the caller says that).
+    pub fn describe(&self) -> Option<String> {
+        Some(match self {
+            Progress::Pulling { image, .. } => format!("pulling image {image}"),
+            Progress::PullBytes { current, total, .. } => {
+                let mut s = format!(
+                    "pulling {:.1} / {:.1} MB",
+                    *current as f64 / 1e6,
+                    *total as f64 / 1e6
+                );
+                if *total > 0 {
+                    s.push_str(&format!(" ({}%)", current * 100 / total));
+                }
+                s
+            }
+            Progress::Creating { .. } => "creating container".into(),
+            Progress::Starting { .. } => "starting".into(),
+            Progress::Waiting { elapsed, .. } => format!(
+                "waiting for the server to answer ({})",
+                human_duration(*elapsed)
+            ),
+            Progress::Ready { .. } => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpOutcome {
+    pub name: String,
+    pub kind: Kind,
+    pub version: String,
+    pub host_port: u16,
+    /// Time from the start call to the first successful round trip; zero if it already ran.
+    pub ready_ms: u64,
+    pub already_running: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceStatus {
+    pub name: String,
+    pub kind: Kind,
+    pub version: String,
+    pub image: String,
+    pub host: String,
+    pub host_port: u16,
+    pub desired: Desired,
+    pub state: ServiceState,
+    pub detail: Option<String>,
+    pub container_id: Option<String>,
+    pub started_at: Option<String>,
+    /// Started with `up`: runs until `down`.
+    pub pinned: bool,
+    /// Holders of live leases (`project:shop`, `run:npm`, …).
+    pub consumers: Vec<String>,
+    /// Projects attached to the service.
+    pub projects: Vec<String>,
+    /// The supervisor restarts it when it fails (`dockhand config set restart-on-failure.<name> on`).
+    pub restart_on_failure: bool,
+}
+
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct ReconcileReport {
+    pub adopted: Vec<String>,
+    pub missing: Vec<String>,
+    pub updated: Vec<String>,
+}

@@ -1,0 +1,49 @@
+//! The window itself: its snapshot, the event log, the login item, and the answer to Quit.
+
+use dockhand_core::facade::Snapshot;
+use dockhand_core::store::EventRow;
+use tauri::{AppHandle, Runtime, State};
+use tauri_plugin_autostart::ManagerExt as _;
+
+use super::Res;
+use crate::error::UiError;
+use crate::state::AppState;
+
+#[tauri::command]
+pub async fn status<R: Runtime>(app: AppHandle<R>) -> Res<Snapshot> {
+    Ok(crate::refresh(&app).await)
+}
+
+#[tauri::command]
+pub async fn events(state: State<'_, AppState>, limit: Option<usize>) -> Res<Vec<EventRow>> {
+    Ok(state.manager().await?.events(None, limit.unwrap_or(200))?)
+}
+
+#[tauri::command]
+pub async fn get_autostart<R: Runtime>(app: AppHandle<R>) -> Res<bool> {
+    app.autolaunch()
+        .is_enabled()
+        .map_err(|e| UiError::new("autostart", format!("could not read the login item: {e}")))
+}
+
+#[tauri::command]
+pub async fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> Res<bool> {
+    crate::set_autostart(&app, enabled)?;
+    crate::refresh(&app).await;
+    Ok(enabled)
+}
+
+/// The answer to the Quit question: stop the services or keep them running; remembered.
+#[tauri::command]
+pub async fn quit_app<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    stop_services: bool,
+) -> Res<()> {
+    state
+        .manager()
+        .await?
+        .set_setting("quit", if stop_services { "stop" } else { "keep" })?;
+    crate::finish_quit(&app, stop_services).await;
+    Ok(())
+}

@@ -27,9 +27,14 @@ struct State {
     next_id: u64,
 }
 
+/// What a test's stand-in for a process in a container does: given the command line (and
+/// what was fed on stdin), its exit code, stdout and stderr.
+pub type ExecHandler = Box<dyn Fn(&[&str], &[u8]) -> (i64, Vec<u8>, Vec<u8>) + Send + Sync>;
+
 #[derive(Default)]
 pub struct FakeEngine {
     s: Mutex<State>,
+    exec: Mutex<Option<ExecHandler>>,
 }
 
 impl FakeEngine {
@@ -63,6 +68,11 @@ impl FakeEngine {
         c.0.exit_code = Some(code);
         c.0.oom_killed = oom;
         c.1 = logs.into();
+    }
+
+    /// Runs `handler` for every exec (without one, an exec fails: the fake runs no processes).
+    pub fn on_exec(&self, handler: ExecHandler) {
+        *self.exec.lock().unwrap() = Some(handler);
     }
 
     pub fn add_image(&self, image: &str) {
@@ -268,28 +278,63 @@ impl Engine for FakeEngine {
     }
     async fn exec(
         &self,
-        _container: &str,
-        _cmd: &[&str],
-        _env: &[String],
-        _limit: Duration,
-        _sink: &mut (dyn FnMut(LogChunk) + Send),
+        container: &str,
+        cmd: &[&str],
+        env: &[String],
+        limit: Duration,
+        sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
-        Err(EngineError::Api {
-            op: "exec".into(),
-            message: "the fake engine runs no processes".into(),
-        })
+        self.exec_with_input(container, cmd, env, limit, &mut tokio::io::empty(), sink)
+            .await
     }
 
     async fn exec_with_input(
         &self,
         container: &str,
         cmd: &[&str],
-        env: &[String],
-        limit: Duration,
-        _input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
+        _env: &[String],
+        _limit: Duration,
+        input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
-        self.exec(container, cmd, env, limit, sink).await
+        use tokio::io::AsyncReadExt;
+        let running = self
+            .s
+            .lock()
+            .unwrap()
+            .containers
+            .get(container)
+            .is_some_and(|c| c.0.state == RunState::Running);
+        if !running {
+            return Err(EngineError::Api {
+                op: "exec".into(),
+                message: format!("container {container} is not running"),
+            });
+        }
+        let mut stdin = Vec::new();
+        let _ = input.read_to_end(&mut stdin).await;
+        let out = match self.exec.lock().unwrap().as_ref() {
+            Some(handler) => handler(cmd, &stdin),
+            None => {
+                return Err(EngineError::Api {
+                    op: "exec".into(),
+                    message: "the fake engine runs no processes".into(),
+                })
+            }
+        };
+        let (code, stdout, stderr) = out;
+        for (stream, bytes) in [
+            (OutputStream::Stdout, stdout),
+            (OutputStream::Stderr, stderr),
+        ] {
+            if !bytes.is_empty() {
+                sink(LogChunk {
+                    stream,
+                    bytes: bytes.into(),
+                });
+            }
+        }
+        Ok(code)
     }
 
     fn container_events(

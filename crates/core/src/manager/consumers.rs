@@ -201,3 +201,108 @@ impl Manager {
         Ok(Settled::Stopped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    use super::*;
+    use crate::catalog::ServiceSpec;
+    use crate::engine::fake::FakeEngine;
+    use crate::home::Home;
+    use crate::manager::{Progress, UpRequest};
+    use crate::secrets::MemorySecretStore;
+    use crate::store::Store;
+
+    /// Longer than the quick probe waits for a running service to answer.
+    const SLOW_ANSWER: Duration = Duration::from_secs(3);
+
+    /// A Redis stand-in on a loopback port that answers the readiness probe (`AUTH` + `PING`),
+    /// like a loaded server: the one connection after `slow_once` is set is answered late.
+    async fn slow_once_redis() -> (u16, Arc<AtomicBool>) {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let slow_once = Arc::new(AtomicBool::new(false));
+        let slow = slow_once.clone();
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                let late = slow.swap(false, Ordering::SeqCst);
+                tokio::spawn(answer_probe(conn, late));
+            }
+        });
+        (port, slow_once)
+    }
+
+    async fn answer_probe(mut conn: TcpStream, late: bool) {
+        let mut got = Vec::new();
+        let mut buf = [0u8; 256];
+        while !got.ends_with(b"PING\r\n") {
+            match conn.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        if late {
+            tokio::time::sleep(SLOW_ANSWER).await;
+        }
+        let _ = conn.write_all(b"+OK\r\n+PONG\r\n").await;
+        // Closing only after the client did keeps the replies from being lost to a reset.
+        let _ = conn.read(&mut buf).await;
+    }
+
+    /// Real time: the probes go over real sockets to the stand-in.
+    #[tokio::test]
+    async fn a_running_service_slow_to_answer_is_waited_for_not_started_again() {
+        let (port, slow_once) = slow_once_redis().await;
+        let e = Arc::new(FakeEngine::default());
+        e.add_image("redis:7");
+        let t = tempfile::tempdir().unwrap();
+        let m = Manager::new(
+            Home::open(t.path().join("home")).unwrap(),
+            Store::open_in_memory().unwrap(),
+            e.clone(),
+            Arc::new(MemorySecretStore::default()),
+        )
+        .unwrap()
+        .with_port_check(|_| true);
+        let req = UpRequest {
+            spec: ServiceSpec::parse("redis:7").unwrap(),
+            name: Some("r".into()),
+            port: Some(port),
+            image: None,
+        };
+        let first = m.up(&req, &|_| {}).await.unwrap();
+        assert!(!first.already_running);
+
+        // The next consumer finds the container running, but the server is slow to answer.
+        slow_once.store(true, Ordering::SeqCst);
+        let steps = Mutex::new(Vec::new());
+        let record = |p: Progress| steps.lock().unwrap().push(p);
+        let (_lease, outcome) = m
+            .acquire("r", "run:sleep", false, None, &record)
+            .await
+            .unwrap();
+
+        let starts: Vec<_> = m
+            .store()
+            .events(Some("r"), 50)
+            .unwrap()
+            .into_iter()
+            .filter(|ev| ev.kind == "started")
+            .collect();
+        assert_eq!(starts.len(), 1, "recorded as started again: {starts:?}");
+        assert!(outcome.already_running, "{outcome:?}");
+        let steps = steps.into_inner().unwrap();
+        assert!(
+            !steps
+                .iter()
+                .any(|p| matches!(p, Progress::Starting { .. } | Progress::Creating { .. })),
+            "a running container was started or created again: {steps:?}"
+        );
+        assert_eq!(m.store().service("r").unwrap().unwrap().state, "running");
+    }
+}

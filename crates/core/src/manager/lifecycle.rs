@@ -212,6 +212,8 @@ impl Manager {
         }
 
         let mut attempts = 0;
+        // Only the call that starts the container records it as started.
+        let mut started_here = false;
         loop {
             attempts += 1;
             let needs_files = known.as_ref().is_none_or(|c| c.state == RunState::Created);
@@ -230,7 +232,10 @@ impl Manager {
             });
             self.store.set_state(&name, ServiceState::Starting, None)?;
             match self.engine.start_container(&cname).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    started_here = true;
+                    break;
+                }
                 Err(EngineError::PortAllocated { port, message }) => {
                     // Someone outside this store took the port between choice and start. A port
                     // the user chose, or one a service has already been reached on, never moves.
@@ -283,6 +288,12 @@ impl Manager {
         .map_err(|nr| CoreError::not_ready(&name, nr.0))?;
 
         self.store.set_state(&name, ServiceState::Running, None)?;
+        if !started_here {
+            // It was running already and only slow to answer the quick probe above (a loaded
+            // machine): waiting was all it needed. Like the quick path, it is neither recorded
+            // as started again nor re-provisioned.
+            return Ok(self.outcome(&row, Duration::ZERO, true));
+        }
         self.event(
             &name,
             "started",

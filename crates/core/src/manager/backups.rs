@@ -7,9 +7,8 @@ use super::{container_name, Manager};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
 use crate::backup::{
-    looks_complete, retention_victims, timestamp, validate_database_name, BackupAllReport,
-    BackupPolicy, BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification,
-    DEFAULT_KEEP,
+    retention_victims, timestamp, validate_database_name, BackupAllReport, BackupPolicy,
+    BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification, DEFAULT_KEEP,
 };
 use crate::catalog::Kind;
 use crate::drivers::{
@@ -94,7 +93,7 @@ impl Manager {
         let row = self.resolve(query)?;
         let done = self.backup_held(&row, scope, reason, progress).await?;
         if done.is_empty() {
-            return Err(nothing_to_back_up(&row));
+            return Err(self.nothing_to_back_up(&row));
         }
         Ok(done)
     }
@@ -159,7 +158,8 @@ impl Manager {
                 .await
             {
                 Ok(rows) if rows.is_empty() => {
-                    let CoreError::NothingToBackUp { why, .. } = nothing_to_back_up(&row) else {
+                    let CoreError::NothingToBackUp { why, .. } = self.nothing_to_back_up(&row)
+                    else {
                         unreachable!()
                     };
                     report.nothing.push((row.name.clone(), why));
@@ -255,10 +255,10 @@ impl Manager {
         let checksum_ok = sum == b.sha256;
         let kind = Kind::parse(&b.kind)?;
         let (head, tail) = head_and_tail(&path)?;
-        let complete = looks_complete(kind, &head, &tail);
+        let complete = self.driver(kind).check_dump(&head, &tail);
         let mut readable = Some(complete.is_ok());
         let mut detail = complete.err().unwrap_or_default();
-        let check = kind.driver().readability_check();
+        let check = self.driver(kind).readability_check();
         if let Some(check) = check.filter(|_| readable == Some(true)) {
             match self.read_through(&b, &path, &check).await {
                 Ok(n) => detail = format!("{} reads {n} entries", check.name),
@@ -343,7 +343,7 @@ impl Manager {
                 "'{target}' is a name Dockhand uses for restores in progress; choose another"
             )));
         }
-        if let RestoreStrategy::Unsupported(why) = kind.driver().restore_strategy() {
+        if let RestoreStrategy::Unsupported(why) = self.driver(kind).restore_strategy() {
             return Err(CoreError::InvalidInput(why.into()));
         }
         let v = self.verify(id).await?;
@@ -418,7 +418,7 @@ impl Manager {
                     .await?,
             );
         }
-        let outcome = match row.kind.driver().restore_strategy() {
+        let outcome = match self.driver(row.kind).restore_strategy() {
             RestoreStrategy::ScratchThenRename(sql) => {
                 self.restore_renaming(row, pw, b, target, &owner, exists, sql)
                     .await
@@ -465,7 +465,7 @@ impl Manager {
         replace: bool,
         sql: &dyn RenamingRestore,
     ) -> Result<()> {
-        let dialect = sql_of(row)?;
+        let dialect = self.sql_of(row)?;
         let token = restore_token();
         let scratch = format!("{RESTORE_SCRATCH}{token}");
         let old = format!("{RESTORE_REPLACED}{token}");
@@ -538,7 +538,7 @@ impl Manager {
         replace: bool,
         sql: &dyn MarkedRestore,
     ) -> Result<()> {
-        let dialect = sql_of(row)?;
+        let dialect = self.sql_of(row)?;
         if replace {
             // Backed up just before (the safety backup).
             self.run_sql(row, pw, &dialect.drop_database(target))
@@ -593,7 +593,7 @@ impl Manager {
         let mut f = tokio::fs::File::open(path)
             .await
             .map_err(|e| io_error(path, "read", e))?;
-        let t = row.kind.driver().restore(pw, database, owner)?;
+        let t = self.driver(row.kind).restore(pw, database, owner)?;
         let context = format!("restore of backup {} on '{}'", b.id, row.name);
         match self
             .exec_input(&container_name(&row.name), &t, DUMP_LIMIT, &mut f)
@@ -678,7 +678,7 @@ impl Manager {
                 .collect(),
             None => vec![p.target.as_str()],
         };
-        let q = sql_of(row)?.sessions_on(&names);
+        let q = self.sql_of(row)?.sessions_on(&names);
         let deadline = tokio::time::Instant::now() + TOOL_LIMIT;
         loop {
             let busy: i64 = self.run_sql(row, pw, &q).await?.trim().parse().unwrap_or(1);
@@ -709,7 +709,7 @@ impl Manager {
         self.wait_until_nobody_works_on(row, pw, p).await?;
         let dbs = self.list_databases(row, pw).await?;
         let has = |d: &str| dbs.iter().any(|x| x == d);
-        let dialect = sql_of(row)?;
+        let dialect = self.sql_of(row)?;
         let via = dialect.maintenance_database(&p.target);
         let complete = match &p.scratch {
             Some(scratch) if has(scratch) => {
@@ -728,7 +728,8 @@ impl Manager {
             }
             Some(_) => false,
             None if has(&p.target) => {
-                let RestoreStrategy::MarkedInPlace(marked) = row.kind.driver().restore_strategy()
+                let RestoreStrategy::MarkedInPlace(marked) =
+                    self.driver(row.kind).restore_strategy()
                 else {
                     return Err(CoreError::InvalidInput(format!(
                         "a recorded restore into '{}' names no scratch database, which {} restores always do",
@@ -794,7 +795,7 @@ impl Manager {
         password: &str,
         scope: &BackupScope,
     ) -> Result<Vec<String>> {
-        let unit = row.kind.driver().backup_unit();
+        let unit = self.driver(row.kind).backup_unit();
         if unit == BackupUnit::WholeServer {
             return match scope {
                 BackupScope::All => Ok(vec![WHOLE_SERVER.into()]),
@@ -836,7 +837,7 @@ impl Manager {
     }
 
     async fn list_databases(&self, row: &ServiceRow, password: &str) -> Result<Vec<String>> {
-        let Some(q) = row.kind.driver().sql().map(|d| d.list_databases()) else {
+        let Some(q) = self.driver(row.kind).sql().map(|d| d.list_databases()) else {
             return Ok(vec![]);
         };
         let out = self.run_sql(row, password, q).await?;
@@ -856,7 +857,7 @@ impl Manager {
     }
 
     async fn run_sql(&self, row: &ServiceRow, password: &str, statement: &str) -> Result<String> {
-        let via = sql_of(row)?.maintenance_database("");
+        let via = self.sql_of(row)?.maintenance_database("");
         self.run_sql_in(row, password, via, statement).await
     }
 
@@ -867,7 +868,7 @@ impl Manager {
         database: &str,
         statement: &str,
     ) -> Result<String> {
-        let t = sql_of(row)?.admin_sql(password, database, statement);
+        let t = self.sql_of(row)?.admin_sql(password, database, statement);
         let out = exec_collect_env(
             self.engine.as_ref(),
             &container_name(&row.name),
@@ -946,7 +947,7 @@ impl Manager {
     ) -> Result<BackupRow> {
         let started = Instant::now();
         let container = container_name(&row.name);
-        let driver = row.kind.driver();
+        let driver = self.driver(row.kind);
         let version_cmd = driver.dump_tool_version();
         let version_argv = version_cmd.argv();
         let version = exec_collect_env(
@@ -1068,16 +1069,6 @@ impl Manager {
     }
 }
 
-/// The SQL dialect of a service's kind; kinds without one have no databases to run it on.
-fn sql_of(row: &ServiceRow) -> Result<&'static dyn SqlDialect> {
-    row.kind.driver().sql().ok_or_else(|| {
-        CoreError::InvalidInput(format!(
-            "{} has no SQL databases",
-            row.kind.spec().display_name
-        ))
-    })
-}
-
 /// The first and last KiB of a file.
 fn head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     use std::io::{Read, Seek, SeekFrom};
@@ -1138,13 +1129,6 @@ fn tool_error(context: String, t: &ToolCommand, exit: Option<i64>, stderr: &[u8]
     }
 }
 
-fn nothing_to_back_up(row: &ServiceRow) -> CoreError {
-    CoreError::NothingToBackUp {
-        service: row.name.clone(),
-        why: row.kind.driver().nothing_to_back_up().into(),
-    }
-}
-
 /// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
 /// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
 /// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
@@ -1159,5 +1143,24 @@ async fn test_pause(step: &str) {
     if at == step {
         let _ = std::fs::write(file, step);
         tokio::time::sleep(Duration::from_secs(600)).await;
+    }
+}
+
+impl Manager {
+    /// The SQL dialect of a service's kind; kinds without one have no databases to run it on.
+    fn sql_of(&self, row: &ServiceRow) -> Result<&'static dyn SqlDialect> {
+        self.driver(row.kind).sql().ok_or_else(|| {
+            CoreError::InvalidInput(format!(
+                "{} has no SQL databases",
+                row.kind.spec().display_name
+            ))
+        })
+    }
+
+    fn nothing_to_back_up(&self, row: &ServiceRow) -> CoreError {
+        CoreError::NothingToBackUp {
+            service: row.name.clone(),
+            why: self.driver(row.kind).nothing_to_back_up().into(),
+        }
     }
 }

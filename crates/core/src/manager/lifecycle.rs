@@ -12,7 +12,7 @@ use crate::engine::{labels, ContainerInfo, ContainerSpec, EngineError, PullProgr
 use crate::error::{human_duration, CoreError, Result};
 use crate::names::{validate_port, validate_service_name};
 use crate::ports::choose_port;
-use crate::probe::{probe, ProbeTarget};
+use crate::probe::{probe_with, ProbeTarget};
 use crate::readiness::{wait_ready, ATTEMPT_LIMIT};
 use crate::secrets::Secret;
 use crate::state::ServiceState;
@@ -274,13 +274,14 @@ impl Manager {
                 elapsed,
             })
         };
+        let driver = self.driver(kind);
         let took = wait_ready(
             self.engine.as_ref(),
             &cname,
             kind.spec().ready_deadline,
             |limit| {
                 let t = target.clone();
-                async move { probe(kind, &t, limit).await }
+                async move { probe_with(driver, &t, limit).await }
             },
             &on_wait,
         )
@@ -428,8 +429,8 @@ impl Manager {
 
     pub(super) async fn quick_probe(&self, row: &ServiceRow) -> Result<()> {
         let password = self.admin_password(&row.name)?;
-        probe(
-            row.kind,
+        probe_with(
+            self.driver(row.kind),
             &self.probe_target(row, &password),
             STATUS_PROBE_LIMIT.min(ATTEMPT_LIMIT),
         )

@@ -24,7 +24,8 @@ pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome,
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::catalog::ServiceSpec;
+use crate::catalog::{Kind, ServiceSpec};
+use crate::drivers::Driver;
 use crate::engine::Engine;
 use crate::error::{CoreError, Result};
 use crate::home::Home;
@@ -44,6 +45,8 @@ pub struct Manager {
     home: Home,
     instance: String,
     port_free: fn(u16) -> bool,
+    /// Where the manager finds each kind's driver: the registry, or a test's stand-in.
+    drivers: fn(Kind) -> &'static dyn Driver,
 }
 
 impl Manager {
@@ -61,6 +64,7 @@ impl Manager {
             home,
             instance,
             port_free: host_port_free,
+            drivers: Kind::driver,
         })
     }
 
@@ -84,6 +88,18 @@ impl Manager {
 
     pub fn instance(&self) -> &str {
         &self.instance
+    }
+
+    /// The driver of a kind (every use of a kind's knowledge in the manager goes through here,
+    /// so a test can hand it a driver that speaks no protocol).
+    pub(crate) fn driver(&self, kind: Kind) -> &'static dyn Driver {
+        (self.drivers)(kind)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_drivers(mut self, drivers: fn(Kind) -> &'static dyn Driver) -> Self {
+        self.drivers = drivers;
+        self
     }
 
     #[cfg(test)]

@@ -36,7 +36,7 @@ impl Manager {
             )));
         }
         let had = l.get(labels::VERSION).cloned().unwrap_or_default();
-        if !kind.driver().opens_data_of(&had, version) {
+        if !self.driver(kind).opens_data_of(&had, version) {
             let server = kind.spec().display_name;
             return Err(CoreError::InvalidInput(format!(
                 "the data of '{name}' was written by {server} {had}, which {server} {version} cannot open; \

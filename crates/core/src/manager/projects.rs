@@ -323,13 +323,13 @@ impl Manager {
             password: &password,
             connection_limit: self.connection_limit()?,
         };
-        if provision::verify(row.kind, HOST, row.host_port, &grant).await {
+        if provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await {
             return Ok(());
         }
         let admin = self.admin_target(&row)?;
         provision::provision(
             self.engine.as_ref(),
-            row.kind,
+            self.driver(row.kind),
             &container_name(&row.name),
             &admin,
             &grant,
@@ -392,7 +392,7 @@ impl Manager {
         // start or `run` re-creates the user in between; a failure leaves the project attached
         // and the command can be run again.
         let revoked = {
-            let _lock = match provision::revoked_on_detach(row.kind) {
+            let _lock = match provision::revoked_on_detach(self.driver(row.kind)) {
                 true => Some(self.lock(&row.name, super::consumers::LOCK_LIMIT).await?),
                 false => None,
             };
@@ -410,7 +410,7 @@ impl Manager {
             &format!(
                 "project '{}' detached; its data is kept{}",
                 project.name,
-                revoke_note(row.kind, revoked)
+                revoke_note(self.driver(row.kind), revoked)
             ),
         );
         Ok(())
@@ -421,11 +421,13 @@ impl Manager {
     /// lived in memory, and a start re-creates only attached projects' users. Returns whether a
     /// user was deleted. The caller holds the service's lock.
     async fn revoke_user(&self, row: &ServiceRow, att: &AttachmentRow) -> Result<bool> {
-        if !provision::revoked_on_detach(row.kind) || !self.is_running(&row.name).await? {
+        if !provision::revoked_on_detach(self.driver(row.kind))
+            || !self.is_running(&row.name).await?
+        {
             return Ok(false);
         }
         let admin = self.admin_target(row)?;
-        provision::revoke(row.kind, &admin, &att.db_user).await?;
+        provision::revoke(self.driver(row.kind), &admin, &att.db_user).await?;
         Ok(true)
     }
 
@@ -440,7 +442,7 @@ impl Manager {
         let admin = self.admin_target(&row)?;
         let outcome = tokio::time::timeout(
             std::time::Duration::from_secs(10),
-            provision::end_busy_script(row.kind, &admin),
+            provision::end_busy_script(self.driver(row.kind), &admin),
         )
         .await
         .map_err(|_| {
@@ -628,7 +630,7 @@ impl Manager {
                     let noop = |_| {};
                     // A kind backed up as a whole server (Redis's RDB snapshot): the project's
                     // keys cannot be saved alone, so the whole server is, and the event says so.
-                    let driver = row.kind.driver();
+                    let driver = self.driver(row.kind);
                     let (scope, what) = if driver.backup_unit() == crate::drivers::BackupUnit::WholeServer {
                         (
                             crate::backup::tools::WHOLE_SERVER.to_string(),
@@ -644,7 +646,7 @@ impl Manager {
                             format!("database '{}' of project '{}'", att.db_name, project.name),
                         )
                     };
-                    let file = if provision::database_exists(row.kind, &admin, &att.db_name).await?
+                    let file = if provision::database_exists(self.driver(row.kind), &admin, &att.db_name).await?
                     {
                         let file = self
                             .backup_one(
@@ -666,7 +668,7 @@ impl Manager {
                         &att.service,
                     ))?;
                     let deleted = provision::drop_grant(
-                        row.kind,
+                        self.driver(row.kind),
                         &admin,
                         &Grant {
                             database: &att.db_name,
@@ -710,7 +712,7 @@ impl Manager {
                     Err(CoreError::UnknownService(_)) => continue,
                     Err(e) => return Err(e),
                 };
-                if !provision::revoked_on_detach(row.kind) {
+                if !provision::revoked_on_detach(self.driver(row.kind)) {
                     continue;
                 }
                 let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
@@ -757,8 +759,8 @@ impl Manager {
 }
 
 /// What a detach did to the project's user, for the event.
-fn revoke_note(kind: Kind, revoked: bool) -> &'static str {
-    match (provision::revoked_on_detach(kind), revoked) {
+fn revoke_note(driver: &dyn crate::drivers::Driver, revoked: bool) -> &'static str {
+    match (provision::revoked_on_detach(driver), revoked) {
         (true, true) => "; its user was deleted",
         (true, false) => "; its user was in the stopped server's memory only and is not re-created",
         _ => "",

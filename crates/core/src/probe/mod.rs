@@ -7,10 +7,20 @@ use std::time::Duration;
 pub use crate::drivers::{is_busy, ProbeError, ProbeTarget};
 
 use crate::catalog::Kind;
+use crate::drivers::Driver;
 
 /// One round trip, bounded by `limit`.
 pub async fn probe(kind: Kind, target: &ProbeTarget, limit: Duration) -> Result<(), ProbeError> {
-    tokio::time::timeout(limit, kind.driver().probe(target, limit))
+    probe_with(kind.driver(), target, limit).await
+}
+
+/// [`probe`] with a given driver.
+pub async fn probe_with(
+    driver: &dyn Driver,
+    target: &ProbeTarget,
+    limit: Duration,
+) -> Result<(), ProbeError> {
+    tokio::time::timeout(limit, driver.probe(target, limit))
         .await
         .unwrap_or(Err(ProbeError::Timeout(limit)))
 }

@@ -7,7 +7,6 @@
 mod probe;
 mod provision;
 
-
 use std::time::Duration;
 
 use async_trait::async_trait;

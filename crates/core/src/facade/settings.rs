@@ -106,7 +106,8 @@ impl SettingKey {
             }
             ("notify", Some(k)) => {
                 return Err(CoreError::InvalidInput(format!(
-                    "unknown notification kind '{k}'"
+                    "unknown notification kind '{k}'; choose one of {}",
+                    NOTIFICATION_KINDS.join(", ")
                 )))
             }
             _ => {

@@ -212,7 +212,9 @@ pub enum ConfigCommand {
     /// connection-limit (connections one project's user may hold on a shared server, default 50),
     /// backup-keep (backups kept per database, 0 = all), backup-max-age-days (0 = off),
     /// backup-schedule (off, hourly, daily, weekly; run by the tray app), backup-dir (a folder),
-    /// restart-on-failure.<service> (on/off).
+    /// restart-on-failure.<service> (on/off), default-version.<kind> (e.g. 16),
+    /// notify.<started|failed|recovered|backup|engine> (on/off), quit (ask, keep, stop: what the
+    /// tray app's Quit does to services).
     Set { key: String, value: String },
 }
 

@@ -6,11 +6,11 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 const W: f64 = 460.0;
-const H: f64 = 300.0;
+const H: f64 = 320.0;
 const MARGIN_L: f64 = 60.0;
 const MARGIN_R: f64 = 60.0;
 const MARGIN_T: f64 = 40.0;
-const MARGIN_B: f64 = 50.0;
+const MARGIN_B: f64 = 66.0;
 const COLORS: [&str; 4] = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
 
 struct Series {
@@ -18,6 +18,8 @@ struct Series {
     color: &'static str,
     /// Right-hand axis instead of the left one.
     right: bool,
+    /// Hollow markers only, no line and no legend entry (the points with filler rows).
+    hollow: bool,
     points: Vec<(f64, f64)>,
 }
 
@@ -123,7 +125,7 @@ fn panel_svg(out: &mut String, p: &Panel, ox: f64) {
         out,
         r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="middle">{}</text>"##,
         ox + MARGIN_L + pw / 2.0,
-        H - 12.0,
+        H - 30.0,
         esc(&p.x_label)
     );
     let _ = writeln!(
@@ -148,20 +150,26 @@ fn panel_svg(out: &mut String, p: &Panel, ox: f64) {
             .iter()
             .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y, s.right)))
             .collect();
-        let _ = writeln!(
-            out,
-            r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"##,
-            pts.join(" "),
-            s.color
-        );
-        for (x, y) in &s.points {
+        if !s.hollow {
             let _ = writeln!(
                 out,
-                r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"##,
+                r##"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"##,
+                pts.join(" "),
+                s.color
+            );
+        }
+        for (x, y) in &s.points {
+            let (r, fill) = if s.hollow { (5, "none") } else { (3, s.color) };
+            let _ = writeln!(
+                out,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="{r}" fill="{fill}" stroke="{}" stroke-width="1.5"/>"##,
                 px(*x),
                 py(*y, s.right),
                 s.color
             );
+        }
+        if s.hollow {
+            continue;
         }
         let ly = MARGIN_T + 14.0 + i as f64 * 15.0;
         let _ = writeln!(
@@ -180,7 +188,7 @@ fn panel_svg(out: &mut String, p: &Panel, ox: f64) {
             out,
             r##"<text x="{:.1}" y="{:.1}" font-size="10" fill="#555">{}</text>"##,
             ox + MARGIN_L,
-            H - 0.0 - 1.0,
+            H - 10.0,
             esc(n)
         );
     }
@@ -213,7 +221,7 @@ pub(crate) fn render(doc: &Value) -> Option<String> {
         .iter()
         .cloned()
         .partition(|r| r["events_rows"].as_u64() == Some(0));
-    let mut cmd_series = Vec::new();
+    let (mut cmd_series, mut extra) = (Vec::new(), Vec::new());
     for (i, (key, label)) in [
         ("status_ms_median", "status"),
         ("attach_ms_median", "attach (provisioned)"),
@@ -226,16 +234,22 @@ pub(crate) fn render(doc: &Value) -> Option<String> {
             label: label.into(),
             color: COLORS[i],
             right: false,
+            hollow: false,
             points: points(&plain, "projects", key, 1.0),
         });
+        extra.push(Series {
+            label: String::new(),
+            color: COLORS[i],
+            right: false,
+            hollow: true,
+            points: points(&with_rows, "projects", key, 1.0),
+        });
     }
+    cmd_series.append(&mut extra);
     let rows_note = with_rows.first().map(|r| {
         format!(
-            "+{} events and {} backups rows at {} projects: status {:.0}, attach {:.0}, env {:.0} ms",
-            r["events_rows"], r["backups_rows"], r["projects"],
-            r["status_ms_median"].as_f64().unwrap_or(0.0),
-            r["attach_ms_median"].as_f64().unwrap_or(0.0),
-            r["env_ms_median"].as_f64().unwrap_or(0.0)
+            "hollow: the same with {} events and {} backups rows",
+            r["events_rows"], r["backups_rows"]
         )
     });
     let panels = [
@@ -249,12 +263,14 @@ pub(crate) fn render(doc: &Value) -> Option<String> {
                     label: "CPU %".into(),
                     color: COLORS[0],
                     right: false,
+                    hollow: false,
                     points: points(sup, "services", "cpu_percent", 1.0),
                 },
                 Series {
                     label: "RSS MiB (right axis)".into(),
                     color: COLORS[1],
                     right: true,
+                    hollow: false,
                     points: points(sup, "services", "rss_kib", 1.0 / 1024.0),
                 },
             ],
@@ -302,7 +318,8 @@ mod tests {
         let svg = render(&doc).unwrap();
         assert!(svg.starts_with("<svg"));
         assert_eq!(svg.matches("<polyline").count(), 5);
-        assert!(svg.contains("+10000 events and 10000 backups rows at 500 projects"));
+        assert_eq!(svg.matches(r#"r="5" fill="none""#).count(), 3);
+        assert!(svg.contains("hollow: the same with 10000 events and 10000 backups rows"));
     }
 
     #[test]

@@ -52,8 +52,8 @@ fn commands_curve(ctx: &Ctx) -> Result<Vec<Value>> {
     let dir = project_dir(&ctx.work, MEASURED, PG)?;
     cli.run_in(Some(&dir), &["attach"])?;
     println!(
-        "{:<10} {:>12} {:>13} {:>10} {:>14} {:>10} {:>8}",
-        "projects", "events rows", "backups rows", "status ms", "attach ms", "env ms", ""
+        "{:<10} {:>12} {:>13} {:>10} {:>14} {:>10}",
+        "projects", "events rows", "backups rows", "status ms", "attach ms", "env ms"
     );
     let mut points = Vec::new();
     let mut have = 1; // the measured project

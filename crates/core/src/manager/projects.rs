@@ -257,6 +257,12 @@ impl Manager {
             &preferred,
             &fallback,
         )?;
+        // An attachment whose user already logs in needs no lease, start or admin: that login
+        // proves the server runs and the grant is in place. It skips the admin keychain lookups
+        // and admin login of a start, most of an attach of a provisioned project.
+        if !created && self.already_logs_in(&att).await? {
+            return Ok(att);
+        }
         // Provisioning needs the server up: hold it for the moment, as any consumer would.
         let holder = format!("attach:{}", project.name);
         let (lease, _) = match self
@@ -292,6 +298,23 @@ impl Manager {
             );
         }
         Ok(att)
+    }
+
+    /// True if the project's user logs in to its database on a running server with the grant
+    /// as it should be (false for a stopped server or a grant to re-apply).
+    async fn already_logs_in(&self, att: &AttachmentRow) -> Result<bool> {
+        let row = self.resolve(&att.service)?;
+        let key = project_secret_key(&self.instance, &att.project, &att.service);
+        let Some(password) = self.secrets.get(&key)? else {
+            return Ok(false);
+        };
+        let grant = Grant {
+            database: &att.db_name,
+            user: &att.db_user,
+            password: &password,
+            connection_limit: self.connection_limit()?,
+        };
+        Ok(provision::verify(row.kind, HOST, row.host_port, &grant).await)
     }
 
     fn admin_target(&self, row: &ServiceRow) -> Result<ProbeTarget> {

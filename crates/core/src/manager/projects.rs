@@ -314,7 +314,7 @@ impl Manager {
             password: &password,
             connection_limit: self.connection_limit()?,
         };
-        Ok(provision::verify(row.kind, HOST, row.host_port, &grant).await)
+        Ok(provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await)
     }
 
     fn admin_target(&self, row: &ServiceRow) -> Result<ProbeTarget> {

@@ -174,16 +174,6 @@ pub fn retention_victims(
         .collect()
 }
 
-/// The format-specific check of a dump's first and last bytes, for kinds whose readability the
-/// server's tool cannot check from a stream.
-pub fn looks_complete(
-    kind: crate::Kind,
-    head: &[u8],
-    tail: &[u8],
-) -> std::result::Result<(), String> {
-    kind.driver().check_dump(head, tail)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +226,8 @@ mod tests {
     #[test]
     fn cut_short_dumps_are_recognised() {
         use crate::Kind;
+        let looks_complete =
+            |kind: Kind, head: &[u8], tail: &[u8]| kind.driver().check_dump(head, tail);
         assert!(looks_complete(
             Kind::Mariadb,
             b"-- MariaDB dump",

@@ -134,7 +134,12 @@ pub struct Grant<'a> {
 pub const DEFAULT_CONNECTION_LIMIT: u32 = 50;
 
 pub(crate) fn fail(kind: Kind, why: impl std::fmt::Display) -> CoreError {
-    CoreError::Provision(format!("{}: {why}", kind.spec().display_name))
+    fail_as(kind.spec(), why)
+}
+
+/// [`fail`] for a server known by its spec (a driver handed in rather than looked up by kind).
+pub(crate) fn fail_as(spec: &KindSpec, why: impl std::fmt::Display) -> CoreError {
+    CoreError::Provision(format!("{}: {why}", spec.display_name))
 }
 
 /// One attached service as seen by the project.

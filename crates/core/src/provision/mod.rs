@@ -12,9 +12,10 @@ pub use crate::drivers::{BusyScript, Grant, DEFAULT_CONNECTION_LIMIT, PROVISION_
 
 use std::time::Duration;
 
+use crate::drivers::fail_as;
 use crate::drivers::Driver;
 use crate::engine::Engine;
-use crate::error::{CoreError, Result};
+use crate::error::Result;
 use crate::probe::ProbeTarget;
 
 /// Creates (or re-applies) the grant on a running server, connecting as its admin.
@@ -76,11 +77,10 @@ async fn bounded<T>(
     tokio::time::timeout(PROVISION_LIMIT, work)
         .await
         .unwrap_or_else(|_| {
-            Err(CoreError::Provision(format!(
-                "{}: no answer within {} s",
-                driver.spec().display_name,
-                PROVISION_LIMIT.as_secs()
-            )))
+            Err(fail_as(
+                driver.spec(),
+                format!("no answer within {} s", PROVISION_LIMIT.as_secs()),
+            ))
         })
 }
 

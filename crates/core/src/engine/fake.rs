@@ -61,6 +61,31 @@ impl FakeEngine {
         e
     }
 
+    /// A running container that is none of Dockhand's, publishing `port` (someone's own
+    /// `docker run -p`).
+    pub fn publish(&self, name: &str, port: u16) {
+        let mut s = self.s.lock().unwrap();
+        s.ports_in_use.insert(port);
+        s.containers.insert(
+            name.into(),
+            (
+                ContainerInfo {
+                    id: format!("id-{name}"),
+                    name: name.into(),
+                    image: "img".into(),
+                    state: RunState::Running,
+                    exit_code: None,
+                    oom_killed: false,
+                    error: None,
+                    started_at: None,
+                    labels: HashMap::new(),
+                    bindings: vec![("0.0.0.0".into(), port)],
+                },
+                String::new(),
+            ),
+        );
+    }
+
     pub fn set_exited(&self, name: &str, code: i64, oom: bool, logs: &str) {
         let mut s = self.s.lock().unwrap();
         let c = s.containers.get_mut(name).expect("container");

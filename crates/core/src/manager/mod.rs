@@ -92,6 +92,11 @@ impl Manager {
 
     /// The driver of a kind (every use of a kind's knowledge in the manager goes through here,
     /// so a test can hand it a driver that speaks no protocol).
+    /// Whether nothing listens on a host port (a test's stand-in in unit tests).
+    pub(crate) fn port_is_free(&self, port: u16) -> bool {
+        (self.port_free)(port)
+    }
+
     pub(crate) fn driver(&self, kind: Kind) -> &'static dyn Driver {
         (self.drivers)(kind)
     }
@@ -103,7 +108,7 @@ impl Manager {
     }
 
     #[cfg(test)]
-    fn with_port_check(mut self, f: fn(u16) -> bool) -> Self {
+    pub(crate) fn with_port_check(mut self, f: fn(u16) -> bool) -> Self {
         self.port_free = f;
         self
     }

@@ -8,6 +8,7 @@ mod settings;
 mod snapshot;
 mod views;
 
+pub use crate::manager::{NewServiceForm, VersionOption};
 pub use crate::platform::PortHolder;
 pub use port_check::PortCheck;
 pub use quit::HolderKind;

@@ -4,6 +4,7 @@
 
 mod backups;
 mod consumers;
+mod databases;
 mod keychain;
 mod lifecycle;
 mod naming;
@@ -16,8 +17,9 @@ mod status;
 mod types;
 
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
+pub use databases::DatabaseView;
 pub use naming::NETWORK;
-pub(crate) use naming::{admin_secret_key, container_name};
+pub(crate) use naming::{admin_secret_key, container_name, volume_name};
 pub use new_service::{NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;

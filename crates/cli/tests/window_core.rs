@@ -110,3 +110,34 @@ fn postgres_databases_are_created_alone_and_dropped_after_a_backup() {
 fn mariadb_databases_are_created_alone_and_dropped_after_a_backup() {
     create_use_and_drop("mariadb", "10.11", "", "CREATE DATABASE handmade");
 }
+
+/// "Back up" on a server nobody has created a database on yet. PostgreSQL backs up its
+/// `postgres` database (people do keep tables there); MariaDB, whose own schemas are not backed
+/// up, says there is nothing to back up with an error of its own (exit 11), never "invalid
+/// input".
+#[test]
+fn backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing() {
+    let env = Env::new();
+    let pg = env.name("fresh-pg");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let out = env.ok(&["backup", &pg]);
+    assert!(out.contains(&format!("{pg}/postgres")), "{out}");
+
+    let maria = env.name("fresh-maria");
+    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    let r = env.run(&["backup", &maria]);
+    assert_eq!(r.code, 11, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains(&format!("nothing to back up on '{maria}'"))
+            && !r.stderr.contains("invalid input"),
+        "{}",
+        r.all()
+    );
+    let json = env.run(&["backup", &maria, "--json"]);
+    assert!(
+        json.all().contains("\"nothing_to_back_up\""),
+        "{}",
+        json.all()
+    );
+}

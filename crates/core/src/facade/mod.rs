@@ -2,11 +2,17 @@
 //! both show, settings as one typed struct, what Quit stops, and the project views. The shells
 //! never reach into the store; everything here is a method of [`Manager`](crate::Manager).
 
+mod details;
+mod port_check;
 mod quit;
 mod settings;
 mod snapshot;
 mod views;
 
+pub use crate::manager::{DatabaseView, NewServiceForm, VersionOption};
+pub use crate::platform::PortHolder;
+pub use details::ServiceDetails;
+pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{
     parse_duration, QuitBehaviour, SettingKey, Settings, NOTIFICATION_KINDS, SETTING_NAMES,

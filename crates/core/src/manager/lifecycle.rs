@@ -60,9 +60,19 @@ impl Manager {
             pinned: true,
         };
         let port_free = self.port_free;
-        let (row, _created) = self.store.claim_service(&new, |taken| {
+        let claimed = self.store.claim_service(&new, |taken| {
             choose_port(kind, req.port, preferred, taken, port_free)
-        })?;
+        });
+        let (row, _created) = match claimed {
+            // The message names who has the port, so the user need not go looking.
+            Err(CoreError::PortInUse { port, .. }) => {
+                return Err(CoreError::PortInUse {
+                    port,
+                    by: self.port_taken_by(port).await,
+                })
+            }
+            other => other?,
+        };
         self.check_same_spec(&row, &req.spec)?;
         if let Some(p) = req.port.filter(|p| *p != row.host_port) {
             return Err(CoreError::InvalidInput(format!(
@@ -240,9 +250,11 @@ impl Manager {
                     // Someone outside this store took the port between choice and start. A port
                     // the user chose, or one a service has already been reached on, never moves.
                     if row.port_explicit || row.ever_ready || attempts > PORT_RETRIES {
+                        let port = if port == 0 { row.host_port } else { port };
+                        let holder = self.port_taken_by(port).await;
                         return Err(CoreError::PortInUse {
-                            port: if port == 0 { row.host_port } else { port },
-                            by: format!(" ({message})"),
+                            port,
+                            by: format!("{holder} ({message})"),
                         });
                     }
                     self.engine.remove_container(&cname).await?;

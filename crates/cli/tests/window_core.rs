@@ -1,0 +1,143 @@
+//! End-to-end tests of what the window asks of the core (issue 12): databases created and
+//! dropped inside one service, on real PostgreSQL and MariaDB servers, through the real
+//! `dockhand` binary.
+
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+
+fn databases(env: &Env, service: &str) -> Vec<serde_json::Value> {
+    let out = env.ok(&["db", "list", service, "--json"]);
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn backed_up(env: &Env, service: &str, database: &str) -> bool {
+    let out = env.ok(&["backups", service, "--json"]);
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["database"] == database)
+}
+
+fn find<'a>(dbs: &'a [serde_json::Value], name: &str) -> Option<&'a serde_json::Value> {
+    dbs.iter().find(|d| d["name"] == name)
+}
+
+/// The same URL with another database at its end.
+fn with_database(url: &str, db: &str) -> String {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    format!("{base}/{db}")
+}
+
+fn create_use_and_drop(kind: &str, version: &str, server_own: &str, make_by_hand: &str) {
+    let env = Env::new();
+    let svc = env.name("dbs");
+    env.ok(&["up", &format!("{kind}:{version}"), "--name", &svc]);
+
+    env.ok(&["db", "create", &svc, "app_one"]);
+    env.ok(&["db", "create", &svc, "app_two"]);
+    let again = env.run(&["db", "create", &svc, "app_one"]);
+    assert_eq!(again.code, 2, "{}", again.all());
+    assert!(again.stderr.contains("exists already"), "{}", again.all());
+
+    // Each database has its own user, who gets in to it and to no other.
+    let url = env.url("app_one");
+    let (user, db) = user_and_database(&url);
+    assert_eq!(db, "app_one");
+    assert_eq!(client(kind, &url, "SELECT 7"), "7");
+    let other = client_run(kind, &with_database(&url, "app_two"), "SELECT 1");
+    assert_ne!(other.code, 0, "{user} got into app_two: {}", other.all());
+
+    let dbs = databases(&env, &svc);
+    let one = find(&dbs, "app_one").expect("app_one listed");
+    assert_eq!(one["project"], "app_one");
+    assert_eq!(one["user"], user.as_str());
+    assert_eq!(one["server_own"], false);
+    if !server_own.is_empty() {
+        assert_eq!(
+            find(&dbs, server_own).expect("the server's own")["server_own"],
+            true
+        );
+        let r = env.run(&["db", "drop", &svc, server_own, "--yes"]);
+        assert_ne!(r.code, 0, "{}", r.all());
+    }
+
+    // Not at a terminal and without --yes: nothing is dropped.
+    let unconfirmed = env.run(&["db", "drop", &svc, "app_one"]);
+    assert_eq!(unconfirmed.code, 2, "{}", unconfirmed.all());
+    assert!(find(&databases(&env, &svc), "app_one").is_some());
+
+    // A project's database: backed up, dropped with its user, its folder-less project gone.
+    let out = env.ok(&["db", "drop", &svc, "app_one", "--yes"]);
+    assert!(out.contains("backup"), "{out}");
+    assert!(backed_up(&env, &svc, "app_one"), "no backup of app_one");
+    assert!(find(&databases(&env, &svc), "app_one").is_none());
+    let projects = env.ok(&["project", "list"]);
+    assert!(!projects.contains("app_one"), "{projects}");
+    assert_ne!(
+        client_run(kind, &url, "SELECT 1").code,
+        0,
+        "its user still logs in"
+    );
+
+    // A database made by hand with the admin's client: listed as such, dropped after a backup.
+    let admin = env.url(&svc);
+    client(kind, &admin, make_by_hand);
+    let dbs = databases(&env, &svc);
+    let hand = find(&dbs, "handmade").expect("handmade listed");
+    assert!(hand["project"].is_null(), "{hand}");
+    env.ok(&["db", "drop", &svc, "handmade", "--yes"]);
+    assert!(find(&databases(&env, &svc), "handmade").is_none());
+    assert!(backed_up(&env, &svc, "handmade"), "no backup of handmade");
+    let gone = env.run(&["db", "drop", &svc, "handmade", "--yes"]);
+    assert_eq!(gone.code, 4, "{}", gone.all());
+}
+
+#[test]
+fn postgres_databases_are_created_alone_and_dropped_after_a_backup() {
+    create_use_and_drop("postgres", "15", "postgres", "CREATE DATABASE handmade");
+}
+
+#[test]
+fn mariadb_databases_are_created_alone_and_dropped_after_a_backup() {
+    create_use_and_drop("mariadb", "10.11", "", "CREATE DATABASE handmade");
+}
+
+/// "Back up" on a server nobody has created a database on yet. PostgreSQL backs up its
+/// `postgres` database (people do keep tables there); MariaDB, whose own schemas are not backed
+/// up, says there is nothing to back up with an error of its own (exit 11), never "invalid
+/// input".
+#[test]
+fn backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing() {
+    let env = Env::new();
+    let pg = env.name("fresh-pg");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let out = env.ok(&["backup", &pg]);
+    assert!(out.contains(&format!("{pg}/postgres")), "{out}");
+
+    let maria = env.name("fresh-maria");
+    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    let r = env.run(&["backup", &maria]);
+    assert_eq!(r.code, 11, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains(&format!("nothing to back up on '{maria}'"))
+            && !r.stderr.contains("invalid input"),
+        "{}",
+        r.all()
+    );
+    let json = env.run(&["backup", &maria, "--json"]);
+    assert!(
+        json.all().contains("\"nothing_to_back_up\""),
+        "{}",
+        json.all()
+    );
+}

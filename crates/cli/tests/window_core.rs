@@ -141,3 +141,109 @@ fn backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing() {
         json.all()
     );
 }
+
+/// A running `dockhand supervise --json` (the tray app's supervisor, in another process than
+/// the commands below), its lines arriving on a channel.
+struct Supervisor {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl Supervisor {
+    fn start(env: &Env) -> Supervisor {
+        use std::io::BufRead;
+        let mut child = env
+            .command(&["supervise", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        let s = Supervisor { child, lines };
+        s.expect(std::time::Duration::from_secs(60), "its first look", |v| {
+            v["type"] == "ready"
+        });
+        s
+    }
+
+    fn expect(
+        &self,
+        limit: std::time::Duration,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = std::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(v) if pred(&v) => return v,
+                Ok(v) => seen.push(v),
+                Err(_) => break,
+            }
+        }
+        panic!("no {what} within {limit:?}; saw {seen:#?}");
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn event_kinds(env: &Env, service: &str) -> Vec<String> {
+    let out = env.ok(&["events", service, "--json"]);
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `dockhand restart` while the supervisor of another process watches: the stop and the start
+/// are expected steps — no `failed` or `unhealthy` event, the stop recorded once. A `docker kill`
+/// is a real failure and is reported as one.
+#[test]
+fn a_users_restart_is_no_failure_but_a_kill_is() {
+    let env = Env::new();
+    let svc = env.name("intent");
+    env.ok(&["up", "postgres:15", "--name", &svc]);
+    let sup = Supervisor::start(&env);
+    env.ok(&["restart", &svc]);
+    sup.expect(
+        std::time::Duration::from_secs(30),
+        "healthy again after the restart",
+        |v| v["type"] == "transition" && v["service"] == svc.as_str() && v["to"] == "healthy",
+    );
+    // The supervisor looks every half second while anything moves: give it a few looks.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let kinds = event_kinds(&env, &svc);
+    assert!(
+        !kinds.iter().any(|k| k == "failed" || k == "unhealthy"),
+        "a restart the user asked for was reported as a failure: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "stopped").count(),
+        1,
+        "{kinds:?}"
+    );
+
+    let killed = docker(&["kill", &format!("dockhand-{svc}")]);
+    assert_eq!(killed.code, 0, "{}", killed.all());
+    sup.expect(std::time::Duration::from_secs(30), "a failure", |v| {
+        v["type"] == "transition" && v["service"] == svc.as_str() && v["to"] == "failed"
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(event_kinds(&env, &svc).contains(&"failed".to_string()));
+}

@@ -51,9 +51,11 @@ impl Manager {
         let file: PathBuf = match (file, &p.path) {
             (Some(f), _) => f.to_path_buf(),
             (None, Some(dir)) => Path::new(dir).join(".env"),
-            (None, None) => return Err(CoreError::InvalidInput(format!(
+            (None, None) => {
+                return Err(CoreError::InvalidInput(format!(
                 "project '{project}' has no folder to write a .env into; choose the file to write"
-            ))),
+            )))
+            }
         };
         let vars = self.project_env(project, audience)?;
         if vars.is_empty() {

@@ -247,3 +247,48 @@ fn a_users_restart_is_no_failure_but_a_kill_is() {
     std::thread::sleep(std::time::Duration::from_secs(1));
     assert!(event_kinds(&env, &svc).contains(&"failed".to_string()));
 }
+
+/// `up --port` on a taken port names who has it: a process of this user by its name and PID, a
+/// port another container publishes by that container.
+#[test]
+fn a_taken_port_names_its_holder() {
+    let env = Env::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let svc = env.name("port");
+    let r = env.run(&["up", "redis:7", "--name", &svc, "--port", &port]);
+    assert_eq!(r.code, 6, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains(&format!("port {port} on 127.0.0.1 is already in use by "))
+            && r.stderr.contains(&format!("(PID {})", std::process::id())),
+        "{}",
+        r.all()
+    );
+    drop(listener);
+
+    // Someone's own container publishing a port (its holder is root's docker-proxy, or nothing
+    // visible): named by the container.
+    let theirs = env.name("theirs");
+    let cname = format!("dockhand-{theirs}");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &cname,
+        "-p",
+        &format!("127.0.0.1:{port}:6379"),
+        "redis:7",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = env.run(&["up", "redis:7", "--name", &svc, "--port", &port]);
+    assert_eq!(r.code, 6, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!("by Docker container {cname}")),
+        "{}",
+        r.all()
+    );
+}

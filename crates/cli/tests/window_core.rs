@@ -292,3 +292,83 @@ fn a_taken_port_names_its_holder() {
         r.all()
     );
 }
+
+/// kill -9 of `db drop` at random moments (DOCKHAND_STRESS iterations, default 6): the re-run
+/// finishes it — no database, role, attachment or folder-less project left, a backup taken
+/// before the drop.
+#[test]
+fn a_db_drop_killed_at_random_moments_is_finished_by_the_next_run() {
+    let env = Env::new();
+    let pg = env.name("kdrop");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let iterations: u64 = std::env::var("DOCKHAND_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let mut seed: u64 = std::env::var("DOCKHAND_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("db drop kill test: DOCKHAND_SEED={seed}");
+    for i in 0..iterations {
+        let name = format!("kd{i}");
+        env.ok(&["db", "create", &pg, &name]);
+        client(
+            "postgres",
+            &env.url(&name),
+            "CREATE TABLE t (x int); INSERT INTO t VALUES (7)",
+        );
+        // xorshift: a moment in [0, 1500) ms.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let ms = seed % 1500;
+        let mut child = env
+            .command(&["db", "drop", &pg, &name, "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // The re-run finishes what is left, or says the database is gone when it had finished.
+        let again = env.run(&["db", "drop", &pg, &name, "--yes"]);
+        assert!(
+            again.code == 0 || again.stderr.contains(&format!("no database '{name}'")),
+            "killed after {ms} ms, the re-run failed: {}",
+            again.all()
+        );
+        assert!(
+            !env.ok(&["project", "list"]).contains(&name),
+            "killed after {ms} ms: its project is still listed"
+        );
+        let admin = env.url(&pg);
+        for (what, q) in [
+            (
+                "database",
+                format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
+            ),
+            (
+                "role",
+                format!("SELECT count(*) FROM pg_roles WHERE rolname = '{name}'"),
+            ),
+        ] {
+            assert_eq!(
+                client("postgres", &admin, &q),
+                "0",
+                "killed after {ms} ms: {what} left"
+            );
+        }
+        assert!(
+            backed_up(&env, &pg, &name),
+            "killed after {ms} ms: no backup of {name}"
+        );
+    }
+}

@@ -141,3 +141,234 @@ fn backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing() {
         json.all()
     );
 }
+
+/// A running `dockhand supervise --json` (the tray app's supervisor, in another process than
+/// the commands below), its lines arriving on a channel.
+struct Supervisor {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<serde_json::Value>,
+}
+
+impl Supervisor {
+    fn start(env: &Env) -> Supervisor {
+        use std::io::BufRead;
+        let mut child = env
+            .command(&["supervise", "--json"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+                if let Ok(v) = serde_json::from_str(&line) {
+                    let _ = tx.send(v);
+                }
+            }
+        });
+        let s = Supervisor { child, lines };
+        s.expect(std::time::Duration::from_secs(60), "its first look", |v| {
+            v["type"] == "ready"
+        });
+        s
+    }
+
+    fn expect(
+        &self,
+        limit: std::time::Duration,
+        what: &str,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let end = std::time::Instant::now() + limit;
+        let mut seen = Vec::new();
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+            match self.lines.recv_timeout(left) {
+                Ok(v) if pred(&v) => return v,
+                Ok(v) => seen.push(v),
+                Err(_) => break,
+            }
+        }
+        panic!("no {what} within {limit:?}; saw {seen:#?}");
+    }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn event_kinds(env: &Env, service: &str) -> Vec<String> {
+    let out = env.ok(&["events", service, "--json"]);
+    serde_json::from_str::<serde_json::Value>(&out)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// `dockhand restart` while the supervisor of another process watches: the stop and the start
+/// are expected steps — no `failed` or `unhealthy` event, the stop recorded once. A `docker kill`
+/// is a real failure and is reported as one.
+#[test]
+fn a_users_restart_is_no_failure_but_a_kill_is() {
+    let env = Env::new();
+    let svc = env.name("intent");
+    env.ok(&["up", "postgres:15", "--name", &svc]);
+    let sup = Supervisor::start(&env);
+    env.ok(&["restart", &svc]);
+    sup.expect(
+        std::time::Duration::from_secs(30),
+        "healthy again after the restart",
+        |v| v["type"] == "transition" && v["service"] == svc.as_str() && v["to"] == "healthy",
+    );
+    // The supervisor looks every half second while anything moves: give it a few looks.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let kinds = event_kinds(&env, &svc);
+    assert!(
+        !kinds.iter().any(|k| k == "failed" || k == "unhealthy"),
+        "a restart the user asked for was reported as a failure: {kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "stopped").count(),
+        1,
+        "{kinds:?}"
+    );
+
+    let killed = docker(&["kill", &format!("dockhand-{svc}")]);
+    assert_eq!(killed.code, 0, "{}", killed.all());
+    sup.expect(std::time::Duration::from_secs(30), "a failure", |v| {
+        v["type"] == "transition" && v["service"] == svc.as_str() && v["to"] == "failed"
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert!(event_kinds(&env, &svc).contains(&"failed".to_string()));
+}
+
+/// `up --port` on a taken port names who has it: a process of this user by its name and PID, a
+/// port another container publishes by that container.
+#[test]
+fn a_taken_port_names_its_holder() {
+    let env = Env::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let svc = env.name("port");
+    let r = env.run(&["up", "redis:7", "--name", &svc, "--port", &port]);
+    assert_eq!(r.code, 6, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains(&format!("port {port} on 127.0.0.1 is already in use by "))
+            && r.stderr.contains(&format!("(PID {})", std::process::id())),
+        "{}",
+        r.all()
+    );
+    drop(listener);
+
+    // Someone's own container publishing a port (its holder is root's docker-proxy, or nothing
+    // visible): named by the container.
+    let theirs = env.name("theirs");
+    let cname = format!("dockhand-{theirs}");
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port().to_string();
+    drop(free);
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &cname,
+        "-p",
+        &format!("127.0.0.1:{port}:6379"),
+        "redis:7",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = env.run(&["up", "redis:7", "--name", &svc, "--port", &port]);
+    assert_eq!(r.code, 6, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!("by Docker container {cname}")),
+        "{}",
+        r.all()
+    );
+}
+
+/// kill -9 of `db drop` at random moments (DOCKHAND_STRESS iterations, default 6): the re-run
+/// finishes it — no database, role, attachment or folder-less project left, a backup taken
+/// before the drop.
+#[test]
+fn a_db_drop_killed_at_random_moments_is_finished_by_the_next_run() {
+    let env = Env::new();
+    let pg = env.name("kdrop");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let iterations: u64 = std::env::var("DOCKHAND_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let mut seed: u64 = std::env::var("DOCKHAND_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1
+        });
+    eprintln!("db drop kill test: DOCKHAND_SEED={seed}");
+    for i in 0..iterations {
+        let name = format!("kd{i}");
+        env.ok(&["db", "create", &pg, &name]);
+        client(
+            "postgres",
+            &env.url(&name),
+            "CREATE TABLE t (x int); INSERT INTO t VALUES (7)",
+        );
+        // xorshift: a moment in [0, 1500) ms.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let ms = seed % 1500;
+        let mut child = env
+            .command(&["db", "drop", &pg, &name, "--yes"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // The re-run finishes what is left, or says the database is gone when it had finished.
+        let again = env.run(&["db", "drop", &pg, &name, "--yes"]);
+        assert!(
+            again.code == 0 || again.stderr.contains(&format!("no database '{name}'")),
+            "killed after {ms} ms, the re-run failed: {}",
+            again.all()
+        );
+        assert!(
+            !env.ok(&["project", "list"]).contains(&name),
+            "killed after {ms} ms: its project is still listed"
+        );
+        let admin = env.url(&pg);
+        for (what, q) in [
+            (
+                "database",
+                format!("SELECT count(*) FROM pg_database WHERE datname = '{name}'"),
+            ),
+            (
+                "role",
+                format!("SELECT count(*) FROM pg_roles WHERE rolname = '{name}'"),
+            ),
+        ] {
+            assert_eq!(
+                client("postgres", &admin, &q),
+                "0",
+                "killed after {ms} ms: {what} left"
+            );
+        }
+        assert!(
+            backed_up(&env, &pg, &name),
+            "killed after {ms} ms: no backup of {name}"
+        );
+    }
+}

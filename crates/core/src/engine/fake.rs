@@ -87,6 +87,11 @@ impl FakeEngine {
         );
     }
 
+    pub fn set_labels(&self, name: &str, labels: HashMap<String, String>) {
+        let mut s = self.s.lock().unwrap();
+        s.containers.get_mut(name).expect("container").0.labels = labels;
+    }
+
     pub fn set_exited(&self, name: &str, code: i64, oom: bool, logs: &str) {
         let mut s = self.s.lock().unwrap();
         let c = s.containers.get_mut(name).expect("container");

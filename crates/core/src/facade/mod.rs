@@ -3,6 +3,7 @@
 //! never reach into the store; everything here is a method of [`Manager`](crate::Manager).
 
 mod details;
+mod env_file;
 mod port_check;
 mod quit;
 mod settings;
@@ -12,6 +13,7 @@ mod views;
 pub use crate::manager::{DatabaseView, NewServiceForm, VersionOption};
 pub use crate::platform::PortHolder;
 pub use details::ServiceDetails;
+pub use env_file::EnvWritten;
 pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{

@@ -5,6 +5,7 @@
 mod backups;
 mod consumers;
 mod databases;
+mod intent;
 mod keychain;
 mod lifecycle;
 mod naming;
@@ -151,6 +152,23 @@ impl Manager {
                     .join(", "),
             }),
         }
+    }
+}
+
+/// The intents, for the supervisor's tests (which play another process's `down`/`up`).
+#[cfg(test)]
+pub(crate) mod intent_for_tests {
+    use super::intent::Intent;
+    use super::Manager;
+
+    pub(crate) fn note_start(m: &Manager, service: &str) {
+        m.note_intent(service, Intent::Start)
+    }
+    pub(crate) fn note_stop(m: &Manager, service: &str) {
+        m.note_intent(service, Intent::Stop)
+    }
+    pub(crate) fn clear(m: &Manager, service: &str) {
+        m.clear_intent(service)
     }
 }
 

@@ -196,9 +196,27 @@ impl Manager {
                 });
             }
             let pw = self.admin_password(&row.name)?;
-            let backup = self
+            let backup = match self
                 .backup_one(&row, pw.expose(), name, "before dropping it", progress)
-                .await?;
+                .await
+            {
+                Ok(b) => b,
+                // Gone while we looked: an earlier, killed run's DROP finishing in the server
+                // (it backed the database up first).
+                Err(_)
+                    if !self
+                        .server_database_names(&row)
+                        .await?
+                        .iter()
+                        .any(|d| d == name) =>
+                {
+                    return Err(CoreError::UnknownDatabase {
+                        service: row.name.clone(),
+                        name: name.into(),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
             let statement = self.sql_of(&row)?.drop_database(name);
             self.run_sql(&row, pw.expose(), &statement).await?;
             self.event(

@@ -726,22 +726,44 @@ impl Manager {
                     format!("database '{}' of project '{}'", att.db_name, att.project),
                 )
             };
-            let backup =
-                if provision::database_exists(self.driver(row.kind), &admin, &att.db_name).await? {
-                    let file = self
-                        .backup_one(
-                            &row,
-                            &admin.password,
-                            &scope,
-                            &format!("before dropping project '{}'", att.project),
-                            progress,
+            let backup = if provision::database_exists(self.driver(row.kind), &admin, &att.db_name)
+                .await?
+            {
+                let taken = self
+                    .backup_one(
+                        &row,
+                        &admin.password,
+                        &scope,
+                        &format!("before dropping project '{}'", att.project),
+                        progress,
+                    )
+                    .await;
+                match taken {
+                    Ok(file) => {
+                        tracing::info!("backed up {scope} before dropping {what}: {}", file.path);
+                        Some(file)
+                    }
+                    // Gone while we looked: the DROP of an earlier, killed run finishing in
+                    // the server (an exec outlives the process that started it). That run
+                    // dropped only after its own backup was recorded.
+                    Err(e)
+                        if !provision::database_exists(
+                            self.driver(row.kind),
+                            &admin,
+                            &att.db_name,
                         )
-                        .await?;
-                    tracing::info!("backed up {scope} before dropping {what}: {}", file.path);
-                    Some(file)
-                } else {
-                    None
-                };
+                        .await? =>
+                    {
+                        tracing::info!(
+                            "{what} went during its backup ({e}): an earlier run dropped it"
+                        );
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                None
+            };
             let pw = self.secrets.get_or_create(&project_secret_key(
                 &self.instance,
                 &att.project,

@@ -17,9 +17,10 @@ PACKAGES=(
   gnome-keyring dbus libsecret-tools             # a real OS keychain (Secret Service) for the tests
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
                                                  # the Tauri tray app's system libraries
-  xvfb xauth webkit2gtk-driver dunst xclip haskell-status-notifier-item-utils
+  xvfb xauth webkit2gtk-driver dunst xclip haskell-status-notifier-item-utils xdotool
                                                  # its end-to-end test: a display, WebDriver, a
-                                                 # notification daemon, the clipboard, a tray host
+                                                 # notification daemon, the clipboard, a tray host,
+                                                 # xdotool to answer native dialogs
   python3-venv                                   # selenium for the end-to-end test
   build-essential pkg-config                     # C parts of crates (SQLite)
 )

@@ -1,5 +1,8 @@
 // Dockhand's dashboard: renders snapshots pushed by the app (event "snapshot") and calls its
-// commands. Secrets never pass through here except the .env snippet the user asks to see.
+// commands. Which buttons are enabled is the core's rule (each service's `actions`), never a
+// second copy here. Secrets never pass through here except the .env snippet the user asks to
+// see: URLs go from the core straight to the clipboard. Destructive steps are confirmed by
+// native dialogs the app shows (window.confirm returns false in macOS's WKWebView).
 const { invoke } = window.__TAURI__.core;
 const { listen } = window.__TAURI__.event;
 
@@ -9,33 +12,46 @@ const el = (tag, props = {}, ...children) => {
   for (const c of children) e.append(c);
   return e;
 };
+const message = (e) => (e && e.message ? e.message : String(e));
 
 function toast(text) {
   const t = $("#toast");
   t.textContent = text;
   t.hidden = false;
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => (t.hidden = true), 4000);
+  toast.timer = setTimeout(() => (t.hidden = true), 6000);
 }
 
+// Runs a command from a button: the button says what is happening and cannot be pressed twice.
 async function act(button, label, fn) {
   button.disabled = true;
+  button.dataset.busy = "1";
   const before = button.textContent;
   button.textContent = label;
   try {
-    await fn();
+    return await fn();
   } catch (e) {
-    toast(e && e.message ? e.message : String(e));
+    toast(message(e));
   } finally {
     button.textContent = before;
-    button.disabled = false;
+    delete button.dataset.busy;
+    button.disabled = button.dataset.off === "1";
   }
 }
 
+// A button's enabled state from the core's actions, kept while it is busy.
+function enable(button, on) {
+  button.dataset.off = on ? "0" : "1";
+  if (!button.dataset.busy) button.disabled = !on;
+}
+
+// ---- tabs: arrow keys move between them (WAI-ARIA tabs pattern) ----
+const tabs = [...document.querySelectorAll("nav [role=tab]")];
 function show(view) {
-  for (const tab of document.querySelectorAll("nav button")) {
+  for (const tab of tabs) {
     const on = tab.dataset.view === view;
     tab.setAttribute("aria-selected", String(on));
+    tab.tabIndex = on ? 0 : -1;
     $(`#view-${tab.dataset.view}`).hidden = !on;
   }
   $("#view-quit").hidden = view !== "quit";
@@ -44,134 +60,550 @@ function show(view) {
   if (view === "backups") loadBackups();
   if (view === "settings") loadSettings();
 }
-
-function renderServices(snap) {
-  const body = $("#services tbody");
-  body.replaceChildren();
-  $("#engine-error").hidden = !snap.engine_error;
-  $("#engine-error").textContent = snap.engine_error || "";
-  $("#no-services").hidden = snap.services.length > 0 || !!snap.engine_error;
-  for (const s of snap.services) {
-    // Which buttons are enabled is the core's rule (actions_for), the same as the tray's.
-    const can = s.actions;
-    const start = el("button", { textContent: "Start", disabled: !can.start, className: "start" });
-    start.onclick = () => act(start, "Starting…", () => invoke("start", { name: s.name }));
-    const stop = el("button", { textContent: "Stop", disabled: !can.stop, className: "stop" });
-    stop.onclick = () => act(stop, "Stopping…", () => invoke("stop", { name: s.name }));
-    const restart = el("button", { textContent: "Restart", disabled: !can.restart });
-    restart.onclick = () => act(restart, "Restarting…", () => invoke("restart", { name: s.name }));
-    const copy = el("button", { textContent: "Copy admin URL", disabled: !can.copy_admin_url });
-    copy.onclick = () => act(copy, "Copying…", async () => { await invoke("copy_admin_url", { name: s.name }); toast("Admin URL copied"); });
-    const backup = el("button", { textContent: "Back up", disabled: !can.backup });
-    backup.onclick = () => act(backup, "Backing up…", async () => {
-      const rows = await invoke("backup_service", { name: s.name });
-      toast(`Backed up ${rows.map((b) => b.database).join(", ")} of ${s.name}`);
-    });
-    const logs = el("button", { textContent: "Logs", disabled: !can.logs });
-    logs.onclick = () => openLogs(s.name);
-    const users = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
-    const state = el("td", {}, el("span", { className: `state ${s.state}`, textContent: s.state }));
-    if (s.detail) state.append(el("div", { className: "detail", textContent: s.detail.split("\n")[0] }));
-    const tr = el("tr", { id: `svc-${s.name}` },
-      el("td", { textContent: `${s.name} — ${kindName(s.kind)} ${s.version}` }),
-      el("td", {}, el("code", { textContent: `${s.host}:${s.host_port}` })),
-      state,
-      el("td", { textContent: String(s.projects.length) }),
-      el("td", { textContent: users }),
-      el("td", {}, start, " ", stop, " ", restart, " ", copy, " ", backup, " ", logs));
-    tr.dataset.state = s.state;
-    body.append(tr);
-  }
+for (const tab of tabs) {
+  tab.onclick = () => show(tab.dataset.view);
+  tab.onkeydown = (ev) => {
+    const i = tabs.indexOf(tab);
+    const to = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: tabs.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    const next = tabs[(to + tabs.length) % tabs.length];
+    next.focus();
+    show(next.dataset.view);
+  };
 }
 
-// Display names come with each snapshot (the core's table of kinds).
+// ---- services: rows are kept and updated in place, so focus and clicks survive live updates ----
+let snapshot = null;
 let kindNames = {};
 const kindName = (k) => kindNames[k] || k;
 
-function renderProjects(snap) {
-  const box = $("#projects");
-  box.replaceChildren();
-  $("#no-projects").hidden = snap.projects.length > 0;
-  for (const p of snap.projects) {
-    const copies = el("div", { className: "copies" });
-    for (const v of p.vars) {
-      const b = el("button", { textContent: `Copy ${v}`, className: "copy-var" });
-      b.dataset.var = v;
-      b.onclick = () => act(b, "Copying…", async () => { await invoke("copy_project_var", { project: p.name, var: v }); toast(`${v} of ${p.name} copied`); });
-      copies.append(b);
-    }
-    const snippet = el("pre", { hidden: true });
-    const showEnv = el("button", { textContent: "Show .env" });
-    showEnv.onclick = () => act(showEnv, "…", async () => {
-      if (!snippet.hidden) { snippet.hidden = true; snippet.textContent = ""; return; }
-      snippet.textContent = await invoke("env_snippet", { project: p.name });
-      snippet.hidden = false;
-    });
-    const toggle = el("button", { textContent: p.up ? "Let its services go" : "Keep its services running" });
-    toggle.onclick = () => act(toggle, "…", () => invoke(p.up ? "project_down" : "project_up", { project: p.name }));
-    const list = el("ul");
-    for (const a of p.attachments) {
-      list.append(el("li", { textContent: `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}` }));
-    }
-    box.append(el("div", { className: "project", id: `project-${p.name}` },
-      el("h2", { textContent: p.name + (p.up ? " (up)" : "") }),
-      el("div", { className: "detail", textContent: p.path || "" }),
-      list, copies, el("div", {}, showEnv, " ", toggle), snippet));
-  }
+function serviceRow(name) {
+  const id = `svc-${name}`;
+  let tr = document.getElementById(id);
+  if (tr) return tr;
+  const button = (text, cls, label) => el("button", { textContent: text, className: cls, ariaLabel: `${label} ${name}` });
+  const b = {
+    details: el("button", { className: "link name", ariaLabel: `Details of ${name}` }),
+    start: button("Start", "start", "Start"),
+    stop: button("Stop", "stop", "Stop"),
+    restart: button("Restart", "restart", "Restart"),
+    copy: button("Copy admin URL", "copy-admin", "Copy the admin URL of"),
+    backup: button("Back up", "backup", "Back up"),
+    logs: button("Logs", "logs", "Logs of"),
+  };
+  b.details.onclick = () => openDetails(name);
+  b.start.onclick = () => act(b.start, "Starting…", () => invoke("start", { name }));
+  b.stop.onclick = () => act(b.stop, "Stopping…", () => invoke("stop", { name }));
+  b.restart.onclick = () => act(b.restart, "Restarting…", () => invoke("restart", { name }));
+  b.copy.onclick = () => act(b.copy, "Copying…", async () => { await invoke("copy_admin_url", { name }); toast(`Admin URL of ${name} copied`); });
+  b.backup.onclick = () => act(b.backup, "Backing up…", async () => {
+    const rows = await invoke("backup_service", { name });
+    toast(`Backed up ${rows.map((r) => r.database).join(", ")} of ${name}`);
+  });
+  b.logs.onclick = () => openDetails(name, { logs: true });
+  tr = el("tr", { id },
+    el("td", { className: "name-cell" }, b.details),
+    el("td", {}, el("code", { className: "address" })),
+    el("td", { className: "state-cell" }, el("span", { className: "state" }), el("div", { className: "detail reason" })),
+    el("td", { className: "projects-count" }),
+    el("td", { className: "users" }),
+    el("td", { className: "actions" }, b.start, b.stop, b.restart, b.copy, b.backup, b.logs));
+  tr.buttons = b;
+  return tr;
 }
 
+function renderServices(snap) {
+  const body = $("#services tbody");
+  $("#engine-error").hidden = !snap.engine_error;
+  $("#engine-error").textContent = snap.engine_error || "";
+  $("#no-services").hidden = snap.services.length > 0 || !!snap.engine_error || !$("#welcome").hidden;
+  $("#services").hidden = snap.services.length === 0;
+  const keep = new Set();
+  snap.services.forEach((s, i) => {
+    const tr = serviceRow(s.name);
+    keep.add(tr);
+    const b = tr.buttons;
+    b.details.textContent = `${s.name} — ${kindName(s.kind)} ${s.version}`;
+    tr.querySelector(".address").textContent = `${s.host}:${s.host_port}`;
+    const state = tr.querySelector(".state");
+    if (!state.dataset.progress || s.state !== "starting") {
+      state.textContent = s.state;
+      delete state.dataset.progress;
+    }
+    state.className = `state ${s.state}`;
+    const reason = s.detail ? s.detail.split("\n")[0] : "";
+    const r = tr.querySelector(".reason");
+    r.textContent = reason;
+    r.title = s.detail || "";
+    tr.querySelector(".projects-count").textContent = String(s.projects.length);
+    tr.querySelector(".users").textContent = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
+    const can = s.actions;
+    enable(b.start, can.start);
+    enable(b.stop, can.stop);
+    enable(b.restart, can.restart);
+    enable(b.copy, can.copy_admin_url);
+    enable(b.backup, can.backup);
+    enable(b.logs, can.logs);
+    tr.dataset.state = s.state;
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+  });
+  for (const tr of [...body.children]) if (!keep.has(tr)) tr.remove();
+}
+
+// ---- projects ----
+function renderProjects(snap) {
+  const box = $("#projects");
+  $("#no-projects").hidden = snap.projects.length > 0;
+  // Keep the card the user is working in (an open attach form, a shown .env) when nothing in it changed.
+  const keep = new Set();
+  for (const p of snap.projects) {
+    const id = `project-${p.name}`;
+    const sig = JSON.stringify(p) + JSON.stringify(snap.services.map((s) => [s.name, s.kind, s.version]));
+    let card = document.getElementById(id);
+    if (card && card.dataset.sig === sig) { keep.add(card); box.append(card); continue; }
+    const fresh = projectCard(p, snap);
+    fresh.dataset.sig = sig;
+    if (card) {
+      const focused = document.activeElement && card.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
+      card.replaceWith(fresh);
+      if (focused) fresh.querySelector(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
+    }
+    box.append(fresh);
+    keep.add(fresh);
+  }
+  for (const c of [...box.children]) if (!keep.has(c)) c.remove();
+}
+
+function projectCard(p, snap) {
+  const copies = el("div", { className: "copies" });
+  for (const v of p.vars) {
+    const b = el("button", { textContent: `Copy ${v}`, className: "copy-var", ariaLabel: `Copy ${v} of ${p.name}` });
+    b.dataset.var = v;
+    b.onclick = () => act(b, "Copying…", async () => { await invoke("copy_project_var", { project: p.name, var: v }); toast(`${v} of ${p.name} copied`); });
+    copies.append(b);
+  }
+  const snippet = el("pre", { hidden: true, className: "env-snippet" });
+  const showEnv = el("button", { textContent: "Show .env", ariaLabel: `Show the .env of ${p.name}`, disabled: p.attachments.length === 0 });
+  showEnv.onclick = () => act(showEnv, "…", async () => {
+    if (!snippet.hidden) { snippet.hidden = true; snippet.textContent = ""; return; }
+    snippet.textContent = await invoke("env_snippet", { project: p.name });
+    snippet.hidden = false;
+  });
+  const writeEnv = el("button", { textContent: "Write .env", className: "write-env", ariaLabel: `Write the .env of ${p.name}`, disabled: !p.path || p.attachments.length === 0 });
+  writeEnv.title = p.path ? `Merge the variables into ${p.path}/.env (other lines are kept)` : "This project has no folder";
+  writeEnv.onclick = () => act(writeEnv, "Writing…", async () => {
+    const w = await invoke("write_env", { project: p.name });
+    const changed = [...w.added, ...w.updated];
+    toast(`${w.path}: ${changed.length ? changed.join(", ") : "already up to date"}` + (w.git_warning ? ` — ${w.git_warning}` : ""));
+  });
+  const toggle = el("button", { textContent: p.up ? "Let its services go" : "Keep its services running", ariaLabel: `${p.up ? "Let its services go" : "Keep its services running"}: ${p.name}`, disabled: !p.up && p.attachments.length === 0 });
+  toggle.onclick = () => act(toggle, "…", () => invoke(p.up ? "project_down" : "project_up", { project: p.name }));
+
+  const list = el("ul", { className: "attachments" });
+  for (const a of p.attachments) {
+    const detach = el("button", { textContent: "Detach", ariaLabel: `Detach ${p.name} from ${a.service}` });
+    detach.title = "Its database and data stay on the server";
+    detach.onclick = () => act(detach, "Detaching…", async () => {
+      await invoke("detach_project", { project: p.name, service: a.service });
+      toast(`${p.name} detached from ${a.service}; its database ${a.database} is kept`);
+    });
+    list.append(el("li", {}, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user} `, detach));
+  }
+
+  // Attach: an existing service, or a new one of a kind and version.
+  const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
+  const attached = new Set(p.attachments.map((a) => a.service));
+  for (const s of snap.services.filter((s) => !attached.has(s.name))) {
+    pick.append(el("option", { value: s.name, textContent: `${s.name} (${kindName(s.kind)} ${s.version})` }));
+  }
+  for (const k of snap.kinds) {
+    pick.append(el("option", { value: `${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}` }));
+  }
+  const attach = el("button", { textContent: "Attach", className: "attach", ariaLabel: `Attach ${p.name}` });
+  attach.onclick = () => act(attach, "Attaching…", async () => {
+    const rows = await invoke("attach_project", { project: p.name, targets: [pick.value] });
+    toast(rows.map((r) => `${p.name}: database ${r.database} on ${r.service}`).join("; ") || "Attached");
+  });
+  const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
+  const dropData = el("input", { type: "checkbox", ariaLabel: `Also drop the databases of ${p.name}` });
+  remove.onclick = () => act(remove, "Removing…", async () => {
+    const done = await invoke("remove_project", { project: p.name, dropData: dropData.checked });
+    toast(done ? `Project ${p.name} removed${dropData.checked ? " (its databases were backed up, then dropped)" : "; its databases are kept"}` : "Nothing removed");
+  });
+  return el("div", { className: "project", id: `project-${p.name}` },
+    el("h2", { textContent: p.name + (p.up ? " (up)" : "") }),
+    el("div", { className: "detail", textContent: p.path || "no folder" }),
+    list,
+    el("div", { className: "row" }, pick, " ", attach),
+    copies,
+    el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
+      el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
+    snippet);
+}
+
+// ---- first run ----
+let shell = null;
+function renderWelcome(snap) {
+  const empty = snap.services.length === 0 && snap.projects.length === 0;
+  const w = $("#welcome");
+  w.hidden = !empty || localStorage.getItem("welcome-dismissed") === "1";
+  if (w.hidden) return;
+  const ok = !snap.engine_error;
+  $("#docker-state").textContent = ok ? "✓ Docker is running." : `✗ Docker is not available: ${snap.engine_error.split("\n")[0]}`;
+  $("#docker-state").className = ok ? "ok" : "error";
+  $("#docker-hint").hidden = ok;
+  $("#docker-hint").textContent = shell ? shell.start_docker : "";
+  $("#docker-recheck").hidden = ok;
+  const box = $("#welcome-kinds");
+  if (box.children.length !== snap.kinds.length) {
+    box.replaceChildren(...snap.kinds.map((k) => {
+      const b = el("button", { textContent: k.name, className: "kind-choice" });
+      b.dataset.kind = k.kind;
+      b.onclick = () => openNewService(k.kind);
+      return b;
+    }));
+  }
+  for (const b of box.children) b.disabled = !ok;
+}
+$("#docker-recheck").onclick = () => act($("#docker-recheck"), "Checking…", async () => render(await invoke("status")));
+$("#welcome-dismiss").onclick = () => { localStorage.setItem("welcome-dismissed", "1"); $("#welcome").hidden = true; };
+$("#welcome-project").onclick = () => { show("projects"); pickProject(); };
+
 function render(snap) {
+  snapshot = snap;
   kindNames = Object.fromEntries(snap.kinds.map((k) => [k.kind, k.name]));
-  const running = snap.running;
   $("#summary").textContent = snap.engine_error
     ? "Docker is unavailable"
-    : `${running} of ${snap.services.length} running · ${snap.projects.length} projects`;
+    : `${snap.running} of ${snap.services.length} running · ${snap.projects.length} projects`;
+  renderWelcome(snap);
   renderServices(snap);
   renderProjects(snap);
+  if (!$("#details").hidden) refreshDetails();
   $("#home").textContent = snap.home;
   if (document.activeElement !== $("#grace")) $("#grace").value = snap.grace_period_secs;
 }
 
-async function openLogs(name) {
-  show("services");
-  $("#logs").hidden = false;
-  $("#logs-name").textContent = name;
-  $("#logs-text").textContent = "…";
+// ---- the new-service dialog ----
+const dlg = $("#new-service");
+let form = null;
+let portTimer = null;
+
+async function openNewService(kind, version) {
+  $("#new-result").hidden = true;
+  $("#new-progress").hidden = true;
+  $("#new-error").hidden = true;
+  $("#new-create").hidden = false;
+  $("#new-create").disabled = false;
+  const kinds = snapshot ? snapshot.kinds : [];
+  $("#new-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
+  $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "postgres";
+  if (!dlg.open) dlg.showModal();
+  await fillForm($("#new-kind").value, version);
+}
+
+async function fillForm(kind, version) {
   try {
-    $("#logs-text").textContent = await invoke("logs", { name, tail: 300 });
+    form = await invoke("new_service_form", { kind, version: version === "" ? null : version ?? null });
   } catch (e) {
-    $("#logs-text").textContent = e.message || String(e);
+    $("#new-error").textContent = message(e);
+    $("#new-error").hidden = false;
+    return;
+  }
+  $("#new-error").hidden = true;
+  const sel = $("#new-version");
+  sel.replaceChildren(
+    ...form.versions.slice().reverse().map((v) => el("option", { value: v.version, textContent: `${v.version}${v.present ? " — downloaded" : ""}` })),
+    el("option", { value: "", textContent: "Other…" }));
+  const custom = version === "" || (version && !form.versions.some((v) => v.version === form.version));
+  sel.value = custom ? "" : form.version;
+  $("#new-tag").hidden = !custom;
+  if (custom && version) $("#new-tag").value = version;
+  $("#new-name").value = form.name;
+  $("#new-port").value = form.port;
+  $("#new-image").placeholder = `default: ${form.image}`;
+  checkPort();
+}
+
+$("#new-kind").onchange = () => fillForm($("#new-kind").value, null);
+$("#new-version").onchange = () => {
+  const v = $("#new-version").value;
+  $("#new-tag").hidden = v !== "";
+  if (v === "") { $("#new-tag").focus(); return; }
+  fillForm($("#new-kind").value, v);
+};
+$("#new-port").oninput = () => { clearTimeout(portTimer); portTimer = setTimeout(checkPort, 250); };
+
+async function checkPort() {
+  const port = Number($("#new-port").value);
+  const status = $("#new-port-status");
+  if (!port || port < 1 || port > 65535) { status.textContent = "a port is a number from 1 to 65535"; status.className = "detail error"; return; }
+  try {
+    const c = await invoke("check_port", { port });
+    if (Number($("#new-port").value) !== port) return; // the user typed on
+    status.textContent = c.free ? "free" : c.message || `port ${port} is taken`;
+    status.className = c.free ? "detail ok" : "detail error";
+    status.dataset.free = String(c.free);
+  } catch (e) {
+    status.textContent = message(e);
+    status.className = "detail error";
   }
 }
 
+$("#new-form").onsubmit = async (ev) => {
+  ev.preventDefault();
+  const kind = $("#new-kind").value;
+  const version = $("#new-version").value || $("#new-tag").value.trim();
+  const name = $("#new-name").value.trim();
+  const port = Number($("#new-port").value) || null;
+  const image = $("#new-image").value.trim() || null;
+  if (!version) { $("#new-error").textContent = "Choose a version, or type a tag under Other…"; $("#new-error").hidden = false; return; }
+  $("#new-error").hidden = true;
+  $("#new-progress").hidden = false;
+  $("#new-progress-bar").removeAttribute("value");
+  $("#new-progress-text").textContent = "creating…";
+  creating = name;
+  const go = $("#new-create");
+  await act(go, "Creating…", async () => {
+    try {
+      const c = await invoke("create_service", { kind, version, name, port, image });
+      $("#new-progress").hidden = true;
+      $("#new-result").hidden = false;
+      $("#new-result").dataset.name = c.name;
+      $("#new-result").dataset.address = `${c.host}:${c.host_port}`;
+      $("#new-result-text").textContent = `${c.display_name} ${c.version} (${c.name}) answers on ${c.host}:${c.host_port}` +
+        (c.ready_ms ? ` — ready in ${(c.ready_ms / 1000).toFixed(1)} s` : "") + `. Admin user: ${c.admin_user}. Attach a project to give it its own database and user.`;
+      go.hidden = true;
+      $("#new-copy-url").focus();
+    } catch (e) {
+      $("#new-progress").hidden = true;
+      $("#new-error").textContent = message(e);
+      $("#new-error").hidden = false;
+    } finally {
+      creating = null;
+    }
+  });
+};
+let creating = null;
+$("#new-cancel").onclick = () => dlg.close();
+$("#new-copy-url").onclick = () => act($("#new-copy-url"), "Copying…", async () => { await invoke("copy_admin_url", { name: $("#new-result").dataset.name }); toast("Admin URL copied"); });
+$("#new-copy-address").onclick = () => act($("#new-copy-address"), "Copying…", async () => { await invoke("copy_text", { text: $("#new-result").dataset.address }); toast("Address copied"); });
+$("#new-show").onclick = () => { dlg.close(); show("services"); openDetails($("#new-result").dataset.name); };
+$("#new-service-open").onclick = () => openNewService();
+$("#no-services-new").onclick = () => openNewService();
+
+// ---- service details: facts, databases, live logs, removal ----
+let detailsOf = null;
+let detailsTimer = null;
+let logsAt = 0;
+
+async function openDetails(name, opts = {}) {
+  show("services");
+  const same = detailsOf === name;
+  detailsOf = name;
+  $("#details").hidden = false;
+  $("#details-title").textContent = name;
+  if (!same) {
+    $("#details-facts").replaceChildren();
+    $("#databases tbody").replaceChildren();
+    $("#logs-text").textContent = "";
+    logsAt = 0;
+    startLogs(name);
+  }
+  await refreshDetails();
+  clearInterval(detailsTimer);
+  detailsTimer = setInterval(refreshDetails, 5000);
+  if (opts.logs) { $("#logs-text").scrollIntoView({ block: "nearest" }); $("#logs-text").focus(); }
+  else $("#details-close").focus();
+}
+
+function closeDetails() {
+  detailsOf = null;
+  clearInterval(detailsTimer);
+  $("#details").hidden = true;
+  invoke("stop_logs").catch(() => {});
+}
+$("#details-close").onclick = closeDetails;
+
+const bytes = (n) => (n == null ? "—" : n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : n < 1073741824 ? `${(n / 1048576).toFixed(1)} MiB` : `${(n / 1073741824).toFixed(2)} GiB`);
+const duration = (s) => (s == null ? "—" : s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min` : s < 86400 ? `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min` : `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h`);
+
+async function refreshDetails() {
+  const name = detailsOf;
+  if (!name) return;
+  let d;
+  try {
+    d = await invoke("service_details", { name });
+  } catch (e) {
+    if (detailsOf === name) $("#details-facts").replaceChildren(el("dt", { textContent: "Error" }), el("dd", { textContent: message(e) }));
+    return;
+  }
+  if (detailsOf !== name) return;
+  const facts = [
+    ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
+    ["Version", `${kindName(d.kind)} ${d.version}`],
+    ["Image", d.image],
+    ["From your computer", `${d.host}:${d.host_port}`],
+    ["From containers", `${d.container_host}:${d.container_port} (network ${d.network})`],
+    ["Data volume", `${d.volume} — ${bytes(d.volume_bytes)}`],
+    ["Memory", d.memory_bytes == null ? "— (not running)" : `${bytes(d.memory_bytes)}${d.memory_limit_bytes ? ` of ${bytes(d.memory_limit_bytes)}` : ""}`],
+    ["CPU", d.cpu_percent == null ? "—" : `${d.cpu_percent.toFixed(1)} %`],
+    ["Up for", duration(d.uptime_secs)],
+    ["Held by", [...(d.pinned ? ["pinned (up)"] : []), ...d.consumers].join(", ") || "nobody"],
+  ];
+  const dl = $("#details-facts");
+  // Update the values in place (a screen reader reading them is not interrupted).
+  if (dl.children.length !== facts.length * 2) {
+    dl.replaceChildren(...facts.flatMap(([k]) => [el("dt", { textContent: k }), el("dd")]));
+  }
+  facts.forEach(([, v], i) => { const dd = dl.children[i * 2 + 1]; if (dd.textContent !== v) dd.textContent = v; });
+  dl.dataset.state = d.state;
+  renderDatabases(name, d.databases, d.actions);
+  $("#destroy-keep").disabled = !d.actions.destroy;
+  $("#destroy-purge").disabled = !d.actions.destroy;
+}
+
+function renderDatabases(service, dbs, can) {
+  const body = $("#databases tbody");
+  const sig = JSON.stringify(dbs);
+  $("#no-databases").hidden = dbs.some((d) => !d.server_own);
+  $("#db-create-go").disabled = !can.backup; // creating needs the server up, as backing up does
+  if (body.dataset.sig === sig && body.dataset.service === service) return;
+  body.dataset.sig = sig;
+  body.dataset.service = service;
+  body.replaceChildren(...dbs.map((d) => {
+    const drop = el("button", { textContent: "Drop…", className: "danger", ariaLabel: `Drop database ${d.name}`, disabled: d.server_own });
+    if (d.server_own) drop.title = "The server's own database cannot be dropped";
+    drop.onclick = () => act(drop, "Dropping…", async () => {
+      const b = await invoke("drop_database", { service, name: d.name });
+      toast(b ? `Dropped ${d.name}; backup ${b.id} holds its contents` : "Nothing dropped");
+      refreshDetails();
+    });
+    const tr = el("tr", { id: `db-${service}-${d.name}` },
+      el("td", { textContent: d.name + (d.server_own ? " (the server's own)" : "") }),
+      el("td", { textContent: d.project || "—" }),
+      el("td", { textContent: d.user || "—" }),
+      el("td", {}, drop));
+    return tr;
+  }));
+}
+
+$("#db-create").onsubmit = (ev) => {
+  ev.preventDefault();
+  const service = detailsOf;
+  const name = $("#db-name").value.trim();
+  if (!name) { toast("Type the new database's name"); return; }
+  act($("#db-create-go"), "Creating…", async () => {
+    const a = await invoke("create_database", { service, name });
+    $("#db-name").value = "";
+    toast(`Database ${a.database} created with its own user ${a.user}; copy its URL in Projects (${a.project})`);
+    refreshDetails();
+  });
+};
+
+async function startLogs(name) {
+  $("#logs-state").textContent = "following";
+  try {
+    await invoke("follow_logs", { name, tail: 300 });
+  } catch (e) {
+    $("#logs-state").textContent = message(e);
+  }
+}
+const LOG_LIMIT = 200000; // characters kept in the page: a chatty server must not grow the window's memory
+listen("log-chunk", (e) => {
+  if (e.payload.service !== detailsOf) return;
+  const pre = $("#logs-text");
+  // Follow the end unless the user scrolled up to read.
+  const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+  let text = pre.textContent + e.payload.text;
+  if (text.length > LOG_LIMIT) text = text.slice(text.length - LOG_LIMIT);
+  pre.textContent = text;
+  if (atEnd) pre.scrollTop = pre.scrollHeight;
+  pre.dataset.lines = String(++logsAt);
+});
+listen("log-end", (e) => {
+  if (e.payload.service === detailsOf) $("#logs-state").textContent = e.payload.reason;
+});
+
+$("#destroy-keep").onclick = () => act($("#destroy-keep"), "Removing…", async () => {
+  const name = detailsOf;
+  await invoke("destroy_service", { name, purge: false, backupFirst: false });
+  toast(`Removed the container of ${name}; its data volume and password are kept — create ${name} again to get them back`);
+  closeDetails();
+});
+$("#destroy-purge").onclick = () => act($("#destroy-purge"), "Deleting…", async () => {
+  const name = detailsOf;
+  const done = await invoke("destroy_service", { name, purge: true, backupFirst: $("#destroy-backup").checked });
+  if (done) { toast(`Deleted ${name} and its data`); closeDetails(); } else toast("Nothing deleted");
+});
+
+// ---- adding a project ----
+let folder = null;
+async function pickProject() {
+  await act($("#project-pick"), "Choosing…", async () => {
+    const f = await invoke("pick_project_folder");
+    if (f) showFolder(f);
+  });
+}
+function showFolder(f) {
+  folder = f;
+  $("#add-project").hidden = false;
+  $("#add-project-path").textContent = f.path;
+  $("#add-project-name").value = f.name;
+  const needs = $("#add-project-needs");
+  if (f.config_error) {
+    needs.replaceChildren(el("p", { className: "error", textContent: `dockhand.toml: ${f.config_error}` }));
+  } else if (f.needs.length) {
+    needs.replaceChildren(el("p", { textContent: "Its dockhand.toml asks for:" }),
+      el("ul", {}, ...f.needs.map((n) => el("li", { textContent: `${n.display_name} ${n.version || "(any version)"}${n.service ? ` on ${n.service}` : ""}` }))),
+      el("p", { className: "detail", textContent: "Adding it attaches them: each gets its own database and user (a server is created when none fits)." }));
+  } else {
+    needs.replaceChildren(el("p", { className: "detail", textContent: "No dockhand.toml: attach services to it after adding it." }));
+  }
+  $("#add-project-name").focus();
+}
+$("#project-pick").onclick = pickProject;
+$("#project-inspect").onclick = () => act($("#project-inspect"), "Looking…", async () => showFolder(await invoke("inspect_project_folder", { path: $("#project-path").value })));
+$("#add-project-cancel").onclick = () => { $("#add-project").hidden = true; folder = null; };
+$("#add-project-go").onclick = () => act($("#add-project-go"), "Adding…", async () => {
+  const name = await invoke("add_project", { path: folder.path, name: $("#add-project-name").value });
+  if (folder.needs.length) await invoke("attach_project", { project: name, targets: [] });
+  $("#add-project").hidden = true;
+  toast(`Project ${name} added` + (folder.needs.length ? " and attached" : ""));
+  folder = null;
+});
+
+// ---- events ----
 async function loadEvents() {
   const body = $("#events tbody");
   try {
     const events = await invoke("events", { limit: 200 });
+    $("#no-events").hidden = events.length > 0;
+    $("#events").hidden = events.length === 0;
     body.replaceChildren(...events.map((e) => el("tr", {},
       el("td", { textContent: new Date(e.at_ms).toLocaleString() }),
       el("td", { textContent: e.service || "" }),
       el("td", { textContent: e.kind }),
       el("td", { textContent: e.message.split("\n")[0] }))));
   } catch (e) {
-    toast(e.message || String(e));
+    toast(message(e));
   }
 }
 
-const bytes = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KiB` : `${(n / 1048576).toFixed(1)} MiB`);
-
+// ---- backups ----
 async function loadBackups() {
   const body = $("#backups tbody");
+  invoke("backups_folder").then((d) => ($("#backups-dir").textContent = d)).catch(() => {});
   try {
     const rows = await invoke("backups");
     $("#no-backups").hidden = rows.length > 0;
     body.replaceChildren(...rows.map((b) => {
-      const verify = el("button", { textContent: "Verify" });
+      const verify = el("button", { textContent: "Verify", ariaLabel: `Verify backup ${b.id}` });
       verify.onclick = () => act(verify, "Verifying…", async () => {
         const v = await invoke("verify_backup", { id: b.id });
         toast(`Backup ${b.id}: ${v.checksum_ok ? "checksum ok" : "CHECKSUM MISMATCH"}, ${v.readable === false ? "NOT readable" : v.readable ? "readable" : "readability not checked"}. ${v.detail}`);
       });
-      const restore = el("button", { textContent: "Restore…", disabled: b.kind === "redis" });
+      const restore = el("button", { textContent: "Restore…", ariaLabel: `Restore backup ${b.id}`, disabled: b.kind === "redis" });
       restore.onclick = () => openRestore(b);
       return el("tr", { id: `backup-${b.id}` },
         el("td", { textContent: new Date(b.created_at_ms).toLocaleString() }),
@@ -182,7 +614,7 @@ async function loadBackups() {
         el("td", {}, verify, " ", restore));
     }));
   } catch (e) {
-    toast(e.message || String(e));
+    toast(message(e));
   }
 }
 
@@ -201,9 +633,10 @@ $("#restore-form").onsubmit = (ev) => {
   const f = $("#restore-form");
   const into = $("#restore-into").value.trim();
   const overwrite = $("#restore-overwrite").checked;
-  if (overwrite && !confirm(`Replace database “${into || f.dataset.database}”? Its current contents are backed up first.`)) return;
   act($("#restore-go"), "Restoring…", async () => {
+    // With overwrite the app asks natively before anything is replaced.
     const r = await invoke("restore_backup", { id: Number(f.dataset.id), into, overwrite });
+    if (!r) { toast("Nothing restored"); return; }
     f.hidden = true;
     toast(`Restored into ${r.database} in ${r.took_ms} ms` + (r.safety_backup ? ` (previous contents: backup ${r.safety_backup.id})` : ""));
   });
@@ -211,10 +644,12 @@ $("#restore-form").onsubmit = (ev) => {
 $("#restore-cancel").onclick = () => ($("#restore-form").hidden = true);
 $("#backup-all").onclick = () => act($("#backup-all"), "Backing up…", async () => {
   const rows = await invoke("backup_all");
-  toast(`${rows.length} backups taken`);
+  toast(rows.length ? `${rows.length} backups taken` : "Nothing to back up: no service is running");
 });
-$("#backups-reveal").onclick = () => invoke("reveal_backups").catch((e) => toast(e.message || String(e)));
+$("#backups-copy-dir").onclick = () => act($("#backups-copy-dir"), "Copying…", async () => { await invoke("copy_text", { text: $("#backups-dir").textContent }); toast("Path copied"); });
+$("#backups-reveal").onclick = () => act($("#backups-reveal"), "Opening…", () => invoke("reveal_backups"));
 
+// ---- settings ----
 async function loadSettings() {
   try {
     const s = await invoke("settings");
@@ -226,22 +661,23 @@ async function loadSettings() {
     $("#default-versions").replaceChildren(...s.default_versions.map((d) => {
       const sel = el("select", { id: `default-${d.kind}` }, ...d.versions.map((v) => el("option", { value: v, textContent: v })));
       sel.value = d.version;
-      sel.onchange = () => invoke("set_default_version", { kind: d.kind, version: sel.value }).catch((e) => toast(e.message || String(e)));
+      sel.onchange = () => invoke("set_default_version", { kind: d.kind, version: sel.value }).catch((e) => toast(message(e)));
       return el("label", { className: "row" }, `${d.name} `, sel);
     }));
     $("#notify-kinds").replaceChildren(...s.notifications.map(([kind, on]) => {
       const box = el("input", { type: "checkbox", checked: on, id: `notify-${kind}` });
-      box.onchange = () => invoke("set_notify", { kind, on: box.checked }).catch((e) => toast(e.message || String(e)));
+      box.onchange = () => invoke("set_notify", { kind, on: box.checked }).catch((e) => toast(message(e)));
       return el("label", { className: "row" }, box, ` ${NOTIFY_LABELS[kind] || kind}`);
     }));
     $("#restart-policies").replaceChildren(...s.restart_on_failure.map(([name, on]) => {
       const box = el("input", { type: "checkbox", checked: on, id: `restart-${name}` });
-      box.onchange = () => invoke("set_restart_on_failure", { name, on: box.checked }).catch((e) => toast(e.message || String(e)));
+      box.onchange = () => invoke("set_restart_on_failure", { name, on: box.checked }).catch((e) => toast(message(e)));
       return el("label", { className: "row" }, box, ` ${name}`);
     }));
   } catch (e) {
-    toast(e.message || String(e));
+    toast(message(e));
   }
+  invoke("about").then((a) => ($("#about").textContent = `Dockhand ${a.version} (${a.commit})`)).catch(() => {});
 }
 const NOTIFY_LABELS = { started: "a service started", failed: "a service failed", recovered: "a service recovered", backup: "backups finished or failed", engine: "Docker became unavailable" };
 
@@ -256,20 +692,25 @@ $("#backup-save").onclick = () => act($("#backup-save"), "Saving…", async () =
 $("#quit-keep").onclick = () => act($("#quit-keep"), "Quitting…", () => invoke("quit_app", { stopServices: false }));
 $("#quit-stop").onclick = () => act($("#quit-stop"), "Stopping services…", () => invoke("quit_app", { stopServices: true }));
 $("#quit-cancel").onclick = () => show("services");
-$("#quit-behaviour").onchange = (ev) => invoke("set_quit_behaviour", { behaviour: ev.target.value }).catch((e) => toast(e.message || String(e)));
+$("#quit-behaviour").onchange = (ev) => invoke("set_quit_behaviour", { behaviour: ev.target.value }).catch((e) => toast(message(e)));
 
-for (const tab of document.querySelectorAll("nav button")) tab.onclick = () => show(tab.dataset.view);
-$("#logs-close").onclick = () => ($("#logs").hidden = true);
 $("#autostart").onchange = async (ev) => {
-  try { await invoke("set_autostart", { enabled: ev.target.checked }); } catch (e) { toast(e.message || String(e)); }
+  try { await invoke("set_autostart", { enabled: ev.target.checked }); } catch (e) { toast(message(e)); }
 };
 $("#grace-save").onclick = () => act($("#grace-save"), "Saving…", () => invoke("set_grace_period", { secs: Number($("#grace").value) || 0 }));
 
+// ---- what the app pushes ----
 await listen("snapshot", (e) => render(e.payload));
 await listen("up-progress", (e) => {
-  const cell = document.querySelector(`#svc-${CSS.escape(e.payload.service)} .state`);
-  if (cell) cell.textContent = e.payload.text;
-  $("#summary").textContent = `${e.payload.service}: ${e.payload.text}`;
+  const p = e.payload;
+  const cell = document.querySelector(`#svc-${CSS.escape(p.service)} .state`);
+  if (cell) { cell.textContent = p.text; cell.dataset.progress = "1"; }
+  $("#summary").textContent = `${p.service}: ${p.text}`;
+  if (dlg.open && (creating === p.service || !creating)) {
+    $("#new-progress-text").textContent = p.text;
+    const pct = /\((\d+)%\)/.exec(p.text);
+    if (pct) $("#new-progress-bar").value = Number(pct[1]) / 100; else $("#new-progress-bar").removeAttribute("value");
+  }
 });
 await listen("backup-progress", (e) => {
   const p = e.payload;
@@ -282,13 +723,31 @@ await listen("backups-changed", () => {
 await listen("supervisor-event", () => {
   if (!$("#view-events").hidden) loadEvents();
 });
-await listen("navigate", (e) => {
-  if (String(e.payload) === "quit") return show("quit");
-  const v = String(e.payload);
-  if (v.startsWith("logs:")) openLogs(v.slice(5)); else show(v);
-});
-// Opened for a view ("Open logs…" in the tray, the Quit question): it is in the URL.
-const start = decodeURIComponent(location.hash.slice(1));
-if (start.startsWith("logs:")) openLogs(start.slice(5)); else if (start) show(start);
+
+// "new:postgres:17" (the tray's New service), "logs:NAME", "quit", or a view's name.
+function navigate(v) {
+  if (!v) return;
+  if (v === "quit") return show("quit");
+  if (v.startsWith("logs:")) return openDetails(v.slice(5), { logs: true });
+  if (v.startsWith("new:")) {
+    const [, kind, version] = v.split(":");
+    return openNewService(kind, version === undefined ? "" : version);
+  }
+  show(v);
+}
+await listen("navigate", (e) => navigate(String(e.payload)));
+
 invoke("get_autostart").then((on) => ($("#autostart").checked = on)).catch(() => {});
-invoke("status").then(render).catch((e) => toast(e.message || String(e)));
+invoke("shell_info").then((s) => {
+  shell = s;
+  $("#tray-banner").hidden = s.tray.present;
+  $("#tray-banner").textContent = s.tray.hint || "";
+  if (snapshot) renderWelcome(snapshot);
+}).catch(() => {});
+try {
+  render(await invoke("status"));
+} catch (e) {
+  toast(message(e));
+}
+// Opened for a view ("Open logs…", "New service ▸ …", the Quit question): it is in the URL.
+navigate(decodeURIComponent(location.hash.slice(1)));

@@ -3,6 +3,8 @@
 //! task refreshes snapshots, the tray and notifications.
 
 pub mod commands;
+pub mod desktop;
+pub mod dialogs;
 pub mod error;
 pub mod notify;
 pub mod state;
@@ -55,12 +57,15 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
     } else {
         builder
     };
-    builder
+    let builder = builder
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
             None,
         ))
-        .plugin(tauri_plugin_clipboard_manager::init())
+        .plugin(tauri_plugin_clipboard_manager::init());
+    #[cfg(not(target_os = "linux"))]
+    let builder = builder.plugin(tauri_plugin_dialog::init());
+    builder
         .manage(AppState::default())
         .manage(TrayCache::default())
         .manage(Notes::default())
@@ -92,18 +97,59 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::window::quit_app,
             commands::settings::set_default_version,
             commands::settings::set_quit_behaviour,
+            commands::services::new_service_form,
+            commands::services::check_port,
+            commands::services::create_service,
+            commands::services::service_details,
+            commands::services::destroy_service,
+            commands::logs::follow_logs,
+            commands::logs::stop_logs,
+            commands::databases::databases,
+            commands::databases::create_database,
+            commands::databases::drop_database,
+            commands::projects::pick_project_folder,
+            commands::projects::inspect_project_folder,
+            commands::projects::add_project,
+            commands::projects::attach_project,
+            commands::projects::detach_project,
+            commands::projects::remove_project,
+            commands::projects::write_env,
+            commands::projects::copy_text,
+            commands::backups::backups_folder,
+            commands::window::shell_info,
         ])
-        .on_window_event(|window, event| {
+        .on_window_event(|window, event| match event {
+            // Without a tray icon the window is the only way back to the app: closing it is
+            // Quit (which asks, keeps or stops the services as the user chose).
+            WindowEvent::CloseRequested { api, .. } if !tray_visible(window.app_handle()) => {
+                api.prevent_close();
+                let app = window.app_handle().clone();
+                tauri::async_runtime::spawn(async move { quit(&app).await });
+            }
             // Closing the dashboard destroys its webview (WebKit's memory goes with it); the
             // app lives on in the tray and "Open Dashboard…" builds a new one.
-            if let WindowEvent::Destroyed = event {
-                tracing::debug!("window {} closed", window.label());
-            }
+            WindowEvent::Destroyed => tracing::debug!("window {} closed", window.label()),
+            _ => {}
         })
         .setup(move |app| {
             let handle = app.handle().clone();
             if with_tray {
                 tray::create(&handle)?;
+                // An icon nobody shows would leave the app invisible: without a tray host the
+                // window opens instead and says how to get one.
+                let h = handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    let host = desktop::tray_host().await;
+                    if let Some(hint) = &host.hint {
+                        tracing::warn!("{hint}");
+                        eprintln!("dockhand-app: {hint}");
+                    }
+                    let missing = !host.present;
+                    *h.state::<AppState>().tray_host.lock().unwrap() = Some(host);
+                    if missing {
+                        show_dashboard(&h, None);
+                    }
+                });
             }
             if std::env::args().any(|a| a == "--show")
                 || std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some()
@@ -141,15 +187,46 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
 }
 
 pub fn run() {
+    if let Some(why) = desktop::display_problem() {
+        eprintln!("{why}");
+        std::process::exit(2);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let app = build_app(tauri::Builder::default(), Options::default())
-        .build(tauri::generate_context!())
-        .expect("the Tauri app builds");
+    // GTK panics (with a backtrace) when the display named in DISPLAY cannot be opened: catch
+    // that and say it in one line.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        build_app(tauri::Builder::default(), Options::default())
+            .build(tauri::generate_context!())
+    }));
+    std::panic::set_hook(hook);
+    let app = match built {
+        Ok(Ok(app)) => app,
+        Ok(Err(e)) => {
+            eprintln!("dockhand-app could not start: {e}");
+            std::process::exit(1);
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("the window system failed to start");
+            let display = std::env::var("WAYLAND_DISPLAY")
+                .or_else(|_| std::env::var("DISPLAY"))
+                .unwrap_or_default();
+            eprintln!(
+                "dockhand-app cannot open the display {display:?} ({what}); run it inside your desktop session"
+            );
+            std::process::exit(2);
+        }
+    };
     app.run(|_app, event| {
         // The last window closing is no reason to leave the tray; Quit passes an exit code.
         if let tauri::RunEvent::ExitRequested {
@@ -252,7 +329,18 @@ pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
 }
 
 /// Shows the dashboard, building its webview if it is closed (it only exists while shown).
+/// Always done on the main thread, one request after another: two callers at once (the tray
+/// host check and `--show` at start) must not each build a window labelled "main" — the second
+/// webview would get none of the commands' answers.
 pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
+    let handle = app.clone();
+    let view = view.map(str::to_string);
+    if let Err(e) = app.run_on_main_thread(move || open_dashboard(&handle, view.as_deref())) {
+        tracing::warn!("could not open the dashboard: {e}");
+    }
+}
+
+fn open_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.show();
         let _ = w.unminimize();
@@ -282,6 +370,16 @@ pub fn show_dashboard<R: Runtime>(app: &AppHandle<R>, view: Option<&str>) {
         }
         Err(e) => tracing::warn!("could not open the dashboard: {e}"),
     }
+}
+
+/// Whether the tray icon can be seen (assumed until the tray host was asked).
+fn tray_visible<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.state::<AppState>()
+        .tray_host
+        .lock()
+        .unwrap()
+        .as_ref()
+        .is_none_or(|t| t.present)
 }
 
 pub fn autostart_enabled<R: Runtime>(app: &AppHandle<R>) -> bool {

@@ -12,6 +12,10 @@ pub struct AppState {
     manager: tokio::sync::Mutex<Option<Arc<Manager>>>,
     supervisor: Mutex<Option<SupervisorHandle>>,
     pub last: Mutex<Option<Snapshot>>,
+    /// The log stream the window follows (one at a time).
+    pub logs: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    /// Whether the desktop shows tray icons (asked once at start).
+    pub tray_host: Mutex<Option<crate::desktop::TrayHost>>,
 }
 
 impl AppState {

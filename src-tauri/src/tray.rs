@@ -158,6 +158,14 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 crate::show_dashboard(app, Some(&format!("logs:{name}")));
                 Ok(())
             }
+            MenuAction::NewService { kind, version } => {
+                let view = match version {
+                    Some(v) => format!("new:{kind}:{v}"),
+                    None => format!("new:{kind}"),
+                };
+                crate::show_dashboard(app, Some(&view));
+                Ok(())
+            }
             MenuAction::OpenDashboard => {
                 crate::show_dashboard(app, None);
                 Ok(())

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end test of the Dockhand tray app: the built binary under Xvfb, driven through its
 window by tauri-driver + WebKitWebDriver, through its tray over D-Bus (StatusNotifierWatcher +
-dbusmenu), against the real Docker engine, a real PostgreSQL, the real keychain (gnome-keyring)
-and a real notification daemon (dunst). Run by tests/e2e/run.sh inside
+dbusmenu) and through its native dialogs with xdotool, against the real Docker engine, a real
+PostgreSQL, the real keychain (gnome-keyring) and a real notification daemon (dunst). It starts
+from an empty home, as a new user who never opens a terminal would. Run by tests/e2e/run.sh inside
 `xvfb-run dbus-run-session`. Prints `N passed, N failed`."""
 
 import json
@@ -27,12 +28,18 @@ TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 APP = os.path.join(TARGET, "debug", "dockhand-app")
 CLI = os.path.join(TARGET, "debug", "dockhand")
 SHOT = os.environ.get("DOCKHAND_SCREENSHOT", os.path.join(ROOT, "target", "e2e-dashboard.png"))
+# Every view and dialog, for the README (`docs/screenshots` is refreshed from a run's copy).
+SHOTS = os.environ.get("DOCKHAND_SCREENSHOTS", os.path.join(ROOT, "target", "e2e-shots"))
 SUFFIX = f"{os.getpid() % 100000}"
 SERVICE = f"e2e-pg-{SUFFIX}"
 PROJECT = f"e2eshop{SUFFIX}"
+DB = f"reports{SUFFIX}"
 NOTIFY_LOG = os.path.join(tempfile.gettempdir(), f"dockhand-e2e-notify-{SUFFIX}.log")
 
 results = []
+
+
+DRIVER = None  # the WebDriver session, for a picture of the window when a check fails
 
 
 def check(name, fn):
@@ -44,6 +51,13 @@ def check(name, fn):
         results.append((name, e))
         print(f"FAIL {name}: {e}", flush=True)
         traceback.print_exc()
+        if DRIVER is not None:
+            try:
+                path = os.path.join(SHOTS, f"failed-{len(results)}.png")
+                DRIVER.save_screenshot(path)
+                print(f"     the window then: {path}", flush=True)
+            except Exception:
+                pass
 
 
 def cli(*args, cwd=None, ok=True):
@@ -60,6 +74,10 @@ def status_of(name):
     raise AssertionError(f"{name} not in status")
 
 
+class GiveUp(AssertionError):
+    """Raised inside a wait when waiting longer cannot help (the app said it failed)."""
+
+
 def wait_for(what, fn, limit=120):
     end = time.time() + limit
     last = None
@@ -68,6 +86,8 @@ def wait_for(what, fn, limit=120):
             v = fn()
             if v:
                 return v
+        except GiveUp:
+            raise
         except Exception as e:  # keep trying until the deadline
             last = e
         time.sleep(0.3)
@@ -131,18 +151,20 @@ class Tray:
 
 def main():
     home = tempfile.mkdtemp(prefix="dockhand-e2e-")
+    # An empty home: the first thing the app sees is no services, no projects, no state.
     os.environ["DOCKHAND_HOME"] = os.path.join(home, "state")
     project_dir = os.path.join(home, PROJECT)
     os.makedirs(project_dir)
-    with open(os.path.join(project_dir, "dockhand.toml"), "w") as f:
-        f.write(f'name = "{PROJECT}"\n[services]\npostgres = {{ version = "15", service = "{SERVICE}" }}\n')
-    cli("config", "set", "grace-period", "0")
-    cli("attach", cwd=project_dir)  # creates the service, provisions, lets it stop (grace 0)
+    os.makedirs(SHOTS, exist_ok=True)
+    # Without a tray host and without a display: each said in one line (run before the tray host starts).
+    check("without a display the app says so in one line and exits", app_without_a_display)
+    check("without a tray host the app opens its window and says how to get a tray icon", lambda: app_without_a_tray_host(home))
 
     procs = []
     driver = None
     try:
         procs.append(subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_for("the tray host", lambda: tray_host_present(), 30)
         # Every notification sent on the bus, and the notification daemon's replies to them.
         monitor_log = open(NOTIFY_LOG, "w")
         procs.append(subprocess.Popen(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
@@ -157,7 +179,9 @@ def main():
         opts.set_capability("browserName", "wry")
         opts.set_capability("tauri:options", {"application": APP, "args": ["--show"]})
         driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
-        run_checks(driver)
+        global DRIVER
+        DRIVER = driver
+        run_checks(driver, project_dir)
     finally:
         if driver is not None:
             try:
@@ -170,13 +194,76 @@ def main():
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        subprocess.run([CLI, "project", "remove", PROJECT, "--drop-data", "--yes"], capture_output=True, timeout=240)
+        for p in (PROJECT, DB):
+            subprocess.run([CLI, "project", "remove", p, "--drop-data", "--yes"], capture_output=True, timeout=240)
         subprocess.run([CLI, "destroy", SERVICE, "--purge", "--yes"], capture_output=True, timeout=240)
         shutil.rmtree(home, ignore_errors=True)
 
     failed = [r for r in results if r[1] is not None]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def tray_host_present():
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
+                          "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.NameHasOwner",
+                          "org.kde.StatusNotifierWatcher"], capture_output=True, text=True, timeout=30).stdout
+    return "true" in out
+
+
+def app_without_a_display():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    r = subprocess.run([APP], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1 and "DISPLAY" in lines[0] and "panicked" not in r.stderr, r.stderr
+    # A display that cannot be opened: still one line, no GTK backtrace.
+    env["DISPLAY"] = ":97"
+    r = subprocess.run([APP], env=env, capture_output=True, text=True, timeout=60)
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and ":97" in lines[0] and "stack backtrace" not in r.stderr, (r.returncode, r.stderr)
+
+
+def app_without_a_tray_host(home):
+    """No StatusNotifierWatcher on the bus (GNOME without the AppIndicator extension): the app
+    must not run invisibly — its window opens and stderr says how to get a tray icon."""
+    assert not tray_host_present(), "a tray host is already on this bus"
+    env = dict(os.environ, DOCKHAND_HOME=os.path.join(home, "no-tray-state"))
+    p = subprocess.Popen([APP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        wid = wait_for("the app's window", lambda: subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--pid", str(p.pid), "--name", "^Dockhand$"],
+            capture_output=True, text=True, timeout=10).stdout.split(), 60)
+        assert wid
+    finally:
+        p.terminate()
+        try:
+            _, err = p.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            _, err = p.communicate(timeout=20)
+    assert "No tray icon" in err and "gnome-shell-extension-appindicator" in err, err
+
+
+def xdo(*args):
+    return subprocess.run(["xdotool", *args], capture_output=True, text=True, timeout=30)
+
+
+def native_dialog(title):
+    """The window id of the app's native (GTK) dialog titled `title`, once it is shown."""
+    ids = wait_for(f"the native dialog {title!r}", lambda: xdo("search", "--onlyvisible", "--name", f"^{re.escape(title)}$").stdout.split(), 30)
+    return ids[-1]
+
+
+def answer_native_dialog(title, *keys):
+    """Answers a native dialog with the keyboard, as a user would: focus it, press `keys`."""
+    wid = native_dialog(title)
+    xdo("windowfocus", "--sync", wid)
+    time.sleep(0.3)
+    r = xdo("key", "--clearmodifiers", *keys)
+    assert r.returncode == 0, r.stderr
+    wait_for(f"the dialog {title!r} to close", lambda: not xdo("search", "--onlyvisible", "--name", f"^{re.escape(title)}$").stdout.strip(), 30)
 
 
 def check_dashboard_screenshot(path, view):
@@ -218,144 +305,403 @@ def free_port():
         return s.getsockname()[1]
 
 
-def run_checks(driver):
-    if True:
-        row = f"svc-{SERVICE}"
+def js(driver, script, *args):
+    return driver.execute_script(script, *args)
 
-        def window_shows_the_stopped_service():
-            el = wait_for("service row", lambda: driver.find_element(By.ID, row), 60)
-            assert wait_for("stopped", lambda: el.get_attribute("data-state") == "stopped" or None, 30)
 
-        def start_from_the_window_becomes_healthy():
-            driver.find_element(By.CSS_SELECTOR, f"#{row} button.start").click()
-            wait_for("running in the window", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "running", 120)
-            assert status_of(SERVICE)["state"] == "running"
-            assert status_of(SERVICE)["pinned"] is True
+def shot(driver, name, must_show):
+    """Saves a screenshot of the window as `SHOTS/name.png` after checking that the element it is
+    about is on screen, and fails when the picture is blank (one colour, or too few colours)."""
+    from PIL import Image
 
-        def copy_database_url_gives_a_url_psql_can_use():
-            driver.find_element(By.ID, "tab-projects").click()
-            button = wait_for("copy button", lambda: driver.find_element(
-                By.CSS_SELECTOR, f"#project-{PROJECT} button.copy-var[data-var='DATABASE_URL']"), 30)
-            button.click()
-            url = wait_for("clipboard", lambda: subprocess.run(["xclip", "-o", "-selection", "clipboard"],
-                                                                capture_output=True, text=True, timeout=10).stdout.strip()
-                           .startswith("postgres://") and subprocess.run(["xclip", "-o", "-selection", "clipboard"],
-                                                                         capture_output=True, text=True, timeout=10).stdout.strip(), 30)
-            who = subprocess.run(["psql", url, "-tAc", "SELECT current_user || '@' || current_database()"],
-                                 capture_output=True, text=True, timeout=60)
-            assert who.returncode == 0, who.stderr
-            assert who.stdout.strip() == f"{PROJECT}@{PROJECT}", who.stdout
+    el = driver.find_element(By.CSS_SELECTOR, must_show)
+    assert el.is_displayed(), f"{must_show} is not shown"
+    time.sleep(0.5)
+    path = os.path.join(SHOTS, f"{name}.png")
+    driver.save_screenshot(path)
+    img = Image.open(path).convert("RGB")
+    colours = img.getcolors(maxcolors=1 << 24)
+    top = max(n for n, _ in colours) / (img.width * img.height)
+    assert len(colours) >= 16 and top < 0.98, f"{name}: a blank picture ({len(colours)} colours, top {top:.1%})"
+    return path
 
-        def screenshot():
-            driver.find_element(By.ID, "tab-services").click()
-            wait_for("services tab", lambda: driver.find_element(By.ID, row).is_displayed(), 30)
-            time.sleep(1)
-            driver.save_screenshot(SHOT)
-            # Where the page says the row and its state are, in CSS pixels, and the view's size.
-            view = driver.execute_script(
-                "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
-                "const s = document.querySelector('#' + CSS.escape(arguments[0]) + ' .state').getBoundingClientRect();"
-                "return {w: window.innerWidth, h: window.innerHeight, dpr: window.devicePixelRatio,"
-                " row: [r.left, r.top, r.right, r.bottom], state: [s.left, s.top, s.right, s.bottom]};", row)
-            check_dashboard_screenshot(SHOT, view)
 
-        check("the window lists the stopped service", window_shows_the_stopped_service)
-        check("Start in the window brings PostgreSQL up and healthy", start_from_the_window_becomes_healthy)
-        check("Copy DATABASE_URL puts a URL psql connects with on the clipboard", copy_database_url_gives_a_url_psql_can_use)
-        check("screenshot of the dashboard", screenshot)
+def set_value(field, text):
+    """Replaces an input's text as a user would: select all, type."""
+    from selenium.webdriver.common.keys import Keys
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(Keys.BACKSPACE)
+    field.send_keys(text)
+    assert field.get_attribute("value") == text, field.get_attribute("value")
 
-        tray = None
 
-        def tray_menu_lists_services_and_projects():
-            nonlocal tray
-            tray = Tray()
-            labels = [i[1] for i in wait_for("menu with the service", lambda: (lambda l: l if any(SERVICE in x[1] for x in l) else None)(tray.layout()), 30)]
-            assert any(l.startswith("Dockhand — 1 of 1 running") for l in labels), labels
-            assert any(l.startswith("● PostgreSQL 15") and SERVICE in l for l in labels), labels
-            assert "Copy DATABASE_URL" in labels and "Launch at Login" in labels and "Quit Dockhand" in labels, labels
+def clipboard():
+    return subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True, text=True, timeout=10).stdout.strip()
 
-        def tray_stop_and_start():
-            tray.click("Stop", after=SERVICE)
-            wait_for("stopped after tray Stop", lambda: status_of(SERVICE)["state"] == "stopped", 60)
-            wait_for("window follows", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "stopped", 30)
-            wait_for("menu follows", lambda: not tray.find("Stop", after=SERVICE)[2], 30)
-            tray.click("Start", after=SERVICE)
-            wait_for("running after tray Start", lambda: status_of(SERVICE)["state"] == "running", 120)
 
-        def tray_launch_at_login_toggles_the_autostart_entry():
-            entry = os.path.expanduser("~/.config/autostart/Dockhand.desktop")
-            before = os.path.exists(entry)
-            tray.click("Launch at Login")
-            wait_for("autostart entry toggled", lambda: os.path.exists(entry) != before, 30)
-            with open(entry) if os.path.exists(entry) else open(os.devnull) as f:
-                text = f.read()
-            assert before or "dockhand-app" in text, text
-            tray.click("Launch at Login")
-            wait_for("autostart entry toggled back", lambda: os.path.exists(entry) == before, 30)
+def run_checks(driver, project_dir):
+    row = f"svc-{SERVICE}"
+    by_id = lambda i: driver.find_element(By.ID, i)
+    state = {}
 
-        def notifications_were_delivered():
-            want = f'string "PostgreSQL 15 ({SERVICE}) started"'
-            log = wait_for("a Notify call", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), 30)
-            assert 'string "ready in' in log, log[-3000:]
-            # dunst answered (a real daemon took it), and it counts the notification.
-            shown = subprocess.run(["dunstctl", "count"], capture_output=True, text=True, timeout=30)
-            assert shown.returncode == 0, shown.stderr
-            total = sum(int(n) for n in re.findall(r":\s*(\d+)", shown.stdout))
-            assert total >= 1, shown.stdout
+    def first_run_welcomes_and_checks_docker():
+        wait_for("the welcome", lambda: by_id("welcome").is_displayed(), 60)
+        text = wait_for("the Docker check", lambda: (lambda t: t if t.startswith("✓") else None)(by_id("docker-state").text), 60)
+        assert "Docker is running" in text, text
+        assert "shared by all your projects" in by_id("welcome").text
+        kinds = [b.text for b in driver.find_elements(By.CSS_SELECTOR, "#welcome-kinds button")]
+        assert kinds[:5] == ["PostgreSQL", "Redis", "MariaDB", "MySQL", "MongoDB"] or set(kinds) >= {"PostgreSQL", "MariaDB", "MySQL", "Redis", "MongoDB"}, kinds
+        shot(driver, "welcome", "#welcome")
 
-        def notified(summary, limit=60):
-            """The body of the first Notify call with this summary that reached the bus."""
-            want = f'string "{summary}"'
-            log = wait_for(f"a Notify call {summary!r}", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), limit)
-            after = log[log.index(want) + len(want):]
-            return re.search(r'string "([^"]*)"', after).group(1)
+    def tabs_follow_the_arrow_keys():
+        from selenium.webdriver.common.keys import Keys
+        tab = by_id("tab-services")
+        tab.click()
+        tab.send_keys(Keys.ARROW_RIGHT)
+        assert by_id("tab-projects").get_attribute("aria-selected") == "true"
+        assert js(driver, "return document.activeElement.id") == "tab-projects"
+        assert by_id("view-projects").is_displayed() and not by_id("view-services").is_displayed()
+        assert by_id("tab-projects").get_attribute("aria-controls") == "view-projects"
+        by_id("tab-projects").send_keys(Keys.ARROW_LEFT)
+        assert by_id("tab-services").get_attribute("aria-selected") == "true"
 
-        def tray_back_up_now_backs_up_and_notifies():
-            tray.click("Back up now", after=SERVICE)
-            body = notified(f"Backup of {PROJECT} on {SERVICE} finished", 120)
-            assert re.fullmatch(r"[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
-            listed = json.loads(subprocess.run([CLI, "backups", "--json"], capture_output=True, text=True, timeout=60).stdout)
-            assert any(b["database"] == PROJECT and b["service"] == SERVICE for b in listed), listed
+    def the_dialog_names_who_holds_a_taken_port():
+        driver.find_element(By.CSS_SELECTOR, "#welcome-kinds button[data-kind='postgres']").click()
+        wait_for("the new-service dialog", lambda: js(driver, "return document.getElementById('new-service').open"), 30)
+        assert by_id("new-kind").get_attribute("value") == "postgres"
+        from selenium.webdriver.support.ui import Select
+        Select(by_id("new-version")).select_by_value("15")
+        wait_for("the form for 15", lambda: by_id("new-name").get_attribute("value") == "postgres-15", 30)
+        # The local test image is there: the dialog marks it downloaded.
+        assert "downloaded" in Select(by_id("new-version")).first_selected_option.text
+        default = int(by_id("new-port").get_attribute("value"))
+        assert 5432 <= default <= 5532, f"the default port {default} is not PostgreSQL's or the next free one"
+        wait_for("the default port checked", lambda: by_id("new-port-status").text, 30)
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", 0))
+            holder.listen()
+            taken = holder.getsockname()[1]
+            set_value(by_id("new-port"), str(taken))
+            text = wait_for("the holder named", lambda: (lambda t: t if f"PID {os.getpid()}" in t else None)(by_id("new-port-status").text), 30)
+            assert "python" in text, text
+            shot(driver, "new-service-port-taken", "#new-service")
+        # A port of the test's choosing (other software on this machine may hold the default).
+        state["port"] = str(free_port())
+        set_value(by_id("new-port"), state["port"])
+        wait_for(f"port {state['port']} free", lambda: by_id("new-port-status").text == "free", 30)
 
-        def backups_view_lists_and_verifies():
-            driver.find_element(By.ID, "tab-backups").click()
-            listed = json.loads(subprocess.run([CLI, "backups", "--json"], capture_output=True, text=True, timeout=60).stdout)
-            row = wait_for("backup row", lambda: driver.find_element(By.ID, f"backup-{listed[0]['id']}"), 30)
-            row.find_element(By.XPATH, ".//button[text()='Verify']").click()
-            toast = wait_for("verification", lambda: (lambda t: t if "checksum ok" in t else None)(driver.find_element(By.ID, "toast").text), 60)
-            assert "readable" in toast, toast
-            driver.find_element(By.ID, "tab-services").click()
+    def create_postgres_from_the_dialog_and_it_becomes_healthy():
+        set_value(by_id("new-name"), SERVICE)
+        by_id("new-create").click()
+        seen = set()
 
-        def a_dead_server_is_reported_failed_with_why():
-            subprocess.run(["docker", "kill", f"dockhand-{SERVICE}"], capture_output=True, timeout=60)
-            body = notified(f"PostgreSQL 15 ({SERVICE}) failed")
-            assert "exited with code 137" in body, body
-            wait_for("window shows the failure", lambda: driver.find_element(By.ID, row).get_attribute("data-state") == "exited", 30)
-            wait_for("menu shows the failure", lambda: any(SERVICE in l[1] and "exited" in l[1] for l in tray.layout()), 30)
-            tray.click("Start", after=SERVICE)
-            wait_for("running again", lambda: status_of(SERVICE)["state"] == "running", 120)
+        def done():
+            t = by_id("new-progress-text").text
+            if t:
+                seen.add(t)
+            if by_id("new-error").is_displayed():
+                raise GiveUp(f"the dialog says: {by_id('new-error').text}")
+            return by_id("new-result").is_displayed()
+        wait_for("the service created", done, 240)
+        text = by_id("new-result-text").text
+        assert f"answers on 127.0.0.1:{state['port']}" in text and SERVICE in text, text
+        assert seen, "no progress was shown while creating"
+        print(f"     progress seen: {sorted(seen)}", flush=True)
+        shot(driver, "new-service-created", "#new-result")
+        by_id("new-copy-url").click()
+        url = wait_for("the admin URL on the clipboard", lambda: (lambda u: u if u.startswith("postgres://") else None)(clipboard()), 30)
+        who = subprocess.run(["psql", url, "-tAc", "SELECT current_user"], capture_output=True, text=True, timeout=60)
+        assert who.returncode == 0 and who.stdout.strip() == "postgres", (who.stdout, who.stderr)
+        by_id("new-cancel").click()
+        wait_for("running in the window", lambda: by_id(row).get_attribute("data-state") == "running", 120)
+        assert status_of(SERVICE)["state"] == "running"
+        assert not by_id("welcome").is_displayed()
 
-        check("the tray menu shows the header, the service and the project's URL", tray_menu_lists_services_and_projects)
-        if tray:
-            check("Stop and Start from the tray", tray_stop_and_start)
-            check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
-            check("Back up now in the tray takes a backup and a notification says its size and time", tray_back_up_now_backs_up_and_notifies)
-            check("the Backups view lists the backup and verifies it", backups_view_lists_and_verifies)
-            check("a killed server is reported failed (notification, window, tray) and restarts from the tray", a_dead_server_is_reported_failed_with_why)
-        check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)
+    def add_a_project_folder_with_the_native_dialog_and_attach_it():
+        by_id("tab-projects").click()
+        by_id("project-pick").click()
+        wid = native_dialog("Choose the project's folder")
+        xdo("windowfocus", "--sync", wid)
+        time.sleep(0.5)
+        # GTK's file chooser: Ctrl+L opens the location field; the typed folder is chosen with Return.
+        xdo("key", "--clearmodifiers", "ctrl+l")
+        time.sleep(0.3)
+        xdo("type", "--delay", "20", project_dir + "/")
+        time.sleep(0.3)
+        xdo("key", "Return")
+        wait_for("the folder shown", lambda: by_id("add-project").is_displayed() and by_id("add-project-path").text == project_dir, 30)
+        assert by_id("add-project-name").get_attribute("value") == PROJECT
+        assert "No dockhand.toml" in by_id("add-project-needs").text
+        by_id("add-project-go").click()
+        card = wait_for("the project's card", lambda: driver.find_element(By.ID, f"project-{PROJECT}"), 30)
+        from selenium.webdriver.support.ui import Select
+        Select(card.find_element(By.CSS_SELECTOR, "select.attach-target")).select_by_value(SERVICE)
+        card.find_element(By.CSS_SELECTOR, "button.attach").click()
+        wait_for("attached", lambda: SERVICE in driver.find_element(By.CSS_SELECTOR, f"#project-{PROJECT} .attachments").text, 120)
+        shot(driver, "projects", f"#project-{PROJECT}")
 
-        def quit_asks_once_and_keeps_the_services():
-            tray.click("Quit Dockhand")
-            wait_for("the quit question", lambda: driver.find_element(By.ID, "view-quit").is_displayed(), 30)
-            try:
-                driver.find_element(By.ID, "quit-keep").click()
-            except WebDriverException:
-                pass  # the app may end before WebDriver hears back about the click
-            wait_for("the app to exit", lambda: subprocess.run(["pgrep", "-f", APP], capture_output=True).returncode != 0, 60)
-            assert status_of(SERVICE)["state"] == "running", "services keep running"
+    def copy_database_url_gives_a_url_psql_can_use():
+        button = wait_for("copy button", lambda: driver.find_element(
+            By.CSS_SELECTOR, f"#project-{PROJECT} button.copy-var[data-var='DATABASE_URL']"), 30)
+        before = clipboard()
+        button.click()
+        url = wait_for("clipboard", lambda: (lambda u: u if u.startswith("postgres://") and u != before else None)(clipboard()), 30)
+        who = subprocess.run(["psql", url, "-tAc", "SELECT current_user || '@' || current_database()"],
+                             capture_output=True, text=True, timeout=60)
+        assert who.returncode == 0, who.stderr
+        assert who.stdout.strip() == f"{PROJECT}@{PROJECT}", who.stdout
+        state["url"] = url
+        r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-c", "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
 
-        if tray:
-            check("Quit asks whether services stop, keeps them running, and the app exits", quit_asks_once_and_keeps_the_services)
+    def write_env_merges_into_the_folder():
+        env_path = os.path.join(project_dir, ".env")
+        with open(env_path, "w") as f:
+            f.write("SECRET_KEY=mine\n")
+        driver.find_element(By.CSS_SELECTOR, f"#project-{PROJECT} button.write-env").click()
+        wait_for("the .env written", lambda: "DATABASE_URL" in open(env_path).read(), 30)
+        text = open(env_path).read()
+        assert "SECRET_KEY=mine" in text, text
+        assert f"DATABASE_URL={state['url']}" in text or f'DATABASE_URL="{state["url"]}"' in text or f"DATABASE_URL='{state['url']}'" in text, text
+        mode = os.stat(env_path).st_mode & 0o777
+        assert mode == 0o600, oct(mode)
+
+    def focus_survives_live_updates():
+        by_id("tab-services").click()
+        stop = wait_for("the Stop button", lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.stop"), 30)
+        assert stop.get_attribute("aria-label") == f"Stop {SERVICE}"
+        js(driver, "arguments[0].focus()", stop)
+        js(driver, "window.__renders = 0; const r = document.getElementById(arguments[0]); window.__row = r;", row)
+        # A change the app pushes (the grace period is in every snapshot).
+        cli("config", "set", "grace-period", "7")
+        wait_for("the new snapshot", lambda: by_id("grace").get_attribute("value") == "7", 30)
+        assert js(driver, "return window.__row === document.getElementById(arguments[0])", row), "the row was rebuilt"
+        assert js(driver, "return document.activeElement.getAttribute('aria-label')") == f"Stop {SERVICE}"
+
+    def details_show_facts_and_live_logs():
+        driver.find_element(By.CSS_SELECTOR, f"#{row} button.name").click()
+        wait_for("the details", lambda: by_id("details").is_displayed(), 30)
+        facts = wait_for("the facts", lambda: (lambda t: t if "Data volume" in t and "MiB" in t and "Memory" in t else None)(by_id("details-facts").text), 60)
+        assert f"127.0.0.1:{state['port']}" in facts and SERVICE in facts, facts
+        logs = wait_for("the logs", lambda: (lambda t: t if "database system is ready to accept connections" in t else None)(by_id("logs-text").text), 60)
+        at_end = js(driver, "const p = document.getElementById('logs-text'); return p.scrollTop + p.clientHeight >= p.scrollHeight - 4")
+        assert at_end, "the logs did not open at their end"
+        # A line the server writes now reaches the open panel (it follows).
+        subprocess.run(["psql", state["url"], "-c", "SELECT pg_sleep(0)", "-c", "DO $$ BEGIN RAISE LOG 'dockhand-e2e-marker'; END $$"],
+                       capture_output=True, text=True, timeout=60)
+        subprocess.run(["docker", "exec", f"dockhand-{SERVICE}", "sh", "-c", "echo dockhand-e2e-follow > /proc/1/fd/1"], capture_output=True, timeout=60)
+        try:
+            wait_for("a new log line", lambda: "dockhand-e2e-follow" in by_id("logs-text").text or "dockhand-e2e-marker" in by_id("logs-text").text, 30)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; the panel says {by_id('logs-state').text!r}, ends with {by_id('logs-text').text[-300:]!r}")
+        shot(driver, "service-details", "#details")
+
+    def create_and_drop_a_database_in_the_service():
+        by_id("db-name").send_keys(DB)
+        by_id("db-create-go").click()
+        wait_for("the database listed", lambda: driver.find_element(By.ID, f"db-{SERVICE}-{DB}"), 60)
+        url = cli("url", DB).strip()
+        who = subprocess.run(["psql", url, "-tAc", "SELECT current_user || '@' || current_database()"], capture_output=True, text=True, timeout=60)
+        assert who.stdout.strip() == f"{DB}@{DB}", (who.stdout, who.stderr)
+        # Its user cannot open the project's database.
+        other = subprocess.run(["psql", url.rsplit("/", 1)[0] + f"/{PROJECT}", "-tAc", "SELECT 1"], capture_output=True, text=True, timeout=60)
+        assert other.returncode != 0 and "permission denied" in other.stderr, other.stderr
+        driver.find_element(By.CSS_SELECTOR, f"#db-{SERVICE}-{DB} button").click()
+        # The native confirmation: Cancel first (nothing happens), then the destructive button.
+        answer_native_dialog("Drop database", "Escape")
+        time.sleep(1)
+        assert driver.find_element(By.ID, f"db-{SERVICE}-{DB}"), "cancelled, yet dropped"
+        driver.find_element(By.CSS_SELECTOR, f"#db-{SERVICE}-{DB} button").click()
+        answer_native_dialog("Drop database", "alt+b")  # the button's mnemonic: _Back up and drop
+        wait_for("the database gone", lambda: not driver.find_elements(By.ID, f"db-{SERVICE}-{DB}"), 120)
+        listed = json.loads(cli("backups", "--json"))
+        assert any(b["database"] == DB for b in listed), listed
+
+    def destroy_keeping_data_then_recreate_brings_it_back():
+        by_id("destroy-keep").click()
+        wait_for("the row gone", lambda: not driver.find_elements(By.ID, row), 120)
+        assert not [s for s in json.loads(cli("status", "--json")) if s["name"] == SERVICE]
+        by_id("new-service-open").click()
+        wait_for("the dialog", lambda: js(driver, "return document.getElementById('new-service').open"), 30)
+        from selenium.webdriver.support.ui import Select
+        Select(by_id("new-kind")).select_by_value("postgres")
+        time.sleep(0.5)
+        Select(by_id("new-version")).select_by_value("15")
+        wait_for("the form", lambda: by_id("new-name").get_attribute("value").startswith("postgres-15"), 30)
+        set_value(by_id("new-name"), SERVICE)
+        by_id("new-create").click()
+        wait_for("created again", lambda: by_id("new-result").is_displayed(), 240)
+        by_id("new-cancel").click()
+        r = subprocess.run(["psql", state["url"], "-tAc", "SELECT x FROM kept"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip() == "42", (r.stdout, r.stderr)
+
+    def restart_from_the_window_is_not_a_failure():
+        mark = len(open(NOTIFY_LOG).read())
+        wait_for("running", lambda: by_id(row).get_attribute("data-state") == "running", 120)
+        driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").click()
+        wait_for("restarting", lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").text == "Restarting…", 10)
+        colours = set()
+        def back():
+            st = by_id(row).get_attribute("data-state")
+            colours.add(st)
+            return st == "running" and driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").text == "Restart"
+        wait_for("running again", back, 120)
+        time.sleep(4)  # the supervisor's next look
+        assert not colours & {"unhealthy", "failed", "exited"}, colours
+        said = open(NOTIFY_LOG).read()[mark:]
+        assert f"({SERVICE}) failed" not in said, said[-2000:]
+        events = json.loads(cli("events", "--json", "--limit", "20"))
+        recent = [e for e in events if e.get("service") == SERVICE][:6]
+        assert not any(e["kind"] in ("failed", "unhealthy") for e in recent), recent
+
+    check("first run: the welcome says what Dockhand does and that Docker is running", first_run_welcomes_and_checks_docker)
+    check("tabs move with the arrow keys and name the panel they control", tabs_follow_the_arrow_keys)
+    check("the new-service dialog names the process holding a taken port (PID and program)", the_dialog_names_who_holds_a_taken_port)
+    check("Create in the dialog brings PostgreSQL 15 up healthy, with progress and its connection details", create_postgres_from_the_dialog_and_it_becomes_healthy)
+    check("a project folder picked in the native folder dialog is added and attached", add_a_project_folder_with_the_native_dialog_and_attach_it)
+    check("Copy DATABASE_URL puts a URL psql connects with as the project's user", copy_database_url_gives_a_url_psql_can_use)
+    check("Write .env merges the variables into the folder's .env, mode 0600", write_env_merges_into_the_folder)
+    check("focus and rows survive live updates; row buttons name their service", focus_survives_live_updates)
+    check("service details show volume size, memory and logs that open at the end and follow", details_show_facts_and_live_logs)
+    check("a database created in the service has its own user; dropped after a native confirmation and a backup", create_and_drop_a_database_in_the_service)
+    check("destroy keeping data, then create again: the data is still there", destroy_keeping_data_then_recreate_brings_it_back)
+    check("a restart from the window is not reported as a failure", restart_from_the_window_is_not_a_failure)
+
+    def screenshot():
+        by_id("tab-services").click()
+        wait_for("services tab", lambda: by_id(row).is_displayed(), 30)
+        time.sleep(1)
+        driver.save_screenshot(SHOT)
+        # Where the page says the row and its state are, in CSS pixels, and the view's size.
+        view = driver.execute_script(
+            "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+            "const s = document.querySelector('#' + CSS.escape(arguments[0]) + ' .state').getBoundingClientRect();"
+            "return {w: window.innerWidth, h: window.innerHeight, dpr: window.devicePixelRatio,"
+            " row: [r.left, r.top, r.right, r.bottom], state: [s.left, s.top, s.right, s.bottom]};", row)
+        check_dashboard_screenshot(SHOT, view)
+        shutil.copy(SHOT, os.path.join(SHOTS, "services.png"))
+
+    check("screenshot of the dashboard", screenshot)
+
+    def other_views_screenshots():
+        for tab, name, sel in (("tab-backups", "backups", "#view-backups"), ("tab-events", "events", "#events"),
+                               ("tab-settings", "settings", "#view-settings")):
+            by_id(tab).click()
+            time.sleep(0.5)
+            shot(driver, name, sel)
+        # Events has rows by now, each stop recorded once.
+        events = json.loads(cli("events", "--json", "--limit", "200"))
+        stops = [e for e in events if e.get("service") == SERVICE and e["kind"] == "stopped"]
+        times = sorted(e["at_ms"] for e in stops)
+        assert all(b - a > 2000 for a, b in zip(times, times[1:])), f"'stopped' recorded twice for one stop: {stops}"
+        by_id("tab-services").click()
+
+    check("screenshots of the Backups, Events and Settings views", other_views_screenshots)
+
+    tray = None
+
+    def tray_menu_lists_services_and_projects():
+        nonlocal tray
+        tray = Tray()
+        labels = [i[1] for i in wait_for("menu with the service", lambda: (lambda l: l if any(SERVICE in x[1] for x in l) else None)(tray.layout()), 30)]
+        assert any(l.startswith("Dockhand — 1 of 1 running") for l in labels), labels
+        assert any(l.startswith("● PostgreSQL 15") and SERVICE in l for l in labels), labels
+        assert "Copy DATABASE_URL" in labels and "Launch at Login" in labels and "Quit Dockhand" in labels, labels
+
+    def tray_new_service_opens_the_dialog_prefilled():
+        tray.click("16", after="New service")
+        wait_for("the dialog", lambda: js(driver, "return document.getElementById('new-service').open"), 30)
+        wait_for("prefilled", lambda: by_id("new-kind").get_attribute("value") == "postgres" and by_id("new-version").get_attribute("value") == "16", 30)
+        shot(driver, "new-service", "#new-service")
+        by_id("new-cancel").click()
+
+    def tray_stop_and_start():
+        tray.click("Stop", after=SERVICE)
+        wait_for("stopped after tray Stop", lambda: status_of(SERVICE)["state"] == "stopped", 60)
+        wait_for("window follows", lambda: by_id(row).get_attribute("data-state") == "stopped", 30)
+        wait_for("menu follows", lambda: not tray.find("Stop", after=SERVICE)[2], 30)
+        tray.click("Start", after=SERVICE)
+        wait_for("running after tray Start", lambda: status_of(SERVICE)["state"] == "running", 120)
+
+    def tray_launch_at_login_toggles_the_autostart_entry():
+        entry = os.path.expanduser("~/.config/autostart/Dockhand.desktop")
+        before = os.path.exists(entry)
+        tray.click("Launch at Login")
+        wait_for("autostart entry toggled", lambda: os.path.exists(entry) != before, 30)
+        with open(entry) if os.path.exists(entry) else open(os.devnull) as f:
+            text = f.read()
+        assert before or "dockhand-app" in text, text
+        tray.click("Launch at Login")
+        wait_for("autostart entry toggled back", lambda: os.path.exists(entry) == before, 30)
+
+    def notifications_were_delivered():
+        want = f'string "PostgreSQL 15 ({SERVICE}) started"'
+        log = wait_for("a Notify call", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), 30)
+        assert 'string "ready in' in log, log[-3000:]
+        # dunst answered (a real daemon took it), and it counts the notification.
+        shown = subprocess.run(["dunstctl", "count"], capture_output=True, text=True, timeout=30)
+        assert shown.returncode == 0, shown.stderr
+        total = sum(int(n) for n in re.findall(r":\s*(\d+)", shown.stdout))
+        assert total >= 1, shown.stdout
+
+    def notified(summary, limit=60):
+        """The body of the first Notify call with this summary that reached the bus."""
+        want = f'string "{summary}"'
+        log = wait_for(f"a Notify call {summary!r}", lambda: (lambda t: t if want in t else None)(open(NOTIFY_LOG).read()), limit)
+        after = log[log.index(want) + len(want):]
+        return re.search(r'string "([^"]*)"', after).group(1)
+
+    def tray_back_up_now_backs_up_and_notifies():
+        tray.click("Back up now", after=SERVICE)
+        body = notified(f"Backup of {PROJECT} on {SERVICE} finished", 120)
+        assert re.fullmatch(r"[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
+        listed = json.loads(cli("backups", "--json"))
+        assert any(b["database"] == PROJECT and b["service"] == SERVICE for b in listed), listed
+
+    def backups_view_lists_and_verifies():
+        by_id("tab-backups").click()
+        listed = json.loads(cli("backups", "--json"))
+        brow = wait_for("backup row", lambda: by_id(f"backup-{listed[0]['id']}"), 30)
+        brow.find_element(By.XPATH, ".//button[text()='Verify']").click()
+        toast = wait_for("verification", lambda: (lambda t: t if "checksum ok" in t else None)(by_id("toast").text), 60)
+        assert "readable" in toast, toast
+        assert by_id("backups-dir").text, "the backups folder's path is shown"
+        by_id("backups-copy-dir").click()
+        wait_for("the path on the clipboard", lambda: clipboard() == by_id("backups-dir").text, 30)
+        by_id("tab-services").click()
+
+    def a_dead_server_is_reported_failed_with_why():
+        subprocess.run(["docker", "kill", f"dockhand-{SERVICE}"], capture_output=True, timeout=60)
+        body = notified(f"PostgreSQL 15 ({SERVICE}) failed")
+        assert "exited with code 137" in body, body
+        wait_for("window shows the failure", lambda: by_id(row).get_attribute("data-state") == "exited", 30)
+        wait_for("menu shows the failure", lambda: any(SERVICE in l[1] and "exited" in l[1] for l in tray.layout()), 30)
+        tray.click("Start", after=SERVICE)
+        wait_for("running again", lambda: status_of(SERVICE)["state"] == "running", 120)
+
+    check("the tray menu shows the header, the service and the project's URL", tray_menu_lists_services_and_projects)
+    if tray:
+        check("the tray's New service ▸ PostgreSQL ▸ 16 opens the dialog prefilled", tray_new_service_opens_the_dialog_prefilled)
+        check("Stop and Start from the tray", tray_stop_and_start)
+        check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
+        check("Back up now in the tray takes a backup and a notification says its size and time", tray_back_up_now_backs_up_and_notifies)
+        check("the Backups view lists the backup, verifies it and copies its folder's path", backups_view_lists_and_verifies)
+        check("a killed server is reported failed (notification, window, tray) and restarts from the tray", a_dead_server_is_reported_failed_with_why)
+    check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)
+
+    def quit_asks_once_and_keeps_the_services():
+        tray.click("Quit Dockhand")
+        wait_for("the quit question", lambda: by_id("view-quit").is_displayed(), 30)
+        try:
+            by_id("quit-keep").click()
+        except WebDriverException:
+            pass  # the app may end before WebDriver hears back about the click
+        wait_for("the app to exit", lambda: subprocess.run(["pgrep", "-f", APP], capture_output=True).returncode != 0, 60)
+        assert status_of(SERVICE)["state"] == "running", "services keep running"
+
+    if tray:
+        check("Quit asks whether services stop, keeps them running, and the app exits", quit_asks_once_and_keeps_the_services)
 
 
 if __name__ == "__main__":

@@ -99,8 +99,9 @@ pub async fn verify_backup(state: State<'_, AppState>, id: i64) -> Res<Verificat
     Ok(state.manager().await?.verify(id).await?)
 }
 
-/// Restores a backup into `into` (default: its own database). The window asks before it
-/// passes `overwrite`; the core backs the database up before replacing it.
+/// Restores a backup into `into` (default: its own database). Replacing an existing database
+/// (`overwrite`) is confirmed with a native dialog first (`None` when the user says no); the core
+/// backs the database up before replacing it.
 #[tauri::command]
 pub async fn restore_backup<R: Runtime>(
     app: AppHandle<R>,
@@ -108,15 +109,34 @@ pub async fn restore_backup<R: Runtime>(
     id: i64,
     into: Option<String>,
     overwrite: bool,
-) -> Res<Restored> {
+) -> Res<Option<Restored>> {
     let m = state.manager().await?;
     let into = into.filter(|s| !s.trim().is_empty());
+    if overwrite {
+        let target = match &into {
+            Some(db) => db.clone(),
+            None => m
+                .backups(None, None)?
+                .into_iter()
+                .find(|b| b.id == id)
+                .map(|b| b.database)
+                .unwrap_or_else(|| format!("the database of backup {id}")),
+        };
+        let question = format!(
+            "Replace database “{target}” with backup {id}?\n\nIts current contents are backed up first."
+        );
+        if !crate::dialogs::confirm(&app, "Replace database", &question, "Replace").await {
+            return Ok(None);
+        }
+    }
     let r = m.restore(id, into.as_deref(), overwrite, &|_| {}).await;
     let _ = app.emit("backups-changed", ());
-    Ok(r?)
+    Ok(Some(r?))
 }
 
-/// Opens the backups folder in the file manager.
+/// Opens the backups folder in the file manager. The window always shows the path with a copy
+/// button too: without a file manager (or a handler for folders) `xdg-open` fails, and that is
+/// said rather than nothing happening.
 #[tauri::command]
 pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
     let dir = state.manager().await?.backup_policy()?.dir;
@@ -129,14 +149,33 @@ pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
     } else {
         "xdg-open"
     };
-    std::process::Command::new(opener)
+    let cant = |why: String| {
+        UiError::new(
+            "no_file_manager",
+            format!("could not open {} ({why}); copy its path instead", dir.display()),
+        )
+    };
+    let mut child = tokio::process::Command::new(opener)
         .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(false)
         .spawn()
-        .map_err(|e| {
-            UiError::new(
-                "io",
-                format!("could not open {} with {opener}: {e}", dir.display()),
-            )
-        })?;
-    Ok(dir.display().to_string())
+        .map_err(|e| cant(format!("{opener}: {e}")))?;
+    // xdg-open returns at once when a file manager took the folder and fails when none can;
+    // a file manager that keeps running in its place is a success too.
+    match tokio::time::timeout(std::time::Duration::from_secs(3), child.wait()).await {
+        Ok(Ok(s)) if !s.success() && !cfg!(windows) => {
+            Err(cant(format!("{opener} exited with {s}: no file manager handles folders here")))
+        }
+        Ok(Err(e)) => Err(cant(format!("{opener}: {e}"))),
+        _ => Ok(dir.display().to_string()),
+    }
+}
+
+/// Where backups go (for the window to show with a copy button).
+#[tauri::command]
+pub async fn backups_folder(state: State<'_, AppState>) -> Res<String> {
+    Ok(state.manager().await?.backup_policy()?.dir.display().to_string())
 }

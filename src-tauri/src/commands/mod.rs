@@ -3,12 +3,14 @@
 //! `.env` snippet the user explicitly asks to see).
 
 pub mod backups;
+pub mod databases;
+pub mod logs;
 pub mod projects;
 pub mod services;
 pub mod settings;
 pub mod window;
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Emitter as _, Runtime};
 
 use crate::error::UiError;
 use crate::state::AppState;
@@ -20,3 +22,17 @@ pub(crate) async fn after_action<R: Runtime>(app: &AppHandle<R>, state: &AppStat
     state.settle().await;
     crate::refresh(app).await;
 }
+
+/// Image pulls and first starts take a while: the window shows how far along they are.
+pub(crate) fn progress_events<R: Runtime>(app: &AppHandle<R>) -> impl Fn(dockhand_core::Progress) + Send + Sync {
+    let a = app.clone();
+    move |p: dockhand_core::Progress| {
+        if let Some(text) = p.describe() {
+            let _ = a.emit(
+                "up-progress",
+                serde_json::json!({ "service": p.service(), "text": text }),
+            );
+        }
+    }
+}
+

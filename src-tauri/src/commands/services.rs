@@ -2,11 +2,10 @@
 
 use dockhand_core::UpRequest;
 use futures_util::StreamExt;
-use tauri::Emitter;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
-use super::{after_action, Res};
+use super::{after_action, progress_events, Res};
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -18,17 +17,7 @@ pub async fn start<R: Runtime>(
 ) -> Res<u64> {
     let m = state.manager().await?;
     let req = UpRequest::for_service(&m.resolve(&name)?);
-    // Image pulls and first starts take a while: the window shows how far along they are.
-    let a = app.clone();
-    let progress = move |p: dockhand_core::Progress| {
-        if let Some(text) = p.describe() {
-            let _ = a.emit(
-                "up-progress",
-                serde_json::json!({ "service": p.service(), "text": text }),
-            );
-        }
-    };
-    let out = m.up(&req, &progress).await;
+    let out = m.up(&req, &progress_events(&app)).await;
     after_action(&app, &state).await;
     Ok(out?.ready_ms)
 }
@@ -89,4 +78,145 @@ pub async fn logs(state: State<'_, AppState>, name: String, tail: Option<usize>)
         ));
     }
     Ok(String::from_utf8_lossy(&text).to_string())
+}
+
+/// The new-service dialog's defaults for a kind (and version): name, free port, image, the
+/// catalog's versions with the ones already downloaded marked.
+#[tauri::command]
+pub async fn new_service_form(
+    state: State<'_, AppState>,
+    kind: String,
+    version: Option<String>,
+) -> Res<dockhand_core::facade::NewServiceForm> {
+    let m = state.manager().await?;
+    let kind = dockhand_core::Kind::parse(&kind)?;
+    let version = version.filter(|v| !v.trim().is_empty());
+    Ok(m.new_service_form(kind, version.as_deref()).await?)
+}
+
+/// Whether a host port is free, and if not, who holds it (a Dockhand service, or a process by
+/// PID and program name where the OS lets us see it).
+#[tauri::command]
+pub async fn check_port(
+    state: State<'_, AppState>,
+    port: u16,
+) -> Res<dockhand_core::facade::PortCheck> {
+    Ok(state.manager().await?.check_port(port).await?)
+}
+
+/// What the dialog shows when the new service answers: where to connect, as whom.
+#[derive(serde::Serialize)]
+pub struct Created {
+    pub name: String,
+    pub kind: String,
+    pub display_name: &'static str,
+    pub version: String,
+    pub host: String,
+    pub host_port: u16,
+    pub admin_user: &'static str,
+    pub ready_ms: u64,
+}
+
+/// Creates and starts a service exactly as `dockhand up [--name] [--port] [--image]
+/// KIND:VERSION` would, reporting pull and start progress as `up-progress` events.
+#[tauri::command]
+pub async fn create_service<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    kind: String,
+    version: String,
+    name: Option<String>,
+    port: Option<u16>,
+    image: Option<String>,
+) -> Res<Created> {
+    let m = state.manager().await?;
+    let spec = m.parse_spec(&format!("{}:{}", kind.trim(), version.trim()))?;
+    let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    if let Some(n) = &name {
+        if m.service_named(n)?.is_some() {
+            return Err(UiError::new(
+                "invalid_input",
+                format!("a service called '{n}' exists already; choose another name"),
+            ));
+        }
+    }
+    let req = UpRequest {
+        spec,
+        name,
+        port,
+        image: image.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
+    };
+    let out = m.up(&req, &progress_events(&app)).await;
+    after_action(&app, &state).await;
+    let out = out?;
+    let host = m.service_status(&out.name).await?.host;
+    Ok(Created {
+        display_name: out.kind.spec().display_name,
+        admin_user: out.kind.spec().admin_user,
+        kind: out.kind.to_string(),
+        name: out.name,
+        version: out.version,
+        host,
+        host_port: out.host_port,
+        ready_ms: out.ready_ms,
+    })
+}
+
+/// Everything the details panel shows: state, image, addresses, volume and its size, memory and
+/// CPU now, uptime, its databases.
+#[tauri::command]
+pub async fn service_details(
+    state: State<'_, AppState>,
+    name: String,
+) -> Res<dockhand_core::facade::ServiceDetails> {
+    Ok(state.manager().await?.service_details(&name).await?)
+}
+
+/// Removes a service's container. With `purge` its data volume and password go too — only after
+/// a native confirmation, and after a backup of every database when `backup_first`. Returns
+/// false when the user said no.
+#[tauri::command]
+pub async fn destroy_service<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    purge: bool,
+    backup_first: bool,
+) -> Res<bool> {
+    let m = state.manager().await?;
+    let row = m.resolve(&name)?;
+    if purge {
+        let backup = if backup_first {
+            "Every database is backed up first; then the"
+        } else {
+            "Nothing is backed up first: the"
+        };
+        let question = format!(
+            "Delete {} and all its data?\n\n{backup} container, its data volume and its password \
+             are removed for good. Projects attached to it are detached.",
+            row.name
+        );
+        if !crate::dialogs::confirm(&app, "Delete service and data", &question, "Delete").await {
+            return Ok(false);
+        }
+        if backup_first {
+            let status = m.service_status(&row.name).await?;
+            if status.state.is_up() {
+                super::backups::backup_service(app.clone(), state.clone(), row.name.clone())
+                    .await?;
+            } else {
+                return Err(UiError::new(
+                    "not_running",
+                    format!(
+                        "'{}' is {}, so it cannot be backed up first; start it, or delete without a backup",
+                        row.name, status.state
+                    ),
+                ));
+            }
+        }
+    }
+    let r = m.destroy(&row.name, purge).await;
+    after_action(&app, &state).await;
+    r?;
+    Ok(true)
 }

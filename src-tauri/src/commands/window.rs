@@ -47,3 +47,30 @@ pub async fn quit_app<R: Runtime>(
     crate::finish_quit(&app, stop_services).await;
     Ok(())
 }
+
+/// What the window needs to know about the desktop and the engine beyond the snapshot: whether
+/// a tray icon can be seen (and how to get one), and how to start Docker on this OS.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShellInfo {
+    pub tray: crate::desktop::TrayHost,
+    pub start_docker: &'static str,
+}
+
+#[tauri::command]
+pub async fn shell_info(state: State<'_, AppState>) -> Res<ShellInfo> {
+    let tray = state.tray_host.lock().unwrap().clone();
+    let tray = match tray {
+        Some(t) => t,
+        None => crate::desktop::tray_host().await,
+    };
+    Ok(ShellInfo {
+        tray,
+        start_docker: if cfg!(target_os = "macos") {
+            "Open Docker Desktop (or run `colima start`), then press Check again."
+        } else if cfg!(windows) {
+            "Start Docker Desktop, then press Check again."
+        } else {
+            "Start it with `sudo systemctl start docker` (install it with `sudo apt install docker.io`, and add yourself to the docker group: `sudo usermod -aG docker $USER`, then log in again), then press Check again."
+        },
+    })
+}

@@ -1,0 +1,223 @@
+//! The window's own way from nothing to a project's URL, through Tauri's IPC on the mock runtime
+//! (no display), against the real Docker engine, a real PostgreSQL 15 and the real keychain: the
+//! new-service dialog's defaults and port check, creating the service, its details and
+//! databases, adding a project folder (its dockhand.toml read), attaching, writing `.env`. The
+//! native dialogs (destructive confirmations, the folder picker) are exercised by the end-to-end
+//! test in the real webview (tests/e2e/app_e2e.py); here only what needs no answer from a person.
+
+use serde_json::{json, Value};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+
+fn call<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
+    w: &W,
+    cmd: &str,
+    body: Value,
+) -> Result<Value, Value> {
+    let req = InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(body),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.into(),
+    };
+    get_ipc_response(w, req).map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
+    let home = tempfile::tempdir().unwrap();
+    std::env::set_var("DOCKHAND_HOME", home.path().join("home"));
+    let suffix = std::process::id() % 100000;
+    let service = format!("win-pg-{suffix}");
+    let project = format!("winshop{suffix}");
+    let project_dir = home.path().join(&project);
+    std::fs::create_dir_all(&project_dir).unwrap();
+    std::fs::write(
+        project_dir.join("dockhand.toml"),
+        format!("[services]\npostgres = {{ version = \"15\", service = \"{service}\" }}\n"),
+    )
+    .unwrap();
+
+    let app = dockhand_app::build_app(
+        mock_builder(),
+        dockhand_app::Options {
+            tray: false,
+            single_instance: false,
+        },
+    )
+    .build(mock_context(noop_assets()))
+    .unwrap();
+    let w = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    let snap = call(&w, "status", json!({})).unwrap();
+    assert_eq!(snap["services"], json!([]), "an empty home: {snap}");
+
+    // The dialog's defaults: the CLI's name, a free port, the local image marked present.
+    let form = call(
+        &w,
+        "new_service_form",
+        json!({ "kind": "postgres", "version": "15" }),
+    )
+    .unwrap();
+    assert_eq!(form["name"], "postgres-15", "{form}");
+    let v15 = form["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["version"] == "15")
+        .unwrap();
+    assert_eq!(v15["present"], true, "the test image postgres:15 is local: {form}");
+    let port = form["port"].as_u64().unwrap();
+    let check = call(&w, "check_port", json!({ "port": port })).unwrap();
+    assert_eq!(check["free"], true, "{check}");
+    // A port this test holds is named with our PID.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().port();
+    let check = call(&w, "check_port", json!({ "port": taken })).unwrap();
+    assert_eq!(check["free"], false, "{check}");
+    assert_eq!(check["holder"]["pid"], std::process::id(), "{check}");
+    drop(held);
+    let err = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "twelve", "name": service }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "invalid_input", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("choose one of"),
+        "{err}"
+    );
+
+    let created = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "15", "name": service, "port": port }),
+    )
+    .unwrap();
+    assert_eq!(created["name"], service.as_str(), "{created}");
+    assert_eq!(created["host_port"], port, "{created}");
+    assert_eq!(created["admin_user"], "postgres");
+
+    let d = call(&w, "service_details", json!({ "name": service })).unwrap();
+    assert_eq!(d["state"], "running", "{d}");
+    assert!(d["volume_bytes"].as_u64().unwrap() > 1_000_000, "{d}");
+    assert!(d["memory_bytes"].as_u64().unwrap() > 0, "{d}");
+    assert!(
+        d["databases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|db| db["name"] == "postgres" && db["server_own"] == true),
+        "{d}"
+    );
+
+    // A database of its own in the service, with its own user.
+    let db = format!("reports{suffix}");
+    let made = call(
+        &w,
+        "create_database",
+        json!({ "service": service, "name": db }),
+    )
+    .unwrap();
+    assert_eq!(made["database"], db.as_str(), "{made}");
+    let dbs = call(&w, "databases", json!({ "service": service })).unwrap();
+    assert!(
+        dbs.as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == db.as_str() && x["user"] == db.as_str()),
+        "{dbs}"
+    );
+
+    // The folder as "Add project" shows it, then added and attached as its dockhand.toml says.
+    let f = call(
+        &w,
+        "inspect_project_folder",
+        json!({ "path": project_dir.display().to_string() }),
+    )
+    .unwrap();
+    assert_eq!(f["name"], project.as_str(), "{f}");
+    assert_eq!(f["needs"][0]["target"], service.as_str(), "{f}");
+    let err = call(
+        &w,
+        "inspect_project_folder",
+        json!({ "path": "/no/such/folder" }),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("is not a folder"),
+        "{err}"
+    );
+    let added = call(
+        &w,
+        "add_project",
+        json!({ "path": project_dir.display().to_string() }),
+    )
+    .unwrap();
+    assert_eq!(added, project.as_str());
+    let atts = call(
+        &w,
+        "attach_project",
+        json!({ "project": project, "targets": [] }),
+    )
+    .unwrap();
+    assert_eq!(atts[0]["service"], service.as_str(), "{atts}");
+
+    // .env written into the folder: merged, private.
+    std::fs::write(project_dir.join(".env"), "SECRET_KEY=mine\n").unwrap();
+    let written = call(&w, "write_env", json!({ "project": project })).unwrap();
+    let text = std::fs::read_to_string(project_dir.join(".env")).unwrap();
+    assert!(
+        text.contains("SECRET_KEY=mine") && text.contains("DATABASE_URL=postgres"),
+        "{text}"
+    );
+    assert!(
+        written["added"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("DATABASE_URL")),
+        "{written}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(project_dir.join(".env"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    call(
+        &w,
+        "detach_project",
+        json!({ "project": project, "service": service }),
+    )
+    .unwrap();
+    let snap = call(&w, "status", json!({})).unwrap();
+    assert!(
+        snap["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == project.as_str() && p["attachments"] == json!([])),
+        "{snap}"
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let m = dockhand_core::open_default().await.unwrap();
+        for p in [&project, &db] {
+            if let Ok(p) = m.project_for(Some(p), &project_dir) {
+                m.remove_project(&p, true).await.unwrap();
+            }
+        }
+        m.destroy(&service, true).await.unwrap();
+    });
+}

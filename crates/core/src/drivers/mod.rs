@@ -16,8 +16,8 @@ mod mysql;
 pub(crate) mod mysql_family;
 mod postgres;
 mod redis;
-mod valkey;
 pub(crate) mod redis_family;
+mod valkey;
 
 pub use contract::*;
 

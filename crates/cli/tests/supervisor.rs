@@ -75,7 +75,7 @@ fn transition(v: &Value, service: &str, to: &str) -> bool {
 fn a_killed_container_is_reported_failed_with_why_and_restarted_when_asked() {
     let env = Env::new();
     let r = env.name("sup");
-    env.ok(&["up", "redis:7", "--name", &r]);
+    env.ok(&["up", redis_spec(), "--name", &r]);
     env.ok(&["config", "set", &format!("restart-on-failure.{r}"), "on"]);
     let sup = Supervisor::start(&env);
     // Only one process acts on a home's health.
@@ -160,8 +160,8 @@ fn the_daemon_going_away_is_reported_within_seconds_and_services_come_back() {
     let env = Env::new();
     let pg = env.name("dpg");
     let r = env.name("drd");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
-    env.ok(&["up", "redis:7", "--name", &r]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
+    env.ok(&["up", redis_spec(), "--name", &r]);
     let mut sup = Supervisor::start(&env);
     let (pid, args) = dockerd().expect("a running dockerd");
     let _back = DaemonBack(args.clone());

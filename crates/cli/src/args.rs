@@ -131,6 +131,10 @@ pub enum Command {
         #[arg(long)]
         all: bool,
     },
+    /// The databases of a service: list them, create one with its own user, drop one (after a
+    /// backup).
+    #[command(subcommand)]
+    Db(DbCommand),
     /// List backups, newest first.
     Backups {
         service: Option<String>,
@@ -199,6 +203,23 @@ pub enum ProjectCommand {
         #[arg(long)]
         drop_data: bool,
         /// Do not ask for confirmation of --drop-data.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// The server's databases, with the project (and user) that owns each.
+    List { service: String },
+    /// Create a database with its own user and password: a project of that name without a
+    /// folder (`dockhand url NAME` prints its URL; `dockhand project remove` removes it).
+    Create { service: String, name: String },
+    /// Back up a database, then drop it (a project's with its user).
+    Drop {
+        service: String,
+        name: String,
+        /// Do not ask for confirmation.
         #[arg(long, short = 'y')]
         yes: bool,
     },

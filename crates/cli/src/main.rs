@@ -2,6 +2,7 @@
 
 mod args;
 mod backups;
+mod databases;
 mod output;
 mod projects;
 mod watch;
@@ -183,6 +184,7 @@ async fn run(cli: Cli) -> Result<()> {
             project,
             all,
         } => backups::backup(&m, service, database, project, all, cli.json).await,
+        Command::Db(cmd) => databases::db(&m, cmd, cli.json).await,
         Command::Backups { service, database } => backups::list(&m, service, database, cli.json),
         Command::Verify { backup } => backups::verify(&m, backup, cli.json).await,
         Command::Restore {

@@ -1,11 +1,11 @@
 //! Project commands: project add/list/up/down/remove, attach, detach, env, url, run.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dockhand_core::env::{dotenv_line, merge_dotenv, Audience};
+use dockhand_core::env::{dotenv_line, Audience};
 use dockhand_core::manager::{Lease, Settled};
 use dockhand_core::platform;
 use dockhand_core::{CoreError, Manager, Result};
@@ -208,8 +208,13 @@ pub fn env(
         );
     }
     if let Some(file) = write {
-        write_dotenv(&file, &vars)?;
-        if !json {
+        let written = m.write_project_env_for(&p.name, Some(&file), audience)?;
+        if let Some(w) = &written.git_warning {
+            eprintln!("warning: {w}");
+        }
+        if json {
+            println!("{}", serde_json::to_string(&written).expect("serializable"));
+        } else {
             println!("wrote {} variables to {}", vars.len(), file.display());
         }
         return Ok(());
@@ -223,52 +228,6 @@ pub fn env(
     } else {
         for (k, v) in vars {
             println!("{}", dotenv_line(&k, &v));
-        }
-    }
-    Ok(())
-}
-
-/// Merges into a dotenv file, written atomically and private (it holds passwords).
-fn write_dotenv(file: &Path, vars: &[(String, String)]) -> Result<()> {
-    let existing = match std::fs::read_to_string(file) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(e) => return Err(e.into()),
-    };
-    let merged = merge_dotenv(&existing, vars);
-    let dir = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(
-        ".{}.dockhand-tmp",
-        file.file_name().unwrap_or_default().to_string_lossy()
-    ));
-    {
-        let mut f = platform::private_file_mode(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true),
-        )
-        .open(&tmp)?;
-        f.write_all(merged.as_bytes())?;
-        f.sync_all()?;
-    }
-    std::fs::rename(&tmp, file)?;
-    // A .env with passwords that git would commit deserves a warning.
-    let ignored = std::process::Command::new("git")
-        .args(["check-ignore", "-q"])
-        .arg(file)
-        .current_dir(dir)
-        .stderr(std::process::Stdio::null())
-        .status();
-    if let Ok(s) = ignored {
-        if s.code() == Some(1) {
-            eprintln!(
-                "warning: {} holds passwords and is not ignored by git; add it to .gitignore",
-                file.display()
-            );
         }
     }
     Ok(())

@@ -15,6 +15,7 @@ pub enum Action {
     Backup,
     CopyAdminUrl,
     Logs,
+    Destroy,
 }
 
 impl Action {
@@ -26,6 +27,7 @@ impl Action {
             Action::Backup => "backup",
             Action::CopyAdminUrl => "copy-admin-url",
             Action::Logs => "logs",
+            Action::Destroy => "destroy",
         }
     }
 }
@@ -39,6 +41,8 @@ pub struct Actions {
     pub backup: bool,
     pub copy_admin_url: bool,
     pub logs: bool,
+    /// Remove the container (data kept or deleted): the window's service details.
+    pub destroy: bool,
 }
 
 impl Actions {
@@ -50,21 +54,25 @@ impl Actions {
             Action::Backup => self.backup,
             Action::CopyAdminUrl => self.copy_admin_url,
             Action::Logs => self.logs,
+            Action::Destroy => self.destroy,
         }
     }
 }
 
 /// The actions a service in `state` offers. Without Docker (`EngineUnavailable`) only the admin
-/// URL, which comes from the store and the keychain, can still be had.
+/// URL, which comes from the store and the keychain, can still be had. A `Missing` service has
+/// no container: nothing to stop and no logs, only Start (which recreates it) or Destroy.
 pub fn actions_for(state: ServiceState) -> Actions {
     let engine = state != ServiceState::EngineUnavailable;
+    let container = state != ServiceState::Missing;
     Actions {
         start: engine && !state.is_up(),
-        stop: engine && !state.is_stopped(),
+        stop: engine && container && !state.is_stopped(),
         restart: engine && state.is_up(),
         backup: engine && state.is_up(),
         copy_admin_url: true,
-        logs: engine,
+        logs: engine && container,
+        destroy: engine,
     }
 }
 
@@ -90,6 +98,10 @@ pub fn refusal(name: &str, state: ServiceState, action: Action) -> Option<String
             }
         ),
         (Action::Start, _) => format!("'{name}' is already {state}"),
+        (Action::Stop | Action::Logs, ServiceState::Missing) => format!(
+            "'{name}' has no container (it was removed outside Dockhand); `dockhand up {name}` \
+             recreates it with its data, `dockhand destroy {name}` forgets it"
+        ),
         (Action::Stop, _) => format!("'{name}' is already stopped"),
         _ => format!("cannot {} '{name}' while it is {state}", action.as_str()),
     })
@@ -113,13 +125,14 @@ mod tests {
             (Stopped, true, false, false, false, true, true),
             (Exited, true, true, false, false, true, true),
             (Failed, true, true, false, false, true, true),
-            (Missing, true, true, false, false, true, true),
+            (Missing, true, false, false, false, true, false),
             (Paused, true, true, false, false, true, true),
             (Unknown, true, true, false, false, true, true),
             (EngineUnavailable, false, false, false, false, true, false),
         ];
         assert_eq!(table.len(), ServiceState::ALL.len());
         for (st, start, stop, restart, backup, copy_admin_url, logs) in table {
+            let destroy = st != EngineUnavailable;
             assert_eq!(
                 actions_for(st),
                 Actions {
@@ -128,7 +141,8 @@ mod tests {
                     restart,
                     backup,
                     copy_admin_url,
-                    logs
+                    logs,
+                    destroy
                 },
                 "{st}"
             );

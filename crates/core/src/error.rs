@@ -89,6 +89,20 @@ pub enum CoreError {
     #[error("nothing to back up on '{service}': {why}")]
     NothingToBackUp { service: String, why: String },
 
+    /// A new database's name is in use already.
+    #[error("'{name}' exists already {place}; choose another name")]
+    NameTaken { name: String, place: String },
+
+    /// The database is not on the server (nor a project's).
+    #[error(
+        "no database '{name}' on '{service}' — `dockhand db list {service}` shows its databases"
+    )]
+    UnknownDatabase { service: String, name: String },
+
+    /// The server's own databases (postgres, mysql, sys, …) are not Dockhand's to drop.
+    #[error("'{name}' is one of {service}'s own databases; Dockhand does not drop it")]
+    ServerDatabase { service: String, name: String },
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
@@ -117,6 +131,9 @@ impl CoreError {
             CoreError::Tool { .. } => "tool_failed",
             CoreError::File { .. } => "file",
             CoreError::NothingToBackUp { .. } => "nothing_to_back_up",
+            CoreError::NameTaken { .. } => "name_taken",
+            CoreError::UnknownDatabase { .. } => "unknown_database",
+            CoreError::ServerDatabase { .. } => "server_database",
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -127,11 +144,13 @@ impl CoreError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CoreError::InvalidInput(_)
+            | CoreError::NameTaken { .. }
+            | CoreError::ServerDatabase { .. }
             | CoreError::SpecMismatch { .. }
             | CoreError::AmbiguousService { .. } => 2,
             CoreError::Engine(EngineError::Unavailable { .. })
             | CoreError::Engine(EngineError::Timeout { .. }) => 3,
-            CoreError::UnknownService(_) => 4,
+            CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,
             CoreError::NotReady { .. } => 5,
             CoreError::PortInUse { .. } | CoreError::NoFreePort { .. } => 6,
             CoreError::ForeignResource { .. } | CoreError::Home(_) => 7,

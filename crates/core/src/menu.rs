@@ -81,6 +81,12 @@ pub enum MenuAction {
     ProjectUp(String),
     ProjectDown(String),
     OpenDashboard,
+    /// "New service ▸ PostgreSQL ▸ 17": the window's new-service dialog, prefilled (no version:
+    /// "Other…", the user picks).
+    NewService {
+        kind: String,
+        version: Option<String>,
+    },
     ToggleAutostart,
     Quit,
 }
@@ -103,6 +109,14 @@ impl MenuAction {
             ["proj", name, "up"] => MenuAction::ProjectUp(name.to_string()),
             ["proj", name, "down"] => MenuAction::ProjectDown(name.to_string()),
             ["open-dashboard"] => MenuAction::OpenDashboard,
+            ["new", kind] => MenuAction::NewService {
+                kind: kind.to_string(),
+                version: None,
+            },
+            ["new", kind, version] => MenuAction::NewService {
+                kind: kind.to_string(),
+                version: Some(version.to_string()),
+            },
             ["autostart"] => MenuAction::ToggleAutostart,
             ["quit"] => MenuAction::Quit,
             _ => return None,
@@ -243,6 +257,7 @@ pub fn build(
             kind: ItemKind::Submenu(sub),
         });
     }
+    items.push(new_service_menu());
     if !projects.is_empty() {
         items.push(separator(2));
         let mut proj_items = Vec::new();
@@ -309,6 +324,36 @@ pub fn build(
     });
     items.push(action("quit".into(), "Quit Dockhand".into(), true));
     MenuModel { health, items }
+}
+
+/// "New service ▸ <kind> ▸ <version> / Other…": the catalog's versions, newest first, each
+/// opening the window's dialog prefilled.
+fn new_service_menu() -> MenuItem {
+    let kinds = Kind::ALL
+        .iter()
+        .map(|k| {
+            let spec = k.spec();
+            let mut sub: Vec<MenuItem> = spec
+                .versions
+                .iter()
+                .rev()
+                .map(|v| action(format!("new:{k}:{v}"), v.to_string(), true))
+                .collect();
+            sub.push(action(format!("new:{k}"), "Other…".into(), true));
+            MenuItem {
+                id: format!("new-kind:{k}"),
+                label: spec.display_name.to_string(),
+                enabled: true,
+                kind: ItemKind::Submenu(sub),
+            }
+        })
+        .collect();
+    MenuItem {
+        id: "new-service".into(),
+        label: "New service".into(),
+        enabled: true,
+        kind: ItemKind::Submenu(kinds),
+    }
 }
 
 /// The gist of an error for one menu line: up to its first parenthesis or dash, at most 80
@@ -450,6 +495,39 @@ Dockhand — 1 of 3 running (disabled)
   Copy admin URL
   Back up now (disabled)
   Open logs…
+New service >
+  PostgreSQL >
+    18
+    17
+    16
+    15
+    14
+    13
+    Other…
+  Redis >
+    8
+    7.4
+    7.2
+    7.0
+    7
+    Other…
+  MariaDB >
+    11.8
+    11.4
+    11
+    10.11
+    10.6
+    Other…
+  MySQL >
+    9
+    8.4
+    8.0
+    Other…
+  MongoDB >
+    8
+    7
+    6
+    Other…
 ---
 Projects >
   shop (up) >
@@ -549,5 +627,13 @@ Quit Dockhand
             })
         );
         assert_eq!(MenuAction::parse("svc:pg:explode"), None);
+        assert_eq!(
+            MenuAction::parse("new:postgres:17"),
+            Some(MenuAction::NewService {
+                kind: "postgres".into(),
+                version: Some("17".into())
+            })
+        );
+        assert!(all.contains(&"new:mariadb".to_string()), "Other… for each kind");
     }
 }

@@ -270,6 +270,11 @@ pub trait SqlDialect: Send + Sync {
 
     /// Counts other sessions connected to, or running statements about, any of `names`.
     fn sessions_on(&self, names: &[&str]) -> String;
+
+    /// The server's own databases: listed as such, never dropped by Dockhand.
+    fn server_databases(&self) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 /// The PostgreSQL-style restore: scratch database, then a rename in one transaction.

@@ -16,15 +16,15 @@ use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
     InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder,
     LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
 
 use super::socket::{discover_endpoint, Endpoint};
 use super::{
-    labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, Engine, EngineError,
-    EngineResult, LogChunk, OutputStream, PullProgress, RunState, VolumeInfo,
+    labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStats, Engine,
+    EngineError, EngineResult, LogChunk, OutputStream, PullProgress, RunState, VolumeInfo,
 };
 use crate::engine::ContainerFile;
 
@@ -32,6 +32,8 @@ use crate::engine::ContainerFile;
 /// means the engine is in trouble and the user should hear about it.
 const CONNECT_LIMIT: Duration = Duration::from_secs(5);
 const CONTROL_LIMIT: Duration = Duration::from_secs(20);
+/// A stats read waits for the engine's second sample (about a second) for the CPU figure.
+const STATS_LIMIT: Duration = Duration::from_secs(5);
 const START_LIMIT: Duration = Duration::from_secs(60);
 /// A pull may take long in total, but never this long without any progress message.
 const PULL_STALL_LIMIT: Duration = Duration::from_secs(120);
@@ -583,6 +585,48 @@ impl Engine for DockerEngine {
             Err(EngineError::NotFound(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    async fn container_stats(&self, name: &str) -> EngineResult<Option<ContainerStats>> {
+        // Not one-shot: a one-shot read has no previous CPU sample, so no CPU figure.
+        let opts = StatsOptionsBuilder::new()
+            .stream(false)
+            .one_shot(false)
+            .build();
+        let mut stream = self.docker.stats(name, Some(opts));
+        let read = self
+            .call("container stats", STATS_LIMIT, async {
+                stream.next().await.transpose()
+            })
+            .await;
+        let r = match read {
+            Ok(Some(r)) => r,
+            Ok(None) | Err(EngineError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(mem) = r.memory_stats.filter(|m| m.usage.is_some()) else {
+            // A stopped container reads as all zeros with no memory usage.
+            return Ok(None);
+        };
+        let cpu = |c: &Option<bollard::models::ContainerCpuStats>| {
+            let c = c.as_ref();
+            (
+                c.and_then(|c| c.cpu_usage.as_ref()?.total_usage)
+                    .unwrap_or(0),
+                c.and_then(|c| c.system_cpu_usage).unwrap_or(0),
+                c.and_then(|c| c.online_cpus).unwrap_or(1),
+            )
+        };
+        let (total, system, cpus) = cpu(&r.cpu_stats);
+        let (pre_total, pre_system, _) = cpu(&r.precpu_stats);
+        Ok(Some(ContainerStats {
+            memory_bytes: ContainerStats::memory_in_use(
+                mem.usage.unwrap_or(0),
+                &mem.stats.unwrap_or_default(),
+            ),
+            memory_limit_bytes: mem.limit,
+            cpu_percent: ContainerStats::cpu_percent(total, pre_total, system, pre_system, cpus),
+        }))
     }
 
     async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>> {

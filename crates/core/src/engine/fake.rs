@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
+use super::ContainerStats;
 use super::{
     ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, LogChunk, OutputStream,
     PullProgress, RunState, VolumeInfo,
@@ -59,6 +60,36 @@ impl FakeEngine {
             ),
         );
         e
+    }
+
+    /// A running container that is none of Dockhand's, publishing `port` (someone's own
+    /// `docker run -p`).
+    pub fn publish(&self, name: &str, port: u16) {
+        let mut s = self.s.lock().unwrap();
+        s.ports_in_use.insert(port);
+        s.containers.insert(
+            name.into(),
+            (
+                ContainerInfo {
+                    id: format!("id-{name}"),
+                    name: name.into(),
+                    image: "img".into(),
+                    state: RunState::Running,
+                    exit_code: None,
+                    oom_killed: false,
+                    error: None,
+                    started_at: None,
+                    labels: HashMap::new(),
+                    bindings: vec![("0.0.0.0".into(), port)],
+                },
+                String::new(),
+            ),
+        );
+    }
+
+    pub fn set_labels(&self, name: &str, labels: HashMap<String, String>) {
+        let mut s = self.s.lock().unwrap();
+        s.containers.get_mut(name).expect("container").0.labels = labels;
     }
 
     pub fn set_exited(&self, name: &str, code: i64, oom: bool, logs: &str) {
@@ -242,6 +273,18 @@ impl Engine for FakeEngine {
     }
     async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>> {
         Ok(self.check()?.containers.get(name).map(|c| c.0.clone()))
+    }
+    async fn container_stats(&self, name: &str) -> EngineResult<Option<ContainerStats>> {
+        let s = self.check()?;
+        // A running container of the fake uses 64 MiB of 1 GiB and 2.5 % of a core.
+        Ok(s.containers
+            .get(name)
+            .filter(|c| c.0.state == RunState::Running)
+            .map(|_| ContainerStats {
+                memory_bytes: 64 << 20,
+                memory_limit_bytes: Some(1 << 30),
+                cpu_percent: Some(2.5),
+            }))
     }
     async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>> {
         Ok(self

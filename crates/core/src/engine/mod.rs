@@ -120,6 +120,48 @@ pub struct ContainerInfo {
     pub bindings: Vec<(String, u16)>,
 }
 
+/// One reading of a running container's resource use, as `docker stats` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ContainerStats {
+    /// Memory in use minus the page cache (what `docker stats` calls MEM USAGE).
+    pub memory_bytes: u64,
+    /// The container's memory limit (the host's memory when it has none of its own).
+    pub memory_limit_bytes: Option<u64>,
+    /// CPU use over the engine's sampling interval, 100 = one full core.
+    pub cpu_percent: Option<f64>,
+}
+
+impl ContainerStats {
+    /// Memory as `docker stats` counts it: usage less inactive page cache (cgroup v2's
+    /// `inactive_file`, v1's `total_inactive_file`), or less `cache` on old kernels.
+    pub fn memory_in_use(usage: u64, stats: &HashMap<String, u64>) -> u64 {
+        let cache = stats
+            .get("inactive_file")
+            .or_else(|| stats.get("total_inactive_file"))
+            .or_else(|| stats.get("cache"))
+            .copied()
+            .unwrap_or(0);
+        usage.saturating_sub(cache)
+    }
+
+    /// CPU % from two samples, as `docker stats` computes it: the container's share of the
+    /// system's CPU time between them, times the number of CPUs. `None` without a first sample.
+    pub fn cpu_percent(
+        total: u64,
+        pre_total: u64,
+        system: u64,
+        pre_system: u64,
+        cpus: u32,
+    ) -> Option<f64> {
+        let cpu_delta = total.checked_sub(pre_total)? as f64;
+        let system_delta = system.checked_sub(pre_system)? as f64;
+        if pre_system == 0 || system_delta <= 0.0 {
+            return None;
+        }
+        Some(cpu_delta / system_delta * f64::from(cpus.max(1)) * 100.0)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PullProgress {
     Status(String),
@@ -235,6 +277,9 @@ pub trait Engine: Send + Sync + 'static {
         input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64>;
+    /// One reading of a running container's memory and CPU use (the engine samples twice, about
+    /// a second apart, for the CPU figure). `None` for a container that is not running.
+    async fn container_stats(&self, name: &str) -> EngineResult<Option<ContainerStats>>;
     /// Lifecycle events of containers carrying all of the given labels, live. The stream ends
     /// (or yields an error) when the engine goes away.
     fn container_events(
@@ -373,6 +418,31 @@ pub async fn log_tail(engine: &dyn Engine, name: &str, n: usize) -> String {
     // A diagnostic must never turn into a hang of its own.
     let _ = tokio::time::timeout(Duration::from_secs(5), collect).await;
     String::from_utf8_lossy(&text).trim_end().to_string()
+}
+
+#[cfg(test)]
+mod stats_tests {
+    use super::*;
+
+    #[test]
+    fn memory_leaves_out_the_page_cache_and_cpu_is_a_share_of_the_system() {
+        let v2 = HashMap::from([("inactive_file".to_string(), 300)]);
+        assert_eq!(ContainerStats::memory_in_use(1000, &v2), 700);
+        let v1 = HashMap::from([("total_inactive_file".to_string(), 100)]);
+        assert_eq!(ContainerStats::memory_in_use(1000, &v1), 900);
+        assert_eq!(ContainerStats::memory_in_use(1000, &HashMap::new()), 1000);
+        // Half of the system's time on 2 CPUs is one full core (100 %); a twentieth is 10 %.
+        assert_eq!(
+            ContainerStats::cpu_percent(105, 100, 1100, 1000, 2),
+            Some(10.0)
+        );
+        assert_eq!(
+            ContainerStats::cpu_percent(600, 100, 2000, 1000, 2),
+            Some(100.0)
+        );
+        // No previous sample (a one-shot read): no figure rather than a wrong one.
+        assert_eq!(ContainerStats::cpu_percent(600, 0, 2000, 0, 2), None);
+    }
 }
 
 #[cfg(test)]

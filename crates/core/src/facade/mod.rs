@@ -2,11 +2,19 @@
 //! both show, settings as one typed struct, what Quit stops, and the project views. The shells
 //! never reach into the store; everything here is a method of [`Manager`](crate::Manager).
 
+mod details;
+mod env_file;
+mod port_check;
 mod quit;
 mod settings;
 mod snapshot;
 mod views;
 
+pub use crate::manager::{DatabaseView, NewServiceForm, VersionOption};
+pub use crate::platform::PortHolder;
+pub use details::ServiceDetails;
+pub use env_file::EnvWritten;
+pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{
     parse_duration, QuitBehaviour, SettingKey, Settings, NOTIFICATION_KINDS, SETTING_NAMES,

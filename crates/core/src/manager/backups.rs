@@ -781,7 +781,7 @@ impl Manager {
             .map(|a| a.db_user)
     }
 
-    pub(super) async fn is_running(&self, service: &str) -> Result<bool> {
+    pub(crate) async fn is_running(&self, service: &str) -> Result<bool> {
         Ok(self
             .engine
             .inspect_container(&container_name(service))
@@ -836,7 +836,11 @@ impl Manager {
         }
     }
 
-    async fn list_databases(&self, row: &ServiceRow, password: &str) -> Result<Vec<String>> {
+    pub(super) async fn list_databases(
+        &self,
+        row: &ServiceRow,
+        password: &str,
+    ) -> Result<Vec<String>> {
         let Some(q) = self.driver(row.kind).sql().map(|d| d.list_databases()) else {
             return Ok(vec![]);
         };
@@ -856,7 +860,12 @@ impl Manager {
         Ok(dbs)
     }
 
-    async fn run_sql(&self, row: &ServiceRow, password: &str, statement: &str) -> Result<String> {
+    pub(super) async fn run_sql(
+        &self,
+        row: &ServiceRow,
+        password: &str,
+        statement: &str,
+    ) -> Result<String> {
         let via = self.sql_of(row)?.maintenance_database("");
         self.run_sql_in(row, password, via, statement).await
     }
@@ -1148,7 +1157,7 @@ async fn test_pause(step: &str) {
 
 impl Manager {
     /// The SQL dialect of a service's kind; kinds without one have no databases to run it on.
-    fn sql_of(&self, row: &ServiceRow) -> Result<&'static dyn SqlDialect> {
+    pub(super) fn sql_of(&self, row: &ServiceRow) -> Result<&'static dyn SqlDialect> {
         self.driver(row.kind).sql().ok_or_else(|| {
             CoreError::InvalidInput(format!(
                 "{} has no SQL databases",

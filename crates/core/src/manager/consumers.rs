@@ -184,9 +184,13 @@ impl Manager {
         if now < due {
             return Ok(Settled::StopsIn(Duration::from_millis((due - now) as u64)));
         }
-        self.engine
+        self.note_intent(service, super::intent::Intent::Stop);
+        let stopped = self
+            .engine
             .stop_container(&cname, row.kind.spec().stop_timeout)
-            .await?;
+            .await;
+        self.clear_intent(service);
+        stopped?;
         self.store.set_desired(service, Desired::Stopped)?;
         self.store.set_state(service, ServiceState::Stopped, None)?;
         self.store.set_idle_since(service, None)?;

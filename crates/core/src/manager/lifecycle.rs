@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::intent::Intent;
 use super::keychain::PendingSecret;
 use super::naming::{admin_secret_key, container_name, volume_name, NETWORK};
 use super::{consumers, projects, Manager, ProgressFn, UpOutcome, UpRequest};
@@ -60,9 +61,19 @@ impl Manager {
             pinned: true,
         };
         let port_free = self.port_free;
-        let (row, _created) = self.store.claim_service(&new, |taken| {
+        let claimed = self.store.claim_service(&new, |taken| {
             choose_port(kind, req.port, preferred, taken, port_free)
-        })?;
+        });
+        let (row, _created) = match claimed {
+            // The message names who has the port, so the user need not go looking.
+            Err(CoreError::PortInUse { port, .. }) => {
+                return Err(CoreError::PortInUse {
+                    port,
+                    by: self.port_taken_by(port).await,
+                })
+            }
+            other => other?,
+        };
         self.check_same_spec(&row, &req.spec)?;
         if let Some(p) = req.port.filter(|p| *p != row.host_port) {
             return Err(CoreError::InvalidInput(format!(
@@ -77,11 +88,17 @@ impl Manager {
                 row.image
             )));
         }
-        self.store.set_desired(&name, Desired::Running)?;
-        // Started by the user: it runs until `down`, whatever its consumers do.
-        self.store.set_pinned(&name, true)?;
-        let _lock = self.lock(&name, consumers::LOCK_LIMIT).await?;
-        let started = self.start(row, progress).await;
+        // From here until the start is done, what the supervisor sees is the way up.
+        self.note_intent(&name, Intent::Start);
+        let started = async {
+            self.store.set_desired(&name, Desired::Running)?;
+            // Started by the user: it runs until `down`, whatever its consumers do.
+            self.store.set_pinned(&name, true)?;
+            let _lock = self.lock(&name, consumers::LOCK_LIMIT).await?;
+            self.start(row, progress).await
+        }
+        .await;
+        self.clear_intent(&name);
         if started.is_err() {
             self.forget_if_never_created(&name).await;
         }
@@ -133,6 +150,14 @@ impl Manager {
         row: ServiceRow,
         progress: &ProgressFn<'_>,
     ) -> Result<UpOutcome> {
+        let name = row.name.clone();
+        self.note_intent(&name, Intent::Start);
+        let result = self.start_noted(row, progress).await;
+        self.clear_intent(&name);
+        result
+    }
+
+    async fn start_noted(&self, row: ServiceRow, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let name = row.name.clone();
         self.store.set_desired(&name, Desired::Running)?;
         match self.bring_up(row, progress).await {
@@ -240,9 +265,11 @@ impl Manager {
                     // Someone outside this store took the port between choice and start. A port
                     // the user chose, or one a service has already been reached on, never moves.
                     if row.port_explicit || row.ever_ready || attempts > PORT_RETRIES {
+                        let port = if port == 0 { row.host_port } else { port };
+                        let holder = self.port_taken_by(port).await;
                         return Err(CoreError::PortInUse {
-                            port: if port == 0 { row.host_port } else { port },
-                            by: format!(" ({message})"),
+                            port,
+                            by: format!("{holder} ({message})"),
                         });
                     }
                     self.engine.remove_container(&cname).await?;
@@ -478,6 +505,16 @@ impl Manager {
     /// Stops a service; its container and data stay.
     pub async fn down(&self, query: &str) -> Result<ServiceRow> {
         let row = self.resolve(query)?;
+        // A server shutting down stops answering: expected, not a failure.
+        self.note_intent(&row.name, Intent::Stop);
+        let stopped = self.down_noted(&row).await;
+        self.clear_intent(&row.name);
+        stopped?;
+        self.event(&row.name, "stopped", "stopped by the user");
+        Ok(row)
+    }
+
+    async fn down_noted(&self, row: &ServiceRow) -> Result<()> {
         self.store.set_desired(&row.name, Desired::Stopped)?;
         self.store.set_pinned(&row.name, false)?;
         let cname = container_name(&row.name);
@@ -494,8 +531,7 @@ impl Manager {
         }
         self.store
             .set_state(&row.name, ServiceState::Stopped, None)?;
-        self.event(&row.name, "stopped", "stopped by the user");
-        Ok(row)
+        Ok(())
     }
 
     pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {

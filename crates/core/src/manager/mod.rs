@@ -4,9 +4,12 @@
 
 mod backups;
 mod consumers;
+mod databases;
+mod intent;
 mod keychain;
 mod lifecycle;
 mod naming;
+mod new_service;
 mod ownership;
 mod projects;
 mod reconcile;
@@ -15,8 +18,10 @@ mod status;
 mod types;
 
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
+pub use databases::DatabaseView;
 pub use naming::NETWORK;
-pub(crate) use naming::{admin_secret_key, container_name};
+pub(crate) use naming::{admin_secret_key, container_name, volume_name};
+pub use new_service::{NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
@@ -92,6 +97,11 @@ impl Manager {
 
     /// The driver of a kind (every use of a kind's knowledge in the manager goes through here,
     /// so a test can hand it a driver that speaks no protocol).
+    /// Whether nothing listens on a host port (a test's stand-in in unit tests).
+    pub(crate) fn port_is_free(&self, port: u16) -> bool {
+        (self.port_free)(port)
+    }
+
     pub(crate) fn driver(&self, kind: Kind) -> &'static dyn Driver {
         (self.drivers)(kind)
     }
@@ -103,7 +113,7 @@ impl Manager {
     }
 
     #[cfg(test)]
-    fn with_port_check(mut self, f: fn(u16) -> bool) -> Self {
+    pub(crate) fn with_port_check(mut self, f: fn(u16) -> bool) -> Self {
         self.port_free = f;
         self
     }
@@ -142,6 +152,23 @@ impl Manager {
                     .join(", "),
             }),
         }
+    }
+}
+
+/// The intents, for the supervisor's tests (which play another process's `down`/`up`).
+#[cfg(test)]
+pub(crate) mod intent_for_tests {
+    use super::intent::Intent;
+    use super::Manager;
+
+    pub(crate) fn note_start(m: &Manager, service: &str) {
+        m.note_intent(service, Intent::Start)
+    }
+    pub(crate) fn note_stop(m: &Manager, service: &str) {
+        m.note_intent(service, Intent::Stop)
+    }
+    pub(crate) fn clear(m: &Manager, service: &str) {
+        m.clear_intent(service)
     }
 }
 

@@ -14,7 +14,7 @@ pub(crate) fn container_name(service: &str) -> String {
     format!("dockhand-{service}")
 }
 
-pub(super) fn volume_name(service: &str) -> String {
+pub(crate) fn volume_name(service: &str) -> String {
     format!("dockhand-{service}-data")
 }
 

@@ -14,7 +14,7 @@ use crate::probe::ProbeTarget;
 use crate::project_config::{self, version_matches, Need};
 use crate::provision::{self, Grant};
 use crate::secrets::Secret;
-use crate::store::{AttachmentRow, NewService, ProjectRow, ServiceRow};
+use crate::store::{AttachmentRow, BackupRow, NewService, ProjectRow, ServiceRow};
 
 use super::consumers::{Lease, Settled};
 
@@ -242,7 +242,7 @@ impl Manager {
         Ok(row)
     }
 
-    async fn attach_one(
+    pub(super) async fn attach_one(
         &self,
         project: &ProjectRow,
         row: &ServiceRow,
@@ -317,7 +317,7 @@ impl Manager {
         Ok(provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await)
     }
 
-    fn admin_target(&self, row: &ServiceRow) -> Result<ProbeTarget> {
+    pub(super) fn admin_target(&self, row: &ServiceRow) -> Result<ProbeTarget> {
         let pw = self.admin_password(&row.name)?;
         Ok(self.probe_target(row, &pw))
     }
@@ -639,92 +639,12 @@ impl Manager {
                 )));
             }
             for att in &atts {
-                let holder = format!("remove:{}", project.name);
-                let noop = |_| {};
-                let (lease, _) = self
-                    .acquire(&att.service, &holder, false, None, &noop)
-                    .await?;
-                // Resumable: each attachment is backed up, dropped and then forgotten on its
-                // own, so a removal killed at any moment is finished by the next run (a database
-                // already dropped is not backed up again — its backup was taken before the drop).
-                let work = async {
-                    let row = self.resolve(&att.service)?;
-                    let admin = self.admin_target(&row)?;
-                    let noop = |_| {};
-                    // A kind backed up as a whole server (Redis's RDB snapshot): the project's
-                    // keys cannot be saved alone, so the whole server is, and the event says so.
-                    let driver = self.driver(row.kind);
-                    let (scope, what) = if driver.backup_unit() == crate::drivers::BackupUnit::WholeServer {
-                        (
-                            crate::backup::tools::WHOLE_SERVER.to_string(),
-                            format!(
-                                "keys '{}*' of project '{}'",
-                                driver.key_prefix(&att.db_name).unwrap_or_default(),
-                                project.name
-                            ),
-                        )
-                    } else {
-                        (
-                            att.db_name.clone(),
-                            format!("database '{}' of project '{}'", att.db_name, project.name),
-                        )
-                    };
-                    let file = if provision::database_exists(self.driver(row.kind), &admin, &att.db_name).await?
-                    {
-                        let file = self
-                            .backup_one(
-                                &row,
-                                &admin.password,
-                                &scope,
-                                &format!("before dropping project '{}'", project.name),
-                                &noop,
-                            )
-                            .await?;
-                        tracing::info!("backed up {scope} before dropping {what}: {}", file.path);
-                        Some(PathBuf::from(file.path))
-                    } else {
-                        None
-                    };
-                    let pw = self.secrets.get_or_create(&project_secret_key(
-                        &self.instance,
-                        &project.name,
-                        &att.service,
-                    ))?;
-                    let deleted = provision::drop_grant(
-                        self.driver(row.kind),
-                        &admin,
-                        &Grant {
-                            database: &att.db_name,
-                            user: &att.db_user,
-                            password: &pw,
-                            connection_limit: self.connection_limit()?,
-                        },
-                    )
-                    .await?;
-                    self.secrets.delete(&project_secret_key(
-                        &self.instance,
-                        &project.name,
-                        &att.service,
-                    ))?;
-                    self.release_standing(&att.service, &standing_holder(&project.name))
-                        .await?;
-                    self.store.detach(&project.name, &att.service)?;
-                    let backup = file.as_ref().map_or(
-                        "taken by an earlier, interrupted removal".to_string(),
-                        |f| f.display().to_string(),
-                    );
-                    let msg = match deleted {
-                        Some(n) => format!(
-                            "{what} ({n} deleted) and its user (backup of the whole server first: {backup})"
-                        ),
-                        None => format!("{what} (backup: {backup})"),
-                    };
-                    self.event(&row.name, "dropped", &msg);
-                    Ok::<_, CoreError>(file)
+                if let Some(b) = self
+                    .drop_attachment_data(att, &format!("remove:{}", project.name), &|_| {})
+                    .await?
+                {
+                    backups.push(PathBuf::from(b.path));
                 }
-                .await;
-                let _ = self.release(&lease).await;
-                backups.extend(work?);
             }
         } else {
             // Keeping the data keeps no door open: users that own nothing (Redis) go now.
@@ -768,6 +688,122 @@ impl Manager {
             },
         );
         Ok(backups)
+    }
+
+    /// Backs up one attachment's database, drops it with its user and forgets the attachment:
+    /// what `project remove --drop-data` does per attachment and `db drop` does to a project's
+    /// database. Resumable: a run killed at any step is finished by the next (a database already
+    /// dropped is not backed up again — its backup was taken before the drop). The backup, when
+    /// this run took one.
+    pub(super) async fn drop_attachment_data(
+        &self,
+        att: &AttachmentRow,
+        holder: &str,
+        progress: &crate::backup::BackupProgressFn<'_>,
+    ) -> Result<Option<BackupRow>> {
+        let noop = |_| {};
+        let (lease, _) = self
+            .acquire(&att.service, holder, false, None, &noop)
+            .await?;
+        let work = async {
+            let row = self.resolve(&att.service)?;
+            let admin = self.admin_target(&row)?;
+            // A kind backed up as a whole server (Redis's RDB snapshot): the project's
+            // keys cannot be saved alone, so the whole server is, and the event says so.
+            let driver = self.driver(row.kind);
+            let (scope, what) = if driver.backup_unit() == crate::drivers::BackupUnit::WholeServer {
+                (
+                    crate::backup::tools::WHOLE_SERVER.to_string(),
+                    format!(
+                        "keys '{}*' of project '{}'",
+                        driver.key_prefix(&att.db_name).unwrap_or_default(),
+                        att.project
+                    ),
+                )
+            } else {
+                (
+                    att.db_name.clone(),
+                    format!("database '{}' of project '{}'", att.db_name, att.project),
+                )
+            };
+            let backup = if provision::database_exists(self.driver(row.kind), &admin, &att.db_name)
+                .await?
+            {
+                let taken = self
+                    .backup_one(
+                        &row,
+                        &admin.password,
+                        &scope,
+                        &format!("before dropping project '{}'", att.project),
+                        progress,
+                    )
+                    .await;
+                match taken {
+                    Ok(file) => {
+                        tracing::info!("backed up {scope} before dropping {what}: {}", file.path);
+                        Some(file)
+                    }
+                    // Gone while we looked: the DROP of an earlier, killed run finishing in
+                    // the server (an exec outlives the process that started it). That run
+                    // dropped only after its own backup was recorded.
+                    Err(e)
+                        if !provision::database_exists(
+                            self.driver(row.kind),
+                            &admin,
+                            &att.db_name,
+                        )
+                        .await? =>
+                    {
+                        tracing::info!(
+                            "{what} went during its backup ({e}): an earlier run dropped it"
+                        );
+                        None
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                None
+            };
+            let pw = self.secrets.get_or_create(&project_secret_key(
+                &self.instance,
+                &att.project,
+                &att.service,
+            ))?;
+            let deleted = provision::drop_grant(
+                self.driver(row.kind),
+                &admin,
+                &Grant {
+                    database: &att.db_name,
+                    user: &att.db_user,
+                    password: &pw,
+                    connection_limit: self.connection_limit()?,
+                },
+            )
+            .await?;
+            self.secrets.delete(&project_secret_key(
+                &self.instance,
+                &att.project,
+                &att.service,
+            ))?;
+            self.release_standing(&att.service, &standing_holder(&att.project))
+                .await?;
+            self.store.detach(&att.project, &att.service)?;
+            let file = backup.as_ref().map_or(
+                "taken by an earlier, interrupted removal".to_string(),
+                |b| b.path.clone(),
+            );
+            let msg = match deleted {
+                Some(n) => format!(
+                    "{what} ({n} deleted) and its user (backup of the whole server first: {file})"
+                ),
+                None => format!("{what} (backup: {file})"),
+            };
+            self.event(&row.name, "dropped", &msg);
+            Ok::<_, CoreError>(backup)
+        }
+        .await;
+        let _ = self.release(&lease).await;
+        work
     }
 
     /// The shared network services join, for `--for container`.

@@ -57,6 +57,8 @@ impl Manager {
                     RunState::Other => (ServiceState::Unknown, None),
                 },
             };
+            // A server that is being started or stopped by a Dockhand process is on its way.
+            let (state, detail) = super::intent::expected(self.intent(&row.name), state, detail);
             let consumers = self
                 .live_leases(&row.name)?
                 .into_iter()

@@ -20,6 +20,29 @@ pub struct UpRequest {
 }
 
 impl UpRequest {
+    /// A new service as the window's dialog describes it, created exactly as
+    /// `dockhand up kind:version --name NAME [--port PORT] [--image IMAGE]` would. Pass `port`
+    /// only when the user chose it (a chosen port is never moved; a suggested one may be, while
+    /// the service has never run), and `image_override` only for another image than the
+    /// official one (the official image given here counts as none).
+    pub fn new_service(
+        kind: Kind,
+        version: &str,
+        name: &str,
+        port: Option<u16>,
+        image_override: Option<String>,
+    ) -> crate::error::Result<UpRequest> {
+        let spec = ServiceSpec::parse(&format!("{kind}:{version}"))?;
+        crate::names::validate_service_name(name)?;
+        let official = spec.default_image();
+        Ok(UpRequest {
+            image: image_override.filter(|i| *i != official),
+            spec,
+            name: Some(name.to_string()),
+            port,
+        })
+    }
+
     /// Starting an existing service as it is: its kind, version and name.
     pub fn for_service(row: &ServiceRow) -> UpRequest {
         UpRequest {

@@ -12,6 +12,7 @@
 //! | is a path a socket | file type | never (Docker Desktop listens on a named pipe) |
 //! | how a child ended | exit code, or 128 + signal | exit code |
 //! | a child that outlives the terminal | its own process group | its own process group |
+//! | who listens on a port | Linux: `/proc/net/tcp*` + `/proc/<pid>/fd`; macOS: `lsof` | not looked up |
 //!
 //! Only Linux (Debian 12) builds and tests this here; the Windows and macOS branches are written
 //! to build there and are kept small so a reader can check them by eye.
@@ -21,6 +22,9 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
+
+mod port_holder;
+pub use port_holder::{port_holder, PortHolder};
 
 #[cfg(unix)]
 mod unix;

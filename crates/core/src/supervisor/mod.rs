@@ -553,7 +553,13 @@ impl Actor {
                     None => format!("{before} → {health}"),
                 };
                 tracing::info!(service = %s.name, "{msg}");
-                self.record(Some(&s.name), health.as_str(), &msg);
+                // A stop is recorded by whoever stopped it (`down`, the idle stopper), with
+                // why: once is enough. (A container stopped from outside while it should run
+                // is `exited`, a failure, and recorded here.)
+                let asked_to_stop = health == Health::Stopped && s.state == ServiceState::Stopped;
+                if !asked_to_stop {
+                    self.record(Some(&s.name), health.as_str(), &msg);
+                }
                 self.emit(SupervisorEvent::Transition {
                     service: s.name.clone(),
                     from: prev_health,

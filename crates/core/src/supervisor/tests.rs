@@ -391,3 +391,121 @@ async fn a_server_busy_with_a_script_is_relieved_after_the_grace_and_only_then()
     assert!(w.busy_ends.lock().unwrap().is_empty());
     sup.shutdown().await;
 }
+
+/// The manager's own statuses over the fake engine: what a user's stop or start (noted by
+/// whichever process did it) looks like to the supervisor.
+mod intents {
+    use super::*;
+    use crate::engine::fake::FakeEngine;
+    use crate::engine::RunState;
+    use crate::home::Home;
+    use crate::manager::intent_for_tests::{clear, note_start, note_stop};
+    use crate::secrets::MemorySecretStore;
+    use crate::store::{NewService, Store};
+
+    const LOOK: Duration = Duration::from_secs(5);
+
+    fn world(container: RunState) -> (Arc<crate::Manager>, Arc<FakeEngine>, tempfile::TempDir) {
+        let t = tempfile::tempdir().unwrap();
+        let e = Arc::new(FakeEngine::with_running("dockhand-pg"));
+        if container == RunState::Exited {
+            e.set_exited("dockhand-pg", 0, false, "");
+        }
+        let m = crate::Manager::new(
+            Home::open(t.path().join("home")).unwrap(),
+            Store::open_in_memory().unwrap(),
+            e.clone(),
+            Arc::new(MemorySecretStore::default()),
+        )
+        .unwrap();
+        let new = NewService {
+            name: "pg",
+            kind: Kind::Postgres,
+            version: "15",
+            image: "postgres:15",
+            port_explicit: false,
+            pinned: true,
+        };
+        m.store().claim_service(&new, |_| Ok(5432)).unwrap();
+        m.store().set_desired("pg", Desired::Running).unwrap();
+        use crate::engine::labels;
+        e.set_labels(
+            "dockhand-pg",
+            [
+                (labels::MANAGED, "true"),
+                (labels::INSTANCE, m.instance()),
+                (labels::SERVICE, "pg"),
+                (labels::KIND, "postgres"),
+                (labels::VERSION, "15"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        );
+        (Arc::new(m), e, t)
+    }
+
+    /// Records events, neither starts nor restarts anything (the test plays the user).
+    fn watching() -> SupervisorConfig {
+        SupervisorConfig {
+            act: false,
+            scheduled_backups: false,
+            ..Default::default()
+        }
+    }
+
+    fn kinds(m: &crate::Manager) -> Vec<String> {
+        m.events(Some("pg"), 50)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_start_under_way_is_starting_and_the_same_exit_without_one_is_a_failure() {
+        let (m, _e, _t) = world(RunState::Exited);
+        note_start(&m, "pg");
+        let sup = spawn(m.clone(), watching());
+        let snap = sup
+            .wait_for(LOOK, |s| health_of(s, "pg").is_some())
+            .await
+            .unwrap();
+        assert_eq!(health_of(&snap, "pg"), Some(Health::Starting));
+        let s = snap
+            .services
+            .iter()
+            .find(|s| s.status.name == "pg")
+            .unwrap();
+        assert_eq!(s.status.detail.as_deref(), Some("starting…"));
+        // The start ends without the server coming up (killed): now it is a failure.
+        clear(&m, "pg");
+        sup.refresh_now(LOOK).await;
+        assert_eq!(health_of(&sup.current(), "pg"), Some(Health::Failed));
+        assert!(kinds(&m).contains(&"failed".to_string()), "{:?}", kinds(&m));
+        sup.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_stop_under_way_is_no_failure_and_is_recorded_once() {
+        let (m, _e, _t) = world(RunState::Running);
+        let sup = spawn(m.clone(), watching());
+        sup.wait_for(LOOK, |s| health_of(s, "pg").is_some())
+            .await
+            .unwrap();
+        // Shutting down: the container still runs, the server no longer answers.
+        note_stop(&m, "pg");
+        sup.refresh_now(LOOK).await;
+        assert_eq!(health_of(&sup.current(), "pg"), Some(Health::Stopped));
+        m.down("pg").await.unwrap();
+        sup.refresh_now(LOOK).await;
+        assert_eq!(health_of(&sup.current(), "pg"), Some(Health::Stopped));
+        let k = kinds(&m);
+        assert_eq!(k.iter().filter(|k| *k == "stopped").count(), 1, "{k:?}");
+        assert!(
+            !k.iter().any(|k| k == "failed" || k == "unhealthy"),
+            "{k:?}"
+        );
+        sup.shutdown().await;
+    }
+}

@@ -158,6 +158,10 @@ impl Driver for MysqlFamily {
 }
 
 impl SqlDialect for MysqlFamily {
+    fn server_databases(&self) -> &'static [&'static str] {
+        &["mysql", "information_schema", "performance_schema", "sys"]
+    }
+
     fn admin_sql(&self, password: &str, _database: &str, statement: &str) -> ToolCommand {
         tool(
             self.client,

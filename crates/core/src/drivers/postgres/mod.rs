@@ -203,6 +203,11 @@ impl Driver for Postgres {
 struct Sql;
 
 impl SqlDialect for Sql {
+    fn server_databases(&self) -> &'static [&'static str] {
+        // template0/1 are not listed (templates); `postgres` is the admin's maintenance database.
+        &["postgres", "template0", "template1"]
+    }
+
     fn admin_sql(&self, password: &str, database: &str, statement: &str) -> ToolCommand {
         tool(
             "psql",

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run Dockhand and its tests: the packages below, a running
-# Docker engine, and the local test images (postgres:15, redis:7, mariadb:10.11).
+# Docker engine, and the local test images (postgres:15/17, redis:7/8, valkey/valkey:8,
+# mariadb:10.11/11.8, from Debian 12 and 13 packages: tests/images/build-images.sh).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,7 +3,8 @@
 //! functions and channels; every attempt must be refused (NOPERM) and `beta` must keep working.
 //! Also: what real apps need still works, revocation on detach/remove, `--drop-data`, and a
 //! runaway script ended by the supervisor while the other project keeps its data. The real
-//! `dockhand` binary, the real Docker engine, a real Redis 7 server, the OS keychain.
+//! `dockhand` binary, the real Docker engine, real Redis and Valkey servers (which versions:
+//! `common::versions`), the OS keychain.
 
 mod common;
 
@@ -15,9 +16,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-/// A project folder whose dockhand.toml names this test's Redis service.
-fn redis_project(env: &Env, name: &str, service: &str) -> PathBuf {
-    project_dir(env, name, &[("redis", "7", service)])
+/// A project folder whose dockhand.toml names this test's Redis-family service.
+fn redis_project(env: &Env, name: &str, kind: &str, version: &str, service: &str) -> PathBuf {
+    project_dir(env, name, &[(kind, version, service)])
 }
 
 fn redis_url(env: &Env, dir: &Path) -> String {
@@ -67,10 +68,10 @@ struct Shared {
     beta_dir: PathBuf,
 }
 
-fn shared(env: &Env) -> Shared {
+fn shared(env: &Env, kind: &str, version: &str) -> Shared {
     let service = env.name("shared");
-    let alpha_dir = redis_project(env, "alpha", &service);
-    let beta_dir = redis_project(env, "beta", &service);
+    let alpha_dir = redis_project(env, "alpha", kind, version, &service);
+    let beta_dir = redis_project(env, "beta", kind, version, &service);
     // The server stays up between commands (no stop after each attach).
     env.ok(&["config", "set", "grace-period", "10m"]);
     ok_in(env, &alpha_dir, &["attach"]);
@@ -86,192 +87,212 @@ fn shared(env: &Env) -> Shared {
     }
 }
 
+/// Runs a scenario on each Redis-family server of this run's version set (`common::versions`:
+/// Redis 7, or Redis 8 and Valkey 8), each a fresh service with its two projects. The same
+/// attacks, the same expectations: Valkey must isolate projects exactly as Redis does.
+fn on_each_server(scenario: impl Fn(&Env, &Shared)) {
+    for (kind, version, _) in versions().redis_family {
+        eprintln!("-- on {kind}:{version}");
+        let env = Env::new();
+        let s = shared(&env, kind, version);
+        scenario(&env, &s);
+    }
+}
+
 const BETA_LIB: &str = "#!lua name=beta_lib\nredis.register_function('beta_incr', function(keys, args) return redis.call('INCR', keys[1]) end)";
 const EVIL_LIB: &str = "#!lua name=beta_lib\nredis.register_function('beta_incr', function(keys, args) return redis.call('SET', keys[1], 'owned') end)";
 
 #[test]
 fn another_projects_functions_cannot_be_replaced_deleted_flushed_or_read() {
-    let env = Env::new();
-    let s = shared(&env);
-    // Beta's library (Functions are server-wide: only the admin loads them).
-    assert_eq!(redis(&s.admin, &["FUNCTION", "LOAD", BETA_LIB]), "beta_lib");
-    assert_eq!(
-        redis(&s.beta, &["FCALL", "beta_incr", "1", "beta:counter"]),
-        "1"
-    );
+    on_each_server(|_, s| {
+        // Beta's library (Functions are server-wide: only the admin loads them).
+        assert_eq!(redis(&s.admin, &["FUNCTION", "LOAD", BETA_LIB]), "beta_lib");
+        assert_eq!(
+            redis(&s.beta, &["FCALL", "beta_incr", "1", "beta:counter"]),
+            "1"
+        );
 
-    refused(&s.alpha, &["FUNCTION", "LOAD", "REPLACE", EVIL_LIB]);
-    refused(&s.alpha, &["FUNCTION", "DELETE", "beta_lib"]);
-    refused(&s.alpha, &["FUNCTION", "FLUSH"]);
-    let listing = refused(&s.alpha, &["FUNCTION", "LIST", "WITHCODE"]);
-    assert!(!listing.contains("register_function"), "{listing}");
-    refused(&s.alpha, &["FUNCTION", "DUMP"]);
-    refused(&s.alpha, &["FUNCTION", "STATS"]);
-    refused(&s.alpha, &["FUNCTION", "KILL"]);
+        refused(&s.alpha, &["FUNCTION", "LOAD", "REPLACE", EVIL_LIB]);
+        refused(&s.alpha, &["FUNCTION", "DELETE", "beta_lib"]);
+        refused(&s.alpha, &["FUNCTION", "FLUSH"]);
+        let listing = refused(&s.alpha, &["FUNCTION", "LIST", "WITHCODE"]);
+        assert!(!listing.contains("register_function"), "{listing}");
+        refused(&s.alpha, &["FUNCTION", "DUMP"]);
+        refused(&s.alpha, &["FUNCTION", "STATS"]);
+        refused(&s.alpha, &["FUNCTION", "KILL"]);
 
-    // Beta's function is still beta's, and still works.
-    assert_eq!(
-        redis(&s.beta, &["FCALL", "beta_incr", "1", "beta:counter"]),
-        "2"
-    );
-    let code = redis(&s.admin, &["FUNCTION", "LIST", "WITHCODE"]);
-    assert!(
-        code.contains("redis.call('INCR'") && !code.contains("owned"),
-        "{code}"
-    );
+        // Beta's function is still beta's, and still works.
+        assert_eq!(
+            redis(&s.beta, &["FCALL", "beta_incr", "1", "beta:counter"]),
+            "2"
+        );
+        let code = redis(&s.admin, &["FUNCTION", "LIST", "WITHCODE"]);
+        assert!(
+            code.contains("redis.call('INCR'") && !code.contains("owned"),
+            "{code}"
+        );
+    });
 }
 
 #[test]
 fn another_projects_scripts_cannot_be_flushed_or_killed() {
-    let env = Env::new();
-    let s = shared(&env);
-    let script = "return redis.call('INCR', KEYS[1])";
-    let sha = redis(&s.beta, &["SCRIPT", "LOAD", script]);
-    assert_eq!(sha.len(), 40, "{sha}");
-    assert_eq!(redis(&s.beta, &["EVALSHA", &sha, "1", "beta:n"]), "1");
+    on_each_server(|_, s| {
+        let script = "return redis.call('INCR', KEYS[1])";
+        let sha = redis(&s.beta, &["SCRIPT", "LOAD", script]);
+        assert_eq!(sha.len(), 40, "{sha}");
+        assert_eq!(redis(&s.beta, &["EVALSHA", &sha, "1", "beta:n"]), "1");
 
-    refused(&s.alpha, &["SCRIPT", "FLUSH"]);
-    refused(&s.alpha, &["SCRIPT", "FLUSH", "ASYNC"]);
-    refused(&s.alpha, &["SCRIPT", "KILL"]);
-    refused(&s.alpha, &["SCRIPT", "DEBUG", "SYNC"]);
+        refused(&s.alpha, &["SCRIPT", "FLUSH"]);
+        refused(&s.alpha, &["SCRIPT", "FLUSH", "ASYNC"]);
+        refused(&s.alpha, &["SCRIPT", "KILL"]);
+        refused(&s.alpha, &["SCRIPT", "DEBUG", "SYNC"]);
 
-    assert_eq!(redis(&s.beta, &["EVALSHA", &sha, "1", "beta:n"]), "2");
+        assert_eq!(redis(&s.beta, &["EVALSHA", &sha, "1", "beta:n"]), "2");
+    });
 }
 
 #[test]
 fn another_projects_key_and_channel_names_stay_hidden() {
-    let env = Env::new();
-    let s = shared(&env);
-    assert_eq!(redis(&s.beta, &["SET", "beta:secret-plans", "v"]), "OK");
-    assert_eq!(redis(&s.beta, &["RPUSH", "beta:list", "3", "1"]), "2");
-    // A live subscriber on beta's channel (its name is what an attacker would look for).
-    let mut sub = cli_command(&s.beta, &["SUBSCRIBE", "beta:orders"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(30), || redis(
-            &s.admin,
-            &["PUBSUB", "NUMSUB", "beta:orders"]
-        )
-        .ends_with('1')),
-        "beta's subscriber never subscribed"
-    );
-
-    for attempt in [
-        &["SCAN", "0"][..],
-        &["SCAN", "0", "MATCH", "beta:*"],
-        &["RANDOMKEY"],
-        &["KEYS", "*"],
-        &["DBSIZE"],
-        &["PUBSUB", "CHANNELS"],
-        &["PUBSUB", "NUMSUB", "beta:orders"],
-        &["PUBSUB", "NUMPAT"],
-        &["PUBSUB", "SHARDCHANNELS"],
-        &["PUBSUB", "SHARDNUMSUB", "beta:orders"],
-        &["CLIENT", "TRACKING", "on", "BCAST"],
-        &["CLIENT", "LIST"],
-        &["ACL", "USERS"],
-        &["ACL", "LIST"],
-        // Commands that name a key of beta's, or reach any key through a pattern.
-        &["SORT", "beta:list"],
-        &["SORT", "alpha:list", "BY", "beta:*", "GET", "beta:*"],
-        &["OBJECT", "ENCODING", "beta:secret-plans"],
-        &["MEMORY", "USAGE", "beta:secret-plans"],
-        &["MOVE", "beta:secret-plans", "1"],
-        &["COPY", "beta:secret-plans", "alpha:copy"],
-        &["SWAPDB", "0", "1"],
-        &["MIGRATE", "127.0.0.1", "1", "beta:secret-plans", "0", "100"],
-    ] {
-        refused(&s.alpha, attempt);
-    }
-    // A script runs with its caller's rights: no way round the rules from Lua (Redis words the
-    // refusal differently there).
-    for attempt in [
-        &["EVAL", "return redis.call('SCAN', '0')", "0"][..],
-        &["EVAL", "return redis.call('RANDOMKEY')", "0"],
-        &["EVAL", "return redis.call('PUBSUB', 'CHANNELS')", "0"],
-        &[
-            "EVAL",
-            "return redis.call('GET', KEYS[1])",
-            "1",
-            "beta:secret-plans",
-        ],
-        &["EVAL", "return redis.call('GET', 'beta:secret-plans')", "0"],
-    ] {
-        let out = redis(&s.alpha, attempt);
+    on_each_server(|_, s| {
+        assert_eq!(redis(&s.beta, &["SET", "beta:secret-plans", "v"]), "OK");
+        assert_eq!(redis(&s.beta, &["RPUSH", "beta:list", "3", "1"]), "2");
+        // A live subscriber on beta's channel (its name is what an attacker would look for).
+        let mut sub = cli_command(&s.beta, &["SUBSCRIBE", "beta:orders"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         assert!(
-            out.contains("The user executing the script can't") || out.contains("NOPERM"),
-            "{attempt:?} was not refused: {out}"
+            wait_until(Duration::from_secs(30), || redis(
+                &s.admin,
+                &["PUBSUB", "NUMSUB", "beta:orders"]
+            )
+            .ends_with('1')),
+            "beta's subscriber never subscribed"
         );
-    }
 
-    let _ = Command::new("kill").arg(sub.id().to_string()).status();
-    let _ = sub.wait();
-    assert_eq!(redis(&s.beta, &["GET", "beta:secret-plans"]), "v");
+        for attempt in [
+            &["SCAN", "0"][..],
+            &["SCAN", "0", "MATCH", "beta:*"],
+            &["RANDOMKEY"],
+            &["KEYS", "*"],
+            &["DBSIZE"],
+            &["PUBSUB", "CHANNELS"],
+            &["PUBSUB", "NUMSUB", "beta:orders"],
+            &["PUBSUB", "NUMPAT"],
+            &["PUBSUB", "SHARDCHANNELS"],
+            &["PUBSUB", "SHARDNUMSUB", "beta:orders"],
+            &["CLIENT", "TRACKING", "on", "BCAST"],
+            &["CLIENT", "LIST"],
+            &["ACL", "USERS"],
+            &["ACL", "LIST"],
+            // Commands that name a key of beta's, or reach any key through a pattern.
+            &["SORT", "beta:list"],
+            &["SORT", "alpha:list", "BY", "beta:*", "GET", "beta:*"],
+            &["OBJECT", "ENCODING", "beta:secret-plans"],
+            &["MEMORY", "USAGE", "beta:secret-plans"],
+            &["MOVE", "beta:secret-plans", "1"],
+            &["COPY", "beta:secret-plans", "alpha:copy"],
+            &["SWAPDB", "0", "1"],
+            &["MIGRATE", "127.0.0.1", "1", "beta:secret-plans", "0", "100"],
+        ] {
+            refused(&s.alpha, attempt);
+        }
+        // A script runs with its caller's rights: no way round the rules from Lua (Redis words the
+        // refusal differently there, and Redis 8 and Valkey differently again).
+        for attempt in [
+            &["EVAL", "return redis.call('SCAN', '0')", "0"][..],
+            &["EVAL", "return redis.call('RANDOMKEY')", "0"],
+            &["EVAL", "return redis.call('PUBSUB', 'CHANNELS')", "0"],
+            &[
+                "EVAL",
+                "return redis.call('GET', KEYS[1])",
+                "1",
+                "beta:secret-plans",
+            ],
+            &["EVAL", "return redis.call('GET', 'beta:secret-plans')", "0"],
+        ] {
+            let out = redis(&s.alpha, attempt);
+            assert!(
+                out.contains("The user executing the script can't")
+                    || out.contains("NOPERM")
+                    || out.contains("ACL failure in script"),
+                "{attempt:?} was not refused: {out}"
+            );
+        }
+
+        let _ = Command::new("kill").arg(sub.id().to_string()).status();
+        let _ = sub.wait();
+        assert_eq!(redis(&s.beta, &["GET", "beta:secret-plans"]), "v");
+    });
 }
 
 #[test]
 fn what_real_apps_use_keeps_working_on_their_own_prefix() {
-    let env = Env::new();
-    let s = shared(&env);
-    let a = &s.alpha;
-    // Connection set-up as Sidekiq, BullMQ, Celery and Rails cache do it.
-    assert_eq!(redis(a, &["PING"]), "PONG");
-    assert!(redis(a, &["INFO"]).contains("redis_version:"));
-    assert!(redis(a, &["INFO", "keyspace"]).contains("# Keyspace"));
-    assert_eq!(redis(a, &["SELECT", "1"]), "OK");
-    assert_eq!(redis(a, &["CLIENT", "SETNAME", "worker-1"]), "OK");
-    assert!(redis(a, &["CLIENT", "ID"]).parse::<u64>().is_ok());
-    assert!(redis(a, &["HELLO", "3"]).contains("redis"));
-    // Scripts on own keys: EVAL, SCRIPT LOAD + EXISTS + EVALSHA (BullMQ, Sidekiq).
-    assert_eq!(
-        redis(
-            a,
-            &[
-                "EVAL",
-                "return redis.call('INCR', KEYS[1])",
-                "1",
-                "alpha:jobs"
-            ]
-        ),
-        "1"
-    );
-    let sha = redis(a, &["SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"]);
-    assert_eq!(redis(a, &["SCRIPT", "EXISTS", &sha]), "1");
-    assert_eq!(redis(a, &["EVALSHA", &sha, "1", "alpha:jobs"]), "2");
-    // Own hashes, sets and their cursors (HSCAN names its key).
-    assert_eq!(redis(a, &["HSET", "alpha:h", "f", "v"]), "1");
-    assert!(redis(a, &["HSCAN", "alpha:h", "0"]).contains('f'));
-    assert_eq!(redis(a, &["SET", "alpha:cache:x", "1", "EX", "60"]), "OK");
+    on_each_server(|_, s| {
+        let a = &s.alpha;
+        // Connection set-up as Sidekiq, BullMQ, Celery and Rails cache do it.
+        assert_eq!(redis(a, &["PING"]), "PONG");
+        assert!(redis(a, &["INFO"]).contains("redis_version:"));
+        assert!(redis(a, &["INFO", "keyspace"]).contains("# Keyspace"));
+        assert_eq!(redis(a, &["SELECT", "1"]), "OK");
+        assert_eq!(redis(a, &["CLIENT", "SETNAME", "worker-1"]), "OK");
+        assert!(redis(a, &["CLIENT", "ID"]).parse::<u64>().is_ok());
+        // The server names itself here: "redis", or "valkey" (which still answers redis_version
+        // in INFO, above, for clients that check it).
+        let hello = redis(a, &["HELLO", "3"]);
+        assert!(
+            hello.contains("proto") && (hello.contains("redis") || hello.contains("valkey")),
+            "{hello}"
+        );
+        // Scripts on own keys: EVAL, SCRIPT LOAD + EXISTS + EVALSHA (BullMQ, Sidekiq).
+        assert_eq!(
+            redis(
+                a,
+                &[
+                    "EVAL",
+                    "return redis.call('INCR', KEYS[1])",
+                    "1",
+                    "alpha:jobs"
+                ]
+            ),
+            "1"
+        );
+        let sha = redis(a, &["SCRIPT", "LOAD", "return redis.call('INCR', KEYS[1])"]);
+        assert_eq!(redis(a, &["SCRIPT", "EXISTS", &sha]), "1");
+        assert_eq!(redis(a, &["EVALSHA", &sha, "1", "alpha:jobs"]), "2");
+        // Own hashes, sets and their cursors (HSCAN names its key).
+        assert_eq!(redis(a, &["HSET", "alpha:h", "f", "v"]), "1");
+        assert!(redis(a, &["HSCAN", "alpha:h", "0"]).contains('f'));
+        assert_eq!(redis(a, &["SET", "alpha:cache:x", "1", "EX", "60"]), "OK");
 
-    // Pub/sub on own channels (Celery results, Rails Action Cable, BullMQ events).
-    let mut sub = cli_command(a, &["SUBSCRIBE", "alpha:events"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = channel();
-    let out = sub.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
+        // Pub/sub on own channels (Celery results, Rails Action Cable, BullMQ events).
+        let mut sub = cli_command(a, &["SUBSCRIBE", "alpha:events"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, rx) = channel();
+        let out = sub.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        assert!(
+            wait_until(Duration::from_secs(30), || redis(
+                a,
+                &["PUBLISH", "alpha:events", "job-done"]
+            ) == "1"),
+            "the subscriber never received"
+        );
+        let got = wait_line(&rx, Duration::from_secs(30), |l| l == "job-done");
+        let _ = Command::new("kill").arg(sub.id().to_string()).status();
+        let _ = sub.wait();
+        assert!(got, "published message not delivered");
+        // Counting subscribers is server-wide introspection, refused even for an own channel.
+        refused(a, &["PUBSUB", "NUMSUB", "alpha:events"]);
     });
-    assert!(
-        wait_until(Duration::from_secs(30), || redis(
-            a,
-            &["PUBLISH", "alpha:events", "job-done"]
-        ) == "1"),
-        "the subscriber never received"
-    );
-    let got = wait_line(&rx, Duration::from_secs(30), |l| l == "job-done");
-    let _ = Command::new("kill").arg(sub.id().to_string()).status();
-    let _ = sub.wait();
-    assert!(got, "published message not delivered");
-    // Counting subscribers is server-wide introspection, refused even for an own channel.
-    refused(a, &["PUBSUB", "NUMSUB", "alpha:events"]);
 }
 
 fn wait_line(rx: &Receiver<String>, limit: Duration, pred: impl Fn(&str) -> bool) -> bool {
@@ -288,107 +309,107 @@ fn wait_line(rx: &Receiver<String>, limit: Duration, pred: impl Fn(&str) -> bool
 
 #[test]
 fn detach_and_remove_revoke_the_projects_user_and_keep_its_keys() {
-    let env = Env::new();
-    let s = shared(&env);
-    assert_eq!(redis(&s.alpha, &["SET", "alpha:k", "kept"]), "OK");
-    assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
+    on_each_server(|env, s| {
+        assert_eq!(redis(&s.alpha, &["SET", "alpha:k", "kept"]), "OK");
+        assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
 
-    // An open connection of alpha's (a subscriber, as a worker holds one).
-    let mut sub = cli_command(&s.alpha, &["SUBSCRIBE", "alpha:events"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(
-        wait_until(Duration::from_secs(30), || redis(
-            &s.admin,
-            &["PUBSUB", "NUMSUB", "alpha:events"]
-        )
-        .ends_with('1')),
-        "alpha's subscriber never subscribed"
-    );
+        // An open connection of alpha's (a subscriber, as a worker holds one).
+        let mut sub = cli_command(&s.alpha, &["SUBSCRIBE", "alpha:events"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        assert!(
+            wait_until(Duration::from_secs(30), || redis(
+                &s.admin,
+                &["PUBSUB", "NUMSUB", "alpha:events"]
+            )
+            .ends_with('1')),
+            "alpha's subscriber never subscribed"
+        );
 
-    // Detach while running: the user is gone at once, its open connections too.
-    ok_in(&env, &s.alpha_dir, &["detach", &s.service]);
-    let closed = wait_until(Duration::from_secs(30), || {
-        sub.try_wait().unwrap().is_some()
+        // Detach while running: the user is gone at once, its open connections too.
+        ok_in(env, &s.alpha_dir, &["detach", &s.service]);
+        let closed = wait_until(Duration::from_secs(30), || {
+            sub.try_wait().unwrap().is_some()
+        });
+        if !closed {
+            let _ = sub.kill();
+        }
+        let _ = sub.wait();
+        assert!(closed, "alpha's open connection survived the detach");
+        let denied = redis(&s.alpha, &["GET", "alpha:k"]);
+        assert!(
+            denied.contains("WRONGPASS"),
+            "alpha still logs in: {denied}"
+        );
+        assert_eq!(redis(&s.admin, &["GET", "alpha:k"]), "kept");
+        assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
+
+        // Attached again: same user, same keys.
+        ok_in(env, &s.alpha_dir, &["attach"]);
+        assert_eq!(redis(&s.alpha, &["GET", "alpha:k"]), "kept");
+
+        // Detach while the server is stopped: a restart must not bring the user back.
+        ok_in(env, &s.beta_dir, &["project", "down"]);
+        env.ok(&["down", &s.service]);
+        ok_in(env, &s.alpha_dir, &["detach", &s.service]);
+        env.ok(&["up", &s.service]);
+        let denied = redis(&s.alpha, &["GET", "alpha:k"]);
+        assert!(denied.contains("WRONGPASS"), "alpha came back: {denied}");
+        assert_eq!(
+            redis(&s.beta, &["GET", "beta:k"]),
+            "b",
+            "beta re-provisioned"
+        );
+
+        // Removing a project (keeping its data) revokes its user too.
+        env.ok(&["project", "remove", "beta"]);
+        let denied = redis(&s.beta, &["GET", "beta:k"]);
+        assert!(denied.contains("WRONGPASS"), "beta still logs in: {denied}");
+        assert_eq!(redis(&s.admin, &["GET", "beta:k"]), "b");
+        assert_eq!(redis(&s.admin, &["ACL", "USERS"]), "default");
     });
-    if !closed {
-        let _ = sub.kill();
-    }
-    let _ = sub.wait();
-    assert!(closed, "alpha's open connection survived the detach");
-    let denied = redis(&s.alpha, &["GET", "alpha:k"]);
-    assert!(
-        denied.contains("WRONGPASS"),
-        "alpha still logs in: {denied}"
-    );
-    assert_eq!(redis(&s.admin, &["GET", "alpha:k"]), "kept");
-    assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
-
-    // Attached again: same user, same keys.
-    ok_in(&env, &s.alpha_dir, &["attach"]);
-    assert_eq!(redis(&s.alpha, &["GET", "alpha:k"]), "kept");
-
-    // Detach while the server is stopped: a restart must not bring the user back.
-    ok_in(&env, &s.beta_dir, &["project", "down"]);
-    env.ok(&["down", &s.service]);
-    ok_in(&env, &s.alpha_dir, &["detach", &s.service]);
-    env.ok(&["up", &s.service]);
-    let denied = redis(&s.alpha, &["GET", "alpha:k"]);
-    assert!(denied.contains("WRONGPASS"), "alpha came back: {denied}");
-    assert_eq!(
-        redis(&s.beta, &["GET", "beta:k"]),
-        "b",
-        "beta re-provisioned"
-    );
-
-    // Removing a project (keeping its data) revokes its user too.
-    env.ok(&["project", "remove", "beta"]);
-    let denied = redis(&s.beta, &["GET", "beta:k"]);
-    assert!(denied.contains("WRONGPASS"), "beta still logs in: {denied}");
-    assert_eq!(redis(&s.admin, &["GET", "beta:k"]), "b");
-    assert_eq!(redis(&s.admin, &["ACL", "USERS"]), "default");
 }
 
 #[test]
 fn drop_data_backs_up_the_server_then_deletes_only_the_projects_keys() {
-    let env = Env::new();
-    let s = shared(&env);
-    // More keys than one SCAN batch, in two databases, and a neighbour whose name shares the
-    // prefix's first letters.
-    let fill = "for i = 1, 2500 do redis.call('SET', KEYS[1] .. i, i) end return 1";
-    assert_eq!(redis(&s.alpha, &["EVAL", fill, "1", "alpha:item:"]), "1");
-    assert_eq!(
-        redis(&s.alpha, &["-n", "1", "SET", "alpha:other-db", "x"]),
-        "OK"
-    );
-    assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
-    assert_eq!(redis(&s.admin, &["SET", "alphabet", "admin's"]), "OK");
+    on_each_server(|env, s| {
+        // More keys than one SCAN batch, in two databases, and a neighbour whose name shares the
+        // prefix's first letters.
+        let fill = "for i = 1, 2500 do redis.call('SET', KEYS[1] .. i, i) end return 1";
+        assert_eq!(redis(&s.alpha, &["EVAL", fill, "1", "alpha:item:"]), "1");
+        assert_eq!(
+            redis(&s.alpha, &["-n", "1", "SET", "alpha:other-db", "x"]),
+            "OK"
+        );
+        assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
+        assert_eq!(redis(&s.admin, &["SET", "alphabet", "admin's"]), "OK");
 
-    let out = env.ok(&["project", "remove", "alpha", "--drop-data", "--yes"]);
-    let backup = out
-        .lines()
-        .find_map(|l| l.strip_prefix("backed up to "))
-        .expect(&out)
-        .to_string();
-    let head = std::fs::read(&backup).unwrap();
-    assert!(head.starts_with(b"REDIS"), "a whole-server RDB snapshot");
-    assert!(file_contains(Path::new(&backup), "alpha:item:2500"));
+        let out = env.ok(&["project", "remove", "alpha", "--drop-data", "--yes"]);
+        let backup = out
+            .lines()
+            .find_map(|l| l.strip_prefix("backed up to "))
+            .expect(&out)
+            .to_string();
+        let head = std::fs::read(&backup).unwrap();
+        assert!(head.starts_with(b"REDIS"), "a whole-server RDB snapshot");
+        assert!(file_contains(Path::new(&backup), "alpha:item:2500"));
 
-    assert_eq!(
-        redis(&s.admin, &["DBSIZE"]),
-        "2",
-        "beta:k and alphabet left"
-    );
-    assert_eq!(redis(&s.admin, &["-n", "1", "DBSIZE"]), "0");
-    assert_eq!(redis(&s.admin, &["GET", "alphabet"]), "admin's");
-    assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
-    let denied = redis(&s.alpha, &["PING"]);
-    assert!(denied.contains("WRONGPASS"), "{denied}");
-    assert!(!env.ok(&["project", "list"]).contains("alpha"));
-    let events = env.ok(&["events", &s.service]);
-    assert!(events.contains("2501 deleted"), "{events}");
+        assert_eq!(
+            redis(&s.admin, &["DBSIZE"]),
+            "2",
+            "beta:k and alphabet left"
+        );
+        assert_eq!(redis(&s.admin, &["-n", "1", "DBSIZE"]), "0");
+        assert_eq!(redis(&s.admin, &["GET", "alphabet"]), "admin's");
+        assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
+        let denied = redis(&s.alpha, &["PING"]);
+        assert!(denied.contains("WRONGPASS"), "{denied}");
+        assert!(!env.ok(&["project", "list"]).contains("alpha"));
+        let events = env.ok(&["events", &s.service]);
+        assert!(events.contains("2501 deleted"), "{events}");
+    });
 }
 
 /// A running `dockhand supervise --json`, its lines on a channel.
@@ -458,55 +479,55 @@ fn eval_in_background(url: &str, script: &str, keys: &[&str]) -> Receiver<String
 
 #[test]
 fn a_runaway_script_is_ended_and_the_other_project_keeps_working() {
-    let env = Env::new();
-    let s = shared(&env);
-    assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
-    assert_eq!(redis(&s.alpha, &["SET", "alpha:before", "1"]), "OK");
-    let sup = Supervisor::start(&env);
-    sup.expect(Duration::from_secs(60), |v| v["type"] == "ready");
+    on_each_server(|env, s| {
+        assert_eq!(redis(&s.beta, &["SET", "beta:k", "b"]), "OK");
+        assert_eq!(redis(&s.alpha, &["SET", "alpha:before", "1"]), "OK");
+        let sup = Supervisor::start(env);
+        sup.expect(Duration::from_secs(60), |v| v["type"] == "ready");
 
-    // A script that only reads and loops: SCRIPT KILL stops it, the server stays up.
-    let reply = eval_in_background(&s.alpha, "while true do end", &[]);
-    let ended = sup.expect(Duration::from_secs(120), |v| v["type"] == "busy-ended");
-    assert!(
-        ended["message"].as_str().unwrap().contains("SCRIPT KILL"),
-        "{ended}"
-    );
-    let r = reply.recv_timeout(Duration::from_secs(60)).unwrap();
-    assert!(r.contains("killed"), "{r}");
-    assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
+        // A script that only reads and loops: SCRIPT KILL stops it, the server stays up.
+        let reply = eval_in_background(&s.alpha, "while true do end", &[]);
+        let ended = sup.expect(Duration::from_secs(120), |v| v["type"] == "busy-ended");
+        assert!(
+            ended["message"].as_str().unwrap().contains("SCRIPT KILL"),
+            "{ended}"
+        );
+        let r = reply.recv_timeout(Duration::from_secs(60)).unwrap();
+        assert!(r.contains("killed"), "{r}");
+        assert_eq!(redis(&s.beta, &["GET", "beta:k"]), "b");
 
-    // One that writes and loops cannot be killed: the server is shut down without saving and
-    // started again. What was written before is kept, the script's own write is not.
-    let reply = eval_in_background(
-        &s.alpha,
-        "redis.call('SET', KEYS[1], 'half-done') while true do end",
-        &["alpha:during"],
-    );
-    let ended = sup.expect(Duration::from_secs(120), |v| v["type"] == "busy-ended");
-    assert_eq!(ended["ok"], true, "{ended}");
-    assert!(
-        ended["message"]
-            .as_str()
-            .unwrap()
-            .contains("SHUTDOWN NOSAVE"),
-        "{ended}"
-    );
-    let _ = reply.recv_timeout(Duration::from_secs(60));
-    assert!(
-        wait_until(Duration::from_secs(60), || redis(
-            &s.beta,
-            &["GET", "beta:k"]
-        ) == "b"),
-        "beta never got its data back: {}",
-        redis(&s.beta, &["GET", "beta:k"])
-    );
-    assert_eq!(redis(&s.alpha, &["GET", "alpha:before"]), "1");
-    assert_eq!(redis(&s.admin, &["EXISTS", "alpha:during"]), "0");
-    let events = env.ok(&["events", &s.service]);
-    assert!(
-        events.contains("script-killed") && events.contains("script-unkillable"),
-        "{events}"
-    );
-    eprintln!("{events}");
+        // One that writes and loops cannot be killed: the server is shut down without saving and
+        // started again. What was written before is kept, the script's own write is not.
+        let reply = eval_in_background(
+            &s.alpha,
+            "redis.call('SET', KEYS[1], 'half-done') while true do end",
+            &["alpha:during"],
+        );
+        let ended = sup.expect(Duration::from_secs(120), |v| v["type"] == "busy-ended");
+        assert_eq!(ended["ok"], true, "{ended}");
+        assert!(
+            ended["message"]
+                .as_str()
+                .unwrap()
+                .contains("SHUTDOWN NOSAVE"),
+            "{ended}"
+        );
+        let _ = reply.recv_timeout(Duration::from_secs(60));
+        assert!(
+            wait_until(Duration::from_secs(60), || redis(
+                &s.beta,
+                &["GET", "beta:k"]
+            ) == "b"),
+            "beta never got its data back: {}",
+            redis(&s.beta, &["GET", "beta:k"])
+        );
+        assert_eq!(redis(&s.alpha, &["GET", "alpha:before"]), "1");
+        assert_eq!(redis(&s.admin, &["EXISTS", "alpha:during"]), "0");
+        let events = env.ok(&["events", &s.service]);
+        assert!(
+            events.contains("script-killed") && events.contains("script-unkillable"),
+            "{events}"
+        );
+        eprintln!("{events}");
+    });
 }

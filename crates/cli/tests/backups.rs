@@ -61,7 +61,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn postgres_rows_survive_backup_drop_and_restore() {
     let env = Env::new();
     let pg = env.name("pgb");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "shop", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
@@ -95,8 +95,8 @@ fn postgres_rows_survive_backup_drop_and_restore() {
         b["tool_version"].as_str().unwrap().contains("pg_dump"),
         "{b}"
     );
-    // The host's own pg_restore reads it: a real custom-format archive.
-    let listed = sh(&format!("pg_restore --list '{}'", path.display()));
+    // pg_restore reads it: a real custom-format archive.
+    let listed = pg_restore_list(&path);
     assert_eq!(listed.code, 0, "{}", listed.all());
     assert!(
         listed.stdout.contains("TABLE public items"),
@@ -156,7 +156,7 @@ fn postgres_rows_survive_backup_drop_and_restore() {
 fn mariadb_rows_survive_backup_drop_and_restore() {
     let env = Env::new();
     let db = env.name("mdb");
-    env.ok(&["up", "mariadb:10.11", "--name", &db]);
+    env.ok(&["up", maria_spec(), "--name", &db]);
     let vars = project(&env, "blog", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
@@ -196,12 +196,18 @@ fn mariadb_rows_survive_backup_drop_and_restore() {
 
 #[test]
 fn a_redis_backup_is_a_complete_snapshot_of_the_server() {
+    for (kind, _, spec) in versions().redis_family {
+        redis_backup_on(kind, spec);
+    }
+}
+
+fn redis_backup_on(kind: &str, spec: &str) {
     let env = Env::new();
     let r = env.name("rdb");
-    env.ok(&["up", "redis:7", "--name", &r]);
+    env.ok(&["up", spec, "--name", &r]);
     let vars = project(&env, "cache", &[&r]);
     let url = vars["REDIS_URL"].as_str().unwrap();
-    client("redis", url, "SET cache:greeting hello");
+    client(kind, url, "SET cache:greeting hello");
     let single = env.run(&["backup", &r, "--database", "cache"]);
     assert_eq!(single.code, 2, "{}", single.all());
     assert!(single.stderr.contains("whole server"), "{}", single.stderr);
@@ -228,7 +234,7 @@ fn a_redis_backup_is_a_complete_snapshot_of_the_server() {
 fn retention_keeps_the_newest_backups_per_database() {
     let env = Env::new();
     let pg = env.name("ret");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     project(&env, "app", &[&pg]);
     env.ok(&["config", "set", "backup-keep", "2"]);
     let mut paths = Vec::new();
@@ -260,7 +266,7 @@ fn fill_big(url: &str) {
 fn a_backup_killed_midway_is_never_listed_and_earlier_backups_stay_intact() {
     let env = Env::new();
     let pg = env.name("kil");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "big", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
@@ -346,7 +352,7 @@ fn a_backup_killed_midway_is_never_listed_and_earlier_backups_stay_intact() {
 fn a_full_disk_is_a_clear_error_and_nothing_is_lost() {
     let env = Env::new();
     let pg = env.name("ful");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "full", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     // A 4 MiB disk for backups.
@@ -429,7 +435,7 @@ fn databases_of(out: &serde_json::Value) -> Vec<String> {
 fn verify_and_restore_of_a_200000_row_dump_finish() {
     let env = Env::new();
     let pg = env.name("big");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "large", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
@@ -468,8 +474,8 @@ fn data_written_through_the_admin_url_is_backed_up_and_nothing_is_never_silent()
     let env = Env::new();
     let pg = env.name("adm");
     let my = env.name("amy");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
-    env.ok(&["up", "mariadb:10.11", "--name", &my]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
+    env.ok(&["up", maria_spec(), "--name", &my]);
     let admin = env.url(&pg);
     client(
         "postgres",
@@ -573,7 +579,7 @@ fn mode(p: &Path) -> u32 {
 fn backups_are_private_in_the_default_and_in_a_custom_folder() {
     let env = Env::new();
     let pg = env.name("prv");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     project(&env, "secret", &[&pg]);
     let default_dir = env.home_dir().join("backups");
     let custom = env.home.path().join("my-backups").join("dockhand");
@@ -614,7 +620,7 @@ fn scratch_databases(admin: &str) -> String {
 fn a_restore_killed_at_any_moment_is_completed_by_the_rerun() {
     let env = Env::new();
     let pg = env.name("rk");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "rk", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&pg);
@@ -709,7 +715,7 @@ fn a_restore_killed_at_any_moment_is_completed_by_the_rerun() {
 fn a_mariadb_restore_killed_midway_is_completed_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mrk");
-    env.ok(&["up", "mariadb:10.11", "--name", &db]);
+    env.ok(&["up", maria_spec(), "--name", &db]);
     let vars = project(&env, "mrk", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);
@@ -877,7 +883,7 @@ fn kill_in_container(container: &str, prefix: &str) -> Run {
 fn tool_failures_name_the_tool_and_are_not_input_errors() {
     let env = Env::new();
     let pg = env.name("tfl");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "tf", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
 
@@ -982,7 +988,7 @@ fn kill_restore_at(env: &Env, step: &str, args: &[&str]) {
 fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let env = Env::new();
     let pg = env.name("rks");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     let vars = project(&env, "steps", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&pg);
@@ -1031,7 +1037,7 @@ fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
 fn a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mks");
-    env.ok(&["up", "mariadb:10.11", "--name", &db]);
+    env.ok(&["up", maria_spec(), "--name", &db]);
     let vars = project(&env, "msteps", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);

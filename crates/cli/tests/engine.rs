@@ -1,5 +1,7 @@
 //! End-to-end tests of the `dockhand` CLI against the real Docker engine and real PostgreSQL,
-//! Redis and MariaDB servers (the local test images, tagged postgres:15, redis:7, mariadb:10.11).
+//! Redis, Valkey and MariaDB servers (the local test images under the official names; which
+//! versions is `common::versions`: the oldest supported, or with DOCKHAND_TEST_VERSIONS=defaults
+//! the catalog's defaults).
 //! MySQL and MongoDB images cannot be built on these machines; their contract is covered by the
 //! core's unit tests (catalog, probes).
 
@@ -70,7 +72,7 @@ fn lifecycle(kind: &str, version: &str, write: &str, read: &str, expect: &str) {
 fn postgres_lifecycle_keeps_data_across_stop_and_destroy() {
     lifecycle(
         "postgres",
-        "15",
+        versions().postgres,
         "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('kept')",
         "SELECT body FROM notes",
         "kept",
@@ -79,14 +81,17 @@ fn postgres_lifecycle_keeps_data_across_stop_and_destroy() {
 
 #[test]
 fn redis_lifecycle_keeps_data_across_stop_and_destroy() {
-    lifecycle("redis", "7", "SET note kept", "GET note", "kept");
+    // Valkey too in the `defaults` set: the Redis family shares this path.
+    for (kind, version, _) in versions().redis_family {
+        lifecycle(kind, version, "SET note kept", "GET note", "kept");
+    }
 }
 
 #[test]
 fn mariadb_lifecycle_keeps_data_across_stop_and_destroy() {
     lifecycle(
         "mariadb",
-        "10.11",
+        versions().mariadb,
         "CREATE DATABASE app; CREATE TABLE app.notes (body text); INSERT INTO app.notes VALUES ('kept')",
         "SELECT body FROM app.notes",
         "kept",
@@ -99,9 +104,9 @@ fn three_services_start_in_parallel() {
     let (pg, redis, maria) = (env.name("pg"), env.name("cache"), env.name("maria"));
     let out = env.ok(&[
         "up",
-        &format!("{pg}=postgres:15"),
-        &format!("{redis}=redis:7"),
-        &format!("{maria}=mariadb:10.11"),
+        &format!("{pg}={}", pg_spec()),
+        &format!("{redis}={}", redis_spec()),
+        &format!("{maria}={}", maria_spec()),
     ]);
     for n in [&pg, &redis, &maria] {
         assert!(out.contains(&format!("{n} (")), "{out}");
@@ -143,7 +148,7 @@ fn a_taken_default_port_moves_to_the_next_free_one_and_an_explicit_one_is_refuse
     let _squatter = TcpListener::bind(("127.0.0.1", taken)).unwrap();
 
     let name = env.name("moved");
-    env.ok(&["up", "redis:7", "--name", &name]);
+    env.ok(&["up", redis_spec(), "--name", &name]);
     let port = env.service_status(&name)["host_port"].as_u64().unwrap() as u16;
     assert!(port > taken, "took {port}, squatter on {taken}");
     assert_eq!(client("redis", &env.url(&name), "PING"), "PONG");
@@ -151,7 +156,7 @@ fn a_taken_default_port_moves_to_the_next_free_one_and_an_explicit_one_is_refuse
     let explicit = env.name("explicit");
     let r = env.run(&[
         "up",
-        "redis:7",
+        redis_spec(),
         "--name",
         &explicit,
         "--port",
@@ -192,7 +197,7 @@ fn an_unreachable_or_hung_docker_is_a_clear_error_not_a_hang() {
             held.push(s);
         }
     });
-    let mut c = env.command(&["up", "redis:7"]);
+    let mut c = env.command(&["up", redis_spec()]);
     c.env("DOCKER_HOST", format!("unix://{}", sock.display()));
     let r = run_limited(c, Duration::from_secs(60));
     assert_eq!(r.code, 3, "{}", r.all());
@@ -204,7 +209,7 @@ fn a_cli_killed_mid_up_is_picked_up_without_a_duplicate() {
     let env = Env::new();
     let name = env.name("killed");
     let child = env
-        .command(&["up", "mariadb:10.11", "--name", &name])
+        .command(&["up", maria_spec(), "--name", &name])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -223,7 +228,7 @@ fn a_cli_killed_mid_up_is_picked_up_without_a_duplicate() {
 
     let st = env.service_status(&name);
     assert_ne!(st["state"], "missing", "{st}");
-    env.ok(&["up", "mariadb:10.11", "--name", &name]);
+    env.ok(&["up", maria_spec(), "--name", &name]);
     assert_eq!(env.service_status(&name)["state"], "running");
     let same = containers_of(&name);
     assert_eq!(same.len(), 1, "duplicate containers: {same:?}");
@@ -236,16 +241,16 @@ fn bad_input_is_refused_with_a_way_forward_and_nothing_is_touched() {
     let cases: &[(&[&str], &str)] = &[
         (&["up", "oracle"], "unknown service kind"),
         (&["up", "postgres:9"], "not supported"),
-        (&["up", "redis:7", "--name", "my db"], "not valid"),
+        (&["up", redis_spec(), "--name", "my db"], "not valid"),
         (
-            &["up", "redis:7", "--name", "x'; DROP TABLE t; --"],
+            &["up", redis_spec(), "--name", "x'; DROP TABLE t; --"],
             "not valid",
         ),
-        (&["up", "redis:7", "--port", "0"], "1024–65535"),
-        (&["up", "redis:7", "--port", "80"], "1024–65535"),
-        (&["up", "redis:7", "--port", "70000"], "70000"),
+        (&["up", redis_spec(), "--port", "0"], "1024–65535"),
+        (&["up", redis_spec(), "--port", "80"], "1024–65535"),
+        (&["up", redis_spec(), "--port", "70000"], "70000"),
         (
-            &["up", "redis:7", "postgres:15", "--port", "7000"],
+            &["up", redis_spec(), pg_spec(), "--port", "7000"],
             "apply to one service",
         ),
         (&["down", "nothing-here"], "no service named"),
@@ -264,7 +269,7 @@ fn bad_input_is_refused_with_a_way_forward_and_nothing_is_touched() {
     // A DOCKHAND_HOME that holds someone else's files is refused and left exactly as it was.
     let foreign = tempfile::tempdir().unwrap();
     std::fs::write(foreign.path().join("notes.txt"), "mine").unwrap();
-    let mut c = env.command(&["up", "redis:7"]);
+    let mut c = env.command(&["up", redis_spec()]);
     c.env("DOCKHAND_HOME", foreign.path());
     let r = run_limited(c, COMMAND_LIMIT);
     assert_eq!(r.code, 7, "{}", r.all());
@@ -285,7 +290,7 @@ fn bad_input_is_refused_with_a_way_forward_and_nothing_is_touched() {
 fn secrets_stay_out_of_the_state_db_container_config_and_process_list() {
     let env = Env::new();
     let name = env.name("secret");
-    env.ok(&["up", "postgres:15", "--name", &name]);
+    env.ok(&["up", pg_spec(), "--name", &name]);
     let (password, _) = password_and_port(&env.url(&name));
     assert_eq!(password.len(), 32);
     for f in ["state.db", "state.db-wal"] {
@@ -345,14 +350,14 @@ fn a_missing_image_is_pulled_with_progress_and_a_failed_pull_says_which_image() 
         std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
     }));
 
-    let image = format!("127.0.0.1:{port}/dockhand-test/redis:7");
-    assert_eq!(docker(&["tag", "redis:7", &image]).code, 0);
+    let image = format!("127.0.0.1:{port}/dockhand-test/{}", redis_spec());
+    assert_eq!(docker(&["tag", redis_spec(), &image]).code, 0);
     let push = docker(&["push", &image]);
     assert_eq!(push.code, 0, "{}", push.all());
     assert_eq!(docker(&["rmi", &image]).code, 0);
 
     let name = env.name("pulled");
-    let out = env.run(&["up", "redis:7", "--name", &name, "--image", &image]);
+    let out = env.run(&["up", redis_spec(), "--name", &name, "--image", &image]);
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
         out.stderr.contains(&format!("pulling image {image}")),
@@ -370,7 +375,7 @@ fn a_missing_image_is_pulled_with_progress_and_a_failed_pull_says_which_image() 
 
     let missing = format!("127.0.0.1:{port}/dockhand-test/nothing:7");
     let bad = env.name("nopull");
-    let r = env.run(&["up", "redis:7", "--name", &bad, "--image", &missing]);
+    let r = env.run(&["up", redis_spec(), "--name", &bad, "--image", &missing]);
     assert_eq!(r.code, 8, "{}", r.all());
     assert!(
         r.stderr
@@ -386,7 +391,7 @@ fn a_missing_image_is_pulled_with_progress_and_a_failed_pull_says_which_image() 
 fn a_crashing_server_is_reported_with_its_exit_code_and_logs() {
     let env = Env::new();
     let name = env.name("crash");
-    env.ok(&["up", "postgres:15", "--name", &name]);
+    env.ok(&["up", pg_spec(), "--name", &name]);
     env.ok(&["down", &name]);
     // A bad manual edit of the configuration in the data volume: the server exits at start.
     let vol = format!("dockhand-{name}-data");
@@ -397,12 +402,12 @@ fn a_crashing_server_is_reported_with_its_exit_code_and_logs() {
         &format!("{vol}:/d"),
         "--entrypoint",
         "sh",
-        "postgres:15",
+        pg_spec(),
         "-c",
         "echo 'shared_buffers = lots' >> /d/postgresql.conf",
     ]);
     assert_eq!(edit.code, 0, "{}", edit.all());
-    let r = env.run(&["up", "postgres:15", "--name", &name]);
+    let r = env.run(&["up", pg_spec(), "--name", &name]);
     assert_eq!(r.code, 5, "{}", r.all());
     assert!(r.stderr.contains("exited with code"), "{}", r.all());
     assert!(
@@ -425,9 +430,54 @@ fn the_default_version_is_the_users_choice() {
     assert!(env
         .ok(&["config", "show"])
         .contains("default-version.postgres = 15"));
-    // `up postgres` without a version takes it (postgres:17, the catalog's, is not on this machine).
+    // `up postgres` without a version takes it, not the catalog's 17.
     env.ok(&["up", "postgres", "--name", &name]);
     let st = env.service_status(&name);
     assert_eq!(st["version"], "15");
     assert_eq!(st["state"], "running");
+}
+
+/// What a user gets without naming a version is what the `defaults` test set runs: the catalog's
+/// default of each kind starts from its image, answers its own client, and is that version.
+#[test]
+fn the_catalogs_default_versions_are_the_tested_ones_and_run() {
+    let env = Env::new();
+    let set = &DEFAULTS;
+    let mut expected = vec![
+        (
+            "postgres",
+            set.postgres,
+            "SELECT current_setting('server_version_num')::int / 10000",
+        ),
+        (
+            "mariadb",
+            set.mariadb,
+            "SELECT SUBSTRING_INDEX(VERSION(), '.', 1)",
+        ),
+    ];
+    for (kind, version, _) in set.redis_family {
+        expected.push((kind, version, "INFO server"));
+    }
+    let names: Vec<String> = expected.iter().map(|(k, _, _)| env.name(k)).collect();
+    let args: Vec<String> = expected
+        .iter()
+        .zip(&names)
+        .map(|((kind, _, _), n)| format!("{n}={kind}"))
+        .collect();
+    let mut up = vec!["up"];
+    up.extend(args.iter().map(String::as_str));
+    env.ok(&up);
+    for ((kind, version, ask), name) in expected.iter().zip(&names) {
+        let st = env.service_status(name);
+        assert_eq!(st["version"], *version, "{kind}: {st}");
+        assert_eq!(st["state"], "running", "{kind}: {st}");
+        let answer = client(kind, &env.url(name), ask);
+        match *kind {
+            "redis" | "valkey" => {
+                let field = format!("{kind}_version:{version}.");
+                assert!(answer.contains(&field), "{kind}: no {field} in {answer}");
+            }
+            _ => assert_eq!(answer, *version, "{kind} answers another major version"),
+        }
+    }
 }

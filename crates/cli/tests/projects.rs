@@ -18,7 +18,7 @@ use common::*;
 fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
     let env = Env::new();
     let name = env.name("kc");
-    env.ok(&["up", "redis:7", "--name", &name]);
+    env.ok(&["up", redis_spec(), "--name", &name]);
     // A second process finds the same password: the keychain kept it.
     let url = env.url(&name);
     assert_eq!(client("redis", &url, "PING"), "PONG");
@@ -40,7 +40,7 @@ fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
     env.ok(&["down", &name]);
     let cleared = sh(&format!("secret-tool clear service dockhand username \"$(secret-tool search --all service dockhand 2>&1 | grep -o '[a-z0-9]*/service/{name}/admin' | head -1)\""));
     assert_eq!(cleared.code, 0, "{}", cleared.all());
-    let r = env.run(&["up", "redis:7", "--name", &name]);
+    let r = env.run(&["up", redis_spec(), "--name", &name]);
     assert_ne!(r.code, 0, "{}", r.all());
     assert!(
         r.stderr.contains("not in the OS keychain") && r.stderr.contains("--purge"),
@@ -56,7 +56,7 @@ fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
 
     // No keychain reachable: a clear error saying how to fix it, and no container started.
     let other = env.name("nokc");
-    let mut c = env.command(&["up", "redis:7", "--name", &other]);
+    let mut c = env.command(&["up", redis_spec(), "--name", &other]);
     c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let r = run_limited(c, Duration::from_secs(120));
     assert_ne!(r.code, 0, "{}", r.all());
@@ -73,9 +73,9 @@ fn each_project_gets_its_own_database_and_cannot_open_another_projects() {
     let env = Env::new();
     let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
     let svcs = [
-        ("postgres", "15", pg.as_str()),
-        ("mariadb", "10.11", maria.as_str()),
-        ("redis", "7", redis.as_str()),
+        ("postgres", versions().postgres, pg.as_str()),
+        ("mariadb", versions().mariadb, maria.as_str()),
+        ("redis", versions().redis, redis.as_str()),
     ];
     let a = project_dir(&env, "alpha", &svcs);
     let b = project_dir(&env, "beta-app", &svcs);
@@ -204,7 +204,7 @@ fn client_raw(kind: &str, url: &str, statement: &str) -> String {
 fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_exit_code() {
     let env = Env::new();
     let pg = env.name("runpg");
-    let dir = project_dir(&env, "runner", &[("postgres", "15", &pg)]);
+    let dir = project_dir(&env, "runner", &[("postgres", versions().postgres, &pg)]);
     env.ok(&["config", "set", "grace-period", "0"]);
     ok_in(&env, &dir, &["attach"]);
     assert_eq!(
@@ -283,7 +283,7 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
 fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
     let env = Env::new();
     let pg = env.name("fifty");
-    let dir = project_dir(&env, "crowd", &[("postgres", "15", &pg)]);
+    let dir = project_dir(&env, "crowd", &[("postgres", versions().postgres, &pg)]);
     env.ok(&["config", "set", "grace-period", "0"]);
     ok_in(&env, &dir, &["attach"]);
     let n = 50;
@@ -371,7 +371,7 @@ fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
 fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
     let env = Env::new();
     let pg = env.name("netpg");
-    let dir = project_dir(&env, "boxed", &[("postgres", "15", &pg)]);
+    let dir = project_dir(&env, "boxed", &[("postgres", versions().postgres, &pg)]);
     ok_in(&env, &dir, &["attach"]);
     ok_in(&env, &dir, &["project", "up"]);
     let file = dir.join("container.env");
@@ -396,7 +396,7 @@ fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
         file.to_str().unwrap(),
         "--entrypoint",
         "sh",
-        "postgres:15",
+        pg_spec(),
         "-c",
         "psql \"$DATABASE_URL\" -tAc 'SELECT current_user'",
     ]);
@@ -407,9 +407,15 @@ fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
 
 #[test]
 fn env_write_merges_into_an_existing_dotenv_and_keeps_it_private() {
+    for (kind, version, _) in versions().redis_family {
+        env_write_merges_on(kind, version);
+    }
+}
+
+fn env_write_merges_on(kind: &str, version: &str) {
     let env = Env::new();
     let r7 = env.name("dotenv");
-    let dir = project_dir(&env, "dotty", &[("redis", "7", &r7)]);
+    let dir = project_dir(&env, "dotty", &[(kind, version, &r7)]);
     ok_in(&env, &dir, &["attach"]);
     std::fs::write(
         dir.join(".env"),
@@ -439,7 +445,7 @@ fn env_write_merges_into_an_existing_dotenv_and_keeps_it_private() {
 fn removing_a_project_keeps_data_unless_asked_and_backs_up_before_dropping() {
     let env = Env::new();
     let pg = env.name("droppg");
-    let dir = project_dir(&env, "doomed", &[("postgres", "15", &pg)]);
+    let dir = project_dir(&env, "doomed", &[("postgres", versions().postgres, &pg)]);
     ok_in(&env, &dir, &["attach"]);
     ok_in(&env, &dir, &["project", "up"]);
     let e = env_map(&ok_in(&env, &dir, &["env", "--json"]));
@@ -463,14 +469,7 @@ fn removing_a_project_keeps_data_unless_asked_and_backs_up_before_dropping() {
         .find_map(|l| l.strip_prefix("backed up to "))
         .expect(&out)
         .to_string();
-    let listing = run_limited(
-        {
-            let mut c = Command::new("pg_restore");
-            c.args(["--list", &backup]);
-            c
-        },
-        COMMAND_LIMIT,
-    );
+    let listing = pg_restore_list(std::path::Path::new(&backup));
     assert_eq!(listing.code, 0, "backup unreadable: {}", listing.all());
     assert!(
         listing.stdout.contains("TABLE public t"),
@@ -541,11 +540,11 @@ fn hostile_project_input_is_refused_with_reasons() {
 fn an_attach_killed_mid_provisioning_leaves_nothing_the_next_attach_cannot_finish() {
     let env = Env::new();
     let pg = env.name("kprov");
-    env.ok(&["up", "postgres:15", "--name", &pg]);
+    env.ok(&["up", pg_spec(), "--name", &pg]);
     // Killed at different moments: before, during and after its CREATE ROLE / CREATE DATABASE.
     for (i, delay_ms) in [0u64, 15, 40, 80, 150].into_iter().enumerate() {
         let name = format!("kp{i}");
-        let dir = project_dir(&env, &name, &[("postgres", "15", &pg)]);
+        let dir = project_dir(&env, &name, &[("postgres", versions().postgres, &pg)]);
         let mut c = env.command(&["attach"]);
         c.current_dir(&dir)
             .stdout(Stdio::null())

@@ -77,7 +77,10 @@ pub enum MenuAction {
     OpenLogs(String),
     BackUp(String),
     BackUpAll,
-    CopyProjectVar { project: String, var: String },
+    CopyProjectVar {
+        project: String,
+        var: String,
+    },
     ProjectUp(String),
     ProjectDown(String),
     OpenDashboard,
@@ -528,6 +531,12 @@ New service >
     7
     6
     Other…
+  Valkey >
+    8.1
+    8.0
+    8
+    7.2
+    Other…
 ---
 Projects >
   shop (up) >
@@ -634,6 +643,9 @@ Quit Dockhand
                 version: Some("17".into())
             })
         );
-        assert!(all.contains(&"new:mariadb".to_string()), "Other… for each kind");
+        assert!(
+            all.contains(&"new:mariadb".to_string()),
+            "Other… for each kind"
+        );
     }
 }

@@ -9,6 +9,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod versions;
+// Not every test file runs version-dependent servers.
+#[allow(unused_imports)]
+pub use versions::*;
+
 /// These tests start real servers and choose real host ports; running them one at a time keeps
 /// port choice deterministic and the 2-core machines responsive.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -208,7 +213,8 @@ pub fn client_command(kind: &str, url: &str, statement: &str) -> Command {
             c.args([url, "-v", "ON_ERROR_STOP=1", "-tAc", statement]);
             c
         }
-        "redis" => {
+        // Valkey speaks Redis's protocol and ACLs: the host's redis-cli is a Valkey client too.
+        "redis" | "valkey" => {
             let mut c = Command::new("redis-cli");
             let port = port.to_string();
             c.args([

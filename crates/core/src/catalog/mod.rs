@@ -150,10 +150,11 @@ mod tests {
             images,
             [
                 "postgres:17",
-                "redis:7",
+                "redis:8",
                 "mariadb:11",
                 "mysql:8.4",
-                "mongo:8"
+                "mongo:8",
+                "valkey/valkey:8"
             ]
         );
     }

@@ -17,6 +17,7 @@ pub(crate) mod mysql_family;
 mod postgres;
 mod redis;
 pub(crate) mod redis_family;
+mod valkey;
 
 pub use contract::*;
 
@@ -57,6 +58,7 @@ registry! {
     Mariadb => mariadb::MARIADB,
     Mysql => mysql::MYSQL,
     Mongo => mongo::Mongo,
+    Valkey => valkey::VALKEY,
 }
 
 /// Which variable holds a connection's URL. `DATABASE_URL` is the one most frameworks read: it

@@ -20,7 +20,8 @@ const SPEC: KindSpec = KindSpec {
     display_name: "Redis",
     aliases: &[],
     image_repo: "redis",
-    default_version: "7",
+    // The official image's `latest` is 8.x since Redis 8.0 (May 2025).
+    default_version: "8",
     // No 6.x: Redis 6 ACLs cannot deny subcommands (`-script|flush`, `-client|tracking`), so a
     // shared Redis 6 could not keep one project out of another's scripts and key names.
     versions: &["7", "7.0", "7.2", "7.4", "8"],

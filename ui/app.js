@@ -302,14 +302,25 @@ async function openNewService(kind, version) {
   await fillForm($("#new-kind").value, version);
 }
 
+// Only the answer to the latest request fills the form: a slower, older answer (the kind's
+// default version, asked for when the dialog opened) must not overwrite the version just chosen.
+let fillSeq = 0;
 async function fillForm(kind, version) {
+  const seq = ++fillSeq;
+  $("#new-form").dataset.loading = "1";
+  let answer;
   try {
-    form = await invoke("new_service_form", { kind, version: version === "" ? null : version ?? null });
+    answer = await invoke("new_service_form", { kind, version: version === "" ? null : version ?? null });
   } catch (e) {
+    if (seq !== fillSeq) return;
+    delete $("#new-form").dataset.loading;
     $("#new-error").textContent = message(e);
     $("#new-error").hidden = false;
     return;
   }
+  if (seq !== fillSeq) return;
+  delete $("#new-form").dataset.loading;
+  form = answer;
   $("#new-error").hidden = true;
   const sel = $("#new-version");
   sel.replaceChildren(

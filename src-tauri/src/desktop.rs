@@ -86,6 +86,9 @@ mod tests {
         let t = TrayHost::missing("no watcher");
         assert!(!t.present);
         let hint = t.hint.unwrap();
-        assert!(hint.contains("no watcher") && hint.contains("gnome-shell-extension-appindicator"), "{hint}");
+        assert!(
+            hint.contains("no watcher") && hint.contains("gnome-shell-extension-appindicator"),
+            "{hint}"
+        );
     }
 }

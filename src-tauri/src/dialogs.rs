@@ -14,7 +14,12 @@ use tauri::{AppHandle, Runtime};
 
 /// Asks `question` (a first paragraph, then details after a blank line) with a warning icon;
 /// true only when the user chose `ok` (Cancel, Escape or closing the dialog is no).
-pub async fn confirm<R: Runtime>(app: &AppHandle<R>, title: &str, question: &str, ok: &str) -> bool {
+pub async fn confirm<R: Runtime>(
+    app: &AppHandle<R>,
+    title: &str,
+    question: &str,
+    ok: &str,
+) -> bool {
     #[cfg(target_os = "linux")]
     {
         linux::confirm(app, title, question, ok).await
@@ -27,7 +32,10 @@ pub async fn confirm<R: Runtime>(app: &AppHandle<R>, title: &str, question: &str
             .message(question)
             .title(title)
             .kind(MessageDialogKind::Warning)
-            .buttons(MessageDialogButtons::OkCancelCustom(ok.to_string(), "Cancel".into()))
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                ok.to_string(),
+                "Cancel".into(),
+            ))
             .show(move |answer| {
                 let _ = tx.send(answer);
             });

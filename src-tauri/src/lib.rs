@@ -202,8 +202,7 @@ pub fn run() {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_app(tauri::Builder::default(), Options::default())
-            .build(tauri::generate_context!())
+        build_app(tauri::Builder::default(), Options::default()).build(tauri::generate_context!())
     }));
     std::panic::set_hook(hook);
     let app = match built {

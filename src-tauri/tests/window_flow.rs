@@ -71,7 +71,10 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         .iter()
         .find(|v| v["version"] == "15")
         .unwrap();
-    assert_eq!(v15["present"], true, "the test image postgres:15 is local: {form}");
+    assert_eq!(
+        v15["present"], true,
+        "the test image postgres:15 is local: {form}"
+    );
     let port = form["port"].as_u64().unwrap();
     let check = call(&w, "check_port", json!({ "port": port })).unwrap();
     assert_eq!(check["free"], true, "{check}");

@@ -152,7 +152,10 @@ pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
     let cant = |why: String| {
         UiError::new(
             "no_file_manager",
-            format!("could not open {} ({why}); copy its path instead", dir.display()),
+            format!(
+                "could not open {} ({why}); copy its path instead",
+                dir.display()
+            ),
         )
     };
     let mut child = tokio::process::Command::new(opener)
@@ -166,9 +169,9 @@ pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
     // xdg-open returns at once when a file manager took the folder and fails when none can;
     // a file manager that keeps running in its place is a success too.
     match tokio::time::timeout(std::time::Duration::from_secs(3), child.wait()).await {
-        Ok(Ok(s)) if !s.success() && !cfg!(windows) => {
-            Err(cant(format!("{opener} exited with {s}: no file manager handles folders here")))
-        }
+        Ok(Ok(s)) if !s.success() && !cfg!(windows) => Err(cant(format!(
+            "{opener} exited with {s}: no file manager handles folders here"
+        ))),
         Ok(Err(e)) => Err(cant(format!("{opener}: {e}"))),
         _ => Ok(dir.display().to_string()),
     }
@@ -177,5 +180,11 @@ pub async fn reveal_backups(state: State<'_, AppState>) -> Res<String> {
 /// Where backups go (for the window to show with a copy button).
 #[tauri::command]
 pub async fn backups_folder(state: State<'_, AppState>) -> Res<String> {
-    Ok(state.manager().await?.backup_policy()?.dir.display().to_string())
+    Ok(state
+        .manager()
+        .await?
+        .backup_policy()?
+        .dir
+        .display()
+        .to_string())
 }

@@ -47,7 +47,10 @@ pub async fn follow_logs<R: Runtime>(
                 }
             }
         }
-        let _ = a.emit("log-end", serde_json::json!({ "service": name, "reason": reason }));
+        let _ = a.emit(
+            "log-end",
+            serde_json::json!({ "service": name, "reason": reason }),
+        );
     });
     if let Some(old) = app.state::<AppState>().logs.lock().unwrap().replace(task) {
         old.abort();

@@ -24,7 +24,9 @@ pub(crate) async fn after_action<R: Runtime>(app: &AppHandle<R>, state: &AppStat
 }
 
 /// Image pulls and first starts take a while: the window shows how far along they are.
-pub(crate) fn progress_events<R: Runtime>(app: &AppHandle<R>) -> impl Fn(dockhand_core::Progress) + Send + Sync {
+pub(crate) fn progress_events<R: Runtime>(
+    app: &AppHandle<R>,
+) -> impl Fn(dockhand_core::Progress) + Send + Sync {
     let a = app.clone();
     move |p: dockhand_core::Progress| {
         if let Some(text) = p.describe() {
@@ -35,4 +37,3 @@ pub(crate) fn progress_events<R: Runtime>(app: &AppHandle<R>) -> impl Fn(dockhan
         }
     }
 }
-

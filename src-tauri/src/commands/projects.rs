@@ -161,7 +161,10 @@ pub async fn inspect_project_folder(path: String) -> Res<FolderView> {
     if !dir.is_dir() {
         return Err(UiError::new(
             "invalid_input",
-            format!("{} is not a folder; choose the project's folder", dir.display()),
+            format!(
+                "{} is not a folder; choose the project's folder",
+                dir.display()
+            ),
         ));
     }
     Ok(folder_view(dir))
@@ -228,7 +231,14 @@ pub async fn remove_project<R: Runtime>(
              first (Backups can restore it).",
             p.name
         );
-        if !crate::dialogs::confirm(&app, "Remove project and data", &question, "Back up and drop").await {
+        if !crate::dialogs::confirm(
+            &app,
+            "Remove project and data",
+            &question,
+            "Back up and drop",
+        )
+        .await
+        {
             return Ok(false);
         }
     }

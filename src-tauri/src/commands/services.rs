@@ -144,7 +144,9 @@ pub async fn create_service<R: Runtime>(
         spec,
         name,
         port,
-        image: image.map(|i| i.trim().to_string()).filter(|i| !i.is_empty()),
+        image: image
+            .map(|i| i.trim().to_string())
+            .filter(|i| !i.is_empty()),
     };
     let out = m.up(&req, &progress_events(&app)).await;
     after_action(&app, &state).await;

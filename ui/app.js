@@ -223,7 +223,7 @@ function projectCard(p, snap) {
   const attach = el("button", { textContent: "Attach", className: "attach", ariaLabel: `Attach ${p.name}` });
   attach.onclick = () => act(attach, "Attaching…", async () => {
     const rows = await invoke("attach_project", { project: p.name, targets: [pick.value] });
-    toast(rows.map((r) => `${p.name}: database ${r.database} on ${r.service}`).join("; ") || "Attached");
+    toast(rows.map((r) => `${p.name}: database ${r.db_name} on ${r.service}`).join("; ") || "Attached");
   });
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
   const dropData = el("input", { type: "checkbox", ariaLabel: `Also drop the databases of ${p.name}` });
@@ -332,6 +332,7 @@ async function fillForm(kind, version) {
   if (custom && version) $("#new-tag").value = version;
   $("#new-name").value = form.name;
   $("#new-port").value = form.port;
+  portTouched = false;
   $("#new-image").placeholder = `default: ${form.image}`;
   checkPort();
 }
@@ -343,7 +344,10 @@ $("#new-version").onchange = () => {
   if (v === "") { $("#new-tag").focus(); return; }
   fillForm($("#new-kind").value, v);
 };
-$("#new-port").oninput = () => { clearTimeout(portTimer); portTimer = setTimeout(checkPort, 250); };
+// A port the user typed is kept whatever happens; an untouched one is left to the core, which
+// gives a re-created service the port its data last used (so projects' URLs keep working).
+let portTouched = false;
+$("#new-port").oninput = () => { portTouched = true; clearTimeout(portTimer); portTimer = setTimeout(checkPort, 250); };
 
 async function checkPort() {
   const port = Number($("#new-port").value);
@@ -366,7 +370,7 @@ $("#new-form").onsubmit = async (ev) => {
   const kind = $("#new-kind").value;
   const version = $("#new-version").value || $("#new-tag").value.trim();
   const name = $("#new-name").value.trim();
-  const port = Number($("#new-port").value) || null;
+  const port = portTouched ? Number($("#new-port").value) || null : null;
   const image = $("#new-image").value.trim() || null;
   if (!version) { $("#new-error").textContent = "Choose a version, or type a tag under Other…"; $("#new-error").hidden = false; return; }
   $("#new-error").hidden = true;
@@ -507,7 +511,7 @@ $("#db-create").onsubmit = (ev) => {
   act($("#db-create-go"), "Creating…", async () => {
     const a = await invoke("create_database", { service, name });
     $("#db-name").value = "";
-    toast(`Database ${a.database} created with its own user ${a.user}; copy its URL in Projects (${a.project})`);
+    toast(`Database ${a.db_name} created with its own user ${a.db_user}; copy its URL in Projects (${a.project})`);
     refreshDetails();
   });
 };

@@ -122,7 +122,17 @@ impl Notifier {
         if !enabled(note.kind) {
             return false;
         }
-        let key = (format!("{subject}\u{0}{}", note.summary), note.kind);
+        // A new reason is news: a server that stopped answering and then exited says both
+        // (the exit code is what tells the user why); the same reason again within the minute
+        // is flapping and stays quiet.
+        let key = (
+            format!(
+                "{subject}\u{0}{}\u{0}{}",
+                note.summary,
+                reason_gist(&note.body)
+            ),
+            note.kind,
+        );
         let mut sent = self.sent.lock().unwrap();
         if sent.get(&key).is_some_and(|t| t.elapsed() < QUIET_PERIOD) {
             return false;
@@ -130,6 +140,15 @@ impl Notifier {
         sent.insert(key, Instant::now());
         true
     }
+}
+
+/// What kind of reason a body gives, without the details that change each time (log lines,
+/// durations): its first three words.
+fn reason_gist(body: &str) -> String {
+    body.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn human_ms(ms: u64) -> String {
@@ -225,6 +244,19 @@ mod tests {
         assert_eq!(recovered.summary, "PostgreSQL 16 (pg) recovered");
         // Flapping within a minute: no new notifications.
         assert!(!n.admit("pg", &failed, all));
+        // …but a different reason is news (unanswered, then exited: the exit code says why).
+        let (_, unanswered) = note_for(
+            &t(
+                Some(Health::Healthy),
+                Health::Unhealthy,
+                Some("pg did not become ready: the port accepts connections"),
+                None,
+            ),
+            &describe,
+        )
+        .unwrap();
+        assert!(n.admit("pg", &unanswered, all));
+        assert!(!n.admit("pg", &unanswered, all));
         assert!(n.admit("pg", &recovered, all));
         assert!(!n.admit("pg", &recovered, all));
         // Becoming stopped is no news.

@@ -128,7 +128,8 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         json!({ "service": service, "name": db }),
     )
     .unwrap();
-    assert_eq!(made["database"], db.as_str(), "{made}");
+    assert_eq!(made["db_name"], db.as_str(), "{made}");
+    assert_eq!(made["db_user"], db.as_str(), "{made}");
     let dbs = call(&w, "databases", json!({ "service": service })).unwrap();
     assert!(
         dbs.as_array()

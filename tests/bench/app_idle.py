@@ -8,8 +8,10 @@ under Xvfb in a private D-Bus session with a keyring. Prints a table and writes 
 import json, os, re, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-APP = os.path.join(ROOT, "target", "release", "dockhand-app")
-CLI = os.path.join(ROOT, "target", "release", "dockhand")
+# The binaries are where cargo put them (CARGO_TARGET_DIR when set, else target/).
+TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+APP = os.path.join(TARGET, "release", "dockhand-app")
+CLI = os.path.join(TARGET, "release", "dockhand")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "60"))
 TICK = os.sysconf("SC_CLK_TCK")
 SERVICES = [("bench-idle-pg", "postgres:15"), ("bench-idle-redis", "redis:7"),

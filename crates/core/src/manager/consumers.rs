@@ -184,6 +184,15 @@ impl Manager {
         if now < due {
             return Ok(Settled::StopsIn(Duration::from_millis((due - now) as u64)));
         }
+        // A `down` (window, tray, CLI) sets desired = stopped before it stops the container and
+        // records the stop itself: stopping it here too recorded every such stop twice.
+        if self
+            .store
+            .service(service)?
+            .is_some_and(|r| r.desired == Desired::Stopped)
+        {
+            return Ok(Settled::AlreadyStopped);
+        }
         self.note_intent(service, super::intent::Intent::Stop);
         let stopped = self
             .engine

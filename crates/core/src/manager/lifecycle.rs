@@ -543,6 +543,15 @@ impl Manager {
     /// same name brings the data back) unless `purge` is set.
     pub async fn destroy(&self, query: &str, purge: bool) -> Result<ServiceRow> {
         let row = self.resolve(query)?;
+        // The server going away is what the user asked for: not a failure to notify.
+        let name = row.name.clone();
+        self.note_intent(&name, Intent::Stop);
+        let destroyed = self.destroy_noted(row, purge).await;
+        self.clear_intent(&name);
+        destroyed
+    }
+
+    async fn destroy_noted(&self, row: ServiceRow, purge: bool) -> Result<ServiceRow> {
         let cname = container_name(&row.name);
         if let Some(c) = self.engine.inspect_container(&cname).await? {
             self.check_container_is_ours(&c)?;

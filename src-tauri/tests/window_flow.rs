@@ -27,6 +27,30 @@ fn call<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
     get_ipc_response(w, req).map(|b| b.deserialize::<Value>().unwrap())
 }
 
+/// Removes what the test made even when an assertion fails half-way (a panic unwinds through it).
+struct Cleanup {
+    service: String,
+    projects: Vec<String>,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let Ok(m) = dockhand_core::open_default().await else {
+                return;
+            };
+            for p in &self.projects {
+                if let Ok(p) = m.project_for(Some(p), &self.dir) {
+                    let _ = m.remove_project(&p, true).await;
+                }
+            }
+            let _ = m.destroy(&self.service, true).await;
+        });
+    }
+}
+
 #[test]
 fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
     let home = tempfile::tempdir().unwrap();
@@ -41,6 +65,12 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         format!("[services]\npostgres = {{ version = \"15\", service = \"{service}\" }}\n"),
     )
     .unwrap();
+
+    let _cleanup = Cleanup {
+        service: service.clone(),
+        projects: vec![project.clone(), format!("reports{suffix}")],
+        dir: project_dir.clone(),
+    };
 
     let app = dockhand_app::build_app(
         mock_builder(),
@@ -214,14 +244,5 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         "{snap}"
     );
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let m = dockhand_core::open_default().await.unwrap();
-        for p in [&project, &db] {
-            if let Ok(p) = m.project_for(Some(p), &project_dir) {
-                m.remove_project(&p, true).await.unwrap();
-            }
-        }
-        m.destroy(&service, true).await.unwrap();
-    });
+    // `_cleanup` removes the projects (their databases dropped) and the service with its data.
 }

@@ -206,6 +206,10 @@ def main():
             subprocess.run([CLI, "project", "remove", p, "--drop-data", "--yes"], capture_output=True, timeout=240)
         subprocess.run([CLI, "destroy", SERVICE, "--purge", "--yes"], capture_output=True, timeout=240)
         shutil.rmtree(home, ignore_errors=True)
+        try:
+            os.remove(NOTIFY_LOG)  # the test leaves no files behind
+        except FileNotFoundError:
+            pass
 
     failed = [r for r in results if r[1] is not None]
     print(f"{len(results) - len(failed)} passed, {len(failed)} failed")

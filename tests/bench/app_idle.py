@@ -5,7 +5,7 @@ dashboard never opened, then open, then closed again (with the window manager's 
 while it polls 4 running services. Run by tests/bench/app_idle.sh
 under Xvfb in a private D-Bus session with a keyring. Prints a table and writes JSON."""
 
-import json, os, re, subprocess, sys, tempfile, time
+import json, os, re, shutil, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # The binaries are where cargo put them (CARGO_TARGET_DIR when set, else target/).
@@ -109,31 +109,40 @@ def tray_registered():
 def main():
     home = tempfile.mkdtemp(prefix="dockhand-bench-")
     os.environ["DOCKHAND_HOME"] = os.path.join(home, "state")
-    for name, spec in SERVICES:
-        cli("up", spec, "--name", name)
-    watcher = subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.5)
-    t = time.time()
-    app = subprocess.Popen([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while not tray_registered():
-        if time.time() - t > 60:
-            raise SystemExit("tray never registered")
-        time.sleep(0.005)
-    cold = time.time() - t
-    time.sleep(5)  # let the first snapshots settle
-    closed = measure(app.pid, SECONDS)
-    # Open the dashboard the way a user would: a second launch shows the single instance.
-    subprocess.run([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
-    time.sleep(5)
-    opened = measure(app.pid, SECONDS)
-    close_window("Dockhand")
-    time.sleep(5)
-    reclosed = measure(app.pid, SECONDS)
-    app.terminate()
-    app.wait(timeout=30)
-    watcher.terminate()
-    for name, _ in SERVICES:
-        cli("destroy", name, "--purge", "--yes")
+    watcher = app = None
+    try:
+        for name, spec in SERVICES:
+            cli("up", spec, "--name", name)
+        watcher = subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        t = time.time()
+        app = subprocess.Popen([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while not tray_registered():
+            if time.time() - t > 60:
+                raise SystemExit("tray never registered")
+            time.sleep(0.005)
+        cold = time.time() - t
+        time.sleep(5)  # let the first snapshots settle
+        closed = measure(app.pid, SECONDS)
+        # Open the dashboard the way a user would: a second launch shows the single instance.
+        subprocess.run([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        time.sleep(5)
+        opened = measure(app.pid, SECONDS)
+        close_window("Dockhand")
+        time.sleep(5)
+        reclosed = measure(app.pid, SECONDS)
+    finally:
+        # Whatever happened: stop what this run started, remove its services and its home.
+        for p in (app, watcher):
+            if p is not None and p.poll() is None:
+                p.terminate()
+                try:
+                    p.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        for name, _ in SERVICES:
+            subprocess.run([CLI, "destroy", name, "--purge", "--yes"], capture_output=True, timeout=240)
+        shutil.rmtree(home, ignore_errors=True)
     print(f"cold start to tray registered: {cold * 1000:.0f} ms")
     print(f"{'window':<8} {'CPU %':>7} {'RSS MiB':>8} {'processes':>10}   ({SECONDS} s, 4 services polled every 3 s)")
     for label, (cpu, rss, n) in (("closed", closed), ("open", opened), ("reclosed", reclosed)):

@@ -19,6 +19,21 @@ pub async fn events(state: State<'_, AppState>, limit: Option<usize>) -> Res<Vec
     Ok(state.manager().await?.events(None, limit.unwrap_or(200))?)
 }
 
+/// What About shows: the release and the commit it was built from (set by build.rs).
+#[derive(Debug, serde::Serialize)]
+pub struct About {
+    pub version: &'static str,
+    pub commit: &'static str,
+}
+
+#[tauri::command]
+pub fn about() -> About {
+    About {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("DOCKHAND_GIT_COMMIT"),
+    }
+}
+
 #[tauri::command]
 pub async fn get_autostart<R: Runtime>(app: AppHandle<R>) -> Res<bool> {
     app.autolaunch()
@@ -46,4 +61,16 @@ pub async fn quit_app<R: Runtime>(
         .set_setting("quit", if stop_services { "stop" } else { "keep" })?;
     crate::finish_quit(&app, stop_services).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn about_names_the_release_and_a_commit() {
+        let about = about();
+        assert_eq!(about.version, env!("CARGO_PKG_VERSION"));
+        assert!(!about.commit.is_empty(), "empty commit");
+    }
 }

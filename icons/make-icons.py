@@ -37,6 +37,24 @@ def drum(color, dot=None):
     return pixel
 
 png(HERE / "icon.png", 128, drum(None))
+# The installed app's icon in each size a desktop asks the hicolor theme for (the .deb and .rpm
+# install them there), and the same PNGs wrapped as .ico (Windows) and .icns (macOS), both of
+# which may hold PNG data as is.
+APP_SIZES = (32, 64, 128, 256, 512)
+(HERE / "app").mkdir(exist_ok=True)
+for size in APP_SIZES:
+    png(HERE / "app" / f"{size}x{size}.png", size, drum(None))
+pngs = {size: (HERE / "app" / f"{size}x{size}.png").read_bytes() for size in APP_SIZES}
+ico = [s for s in APP_SIZES if s <= 256]
+offset = 6 + 16 * len(ico)
+head, body = struct.pack("<HHH", 0, 1, len(ico)), b""
+for size in ico:
+    head += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(pngs[size]), offset + len(body))
+    body += pngs[size]
+(HERE / "app" / "icon.ico").write_bytes(head + body)
+ICNS_TYPES = {32: b"ic11", 64: b"ic12", 128: b"ic07", 256: b"ic08", 512: b"ic09"}
+elems = b"".join(t + struct.pack(">I", 8 + len(pngs[s])) + pngs[s] for s, t in ICNS_TYPES.items())
+(HERE / "app" / "icon.icns").write_bytes(b"icns" + struct.pack(">I", 8 + len(elems)) + elems)
 for name, color in STATES.items():
     png(HERE / f"tray-{name}.png", 32, drum(None, dot=color))
 print("icons written")

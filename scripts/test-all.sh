@@ -74,6 +74,29 @@ e2e_failed=$(echo "$e2e_line" | awk '{print $3+0}')
 if [ -z "$e2e_line" ] && [ "$e2e_status" != 0 ]; then e2e_failed=1; fi
 passed=$((passed + e2e_passed)); failed=$((failed + e2e_failed))
 [ "$status" = 0 ] && status=$e2e_status
+
+echo "== install: the .deb from scripts/package.sh, installed into a clean Debian 12 container"
+# A debug build: it reuses the test build above, adding only the app's bundled variant (Tauri's
+# custom-protocol feature) — compiled once per build cache, then the step is about a minute to
+# package plus a few minutes to install; a release build would compile every crate again.
+# tauri-cli is installed into CARGO_HOME on the first run (a one-time build).
+set +e
+if bash scripts/package.sh --debug 2>&1 | tee "$log"; then
+  deb=$(ls -t "$(sed -n 's/^== packages in //p' "$log" | tail -1)"/deb/*.deb 2>/dev/null | head -1)
+  bash tests/install/run.sh "$deb" 2>&1 | tee "$log"
+  install_status=${PIPESTATUS[0]}
+else
+  echo "FAIL     the packages build (bash scripts/package.sh --debug)"
+  echo "install test: 0 passed, 1 failed" | tee "$log"
+  install_status=1
+fi
+set -e
+install_line=$(grep -E '^install test: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+install_passed=$(echo "$install_line" | awk '{print $3+0}')
+install_failed=$(echo "$install_line" | awk '{print $5+0}')
+if [ -z "$install_line" ] && [ "$install_status" != 0 ]; then install_failed=1; fi
+passed=$((passed + install_passed)); failed=$((failed + install_failed))
+[ "$status" = 0 ] && status=$install_status
 rm -f "$log"
 # The tests remove what they create; anything of theirs still here (test services are named
 # dockhand-t<hex>-…) is a leak, and fails the run.

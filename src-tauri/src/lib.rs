@@ -71,6 +71,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
         .manage(Notes::default())
         .invoke_handler(tauri::generate_handler![
             commands::window::status,
+            commands::window::about,
             commands::services::start,
             commands::services::stop,
             commands::services::restart,

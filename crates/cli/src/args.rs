@@ -2,10 +2,18 @@
 
 use clap::{Parser, Subcommand};
 
+/// `dockhand --version`: the release and the commit it was built from (set by build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("DOCKHAND_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "dockhand",
-    version,
+    version = VERSION,
     about = "Shared database services (PostgreSQL, Redis, MariaDB, MySQL, MongoDB) for all your projects",
     after_help = "Services are named after their kind and version (postgres-15) unless --name is given; \
                   commands that take a SERVICE also accept its kind (postgres) when only one service has it.\n\
@@ -171,6 +179,9 @@ pub enum Command {
     /// Show or change settings.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print the shell completion script for bash, zsh, fish, elvish or powershell
+    /// (the packages install them; e.g. `dockhand completions bash > ~/.local/share/bash-completion/completions/dockhand`).
+    Completions { shell: clap_complete::Shell },
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
     /// Show the history of what happened to services, newest first.
@@ -247,4 +258,6 @@ pub enum InternalCommand {
         #[arg(long)]
         after: u64,
     },
+    /// Prints the man page (roff) made from this command line; the packages install it as dockhand.1.
+    Man,
 }

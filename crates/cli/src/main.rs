@@ -3,6 +3,7 @@
 mod args;
 mod backups;
 mod databases;
+mod install_files;
 mod output;
 mod projects;
 mod watch;
@@ -47,6 +48,12 @@ fn quiet_on_closed_stdout() {
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
     let cli = Cli::parse();
+    // These print what the packages install; they need neither Docker nor the state database.
+    match &cli.command {
+        Command::Completions { shell } => return install_files::print_completions(*shell),
+        Command::Internal(InternalCommand::Man) => return install_files::print_man_page(),
+        _ => {}
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
@@ -107,7 +114,9 @@ async fn run(cli: Cli) -> Result<()> {
     }
     m.reconcile().await?;
     match cli.command {
-        Command::Run { .. } | Command::Internal(_) => unreachable!("handled above"),
+        Command::Run { .. } | Command::Internal(_) | Command::Completions { .. } => {
+            unreachable!("handled above")
+        }
         Command::Project(cmd) => projects::project(&m, cmd, cli.json).await,
         Command::Attach { targets, project } => {
             projects::attach(&m, targets, project, cli.json).await

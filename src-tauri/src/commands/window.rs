@@ -19,6 +19,21 @@ pub async fn events(state: State<'_, AppState>, limit: Option<usize>) -> Res<Vec
     Ok(state.manager().await?.events(None, limit.unwrap_or(200))?)
 }
 
+/// What About shows: the release and the commit it was built from (set by build.rs).
+#[derive(Debug, serde::Serialize)]
+pub struct About {
+    pub version: &'static str,
+    pub commit: &'static str,
+}
+
+#[tauri::command]
+pub fn about() -> About {
+    About {
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("DOCKHAND_GIT_COMMIT"),
+    }
+}
+
 #[tauri::command]
 pub async fn get_autostart<R: Runtime>(app: AppHandle<R>) -> Res<bool> {
     app.autolaunch()
@@ -73,4 +88,16 @@ pub async fn shell_info(state: State<'_, AppState>) -> Res<ShellInfo> {
             "Start it with `sudo systemctl start docker` (install it with `sudo apt install docker.io`, and add yourself to the docker group: `sudo usermod -aG docker $USER`, then log in again), then press Check again."
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn about_names_the_release_and_a_commit() {
+        let about = about();
+        assert_eq!(about.version, env!("CARGO_PKG_VERSION"));
+        assert!(!about.commit.is_empty(), "empty commit");
+    }
 }

@@ -1,0 +1,5 @@
+include!("git_commit.rs");
+
+fn main() {
+    emit_git_commit();
+}

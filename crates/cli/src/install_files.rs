@@ -1,0 +1,74 @@
+//! Files the packages install beside the binary — shell completions and the man page — made from
+//! the command line's own clap definition at packaging time, so they cannot drift from it.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+
+use crate::args::Cli;
+
+/// `dockhand completions <shell>`: the completion script on stdout.
+pub fn print_completions(shell: Shell) -> ExitCode {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "dockhand", &mut out);
+    write_stdout(&out, "completion script")
+}
+
+/// `dockhand internal man`: the man page (roff) on stdout.
+pub fn print_man_page() -> ExitCode {
+    let mut out = Vec::new();
+    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+        eprintln!("error: could not render the man page: {e}");
+        return ExitCode::FAILURE;
+    }
+    write_stdout(&out, "man page")
+}
+
+fn write_stdout(bytes: &[u8], what: &str) -> ExitCode {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: could not write the {what} to stdout: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bash_completion_offers_the_subcommands_and_up_flags() {
+        let mut out = Vec::new();
+        clap_complete::generate(Shell::Bash, &mut Cli::command(), "dockhand", &mut out);
+        let script = String::from_utf8(out).unwrap();
+        assert!(script.contains("-F _dockhand"), "{script}");
+        assert!(
+            script.contains("dockhand,up)"),
+            "no `up` case in:\n{script}"
+        );
+        assert!(script.contains("--port"), "{script}");
+    }
+
+    #[test]
+    fn man_page_names_the_commands_but_not_the_internal_ones() {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(Cli::command())
+            .render(&mut out)
+            .unwrap();
+        let page = String::from_utf8(out).unwrap();
+        assert!(page.starts_with(".ie"), "not roff: {page}");
+        assert!(
+            page.contains("dockhand\\-up") || page.contains("dockhand-up"),
+            "{page}"
+        );
+        assert!(
+            !page.contains("stop\\-idle") && !page.contains("stop-idle"),
+            "{page}"
+        );
+    }
+}

@@ -5,6 +5,7 @@
 mod probe;
 mod provision;
 mod restore;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -197,6 +198,10 @@ impl Driver for Postgres {
 
     fn sql(&self) -> Option<&dyn SqlDialect> {
         Some(&Sql)
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        Some(&upgrade::Upgrade)
     }
 }
 

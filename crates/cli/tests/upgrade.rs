@@ -1,0 +1,266 @@
+//! `dockhand upgrade`: PostgreSQL 15 → 17 on the real engine (the Debian 12 and 13 test images,
+//! postgres:15 and postgres:17), with projects, their users, grants, extensions and data; the
+//! rollback; and a kill -9 at every step, after which the old service runs untouched and the next
+//! command removes what the killed one left.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use common::*;
+
+fn project(env: &Env, name: &str, service: &str) -> serde_json::Value {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = env.command(&["project", "add", "--name", name]);
+    c.current_dir(&dir);
+    assert_eq!(run_limited(c, COMMAND_LIMIT).code, 0);
+    env.ok(&["attach", "-p", name, service]);
+    serde_json::from_str(&env.ok(&["env", name, "--json"])).unwrap()
+}
+
+/// Rows and a checksum of every row's content, in a stable order.
+const FINGERPRINT: &str = "SELECT count(*) || ':' || md5(coalesce(string_agg(id::text || note, ',' ORDER BY id), '')) FROM items";
+
+fn server_version(url: &str) -> String {
+    client("postgres", url, "SHOW server_version_num")[..2].to_string()
+}
+
+fn events(env: &Env, service: &str) -> String {
+    env.ok(&["events", service])
+}
+
+/// Two projects with data (one with an extension and a sequence), upgraded 15 → 17: same URLs,
+/// same data (counted and checksummed by the test itself), same isolation; then rolled back.
+#[test]
+fn postgres_15_to_17_keeps_projects_data_users_and_urls_and_rolls_back() {
+    let env = Env::new();
+    let pg = env.name("upg");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let shop = project(&env, "shop", &pg);
+    let blog = project(&env, "blog", &pg);
+    let shop_url = shop["DATABASE_URL"].as_str().unwrap().to_string();
+    let blog_url = blog["DATABASE_URL"].as_str().unwrap().to_string();
+    client(
+        "postgres",
+        &shop_url,
+        "CREATE TABLE items (id serial PRIMARY KEY, note text, tags text[], at timestamptz DEFAULT now()); \
+         INSERT INTO items (note, tags) SELECT md5(g::text), ARRAY['a', g::text] FROM generate_series(1, 20000) g; \
+         CREATE VIEW recent AS SELECT * FROM items WHERE id > 19990; \
+         CREATE INDEX items_note ON items (note);",
+    );
+    client(
+        "postgres",
+        &blog_url,
+        "CREATE TABLE items (id int PRIMARY KEY, note text); INSERT INTO items VALUES (1, 'hello'), (2, 'world');",
+    );
+    // An extension the admin created in the project's database (what `extensions = [...]` does).
+    let admin = env.url(&pg);
+    let shop_db = user_and_database(&shop_url).1;
+    let admin_shop = format!("{}/{}", admin.rsplit_once('/').unwrap().0, shop_db);
+    client(
+        "postgres",
+        &admin_shop,
+        "CREATE EXTENSION IF NOT EXISTS pgcrypto",
+    );
+    let shop_before = client("postgres", &shop_url, FINGERPRINT);
+    let blog_before = client("postgres", &blog_url, FINGERPRINT);
+    assert_eq!(server_version(&shop_url), "15");
+
+    let out = env.ok(&["upgrade", &pg, "--to", "17", "--json"]);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["from_version"], "15");
+    assert_eq!(r["to_version"], "17");
+    assert!(r["backups"].as_u64().unwrap() >= 3, "{r}");
+    assert!(r["rows"].as_u64().unwrap() >= 20002, "{r}");
+
+    // The same URLs reach PostgreSQL 17 with every row, the sequence where it was, the extension.
+    assert_eq!(server_version(&shop_url), "17");
+    assert_eq!(client("postgres", &shop_url, FINGERPRINT), shop_before);
+    assert_eq!(client("postgres", &blog_url, FINGERPRINT), blog_before);
+    assert_eq!(
+        client("postgres", &shop_url, "SELECT nextval('items_id_seq')"),
+        "20001"
+    );
+    assert_eq!(
+        client("postgres", &shop_url, "SELECT count(*) FROM recent"),
+        "10"
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &shop_url,
+            "SELECT length(encode(digest('x', 'sha256'), 'hex'))"
+        ),
+        "64"
+    );
+    // Still each project alone: blog's user cannot open shop's database, nor is it privileged.
+    let shop_as_blog = format!("{}/{shop_db}", blog_url.rsplit_once('/').unwrap().0);
+    let denied = client_run("postgres", &shop_as_blog, "SELECT 1");
+    assert_ne!(
+        denied.code, 0,
+        "blog reached shop's database after the upgrade"
+    );
+    assert!(
+        denied.stderr.contains("permission denied"),
+        "{}",
+        denied.stderr
+    );
+    assert_eq!(
+        client("postgres", &blog_url, "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user"),
+        "f"
+    );
+    // The service is the one the user knows: same name, same port, new version, nothing extra.
+    let st = env.service_status(&pg);
+    assert_eq!(st["version"], "17", "{st}");
+    assert!(!container_exists(&format!("{pg}-upgrade")));
+    assert_eq!(env.status_json().as_array().unwrap().len(), 1);
+    assert!(volume_exists(&pg), "the 15 data is kept for a rollback");
+    // A second upgrade is refused until the kept data is dealt with.
+    let again = env.run(&["upgrade", &pg, "--to", "18"]);
+    assert_ne!(again.code, 0);
+    assert!(again.stderr.contains("--finish"), "{}", again.stderr);
+
+    // Rollback: back on 15 with the data as it was before the upgrade, same URLs.
+    let out = env.ok(&["upgrade", &pg, "--rollback", "--json"]);
+    let rb: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rb["version"], "15");
+    assert!(
+        rb["backups"].as_u64().unwrap() >= 3,
+        "the 17 databases are backed up first: {rb}"
+    );
+    assert_eq!(server_version(&shop_url), "15");
+    assert_eq!(client("postgres", &shop_url, FINGERPRINT), shop_before);
+    assert_eq!(client("postgres", &blog_url, FINGERPRINT), blog_before);
+    let kept = rb["kept_volume"].as_str().unwrap().to_string();
+    assert!(
+        docker(&["volume", "inspect", &kept]).code == 0,
+        "the 17 data is kept"
+    );
+    // --finish removes the kept 17 data; the service is untouched.
+    let fin = env.run(&["upgrade", &pg, "--finish"]);
+    assert_ne!(fin.code, 0, "--finish asks for --yes off a terminal");
+    env.ok(&["upgrade", &pg, "--finish", "--yes"]);
+    assert!(docker(&["volume", "inspect", &kept]).code != 0);
+    assert_eq!(client("postgres", &shop_url, FINGERPRINT), shop_before);
+    let ev = events(&env, &pg);
+    assert!(
+        ev.contains("upgraded") && ev.contains("rolled-back"),
+        "{ev}"
+    );
+}
+
+/// Starts `dockhand upgrade …` stopped at `step` (DOCKHAND_TEST_PAUSE_AT) and kills it with -9.
+fn kill_upgrade_at(env: &Env, step: &str, args: &[&str]) {
+    let flag = env.home.path().join(format!("paused-{step}"));
+    let _ = std::fs::remove_file(&flag);
+    let mut child = env
+        .command(args)
+        .env(
+            "DOCKHAND_TEST_PAUSE_AT",
+            format!("{step}:{}", flag.display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let paused = wait_until(Duration::from_secs(180), || {
+        flag.exists() || child.try_wait().unwrap().is_some()
+    });
+    let early = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        paused && early.is_none(),
+        "{step}: the upgrade never reached it ({early:?})"
+    );
+}
+
+/// kill -9 at every step of an upgrade: afterwards the old service answers with every row, the
+/// project connects again (it was kept out during the copy), the next Dockhand command removes
+/// the staging server and its volume, and a final upgrade succeeds. The same for a rollback.
+#[test]
+fn an_upgrade_killed_at_each_step_leaves_the_old_service_running_untouched() {
+    let env = Env::new();
+    let pg = env.name("upk");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    let shop = project(&env, "shop", &pg);
+    let url = shop["DATABASE_URL"].as_str().unwrap().to_string();
+    client(
+        "postgres",
+        &url,
+        "CREATE TABLE items (id int PRIMARY KEY, note text); \
+         INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 5000) g;",
+    );
+    let before = client("postgres", &url, FINGERPRINT);
+    let staging = format!("{pg}-upgrade");
+    for step in [
+        "upgrade-staging",
+        "upgrade-copying",
+        "upgrade-verifying",
+        "upgrade-switching",
+        "upgrade-switch-commit",
+    ] {
+        kill_upgrade_at(&env, step, &["upgrade", &pg, "--to", "17"]);
+        // The next command (any: here `status`) finds the interrupted upgrade and undoes it.
+        let st = env.service_status(&pg);
+        assert_eq!(st["version"], "15", "{step}: {st}");
+        assert!(
+            wait_until(Duration::from_secs(60), || !container_exists(&staging)),
+            "{step}: the staging server is left"
+        );
+        assert!(
+            docker(&["volume", "inspect", &format!("dockhand-{pg}-data-17")]).code != 0,
+            "{step}: the new version's volume is left"
+        );
+        assert_eq!(server_version(&url), "15", "{step}");
+        assert_eq!(client("postgres", &url, FINGERPRINT), before, "{step}");
+        assert!(
+            events(&env, &pg).contains("upgrade-recovered"),
+            "{step}: no event says what happened"
+        );
+        let none = env.ok(&["upgrade", &pg, "--status"]);
+        assert!(none.contains("no upgrade"), "{step}: {none}");
+    }
+    // After all that, the upgrade itself goes through.
+    env.ok(&["upgrade", &pg, "--to", "17"]);
+    assert_eq!(server_version(&url), "17");
+    assert_eq!(client("postgres", &url, FINGERPRINT), before);
+    // A rollback killed before its switch is completed by the next command.
+    kill_upgrade_at(&env, "rollback-commit", &["upgrade", &pg, "--rollback"]);
+    let st = env.service_status(&pg);
+    assert_eq!(st["version"], "15", "{st}");
+    assert!(wait_until(Duration::from_secs(90), || client_run(
+        "postgres", &url, "SELECT 1"
+    )
+    .code
+        == 0));
+    assert_eq!(server_version(&url), "15");
+    assert_eq!(client("postgres", &url, FINGERPRINT), before);
+    env.ok(&["upgrade", &pg, "--finish", "--yes"]);
+}
+
+/// What is not an upgrade is refused before anything changes.
+#[test]
+fn refusals_say_why_and_change_nothing() {
+    let env = Env::new();
+    let pg = env.name("upr");
+    env.ok(&["up", "postgres:15", "--name", &pg]);
+    for (to, says) in [
+        ("15", "already runs"),
+        ("13", "older"),
+        ("9", "not supported"),
+    ] {
+        let r = env.run(&["upgrade", &pg, "--to", to]);
+        assert_ne!(r.code, 0, "{to}");
+        assert!(r.stderr.contains(says), "{to}: {}", r.stderr);
+    }
+    let r = env.run(&["upgrade", &pg, "--rollback"]);
+    assert!(r.stderr.contains("no upgrade to roll back"), "{}", r.stderr);
+    assert_eq!(env.service_status(&pg)["version"], "15");
+    assert!(
+        env.ok(&["backups", "--json"]).trim() == "[]",
+        "no backup taken for a refusal"
+    );
+}

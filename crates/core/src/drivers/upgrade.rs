@@ -1,0 +1,29 @@
+//! What a kind knows about moving a server's data to a newer major version (`dockhand upgrade`):
+//! the copy from the old server into the new one, what to run afterwards, and a content checksum
+//! per table that both versions compute alike, so the copy can be verified before the switch.
+
+use super::ToolCommand;
+
+pub trait MajorUpgrade: Send + Sync {
+    /// `Err(why)` when going from version `from` to `to` is not an upgrade this kind makes.
+    fn check_versions(&self, from: &str, to: &str) -> std::result::Result<(), String>;
+
+    /// Statements (as the admin, on the old server) that keep the projects' `users` from
+    /// connecting and end their sessions while the copy runs, so that nothing they write can
+    /// miss the copy. Re-provisioning a project undoes it.
+    fn freeze(&self, users: &[&str]) -> Vec<String>;
+
+    /// Run in the NEW server's container as the admin (both servers share the admin password):
+    /// copies every database, role (with its password), owner, grant and extension from the old
+    /// server, reachable as `old_host` on Dockhand's network. Fails as a whole on any error.
+    fn copy(&self, password: &str, old_host: &str) -> ToolCommand;
+
+    /// Run in the new container after the copy (MariaDB's `mariadb-upgrade`).
+    fn after_copy(&self, _password: &str) -> Option<ToolCommand> {
+        None
+    }
+
+    /// A statement run as the admin in one database: one row per user table — its name, its
+    /// number of rows and a checksum of its content — computed alike by both versions.
+    fn table_checksums(&self) -> &'static str;
+}

@@ -264,3 +264,83 @@ fn refusals_say_why_and_change_nothing() {
         "no backup taken for a refusal"
     );
 }
+
+const MY_FINGERPRINT: &str = "SELECT CONCAT(COUNT(*), ':', MD5(COALESCE(GROUP_CONCAT(id, note ORDER BY id SEPARATOR ','), ''))) FROM items";
+
+/// MariaDB 10.11 → 11.8 (the Debian 12 and 13 test images): the projects' data, users and URLs
+/// carry over (users provisioned again from the keychain, `mariadb-upgrade` run), each project
+/// still alone; a kill during the copy is undone by the next command; then the rollback.
+#[test]
+fn mariadb_10_11_to_11_8_keeps_projects_data_users_and_urls() {
+    let env = Env::new();
+    let db = env.name("upm");
+    env.ok(&["up", "mariadb:10.11", "--name", &db]);
+    let shop = project(&env, "shop", &db);
+    let blog = project(&env, "blog", &db);
+    let var = |v: &serde_json::Value| {
+        v.as_object()
+            .unwrap()
+            .iter()
+            .find(|(k, _)| k.ends_with("_URL"))
+            .map(|(_, u)| u.as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let (shop_url, blog_url) = (var(&shop), var(&blog));
+    client(
+        "mariadb",
+        &shop_url,
+        "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(64), n DOUBLE NULL); \
+         INSERT INTO items (note, n) SELECT MD5(seq), seq / 7 FROM seq_1_to_5000; \
+         CREATE VIEW recent AS SELECT * FROM items WHERE id > 4990;",
+    );
+    client(
+        "mariadb",
+        &blog_url,
+        "CREATE TABLE items (id INT PRIMARY KEY, note TEXT); INSERT INTO items VALUES (1, 'hello'), (2, NULL);",
+    );
+    let shop_before = client("mariadb", &shop_url, MY_FINGERPRINT);
+    let blog_before = client("mariadb", &blog_url, MY_FINGERPRINT);
+
+    kill_upgrade_at(&env, "upgrade-copying", &["upgrade", &db, "--to", "11.8"]);
+    assert_eq!(env.service_status(&db)["version"], "10.11");
+    assert!(wait_until(Duration::from_secs(60), || !container_exists(
+        &format!("{db}-upgrade")
+    )));
+    assert_eq!(
+        client("mariadb", &shop_url, MY_FINGERPRINT),
+        shop_before,
+        "the project connects again"
+    );
+
+    let r: serde_json::Value =
+        serde_json::from_str(&env.ok(&["upgrade", &db, "--to", "11.8", "--json"])).unwrap();
+    assert_eq!(r["to_version"], "11.8");
+    assert!(r["rows"].as_u64().unwrap() >= 5002, "{r}");
+    let version = client("mariadb", &shop_url, "SELECT VERSION()");
+    assert!(version.starts_with("11.8"), "{version}");
+    assert_eq!(client("mariadb", &shop_url, MY_FINGERPRINT), shop_before);
+    assert_eq!(client("mariadb", &blog_url, MY_FINGERPRINT), blog_before);
+    assert_eq!(
+        client("mariadb", &shop_url, "SELECT COUNT(*) FROM recent"),
+        "10"
+    );
+    client(
+        "mariadb",
+        &shop_url,
+        "INSERT INTO items (note) VALUES ('after')",
+    );
+    // Still alone: blog's user cannot read shop's tables.
+    let (_, shop_db) = user_and_database(&shop_url);
+    let denied = client_run(
+        "mariadb",
+        &blog_url,
+        &format!("SELECT COUNT(*) FROM `{shop_db}`.items"),
+    );
+    assert_ne!(denied.code, 0, "blog read shop's table after the upgrade");
+    assert!(denied.stderr.contains("denied"), "{}", denied.stderr);
+
+    env.ok(&["upgrade", &db, "--rollback"]);
+    assert!(client("mariadb", &shop_url, "SELECT VERSION()").starts_with("10.11"));
+    assert_eq!(client("mariadb", &shop_url, MY_FINGERPRINT), shop_before);
+    env.ok(&["upgrade", &db, "--finish", "--yes"]);
+}

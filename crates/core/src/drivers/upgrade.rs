@@ -16,14 +16,23 @@ pub trait MajorUpgrade: Send + Sync {
     /// Run in the NEW server's container as the admin (both servers share the admin password):
     /// copies every database, role (with its password), owner, grant and extension from the old
     /// server, reachable as `old_host` on Dockhand's network. Fails as a whole on any error.
-    fn copy(&self, password: &str, old_host: &str) -> ToolCommand;
+    /// `databases` are the old server's (its `list_databases`), for kinds that dump a list.
+    fn copy(&self, password: &str, old_host: &str, databases: &[String]) -> ToolCommand;
 
     /// Run in the new container after the copy (MariaDB's `mariadb-upgrade`).
     fn after_copy(&self, _password: &str) -> Option<ToolCommand> {
         None
     }
 
-    /// A statement run as the admin in one database: one row per user table — its name, its
-    /// number of rows and a checksum of its content — computed alike by both versions.
-    fn table_checksums(&self) -> &'static str;
+    /// How to get, as the admin, one row per user table of `database` — its name, its number
+    /// of rows and a checksum of its content — computed alike by both versions.
+    fn table_checksums(&self, database: &str) -> Checksums;
+}
+
+/// A checksum statement, or a statement that writes it (kinds without a way to run a query per
+/// table inside one statement).
+pub enum Checksums {
+    Statement(String),
+    /// Prints the statement to run; prints `NULL` or nothing when the database has no tables.
+    Generator(String),
 }

@@ -34,7 +34,7 @@ use super::projects::project_secret_key;
 use super::{consumers, Manager, Progress, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;
-use crate::drivers::upgrade::MajorUpgrade;
+use crate::drivers::upgrade::{Checksums, MajorUpgrade};
 use crate::engine::{exec_collect_env, RunState};
 use crate::error::{human_duration, CoreError, Result};
 use crate::ports::choose_port;
@@ -77,6 +77,9 @@ pub struct Upgraded {
     pub blocked_ms: u64,
     /// How long the server was down (the switch itself).
     pub switch_ms: u64,
+    /// Of `blocked_ms`: the copy and the verification.
+    pub copy_ms: u64,
+    pub verify_ms: u64,
     pub took_ms: u64,
 }
 
@@ -94,6 +97,14 @@ pub struct RolledBack {
 pub struct Finished {
     pub service: String,
     pub removed_volume: String,
+}
+
+/// Where an upgrade's time went.
+struct Timings {
+    blocked: Duration,
+    switch: Duration,
+    copy: Duration,
+    verify: Duration,
 }
 
 /// One table's row count and content checksum, as the kind's statement prints it.
@@ -247,37 +258,53 @@ impl Manager {
         progress: &UpgradeProgressFn<'_>,
     ) -> Result<Upgraded> {
         let display = row.kind.spec().display_name;
-        progress(UpgradeProgress::Step(format!(
-            "backing up every database of '{}' first",
-            row.name
-        )));
-        let reason = format!("before the upgrade to {display} {}", u.to_version);
-        let backups = match self
-            .backup_held(row, &BackupScope::All, &reason, &|b| {
-                progress(UpgradeProgress::Backup(b))
-            })
-            .await
-        {
-            Ok(b) => b,
-            Err(e) => {
-                return Err(CoreError::InvalidInput(format!(
-                    "the backup before the upgrade failed, so nothing was changed: {e}"
-                )))
-            }
-        };
         self.store.begin_upgrade(u)?;
         self.event(
             &row.name,
             "upgrade-started",
             &format!(
-                "upgrading from {display} {} to {} ({} backups taken first)",
-                u.from_version,
-                u.to_version,
-                backups.len()
+                "upgrading from {display} {} to {}",
+                u.from_version, u.to_version
             ),
         );
-        match self.build_and_switch(row, u, up, progress).await {
-            Ok((sums, blocked, switch)) => {
+        // The snapshot and the new server's start (pull, initdb) overlap: neither touches what
+        // the other does, and the copy waits for both.
+        progress(UpgradeProgress::Step(format!(
+            "backing up every database of '{}' while {display} {} starts beside it",
+            row.name, u.to_version
+        )));
+        let reason = format!("before the upgrade to {display} {}", u.to_version);
+        let on_backup = |b| progress(UpgradeProgress::Backup(b));
+        let (backups, staging) = tokio::join!(
+            self.backup_held(row, &BackupScope::All, &reason, &on_backup),
+            self.start_staging(row, u, progress)
+        );
+        let outcome = async {
+            let backups = backups.map_err(|e| {
+                CoreError::InvalidInput(format!(
+                    "the backup before the upgrade failed, so nothing was changed: {e}"
+                ))
+            })?;
+            let staging = staging?;
+            let done = self
+                .build_and_switch(row, u, &staging, up, progress)
+                .await?;
+            Ok::<_, CoreError>((backups, done))
+        }
+        .await;
+        match outcome {
+            Ok((
+                backups,
+                (
+                    sums,
+                    Timings {
+                        blocked,
+                        switch,
+                        copy,
+                        verify,
+                    },
+                ),
+            )) => {
                 let upgraded = Upgraded {
                     service: row.name.clone(),
                     from_version: u.from_version.clone(),
@@ -290,6 +317,8 @@ impl Manager {
                     kept_volume: u.from_volume.clone(),
                     blocked_ms: blocked.as_millis() as u64,
                     switch_ms: switch.as_millis() as u64,
+                    copy_ms: copy.as_millis() as u64,
+                    verify_ms: verify.as_millis() as u64,
                     took_ms: started.elapsed().as_millis() as u64,
                 };
                 self.event(
@@ -330,19 +359,17 @@ impl Manager {
         }
     }
 
-    /// Steps 3 to 6. Returns the verified tables per database, how long projects were kept out
-    /// and how long the switch took.
-    async fn build_and_switch(
+    /// Step 3: the new server, beside the old one.
+    async fn start_staging(
         &self,
         row: &ServiceRow,
         u: &UpgradeRow,
-        up: &dyn MajorUpgrade,
         progress: &UpgradeProgressFn<'_>,
-    ) -> Result<(Vec<Vec<TableSum>>, Duration, Duration)> {
+    ) -> Result<ServiceRow> {
         let display = row.kind.spec().display_name;
         test_pause("upgrade-staging").await;
-        // The new server: same admin password (the copy brings the old admin's password hash
-        // along), its own port, the new volume labelled as this service's data of the new version.
+        // Same admin password (the copy brings the old admin's password hash along), its own
+        // port, the new volume labelled as this service's data of the new version.
         let admin_pw = self.admin_password(&row.name)?;
         self.secrets
             .put(&admin_secret_key(&self.instance, &u.staging), &admin_pw)?;
@@ -370,12 +397,25 @@ impl Manager {
             "starting {display} {} beside {} (as '{}', port {})",
             u.to_version, u.from_version, u.staging, staging.host_port
         )));
-        {
-            let _lock = self.lock(&u.staging, consumers::LOCK_LIMIT).await?;
-            self.start(staging.clone(), &|p| progress(UpgradeProgress::Service(p)))
-                .await?;
-        }
+        let _lock = self.lock(&u.staging, consumers::LOCK_LIMIT).await?;
+        self.start(staging.clone(), &|p| progress(UpgradeProgress::Service(p)))
+            .await?;
+        Ok(staging)
+    }
 
+    /// Steps 4 to 6. Returns the verified tables per database, how long projects were kept out
+    /// and how long the switch took.
+    async fn build_and_switch(
+        &self,
+        row: &ServiceRow,
+        u: &UpgradeRow,
+        staging: &ServiceRow,
+        up: &dyn MajorUpgrade,
+        progress: &UpgradeProgressFn<'_>,
+    ) -> Result<(Vec<Vec<TableSum>>, Timings)> {
+        let display = row.kind.spec().display_name;
+        let kind = row.kind;
+        let admin_pw = self.admin_password(&row.name)?;
         // Projects wait from here to the end of the switch: nothing they write can miss the copy.
         let blocked_at = Instant::now();
         let attachments = self.store.attachments(None, Some(&row.name))?;
@@ -389,7 +429,9 @@ impl Manager {
             u.from_version, u.to_version
         )));
         let staging_container = container_name(&u.staging);
-        let copy = up.copy(admin_pw.expose(), &row.name);
+        let copy_at = Instant::now();
+        let databases = self.list_databases(row, admin_pw.expose()).await?;
+        let copy = up.copy(admin_pw.expose(), &row.name, &databases);
         self.run_tool(&staging_container, &copy, COPY_LIMIT, "the copy")
             .await?;
         if let Some(after) = up.after_copy(admin_pw.expose()) {
@@ -397,16 +439,18 @@ impl Manager {
                 .await?;
         }
 
+        let copy_took = copy_at.elapsed();
         test_pause("upgrade-verifying").await;
+        let verify_at = Instant::now();
         progress(UpgradeProgress::Step(
             "verifying: databases, row counts and content checksums of every table".into(),
         ));
         let sums = self
-            .verify_copy(row, &staging, up, admin_pw.expose())
+            .verify_copy(row, staging, up, admin_pw.expose())
             .await?;
         // Every project's user logs in to its database on the new server, under the isolation
         // rules (re-applied there: the copy brought the users in as they were, kept out).
-        let staging_admin = self.probe_target(&staging, &admin_pw);
+        let staging_admin = self.probe_target(staging, &admin_pw);
         for att in &attachments {
             let password = self.secrets.get_or_create(&project_secret_key(
                 &self.instance,
@@ -436,6 +480,7 @@ impl Manager {
             }
         }
 
+        let verify_took = verify_at.elapsed();
         test_pause("upgrade-switching").await;
         progress(UpgradeProgress::Step(format!(
             "switching '{}' to {display} {} on port {}",
@@ -489,8 +534,15 @@ impl Manager {
                 )));
             }
         }
-        let switch = switch_at.elapsed();
-        Ok((sums, blocked_at.elapsed(), switch))
+        Ok((
+            sums,
+            Timings {
+                blocked: blocked_at.elapsed(),
+                switch: switch_at.elapsed(),
+                copy: copy_took,
+                verify: verify_took,
+            },
+        ))
     }
 
     /// The same databases on both servers, and in each the same tables with the same row counts
@@ -518,10 +570,30 @@ impl Manager {
         }
         let mut all = Vec::new();
         for db in &a {
-            let statement = up.table_checksums();
+            let statement = match up.table_checksums(db) {
+                Checksums::Statement(s) => s,
+                Checksums::Generator(g) => {
+                    // Both servers write the statement; the same tables give the same one.
+                    let (x, y) = tokio::join!(
+                        self.sql_with_limit(old, password, db, &g),
+                        self.sql_with_limit(new, password, db, &g)
+                    );
+                    let (x, y) = (x?.trim().to_string(), y?.trim().to_string());
+                    if x != y {
+                        return Err(CoreError::InvalidInput(format!(
+                            "verification failed in database '{db}': the tables or their columns differ after the copy; nothing was switched"
+                        )));
+                    }
+                    if x.is_empty() || x == "NULL" {
+                        all.push(Vec::new());
+                        continue;
+                    }
+                    x
+                }
+            };
             let (x, y) = tokio::join!(
-                self.sql_with_limit(old, password, db, statement),
-                self.sql_with_limit(new, password, db, statement)
+                self.sql_with_limit(old, password, db, &statement),
+                self.sql_with_limit(new, password, db, &statement)
             );
             let (x, y) = (parse_sums(&x?), parse_sums(&y?));
             if x != y {

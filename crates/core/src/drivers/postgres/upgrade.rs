@@ -4,7 +4,7 @@
 //! their owners, privileges and extensions; nothing passes through Dockhand's process.
 
 use super::{major, SPEC};
-use crate::drivers::upgrade::MajorUpgrade;
+use crate::drivers::upgrade::{Checksums, MajorUpgrade};
 use crate::drivers::{shell_tool, ToolCommand};
 use crate::ident::{pg_ident, pg_literal};
 
@@ -42,7 +42,7 @@ impl MajorUpgrade for Upgrade {
         out
     }
 
-    fn copy(&self, password: &str, old_host: &str) -> ToolCommand {
+    fn copy(&self, password: &str, old_host: &str, _databases: &[String]) -> ToolCommand {
         // The new server has its own admin role already: the dump's `CREATE ROLE postgres;` is
         // the one statement that would fail (the `ALTER ROLE` after it still applies). Any other
         // error stops the copy (ON_ERROR_STOP), and pipefail makes a failed dump fail the whole.
@@ -65,11 +65,12 @@ impl MajorUpgrade for Upgrade {
         t
     }
 
-    fn table_checksums(&self) -> &'static str {
+    fn table_checksums(&self, _database: &str) -> Checksums {
         // query_to_xml runs one dynamic query per table inside a single statement. The checksum
         // is order-independent (a sum of 64-bit hashes of each row's text form), so it needs no
         // sort; tables that belong to an extension (PostGIS's spatial_ref_sys) are filled by the
         // extension itself and left out.
+        Checksums::Statement(
         "SELECT format('%I.%I', n.nspname, c.relname), \
                 (xpath('/row/n/text()', x))[1]::text, (xpath('/row/h/text()', x))[1]::text \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, \
@@ -80,7 +81,7 @@ impl MajorUpgrade for Upgrade {
            AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
            AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
                            AND d.objid = c.oid AND d.deptype = 'e') \
-         ORDER BY 1"
+         ORDER BY 1".into())
     }
 }
 
@@ -104,7 +105,7 @@ mod tests {
 
     #[test]
     fn the_copy_keeps_the_password_out_of_the_command_line() {
-        let t = Upgrade.copy("s3cret", "pg");
+        let t = Upgrade.copy("s3cret", "pg", &[]);
         assert!(!t.cmd.join(" ").contains("s3cret"));
         assert!(t.env.contains(&"PGPASSWORD=s3cret".to_string()));
         assert_eq!(t.cmd[0], "bash");

@@ -344,3 +344,62 @@ fn mariadb_10_11_to_11_8_keeps_projects_data_users_and_urls() {
     assert_eq!(client("mariadb", &shop_url, MY_FINGERPRINT), shop_before);
     env.ok(&["upgrade", &db, "--finish", "--yes"]);
 }
+
+/// Redis 7 → 8 (the Debian 12 and 13 test images) by replication: every key of every type under
+/// each project's prefix carries over, the projects' users are provisioned again (same
+/// passwords, same confinement), then the rollback.
+#[test]
+fn redis_7_to_8_keeps_every_key_and_each_project_confined() {
+    let env = Env::new();
+    let r = env.name("upr7");
+    env.ok(&["up", "redis:7", "--name", &r]);
+    let shop = project(&env, "shop", &r);
+    let blog = project(&env, "blog", &r);
+    let (shop_url, blog_url) = (
+        shop["REDIS_URL"].as_str().unwrap().to_string(),
+        blog["REDIS_URL"].as_str().unwrap().to_string(),
+    );
+    let sp = shop["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
+    let bp = blog["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
+    for cmd in [
+        format!("SET {sp}s hello"),
+        format!("RPUSH {sp}l a b c"),
+        format!("SADD {sp}set x y z"),
+        format!("ZADD {sp}z 1 one 2.5 two"),
+        format!("HSET {sp}h f1 v1 f2 v2"),
+        format!("XADD {sp}st 1-1 k v"),
+    ] {
+        client("redis", &shop_url, &cmd);
+    }
+    client("redis", &blog_url, &format!("SET {bp}only mine"));
+    let fingerprint = |url: &str, p: &str| {
+        [
+            format!("GET {p}s"),
+            format!("LRANGE {p}l 0 -1"),
+            format!("SCARD {p}set"),
+            format!("ZRANGE {p}z 0 -1 WITHSCORES"),
+            format!("HGET {p}h f2"),
+            format!("XLEN {p}st"),
+        ]
+        .iter()
+        .map(|c| client("redis", url, c))
+        .collect::<Vec<_>>()
+        .join(";")
+    };
+    let before = fingerprint(&shop_url, &sp);
+    let out: serde_json::Value =
+        serde_json::from_str(&env.ok(&["upgrade", &r, "--to", "8", "--json"])).unwrap();
+    assert_eq!(out["rows"].as_u64().unwrap(), 7, "keys verified: {out}");
+    let info = client("redis", &env.url(&r), "INFO server");
+    assert!(info.contains("redis_version:8."), "{info}");
+    assert_eq!(fingerprint(&shop_url, &sp), before);
+    assert_eq!(client("redis", &blog_url, &format!("GET {bp}only")), "mine");
+    // Still confined: blog's user cannot read shop's keys.
+    let denied = client_run("redis", &blog_url, &format!("GET {sp}s"));
+    assert!(denied.all().contains("NOPERM"), "{}", denied.all());
+    env.ok(&["upgrade", &r, "--rollback"]);
+    let info = client("redis", &env.url(&r), "INFO server");
+    assert!(info.contains("redis_version:7."), "{info}");
+    assert_eq!(fingerprint(&shop_url, &sp), before);
+    env.ok(&["upgrade", &r, "--finish", "--yes"]);
+}

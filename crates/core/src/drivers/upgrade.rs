@@ -11,7 +11,7 @@ pub trait MajorUpgrade: Send + Sync {
     /// Statements (as the admin, on the old server) that keep the projects' `users` from
     /// connecting and end their sessions while the copy runs, so that nothing they write can
     /// miss the copy. Re-provisioning a project undoes it.
-    fn freeze(&self, users: &[&str]) -> Vec<String>;
+    fn freeze(&self, password: &str, users: &[&str]) -> Vec<ToolCommand>;
 
     /// Run in the NEW server's container as the admin (both servers share the admin password):
     /// copies every database, role (with its password), owner, grant and extension from the old
@@ -21,6 +21,12 @@ pub trait MajorUpgrade: Send + Sync {
 
     /// Run in the new container after the copy (MariaDB's `mariadb-upgrade`).
     fn after_copy(&self, _password: &str) -> Option<ToolCommand> {
+        None
+    }
+
+    /// For kinds without SQL databases: a tool (run as the admin in each container) that prints
+    /// one line per database — its name, its number of keys and a checksum of their content.
+    fn server_checksums(&self, _password: &str) -> Option<ToolCommand> {
         None
     }
 

@@ -46,6 +46,8 @@ use crate::store::{Desired, NewService, ServiceRow, UpgradeRow, UpgradeStep};
 const COPY_LIMIT: Duration = Duration::from_secs(6 * 3600);
 /// One verification query (a full read of the largest table).
 const VERIFY_LIMIT: Duration = Duration::from_secs(3600);
+/// One statement or command as the admin.
+const SQL_LIMIT: Duration = Duration::from_secs(30);
 
 /// What an upgrade reports as it goes.
 #[derive(Debug, Clone)]
@@ -130,6 +132,16 @@ fn parse_sums(out: &str) -> Vec<TableSum> {
             }
         })
         .collect()
+}
+
+fn describe_sums(sums: &[TableSum]) -> String {
+    if sums.is_empty() {
+        return "no keys".into();
+    }
+    sums.iter()
+        .map(|t| format!("{} {} keys", t.table, t.rows))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The staging service's name: the service's with `-upgrade`, within the name length limit.
@@ -420,8 +432,14 @@ impl Manager {
         let blocked_at = Instant::now();
         let attachments = self.store.attachments(None, Some(&row.name))?;
         let users: Vec<&str> = attachments.iter().map(|a| a.db_user.as_str()).collect();
-        for statement in up.freeze(&users) {
-            self.run_sql(row, admin_pw.expose(), &statement).await?;
+        for t in up.freeze(admin_pw.expose(), &users) {
+            self.run_tool(
+                &container_name(&row.name),
+                &t,
+                SQL_LIMIT,
+                "keeping projects out",
+            )
+            .await?;
         }
         test_pause("upgrade-copying").await;
         progress(UpgradeProgress::Step(format!(
@@ -554,6 +572,22 @@ impl Manager {
         up: &dyn MajorUpgrade,
         password: &str,
     ) -> Result<Vec<Vec<TableSum>>> {
+        if let Some(t) = up.server_checksums(password) {
+            let (co, cn) = (container_name(&old.name), container_name(&new.name));
+            let (x, y) = tokio::join!(
+                self.run_tool(&co, &t, VERIFY_LIMIT, "the verification"),
+                self.run_tool(&cn, &t, VERIFY_LIMIT, "the verification")
+            );
+            let (x, y) = (parse_sums(&x?), parse_sums(&y?));
+            if x != y {
+                return Err(CoreError::InvalidInput(format!(
+                    "verification failed: the databases' keys differ after the copy (old: {}; new: {}); nothing was switched",
+                    describe_sums(&x),
+                    describe_sums(&y)
+                )));
+            }
+            return Ok(x.into_iter().map(|t| vec![t]).collect());
+        }
         let (a, b) = tokio::join!(
             self.list_databases(old, password),
             self.list_databases(new, password)

@@ -41,7 +41,7 @@ impl MajorUpgrade for MariadbUpgrade {
         }
     }
 
-    fn freeze(&self, users: &[&str]) -> Vec<String> {
+    fn freeze(&self, password: &str, users: &[&str]) -> Vec<ToolCommand> {
         users
             .iter()
             .flat_map(|u| {
@@ -50,6 +50,13 @@ impl MajorUpgrade for MariadbUpgrade {
                     format!("ALTER USER {user} ACCOUNT LOCK"),
                     format!("KILL CONNECTION USER {user}"),
                 ]
+            })
+            .map(|statement| {
+                tool(
+                    "mariadb",
+                    &["-uroot", "-N", "-B", "-e", &statement],
+                    vec![format!("MYSQL_PWD={password}")],
+                )
             })
             .collect()
     }

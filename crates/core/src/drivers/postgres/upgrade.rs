@@ -5,7 +5,7 @@
 
 use super::{major, SPEC};
 use crate::drivers::upgrade::{Checksums, MajorUpgrade};
-use crate::drivers::{shell_tool, ToolCommand};
+use crate::drivers::{shell_tool, SqlDialect, ToolCommand};
 use crate::ident::{pg_ident, pg_literal};
 
 pub(super) struct Upgrade;
@@ -26,7 +26,7 @@ impl MajorUpgrade for Upgrade {
         }
     }
 
-    fn freeze(&self, users: &[&str]) -> Vec<String> {
+    fn freeze(&self, password: &str, users: &[&str]) -> Vec<ToolCommand> {
         if users.is_empty() {
             return vec![];
         }
@@ -39,7 +39,9 @@ impl MajorUpgrade for Upgrade {
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename IN ({})",
             names.join(", ")
         ));
-        out
+        out.iter()
+            .map(|statement| super::Sql.admin_sql(password, "postgres", statement))
+            .collect()
     }
 
     fn copy(&self, password: &str, old_host: &str, _databases: &[String]) -> ToolCommand {

@@ -403,3 +403,41 @@ fn redis_7_to_8_keeps_every_key_and_each_project_confined() {
     assert_eq!(fingerprint(&shop_url, &sp), before);
     env.ok(&["upgrade", &r, "--finish", "--yes"]);
 }
+
+/// Redis 7 → Valkey 8 (`--to valkey:8`): the service becomes a Valkey service under the same
+/// name and port; the project's URL and keys carry over; Redis 8 → Valkey is refused with why.
+#[test]
+fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
+    let env = Env::new();
+    let r = env.name("upv");
+    env.ok(&["up", "redis:7", "--name", &r]);
+    let shop = project(&env, "shop", &r);
+    let url = shop["REDIS_URL"].as_str().unwrap().to_string();
+    let p = shop["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
+    client("redis", &url, &format!("HSET {p}h a 1 b 2"));
+    client("redis", &url, &format!("SET {p}s kept"));
+    env.ok(&["upgrade", &r, "--to", "valkey:8"]);
+    let st = env.service_status(&r);
+    assert_eq!(st["kind"], "valkey", "{st}");
+    let info = client("redis", &env.url(&r), "INFO server");
+    assert!(info.contains("valkey_version:8."), "{info}");
+    assert_eq!(client("redis", &url, &format!("GET {p}s")), "kept");
+    assert_eq!(client("redis", &url, &format!("HGET {p}h b")), "2");
+    let env_after: serde_json::Value =
+        serde_json::from_str(&env.ok(&["env", "shop", "--json"])).unwrap();
+    assert_eq!(
+        env_after["REDIS_URL"].as_str().unwrap(),
+        url,
+        "the project's URL is the same"
+    );
+    env.ok(&["upgrade", &r, "--rollback"]);
+    assert_eq!(env.service_status(&r)["kind"], "redis");
+    assert_eq!(client("redis", &url, &format!("GET {p}s")), "kept");
+    env.ok(&["upgrade", &r, "--finish", "--yes"]);
+
+    let r8 = env.name("upv8");
+    env.ok(&["up", "redis:8", "--name", &r8]);
+    let refused = env.run(&["upgrade", &r8, "--to", "valkey:8"]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("up to 7.2"), "{}", refused.stderr);
+}

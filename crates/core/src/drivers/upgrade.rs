@@ -2,11 +2,20 @@
 //! the copy from the old server into the new one, what to run afterwards, and a content checksum
 //! per table that both versions compute alike, so the copy can be verified before the switch.
 
-use super::ToolCommand;
+use super::{Kind, ToolCommand};
 
 pub trait MajorUpgrade: Send + Sync {
     /// `Err(why)` when going from version `from` to `to` is not an upgrade this kind makes.
     fn check_versions(&self, from: &str, to: &str) -> std::result::Result<(), String>;
+
+    /// `Err(why)` unless a server of version `from` of this kind can become one of `to` (a
+    /// server keeps its kind, but for kinds that share a protocol: Redis → Valkey).
+    fn check_kind_change(&self, _from: &str, to: Kind) -> std::result::Result<(), String> {
+        Err(format!(
+            "a service keeps its kind; create a {} service and restore a backup into it",
+            to.spec().display_name
+        ))
+    }
 
     /// Statements (as the admin, on the old server) that keep the projects' `users` from
     /// connecting and end their sessions while the copy runs, so that nothing they write can

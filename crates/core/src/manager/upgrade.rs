@@ -101,6 +101,9 @@ pub struct Finished {
     pub removed_volume: String,
 }
 
+/// The old kind's upgrade knowledge and the new kind's (the same but for Redis → Valkey).
+type Upgraders<'a> = (&'a dyn MajorUpgrade, &'a dyn MajorUpgrade);
+
 /// Where an upgrade's time went.
 struct Timings {
     blocked: Duration,
@@ -189,14 +192,46 @@ impl Manager {
                 row.name
             ))
         })?;
-        let to = ServiceSpec::parse(&format!("{}:{to}", row.kind))?;
-        up.check_versions(&row.version, &to.version)
-            .map_err(|why| {
-                CoreError::InvalidInput(format!(
-                    "cannot upgrade '{}' to {display} {}: {why}",
-                    row.name, to.version
-                ))
-            })?;
+        // `17`, or `kind[:version]` for a change of kind (Redis → `valkey:8`).
+        let to = if to.starts_with(|c: char| c.is_ascii_digit()) {
+            ServiceSpec::parse(&format!("{}:{to}", row.kind))?
+        } else {
+            ServiceSpec::parse(to)?
+        };
+        let to_display = to.kind.spec().display_name;
+        let refused = |why: String| {
+            CoreError::InvalidInput(format!(
+                "cannot upgrade '{}' to {to_display} {}: {why}",
+                row.name, to.version
+            ))
+        };
+        if to.kind == row.kind {
+            up.check_versions(&row.version, &to.version)
+                .map_err(refused)?;
+        } else {
+            up.check_kind_change(&row.version, to.kind)
+                .map_err(refused)?;
+            // A project has one service per kind: one that has a service of the new kind
+            // already would end up with two.
+            for a in self.store.attachments(None, Some(&row.name))? {
+                if let Some(other) = self
+                    .store
+                    .attachments(Some(&a.project), None)?
+                    .into_iter()
+                    .find(|o| o.kind == to.kind.as_str())
+                {
+                    return Err(refused(format!(
+                        "project '{}' uses the {to_display} service '{}' already, and a project has one service per kind",
+                        a.project, other.service
+                    )));
+                }
+            }
+        }
+        let target_up = self.driver(to.kind).major_upgrade().ok_or_else(|| {
+            refused(format!(
+                "Dockhand cannot build a {to_display} server by an upgrade"
+            ))
+        })?;
         let official_old = ServiceSpec {
             kind: row.kind,
             version: row.version.clone(),
@@ -212,7 +247,7 @@ impl Manager {
             None if row.image == official_old => to.default_image(),
             None => {
                 return Err(CoreError::InvalidInput(format!(
-                    "'{}' runs image {}, not the official {official_old}; name the image of {display} {} with --image",
+                    "'{}' runs image {}, not the official {official_old}; name the image of {to_display} {} with --image",
                     row.name, row.image, to.version
                 )))
             }
@@ -220,7 +255,7 @@ impl Manager {
         let to_volume = versioned_volume_name(&row.name, &to.version);
         if self.engine.inspect_volume(&to_volume).await?.is_some() {
             return Err(CoreError::InvalidInput(format!(
-                "Docker volume {to_volume} exists already (data of an earlier {display} {} of '{}'?); \
+                "Docker volume {to_volume} exists already (data of an earlier {to_display} {} of '{}'?); \
                  look at it and remove it (`docker volume rm {to_volume}`) before upgrading",
                 to.version, row.name
             )));
@@ -245,6 +280,7 @@ impl Manager {
             from_version: row.version.clone(),
             from_image: row.image.clone(),
             from_volume: volume_of(&row),
+            to_kind: to.kind,
             to_version: to.version.clone(),
             to_image,
             to_volume,
@@ -254,7 +290,9 @@ impl Manager {
             started_at_ms: 0,
             updated_at_ms: 0,
         };
-        let result = self.upgrade_held(&row, &u, up, started, progress).await;
+        let result = self
+            .upgrade_held(&row, &u, (up, target_up), started, progress)
+            .await;
         if let Err(e) = self.release(&lease).await {
             tracing::warn!("could not release the upgrade lease: {e}");
         }
@@ -265,7 +303,7 @@ impl Manager {
         &self,
         row: &ServiceRow,
         u: &UpgradeRow,
-        up: &dyn MajorUpgrade,
+        up: Upgraders<'_>,
         started: Instant,
         progress: &UpgradeProgressFn<'_>,
     ) -> Result<Upgraded> {
@@ -378,7 +416,7 @@ impl Manager {
         u: &UpgradeRow,
         progress: &UpgradeProgressFn<'_>,
     ) -> Result<ServiceRow> {
-        let display = row.kind.spec().display_name;
+        let display = u.to_kind.spec().display_name;
         test_pause("upgrade-staging").await;
         // Same admin password (the copy brings the old admin's password hash along), its own
         // port, the new volume labelled as this service's data of the new version.
@@ -386,13 +424,14 @@ impl Manager {
         self.secrets
             .put(&admin_secret_key(&self.instance, &u.staging), &admin_pw)?;
         let mut as_new = row.clone();
+        as_new.kind = u.to_kind;
         as_new.version = u.to_version.clone();
         as_new.image = u.to_image.clone();
         self.engine
             .create_volume(&u.to_volume, self.base_labels(&as_new))
             .await?;
         let port_free = self.port_free;
-        let kind = row.kind;
+        let kind = u.to_kind;
         let (staging, _) = self.store.claim_service(
             &NewService {
                 name: &u.staging,
@@ -422,7 +461,7 @@ impl Manager {
         row: &ServiceRow,
         u: &UpgradeRow,
         staging: &ServiceRow,
-        up: &dyn MajorUpgrade,
+        (up, target_up): Upgraders<'_>,
         progress: &UpgradeProgressFn<'_>,
     ) -> Result<(Vec<Vec<TableSum>>, Timings)> {
         let display = row.kind.spec().display_name;
@@ -449,10 +488,10 @@ impl Manager {
         let staging_container = container_name(&u.staging);
         let copy_at = Instant::now();
         let databases = self.list_databases(row, admin_pw.expose()).await?;
-        let copy = up.copy(admin_pw.expose(), &row.name, &databases);
+        let copy = target_up.copy(admin_pw.expose(), &row.name, &databases);
         self.run_tool(&staging_container, &copy, COPY_LIMIT, "the copy")
             .await?;
-        if let Some(after) = up.after_copy(admin_pw.expose()) {
+        if let Some(after) = target_up.after_copy(admin_pw.expose()) {
             self.run_tool(&staging_container, &after, COPY_LIMIT, "the post-copy step")
                 .await?;
         }
@@ -464,7 +503,7 @@ impl Manager {
             "verifying: databases, row counts and content checksums of every table".into(),
         ));
         let sums = self
-            .verify_copy(row, staging, up, admin_pw.expose())
+            .verify_copy(row, staging, (up, target_up), admin_pw.expose())
             .await?;
         // Every project's user logs in to its database on the new server, under the isolation
         // rules (re-applied there: the copy brought the users in as they were, kept out).
@@ -481,7 +520,7 @@ impl Manager {
                 password: &password,
                 connection_limit: self.connection_limit()?,
             };
-            let driver = self.driver(kind);
+            let driver = self.driver(u.to_kind);
             provision::provision(
                 self.engine.as_ref(),
                 driver,
@@ -514,7 +553,7 @@ impl Manager {
             self.note_intent(&row.name, Intent::Stop);
             self.note_intent(&u.staging, Intent::Stop);
             let switched = async {
-                self.remove_container_of(&u.staging, kind).await?;
+                self.remove_container_of(&u.staging, u.to_kind).await?;
                 self.remove_container_of(&row.name, kind).await?;
                 test_pause("upgrade-switch-commit").await;
                 self.store.switch_upgrade(u)?;
@@ -569,14 +608,18 @@ impl Manager {
         &self,
         old: &ServiceRow,
         new: &ServiceRow,
-        up: &dyn MajorUpgrade,
+        (up, target_up): Upgraders<'_>,
         password: &str,
     ) -> Result<Vec<Vec<TableSum>>> {
-        if let Some(t) = up.server_checksums(password) {
+        // Each side's own tool (Redis's redis-cli, Valkey's valkey-cli).
+        if let (Some(t), Some(tn)) = (
+            up.server_checksums(password),
+            target_up.server_checksums(password),
+        ) {
             let (co, cn) = (container_name(&old.name), container_name(&new.name));
             let (x, y) = tokio::join!(
                 self.run_tool(&co, &t, VERIFY_LIMIT, "the verification"),
-                self.run_tool(&cn, &t, VERIFY_LIMIT, "the verification")
+                self.run_tool(&cn, &tn, VERIFY_LIMIT, "the verification")
             );
             let (x, y) = (parse_sums(&x?), parse_sums(&y?));
             if x != y {
@@ -717,12 +760,12 @@ impl Manager {
             }
         }
         self.note_intent(&u.staging, Intent::Stop);
-        let removed = self.remove_container_of(&u.staging, u.kind).await;
+        let removed = self.remove_container_of(&u.staging, u.to_kind).await;
         self.clear_intent(&u.staging);
         removed?;
         self.store.delete_service(&u.staging)?;
         if let Some(v) = self.engine.inspect_volume(&u.to_volume).await? {
-            self.check_volume_is_ours(&u.to_volume, u.kind, &u.to_version, &v.labels)?;
+            self.check_volume_is_ours(&u.to_volume, u.to_kind, &u.to_version, &v.labels)?;
             self.engine.remove_volume(&u.to_volume).await?;
         }
         self.secrets
@@ -889,7 +932,7 @@ impl Manager {
         let _lock = self.lock(service, consumers::LOCK_LIMIT).await?;
         self.note_intent(service, Intent::Stop);
         let result = async {
-            self.remove_container_of(service, u.kind).await?;
+            self.remove_container_of(service, row.kind).await?;
             test_pause("rollback-commit").await;
             self.store.switch_back_upgrade(&u, &volume_name(service))?;
             let old = self.resolve(service)?;
@@ -928,9 +971,9 @@ impl Manager {
         let u = self.store.upgrade(&row.name)?.ok_or_else(|| {
             CoreError::InvalidInput(format!("'{}' keeps no data from an upgrade", row.name))
         })?;
-        let (volume, version) = match u.step {
-            UpgradeStep::Switched => (u.from_volume.clone(), u.from_version.clone()),
-            UpgradeStep::RolledBack => (u.to_volume.clone(), u.to_version.clone()),
+        let (volume, kind, version) = match u.step {
+            UpgradeStep::Switched => (u.from_volume.clone(), u.kind, u.from_version.clone()),
+            UpgradeStep::RolledBack => (u.to_volume.clone(), u.to_kind, u.to_version.clone()),
             _ => unreachable!("recovered above"),
         };
         if volume == volume_of(&row) {
@@ -940,7 +983,7 @@ impl Manager {
             )));
         }
         if let Some(v) = self.engine.inspect_volume(&volume).await? {
-            self.check_volume_is_ours(&volume, u.kind, &version, &v.labels)?;
+            self.check_volume_is_ours(&volume, kind, &version, &v.labels)?;
             self.engine.remove_volume(&volume).await?;
         }
         self.store.delete_upgrade(&row.name)?;

@@ -93,6 +93,7 @@ const MIGRATIONS: &[&str] = &[
         from_version  TEXT NOT NULL,
         from_image    TEXT NOT NULL,
         from_volume   TEXT NOT NULL,
+        to_kind       TEXT NOT NULL,
         to_version    TEXT NOT NULL,
         to_image      TEXT NOT NULL,
         to_volume     TEXT NOT NULL,

@@ -54,6 +54,8 @@ pub struct UpgradeRow {
     pub from_version: String,
     pub from_image: String,
     pub from_volume: String,
+    /// The kind after the upgrade (Redis → Valkey changes it; otherwise `kind`).
+    pub to_kind: Kind,
     pub to_version: String,
     pub to_image: String,
     pub to_volume: String,
@@ -65,19 +67,24 @@ pub struct UpgradeRow {
     pub updated_at_ms: i64,
 }
 
-const UPGRADE_COLUMNS: &str = "service, kind, from_version, from_image, from_volume, to_version, to_image, to_volume, staging, step, detail, started_at_ms, updated_at_ms";
+const UPGRADE_COLUMNS: &str = "service, kind, from_version, from_image, from_volume, to_version, to_image, to_volume, staging, step, detail, started_at_ms, updated_at_ms, to_kind";
+
+fn kind_at(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Kind> {
+    let kind: String = r.get(i)?;
+    Kind::parse(&kind).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            e.to_string().into(),
+        )
+    })
+}
 
 fn row_to_upgrade(r: &rusqlite::Row<'_>) -> rusqlite::Result<UpgradeRow> {
-    let kind: String = r.get(1)?;
     Ok(UpgradeRow {
         service: r.get(0)?,
-        kind: Kind::parse(&kind).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(
-                1,
-                rusqlite::types::Type::Text,
-                e.to_string().into(),
-            )
-        })?,
+        kind: kind_at(r, 1)?,
+        to_kind: kind_at(r, 13)?,
         from_version: r.get(2)?,
         from_image: r.get(3)?,
         from_volume: r.get(4)?,
@@ -121,7 +128,7 @@ impl Store {
             let n = c.execute(
                 &format!(
                     "INSERT OR IGNORE INTO upgrades ({UPGRADE_COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'copying', NULL, ?10, ?10)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'copying', NULL, ?10, ?10, ?11)"
                 ),
                 params![
                     u.service,
@@ -133,7 +140,8 @@ impl Store {
                     u.to_image,
                     u.to_volume,
                     u.staging,
-                    now
+                    now,
+                    u.to_kind.as_str()
                 ],
             )?;
             if n == 0 {
@@ -176,8 +184,12 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = now_ms();
             tx.execute(
-                "UPDATE services SET version = ?2, image = ?3, volume = ?4, updated_at_ms = ?5 WHERE name = ?1",
-                params![u.service, u.to_version, u.to_image, u.to_volume, now],
+                "UPDATE services SET kind = ?2, version = ?3, image = ?4, volume = ?5, updated_at_ms = ?6 WHERE name = ?1",
+                params![u.service, u.to_kind.as_str(), u.to_version, u.to_image, u.to_volume, now],
+            )?;
+            tx.execute(
+                "UPDATE attachments SET kind = ?2 WHERE service = ?1",
+                params![u.service, u.to_kind.as_str()],
             )?;
             tx.execute("DELETE FROM services WHERE name = ?1", [&u.staging])?;
             tx.execute(
@@ -196,8 +208,12 @@ impl Store {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let volume = (u.from_volume != default_volume).then_some(u.from_volume.as_str());
             tx.execute(
-                "UPDATE services SET version = ?2, image = ?3, volume = ?4, updated_at_ms = ?5 WHERE name = ?1",
-                params![u.service, u.from_version, u.from_image, volume, now_ms()],
+                "UPDATE services SET kind = ?2, version = ?3, image = ?4, volume = ?5, updated_at_ms = ?6 WHERE name = ?1",
+                params![u.service, u.kind.as_str(), u.from_version, u.from_image, volume, now_ms()],
+            )?;
+            tx.execute(
+                "UPDATE attachments SET kind = ?2 WHERE service = ?1",
+                params![u.service, u.kind.as_str()],
             )?;
             tx.execute(
                 "UPDATE upgrades SET step = 'rolled-back', detail = NULL, updated_at_ms = ?2 WHERE service = ?1",

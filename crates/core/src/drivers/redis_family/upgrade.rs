@@ -6,7 +6,7 @@
 
 use super::RedisFamily;
 use crate::drivers::upgrade::{Checksums, MajorUpgrade};
-use crate::drivers::{shell_tool, tool, ToolCommand};
+use crate::drivers::{shell_tool, tool, Kind, ToolCommand};
 
 /// Per database: the number of keys and a checksum of every key's name, type and content, in
 /// an order-independent way (members of sets and fields of hashes sorted; the server's internal
@@ -80,6 +80,24 @@ impl MajorUpgrade for RedisUpgrade {
         }
     }
 
+    fn check_kind_change(&self, from: &str, to: Kind) -> std::result::Result<(), String> {
+        if self.family.kind != Kind::Redis || to != Kind::Valkey {
+            return Err(format!(
+                "{} cannot become {}",
+                self.family.spec.display_name,
+                to.spec().display_name
+            ));
+        }
+        // Valkey forked from Redis 7.2 and reads its data up to that version (RDB 11); Redis
+        // 7.4 and 8 write a format (RDB 12) Valkey 8 does not read.
+        match major(from) {
+            Some((7, m)) if m <= 2 || m == u32::MAX => Ok(()),
+            _ => Err(format!(
+                "Valkey reads the data of Redis up to 7.2, and this server runs Redis {from}"
+            )),
+        }
+    }
+
     fn freeze(&self, password: &str, users: &[&str]) -> Vec<ToolCommand> {
         let env = || vec![format!("REDISCLI_AUTH={password}")];
         users
@@ -110,8 +128,11 @@ impl MajorUpgrade for RedisUpgrade {
             "set -eo pipefail; c() {{ {cli} --no-auth-warning \"$@\"; }}; \
              printf 'CONFIG SET masterauth \"%s\"\\n' \"$REDISCLI_AUTH\" | c > /dev/null; \
              c REPLICAOF \"$OLD_HOST\" {port} > /dev/null; \
-             while :; do i=$(c INFO replication); \
+             idle=0; while :; do i=$(c INFO replication); \
                case \"$i\" in *master_link_status:up*) case \"$i\" in *master_sync_in_progress:0*) break;; esac;; esac; \
+               case \"$i\" in *master_sync_in_progress:1*) idle=0;; *) idle=$((idle + 1));; esac; \
+               if [ $idle -ge 150 ]; then c REPLICAOF NO ONE > /dev/null; \
+                 echo \"the new server could not replicate from the old one for 30 s; its log says why\" >&2; exit 1; fi; \
                sleep 0.2; done; \
              c REPLICAOF NO ONE > /dev/null; \
              printf 'CONFIG SET masterauth \"\"\\n' | c > /dev/null"

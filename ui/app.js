@@ -474,9 +474,66 @@ async function refreshDetails() {
   facts.forEach(([, v], i) => { const dd = dl.children[i * 2 + 1]; if (dd.textContent !== v) dd.textContent = v; });
   dl.dataset.state = d.state;
   renderDatabases(name, d.databases, d.actions);
+  renderUpgrade(name);
   $("#destroy-keep").disabled = !d.actions.destroy;
   $("#destroy-purge").disabled = !d.actions.destroy;
 }
+
+// ---- major upgrades: offered versions, or the upgrade on record (roll back / delete kept data) ----
+let upgrading = false;
+async function renderUpgrade(service) {
+  if (upgrading) return;
+  let c;
+  try { c = await invoke("upgrade_choices", { service }); } catch (e) { $("#upgrade-state").textContent = message(e); return; }
+  if (detailsOf !== service || upgrading) return;
+  const u = c.on_record;
+  const state = u
+    ? u.step === "rolled-back"
+      ? `Rolled back from ${u.to_version} to ${u.from_version}; the ${u.to_version} data is kept in ${u.to_volume}.`
+      : `Upgraded from ${u.from_version} to ${u.to_version}; the ${u.from_version} data is kept in ${u.from_volume} for a rollback.`
+    : c.why_none || `${kindName(c.kind)} ${c.version}.`;
+  if ($("#upgrade-state").textContent !== state) $("#upgrade-state").textContent = state;
+  $("#upgrade-kept").hidden = !u;
+  $("#upgrade-rollback").hidden = !u || u.step === "rolled-back";
+  $("#upgrade-offer").hidden = !!u || c.targets.length === 0;
+  const sel = $("#upgrade-to");
+  const sig = JSON.stringify(c.targets);
+  if (sel.dataset.sig !== sig) {
+    sel.dataset.sig = sig;
+    sel.replaceChildren(...c.targets.map((t) => el("option", { value: t.to, textContent: t.label })));
+  }
+}
+async function upgradeStep(button, busy, fn) {
+  upgrading = true;
+  $("#upgrade-progress").textContent = "";
+  try { await act(button, busy, fn); } finally { upgrading = false; refreshDetails(); }
+}
+listen("upgrade-progress", (e) => {
+  if (e.payload.service === detailsOf) $("#upgrade-progress").textContent = e.payload.text;
+});
+$("#upgrade-go").onclick = () => upgradeStep($("#upgrade-go"), "Upgrading…", async () => {
+  const service = detailsOf;
+  const opt = $("#upgrade-to").selectedOptions[0];
+  if (!opt) return;
+  const r = await invoke("upgrade_service", { service, to: opt.value, label: opt.textContent });
+  if (!r) { $("#upgrade-progress").textContent = "Nothing changed."; return; }
+  const text = `Upgraded ${r.service} from ${r.from_version} to ${r.to_version}: ${r.databases} databases, ${r.tables} tables, ${r.rows} rows verified; projects waited ${(r.blocked_ms / 1000).toFixed(1)} s.`;
+  $("#upgrade-progress").textContent = text;
+  toast(text);
+});
+$("#upgrade-rollback").onclick = () => upgradeStep($("#upgrade-rollback"), "Rolling back…", async () => {
+  const r = await invoke("rollback_upgrade", { service: detailsOf });
+  if (!r) { $("#upgrade-progress").textContent = "Nothing changed."; return; }
+  const text = `Rolled ${r.service} back to ${r.version} (${r.backups} backups of the ${r.from_version} databases first).`;
+  $("#upgrade-progress").textContent = text;
+  toast(text);
+});
+$("#upgrade-finish").onclick = () => upgradeStep($("#upgrade-finish"), "Deleting…", async () => {
+  const r = await invoke("finish_upgrade", { service: detailsOf });
+  if (!r) { $("#upgrade-progress").textContent = "Nothing deleted."; return; }
+  $("#upgrade-progress").textContent = `Deleted ${r.removed_volume}.`;
+  toast(`Deleted the kept data (${r.removed_volume})`);
+});
 
 function renderDatabases(service, dbs, can) {
   const body = $("#databases tbody");

@@ -578,6 +578,34 @@ def run_checks(driver, project_dir):
         recent = [e for e in events if e.get("service") == SERVICE][:6]
         assert not any(e["kind"] in ("failed", "unhealthy") for e in recent), recent
 
+    def upgrade_from_the_window_then_roll_back():
+        mark = len(open(NOTIFY_LOG).read())
+        wait_for("running", lambda: by_id(row).get_attribute("data-state") == "running", 120)
+        driver.find_element(By.CSS_SELECTOR, f"#{row} button.name").click()
+        wait_for("the upgrade offer", lambda: by_id("upgrade-offer").is_displayed(), 60)
+        from selenium.webdriver.support.ui import Select
+        Select(by_id("upgrade-to")).select_by_value("17")
+        by_id("upgrade-go").click()
+        answer_native_dialog("Upgrade", "alt+b")  # _Back up and upgrade
+        said = wait_for("the upgrade done", lambda: (lambda t: t if t.startswith("Upgraded") else None)(by_id("upgrade-progress").text), 300)
+        assert "from 15 to 17" in said, said
+        r = subprocess.run(["psql", state["url"], "-tAc", "SELECT current_setting('server_version_num')::int / 10000 || ':' || (SELECT x FROM kept)"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.stdout.strip() == "17:42", (r.stdout, r.stderr)
+        wait_for("the kept-data buttons", lambda: by_id("upgrade-kept").is_displayed(), 30)
+        shot(driver, "service-upgraded", "#details")
+        by_id("upgrade-rollback").click()
+        answer_native_dialog("Roll back", "alt+b")  # _Back up and roll back
+        wait_for("the rollback done", lambda: by_id("upgrade-progress").text.startswith("Rolled"), 300)
+        r = subprocess.run(["psql", state["url"], "-tAc", "SELECT current_setting('server_version_num')::int / 10000 || ':' || (SELECT x FROM kept)"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.stdout.strip() == "15:42", (r.stdout, r.stderr)
+        by_id("upgrade-finish").click()
+        answer_native_dialog("Delete kept data", "alt+d")  # _Delete the data
+        wait_for("the kept data deleted", lambda: by_id("upgrade-progress").text.startswith("Deleted"), 120)
+        wait_for("the offer again", lambda: by_id("upgrade-offer").is_displayed(), 30)
+        assert f"({SERVICE}) failed" not in open(NOTIFY_LOG).read()[mark:], "a 'failed' notification during the upgrade"
+
     check("first run: the welcome says what Dockhand does and that Docker is running", first_run_welcomes_and_checks_docker)
     check("tabs move with the arrow keys and name the panel they control", tabs_follow_the_arrow_keys)
     check("the new-service dialog names the process holding a taken port (PID and program)", the_dialog_names_who_holds_a_taken_port)
@@ -590,6 +618,7 @@ def run_checks(driver, project_dir):
     check("a database created in the service has its own user; dropped after a native confirmation and a backup", create_and_drop_a_database_in_the_service)
     check("destroy keeping data, then create again: the data is still there", destroy_keeping_data_then_recreate_brings_it_back)
     check("a restart from the window is not reported as a failure", restart_from_the_window_is_not_a_failure)
+    check("upgrade 15 → 17 from the details panel keeps the URL and data; roll back; delete the kept data", upgrade_from_the_window_then_roll_back)
 
     def screenshot():
         by_id("tab-services").click()

@@ -8,6 +8,7 @@ pub mod logs;
 pub mod projects;
 pub mod services;
 pub mod settings;
+pub mod upgrades;
 pub mod window;
 
 use tauri::{AppHandle, Emitter as _, Runtime};

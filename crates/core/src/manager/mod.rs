@@ -26,7 +26,10 @@ pub use new_service::{NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
-pub use upgrade::{Finished, RolledBack, UpgradeProgress, UpgradeProgressFn, Upgraded};
+pub use upgrade::{
+    Finished, RolledBack, UpgradeChoices, UpgradeProgress, UpgradeProgressFn, UpgradeTarget,
+    Upgraded,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -95,6 +95,26 @@ pub struct RolledBack {
     pub kept_volume: String,
 }
 
+/// What the window offers for a service: the versions it can be upgraded to, or the upgrade on
+/// record (to roll back or finish).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeChoices {
+    pub service: String,
+    pub kind: crate::catalog::Kind,
+    pub version: String,
+    pub targets: Vec<UpgradeTarget>,
+    pub on_record: Option<UpgradeRow>,
+    /// Why there is nothing to offer, when there is not.
+    pub why_none: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UpgradeTarget {
+    /// What `upgrade --to` takes (`17`, `valkey:8`).
+    pub to: String,
+    pub label: String,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Finished {
     pub service: String,
@@ -995,6 +1015,60 @@ impl Manager {
         Ok(Finished {
             service: row.name,
             removed_volume: volume,
+        })
+    }
+
+    /// The upgrades the window offers for a service (see [`UpgradeChoices`]).
+    pub fn upgrade_choices(&self, query: &str) -> Result<UpgradeChoices> {
+        let row = self.resolve(query)?;
+        let on_record = self.store.upgrade(&row.name)?;
+        let mut targets = Vec::new();
+        let mut why_none = None;
+        match self.driver(row.kind).major_upgrade() {
+            None => {
+                why_none = Some(format!(
+                    "Dockhand cannot upgrade {} yet",
+                    row.kind.spec().display_name
+                ))
+            }
+            Some(up) => {
+                for kind in crate::catalog::Kind::ALL {
+                    let spec = kind.spec();
+                    for v in spec.versions {
+                        let ok = if kind == row.kind {
+                            up.check_versions(&row.version, v).is_ok()
+                        } else {
+                            up.check_kind_change(&row.version, kind).is_ok()
+                                && *v == spec.default_version
+                        };
+                        if ok {
+                            targets.push(UpgradeTarget {
+                                to: if kind == row.kind {
+                                    v.to_string()
+                                } else {
+                                    format!("{kind}:{v}")
+                                },
+                                label: format!("{} {v}", spec.display_name),
+                            });
+                        }
+                    }
+                }
+                if targets.is_empty() {
+                    why_none = Some(format!(
+                        "{} {} is the newest version Dockhand knows",
+                        row.kind.spec().display_name,
+                        row.version
+                    ));
+                }
+            }
+        }
+        Ok(UpgradeChoices {
+            service: row.name,
+            kind: row.kind,
+            version: row.version,
+            targets,
+            on_record,
+            why_none,
         })
     }
 

@@ -593,6 +593,9 @@ def run_checks(driver, project_dir):
                            capture_output=True, text=True, timeout=60)
         assert r.stdout.strip() == "17:42", (r.stdout, r.stderr)
         wait_for("the kept-data buttons", lambda: by_id("upgrade-kept").is_displayed(), 30)
+        assert not by_id("upgrade-offer").is_displayed(), "another upgrade offered before --finish"
+        facts = wait_for("the details of 17, running", lambda: (lambda t: t if "PostgreSQL 17" in t and by_id("details-facts").get_attribute("data-state") == "running" and "upgrade:" not in t else None)(by_id("details-facts").text), 60)
+        assert "data-17" in facts, facts
         shot(driver, "service-upgraded", "#details")
         by_id("upgrade-rollback").click()
         answer_native_dialog("Roll back", "alt+b")  # _Back up and roll back

@@ -441,3 +441,19 @@ fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("up to 7.2"), "{}", refused.stderr);
 }
+
+/// `destroy --purge` after an upgrade removes the kept old data too: no volume or record left.
+#[test]
+fn destroying_an_upgraded_service_with_its_data_leaves_nothing() {
+    let env = Env::new();
+    let r = env.name("upd");
+    env.ok(&["up", "redis:7", "--name", &r]);
+    env.ok(&["upgrade", &r, "--to", "8"]);
+    assert!(volume_exists(&r), "the 7 data is kept");
+    env.ok(&["destroy", &r, "--purge", "--yes"]);
+    for v in [format!("dockhand-{r}-data"), format!("dockhand-{r}-data-8")] {
+        assert!(docker(&["volume", "inspect", &v]).code != 0, "{v} left");
+    }
+    env.ok(&["up", "redis:7", "--name", &r]);
+    assert!(env.ok(&["upgrade", &r, "--status"]).contains("no upgrade"));
+}

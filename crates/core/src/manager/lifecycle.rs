@@ -581,6 +581,19 @@ impl Manager {
             }
             self.secrets
                 .delete(&admin_secret_key(&self.instance, &row.name))?;
+            // The data an upgrade kept (the other version's volume) goes with the rest.
+            if let Some(u) = self.store.upgrade(&row.name)? {
+                let (kept, kind, version) = if u.from_volume == vname {
+                    (&u.to_volume, u.to_kind, &u.to_version)
+                } else {
+                    (&u.from_volume, u.kind, &u.from_version)
+                };
+                if let Some(v) = self.engine.inspect_volume(kept).await? {
+                    self.check_volume_is_ours(kept, kind, version, &v.labels)?;
+                    self.engine.remove_volume(kept).await?;
+                }
+                self.store.delete_upgrade(&row.name)?;
+            }
         }
         // With the data gone, the projects' databases and users are gone too: their attachments
         // and passwords go with them (a kept volume keeps them, for `up` to bring back).

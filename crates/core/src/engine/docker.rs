@@ -15,8 +15,9 @@ use bollard::models::{
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
     InspectContainerOptions, InspectNetworkOptions, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RemoveVolumeOptionsBuilder,
-    StatsOptionsBuilder, StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
+    ListImagesOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder, StatsOptionsBuilder,
+    StopContainerOptionsBuilder, UploadToContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::stream::{BoxStream, StreamExt};
@@ -24,7 +25,8 @@ use futures_util::stream::{BoxStream, StreamExt};
 use super::socket::{discover_endpoint, Endpoint};
 use super::{
     labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStats, Engine,
-    EngineError, EngineResult, LogChunk, OutputStream, PullProgress, RunState, VolumeInfo,
+    EngineError, EngineResult, ImageInfo, LogChunk, OutputStream, PullProgress, RunState,
+    VolumeInfo,
 };
 use crate::engine::ContainerFile;
 
@@ -357,6 +359,46 @@ impl Engine for DockerEngine {
             }
         }
         Ok(())
+    }
+
+    async fn list_images(&self) -> EngineResult<Vec<ImageInfo>> {
+        let opts = ListImagesOptionsBuilder::new().all(false).build();
+        let images = self
+            .call(
+                "list images",
+                CONTROL_LIMIT,
+                self.docker.list_images(Some(opts)),
+            )
+            .await?;
+        Ok(images
+            .into_iter()
+            .filter(|i| i.repo_tags.iter().any(|t| t != "<none>:<none>"))
+            .map(|i| ImageInfo {
+                id: i.id,
+                tags: i
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect(),
+                digests: i.repo_digests,
+                size_bytes: i.size.max(0) as u64,
+                created: i.created,
+            })
+            .collect())
+    }
+
+    async fn remove_image(&self, reference: &str) -> EngineResult<()> {
+        let opts = RemoveImageOptionsBuilder::new()
+            .force(false)
+            .noprune(false)
+            .build();
+        self.call(
+            "remove image",
+            CONTROL_LIMIT,
+            self.docker.remove_image(reference, Some(opts), None),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn inspect_volume(&self, name: &str) -> EngineResult<Option<VolumeInfo>> {

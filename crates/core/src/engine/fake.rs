@@ -11,8 +11,8 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::ContainerStats;
 use super::{
-    ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, LogChunk, OutputStream,
-    PullProgress, RunState, VolumeInfo,
+    ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, ImageInfo, LogChunk,
+    OutputStream, PullProgress, RunState, VolumeInfo,
 };
 use crate::engine::ContainerFile;
 
@@ -273,6 +273,32 @@ impl Engine for FakeEngine {
     }
     async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>> {
         Ok(self.check()?.containers.get(name).map(|c| c.0.clone()))
+    }
+    async fn list_images(&self) -> EngineResult<Vec<ImageInfo>> {
+        let s = self.check()?;
+        let mut v: Vec<ImageInfo> = s
+            .images
+            .iter()
+            .map(|t| ImageInfo {
+                id: format!("sha256:{t}"),
+                tags: vec![t.clone()],
+                digests: vec![],
+                size_bytes: 100 << 20,
+                created: 0,
+            })
+            .collect();
+        v.sort_by(|a, b| a.tags.cmp(&b.tags));
+        Ok(v)
+    }
+    async fn remove_image(&self, reference: &str) -> EngineResult<()> {
+        let mut s = self.check()?;
+        if s.containers.values().any(|c| c.0.image == reference) {
+            return Err(EngineError::Conflict(format!(
+                "image {reference} is used by a container"
+            )));
+        }
+        s.images.remove(reference);
+        Ok(())
     }
     async fn container_stats(&self, name: &str) -> EngineResult<Option<ContainerStats>> {
         let s = self.check()?;

@@ -170,6 +170,19 @@ pub enum PullProgress {
     Bytes { current: u64, total: u64 },
 }
 
+/// An image present in the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageInfo {
+    pub id: String,
+    /// `repo:tag` names (`postgres:17`).
+    pub tags: Vec<String>,
+    /// `repo@sha256:…` (empty for an image built locally).
+    pub digests: Vec<String>,
+    pub size_bytes: u64,
+    /// Seconds since the epoch.
+    pub created: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct VolumeInfo {
     pub name: String,
@@ -282,6 +295,11 @@ pub trait Engine: Send + Sync + 'static {
     /// One reading of a running container's memory and CPU use (the engine samples twice, about
     /// a second apart, for the CPU figure). `None` for a container that is not running.
     async fn container_stats(&self, name: &str) -> EngineResult<Option<ContainerStats>>;
+    /// Every image with a name (untagged layers are left out).
+    async fn list_images(&self) -> EngineResult<Vec<ImageInfo>>;
+    /// Removes one name of an image (the image goes with its last name). An image a container
+    /// uses is refused (`Conflict`), never forced.
+    async fn remove_image(&self, reference: &str) -> EngineResult<()>;
     /// Lifecycle events of containers carrying all of the given labels, live. The stream ends
     /// (or yields an error) when the engine goes away.
     fn container_events(

@@ -2,6 +2,7 @@
 //! share. What differs (image contract, client program names, display name) each driver's
 //! [`MysqlFamily`] value says.
 
+mod import;
 mod probe;
 mod provision;
 
@@ -149,6 +150,10 @@ impl Driver for MysqlFamily {
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn crate::drivers::Importer> {
         Some(self)
     }
 

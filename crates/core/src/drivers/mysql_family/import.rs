@@ -71,20 +71,19 @@ impl Importer for MysqlFamily {
                 "the file switches to a database of its own ({first}): it was dumped with \
                  --databases or --all-databases (CREATE DATABASE/USE lines). An import goes into \
                  the project's database only: dump that one database without --databases, or \
-                 remove those lines. Nothing was imported"
+                 remove those lines"
             ));
         }
         if stderr.contains("Access denied") || stderr.contains("command denied") {
             return Some(format!(
                 "the file does something the project's user may not ({first}); an import runs as \
-                 the project's user so that a file cannot reach beyond its database. Nothing was \
-                 imported"
+                 the project's user so that a file cannot reach beyond its database"
             ));
         }
         if stderr.contains("not allowed in the sandbox mode") {
             return Some(
                 "the file contains a client command (system, source, tee, …); an import runs SQL \
-                 only. Remove those lines and import again; nothing was imported"
+                 only. Remove those lines and import again"
                     .into(),
             );
         }

@@ -85,7 +85,7 @@ impl Importer for Import {
         if stderr.contains("invalid command \\restrict") {
             return Some(format!(
                 "this server's psql cannot run a file with client commands turned off (\\restrict, \
-                 psql 17.6/16.10/15.14 and later); nothing was imported. Update the image \
+                 psql 17.6/16.10/15.14 and later); update the image \
                  (`docker pull {}:<version>`, then `dockhand up` again), or import a custom-format \
                  dump (`pg_dump -Fc`)",
                 SPEC.image_repo
@@ -95,7 +95,7 @@ impl Importer for Import {
             return Some(
                 "the file contains a psql command (a line with \\connect, \\!, \\copy, \\i, …); an \
                  import runs SQL only, so that a file cannot act outside its database. Remove \
-                 those lines and import again; nothing was imported"
+                 those lines and import again"
                     .into(),
             );
         }
@@ -106,7 +106,7 @@ impl Importer for Import {
         {
             return Some(format!(
                 "the file does something the project's user may not ({}); an import runs as the \
-                 project's user so that a file cannot reach beyond its database. Nothing was imported",
+                 project's user so that a file cannot reach beyond its database",
                 first_error(stderr)
             ));
         }

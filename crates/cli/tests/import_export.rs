@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -525,5 +525,98 @@ fn mariadb_imports_dumps_as_the_project_user_and_refuses_what_does_not_fit() {
         "--yes",
     ]);
     assert_eq!(client("mariadb", &dst, MY_FINGERPRINT), want);
-    let _ = PathBuf::new();
+}
+
+/// MariaDB cannot rename a database, so `import --replace` drops the target after backing it up
+/// and fills it again, marked until complete. Killed with -9 while rows stream in: the old
+/// content is in the listed backup (restorable), the next import removes the killed one's
+/// marked database and succeeds, and no marker is left.
+#[test]
+fn a_mariadb_import_killed_mid_stream_is_recoverable_and_the_next_one_succeeds() {
+    let env = Env::new();
+    let db = env.name("myk");
+    env.ok(&["up", maria_spec(), "--name", &db]);
+    let container = format!("dockhand-{db}");
+    let admin = env.url(&db);
+    let (root_pw, _) = password_and_port(&admin);
+    let src = url_of(&project(&env, "big", &db));
+    let dst = url_of(&project(&env, "dst", &db));
+    let (dst_user, dst_db) = user_and_database(&dst);
+    let (_, src_db) = user_and_database(&src);
+    client(
+        "mariadb",
+        &src,
+        "CREATE TABLE items (id INT PRIMARY KEY, note TEXT); \
+         INSERT INTO items SELECT seq, REPEAT(MD5(seq), 4) FROM seq_1_to_400000",
+    );
+    let want = client("mariadb", &src, MY_FINGERPRINT);
+    client(
+        "mariadb",
+        &dst,
+        "CREATE TABLE items (id INT PRIMARY KEY, note TEXT); INSERT INTO items VALUES (1, 'kept')",
+    );
+    let kept = client("mariadb", &dst, MY_FINGERPRINT);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.sql");
+    // Small INSERT statements: the import takes long enough to be caught in the middle.
+    dump_to(
+        &format!(
+            "docker exec -e MYSQL_PWD={root_pw} {container} mariadb-dump --single-transaction \
+             --net-buffer-length=16384 -uroot {src_db}"
+        ),
+        &file,
+    );
+    let path = file.display().to_string();
+    let mut child = env
+        .command(&["import", "dst", &path, "--replace", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let inserting = format!(
+        "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER = '{dst_user}' AND INFO LIKE 'INSERT%'"
+    );
+    let streaming = wait_until(Duration::from_secs(120), || {
+        child.try_wait().unwrap().is_some() || client("mariadb", &admin, &inserting) != "0"
+    });
+    assert!(streaming, "the import never began to insert rows");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the import ended before it could be killed"
+    );
+    let _ = child.kill(); // SIGKILL: no cleanup code runs
+    let _ = child.wait();
+
+    // The content it replaced is in the backup it took first.
+    let safety = backups_of(&env, &dst_db)
+        .into_iter()
+        .find(|b| b["reason"] == "before-import")
+        .expect("the killed import backed the database up first");
+    env.ok(&["restore", &safety["id"].to_string(), "--into", "dst_before"]);
+    let r = docker(&[
+        "exec",
+        "-e",
+        &format!("MYSQL_PWD={root_pw}"),
+        &container,
+        "mariadb",
+        "-uroot",
+        "-N",
+        "-B",
+        "dst_before",
+        "-e",
+        MY_FINGERPRINT,
+    ]);
+    assert_eq!(r.stdout.trim(), kept, "{}", r.all());
+
+    let out = env.ok(&["import", "dst", &path, "--replace", "--yes"]);
+    assert!(out.contains("imported"), "{out}");
+    assert_eq!(client("mariadb", &dst, MY_FINGERPRINT), want);
+    assert_eq!(
+        client(
+            "mariadb",
+            &admin,
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_name = '__dockhand_restore_pending'"
+        ),
+        "0"
+    );
 }

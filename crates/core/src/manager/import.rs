@@ -63,6 +63,9 @@ pub enum ImportError {
         hint: String,
     },
 
+    #[error("{} is a Redis snapshot (RDB), which Dockhand does not import: {hint}", .path.display())]
+    Snapshot { path: PathBuf, hint: String },
+
     #[error("database '{database}' on '{service}' already holds {objects} table(s), view(s) or routine(s); nothing was changed. Replace its whole content with --replace (a backup of it is taken first), or import into another project")]
     HasData {
         service: String,
@@ -106,6 +109,7 @@ impl ImportError {
             ImportError::BadGzip { .. } => "import_bad_gzip",
             ImportError::NotADump { .. } => "import_not_a_dump",
             ImportError::WrongKind { .. } => "import_wrong_kind",
+            ImportError::Snapshot { .. } => "import_redis_snapshot",
             ImportError::HasData { .. } => "import_has_data",
             ImportError::UnknownTarget(_) => "import_unknown_target",
             ImportError::NotAProjectDatabase { .. } => "import_not_a_project_database",
@@ -182,6 +186,15 @@ impl Manager {
         let f = tokio::task::spawn_blocking(move || inspect(&path))
             .await
             .map_err(|e| CoreError::Io(std::io::Error::other(e)))??;
+        if f.format == FileFormat::RedisRdb {
+            // Whatever the target: no shared server takes a whole-server snapshot.
+            let hint = f.format.fits(crate::catalog::Kind::Redis).unwrap_err();
+            return Err(ImportError::Snapshot {
+                path: f.path.clone(),
+                hint,
+            }
+            .into());
+        }
         let (row, att) = self.import_target(target, &f)?;
         let input = f
             .format

@@ -91,6 +91,14 @@ impl Importer for Import {
                 SPEC.image_repo
             ));
         }
+        if stderr.contains("unsupported version") && stderr.contains("file header") {
+            return Some(format!(
+                "the archive was written by a newer pg_dump than this server's pg_restore reads \
+                 ({}); import it into a service of that PostgreSQL version or newer, or dump it \
+                 again as plain SQL (`pg_dump` without -Fc), which older servers read",
+                first_line(stderr)
+            ));
+        }
         if stderr.contains("backslash commands are restricted") {
             return Some(
                 "the file contains a psql command (a line with \\connect, \\!, \\copy, \\i, …); an \
@@ -112,6 +120,10 @@ impl Importer for Import {
         }
         None
     }
+}
+
+fn first_line(stderr: &str) -> &str {
+    stderr.lines().next().unwrap_or("").trim()
 }
 
 fn first_error(stderr: &str) -> &str {

@@ -7,6 +7,7 @@ mod import_export;
 mod install_files;
 mod output;
 mod projects;
+mod upgrade;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -211,6 +212,23 @@ async fn run(cli: Cli) -> Result<()> {
         } => import_export::import(&m, &target, &file, replace, yes, cli.json).await,
         Command::Export { target, file } => {
             import_export::export(&m, &target, file, cli.json).await
+        }
+        Command::Upgrade {
+            service,
+            to,
+            image,
+            rollback,
+            finish,
+            status,
+            yes,
+        } => {
+            let action = match (to, rollback, finish, status) {
+                (Some(to), ..) => upgrade::Action::To { to, image },
+                (_, true, _, _) => upgrade::Action::Rollback,
+                (_, _, true, _) => upgrade::Action::Finish { yes },
+                _ => upgrade::Action::Status,
+            };
+            upgrade::run(&m, &service, action, cli.json).await
         }
         Command::Up {
             specs,

@@ -18,6 +18,7 @@ pub(crate) mod mysql_family;
 mod postgres;
 mod redis;
 pub(crate) mod redis_family;
+pub mod upgrade;
 mod valkey;
 
 pub use contract::*;
@@ -252,6 +253,11 @@ pub trait Driver: Send + Sync {
     /// How files written elsewhere are imported into a project's database (`dockhand import`);
     /// `None` for kinds that cannot import into one project's share of the server.
     fn importer(&self) -> Option<&dyn Importer> {
+        None
+    }
+
+    /// How its data moves to a newer major version (`dockhand upgrade`); `None`: not supported.
+    fn major_upgrade(&self) -> Option<&dyn upgrade::MajorUpgrade> {
         None
     }
 

@@ -99,7 +99,7 @@ impl Manager {
     }
 
     /// The backups of a scope (none if the server has no databases yet), taken under a lease.
-    async fn backup_held(
+    pub(super) async fn backup_held(
         &self,
         row: &ServiceRow,
         scope: &BackupScope,
@@ -1177,7 +1177,7 @@ pub(super) fn tool_error(
 /// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
 /// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
 /// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
-async fn test_pause(step: &str) {
+pub(super) async fn test_pause(step: &str) {
     let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
         return;
     };

@@ -5,6 +5,7 @@
 mod import;
 mod probe;
 mod provision;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -147,6 +148,10 @@ impl Driver for MysqlFamily {
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::MarkedInPlace(&Marked)
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        (self.kind == Kind::Mariadb).then_some(&upgrade::MariadbUpgrade as _)
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {

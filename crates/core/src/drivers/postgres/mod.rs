@@ -6,6 +6,7 @@ mod import;
 mod probe;
 mod provision;
 mod restore;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -202,6 +203,10 @@ impl Driver for Postgres {
 
     fn importer(&self) -> Option<&dyn crate::drivers::Importer> {
         Some(&import::Import)
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        Some(&upgrade::Upgrade)
     }
 }
 

@@ -197,6 +197,29 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Import a dump into a project's database: .sql, .sql.gz, pg_dump -Fc, a mariadb-dump file
+    /// (told from its content). A database holding anything is only replaced with --replace,
+    /// and is backed up first. The file runs as the project's user, never the admin.
+    Import {
+        /// A project, or <service>/<database> naming a project's database.
+        target: String,
+        /// The dump file.
+        file: std::path::PathBuf,
+        /// Replace what the database holds (after a backup of it).
+        #[arg(long)]
+        replace: bool,
+        /// Do not ask for confirmation of --replace.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Export a database to a file (what `dockhand backup` writes: pg_dump -Fc, a mariadb-dump
+    /// SQL file; gzip-compressed when FILE ends in .gz), or to stdout with `-`.
+    Export {
+        /// A project, or <service>/<database>.
+        target: String,
+        /// The file to write (never overwritten; default: <database>.<dump|sql> here), or `-`.
+        file: Option<std::path::PathBuf>,
+    },
     /// Watch over services in the foreground, as the tray app does in the background: record
     /// health changes, restart failed services whose restart-on-failure is on, bring services
     /// back after Docker restarts, run scheduled backups. Prints what happens until Ctrl-C.

@@ -3,6 +3,7 @@
 mod args;
 mod backups;
 mod databases;
+mod import_export;
 mod install_files;
 mod output;
 mod projects;
@@ -203,6 +204,15 @@ async fn run(cli: Cli) -> Result<()> {
             overwrite,
             yes,
         } => backups::restore(&m, backup, into, overwrite, yes, cli.json).await,
+        Command::Import {
+            target,
+            file,
+            replace,
+            yes,
+        } => import_export::import(&m, &target, &file, replace, yes, cli.json).await,
+        Command::Export { target, file } => {
+            import_export::export(&m, &target, file, cli.json).await
+        }
         Command::Upgrade {
             service,
             to,

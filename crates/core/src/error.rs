@@ -103,6 +103,10 @@ pub enum CoreError {
     #[error("'{name}' is one of {service}'s own databases; Dockhand does not drop it")]
     ServerDatabase { service: String, name: String },
 
+    /// A file could not be imported (`dockhand import`): what it is and what to do.
+    #[error(transparent)]
+    Import(#[from] crate::manager::ImportError),
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
@@ -134,6 +138,7 @@ impl CoreError {
             CoreError::NameTaken { .. } => "name_taken",
             CoreError::UnknownDatabase { .. } => "unknown_database",
             CoreError::ServerDatabase { .. } => "server_database",
+            CoreError::Import(e) => e.code(),
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -158,6 +163,9 @@ impl CoreError {
             CoreError::Tool { .. } => 9,
             CoreError::File { .. } => 10,
             CoreError::NothingToBackUp { .. } => 11,
+            // The file or the target was wrong; a file the server refused is the tool's failure.
+            CoreError::Import(crate::manager::ImportError::Rejected { .. }) => 9,
+            CoreError::Import(_) => 2,
             CoreError::Interrupted => 130,
             _ => 1,
         }

@@ -10,6 +10,7 @@
 mod contract;
 #[cfg(test)]
 pub(crate) mod fake;
+mod import;
 mod mariadb;
 mod mongo;
 mod mysql;
@@ -21,6 +22,7 @@ pub mod upgrade;
 mod valkey;
 
 pub use contract::*;
+pub use import::{ImportInput, Importer, SqlLineFilter};
 
 use std::time::Duration;
 
@@ -245,6 +247,12 @@ pub trait Driver: Send + Sync {
 
     /// The SQL dialect of kinds with SQL databases.
     fn sql(&self) -> Option<&dyn SqlDialect> {
+        None
+    }
+
+    /// How files written elsewhere are imported into a project's database (`dockhand import`);
+    /// `None` for kinds that cannot import into one project's share of the server.
+    fn importer(&self) -> Option<&dyn Importer> {
         None
     }
 

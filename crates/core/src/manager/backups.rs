@@ -19,7 +19,7 @@ use crate::error::{CoreError, Result};
 use crate::store::{now_ms, BackupRow, NewBackup, ServiceRow};
 
 /// A dump or restore of a developer's database; generous, but never unbounded.
-const DUMP_LIMIT: Duration = Duration::from_secs(6 * 3600);
+pub(super) const DUMP_LIMIT: Duration = Duration::from_secs(6 * 3600);
 const TOOL_LIMIT: Duration = Duration::from_secs(30);
 
 const KEEP_KEY: &str = "backup_keep";
@@ -366,7 +366,7 @@ impl Manager {
         result
     }
 
-    async fn restore_leased(
+    pub(super) async fn restore_leased(
         &self,
         row: &ServiceRow,
         b: &BackupRow,
@@ -420,11 +420,11 @@ impl Manager {
         }
         let outcome = match self.driver(row.kind).restore_strategy() {
             RestoreStrategy::ScratchThenRename(sql) => {
-                self.restore_renaming(row, pw, b, target, &owner, exists, sql)
+                self.restore_renaming(row, pw, &Feed::Backup(b), target, &owner, exists, sql)
                     .await
             }
             RestoreStrategy::MarkedInPlace(sql) => {
-                self.restore_marked(row, pw, b, target, &owner, exists, sql)
+                self.restore_marked(row, pw, &Feed::Backup(b), target, &owner, exists, sql)
                     .await
             }
             RestoreStrategy::Unsupported(why) => Err(CoreError::InvalidInput(why.into())),
@@ -455,11 +455,11 @@ impl Manager {
     /// with the old one stepping aside when it is replaced. A kill at any moment leaves the
     /// target as it was, or restored.
     #[allow(clippy::too_many_arguments)]
-    async fn restore_renaming(
+    pub(super) async fn restore_renaming(
         &self,
         row: &ServiceRow,
         pw: &str,
-        b: &BackupRow,
+        source: &Feed<'_>,
         target: &str,
         owner: &str,
         replace: bool,
@@ -471,7 +471,7 @@ impl Manager {
         let old = format!("{RESTORE_REPLACED}{token}");
         let mut pending = PendingRestore {
             service: row.name.clone(),
-            backup: b.id,
+            backup: source.id(),
             target: target.to_string(),
             scratch: Some(scratch.clone()),
             replaced: replace.then(|| old.clone()),
@@ -491,7 +491,7 @@ impl Manager {
                 self.run_sql_in(row, pw, via, &sql.open_only_to(&scratch, owner))
                     .await?;
             }
-            self.feed_restore(row, pw, b, &scratch, owner).await?;
+            self.feed(row, pw, source, &scratch, owner).await?;
             test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
@@ -528,11 +528,11 @@ impl Manager {
     /// with a table of Dockhand's until the dump is complete, and recorded as this restore's. A
     /// kill leaves a marked (or empty) database that the next restore knows as its own and drops.
     #[allow(clippy::too_many_arguments)]
-    async fn restore_marked(
+    pub(super) async fn restore_marked(
         &self,
         row: &ServiceRow,
         pw: &str,
-        b: &BackupRow,
+        source: &Feed<'_>,
         target: &str,
         owner: &str,
         replace: bool,
@@ -547,7 +547,7 @@ impl Manager {
         let token = restore_token();
         let mut pending = PendingRestore {
             service: row.name.clone(),
-            backup: b.id,
+            backup: source.id(),
             target: target.to_string(),
             scratch: None,
             replaced: None,
@@ -566,7 +566,7 @@ impl Manager {
             self.run_sql(row, pw, &sql.create_marker(target, RESTORE_MARKER))
                 .await?;
             test_pause("created").await;
-            self.feed_restore(row, pw, b, target, owner).await?;
+            self.feed(row, pw, source, target, owner).await?;
             test_pause("restored").await;
             pending.finishing = true;
             self.record_pending(&key, &pending)?;
@@ -578,6 +578,21 @@ impl Manager {
         }
         .await;
         self.settle_restore(row, pw, &key, &pending, result).await
+    }
+
+    /// Streams what a restore or an import brings into `database`.
+    async fn feed(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        source: &Feed<'_>,
+        database: &str,
+        owner: &str,
+    ) -> Result<()> {
+        match source {
+            Feed::Backup(b) => self.feed_restore(row, pw, b, database, owner).await,
+            Feed::Import(f) => self.feed_import(row, f, database).await,
+        }
     }
 
     /// Streams a backup file into the kind's restore tool, restoring into `database`.
@@ -615,7 +630,7 @@ impl Manager {
     /// recorded restore created are ever dropped (and, once a replacement has committed, the
     /// replaced one the user asked to overwrite). Returns whether `same` — (backup, target) of
     /// the restore about to run — was already completed by a killed run.
-    async fn recover_restores(
+    pub(super) async fn recover_restores(
         &self,
         row: &ServiceRow,
         pw: &str,
@@ -756,16 +771,15 @@ impl Manager {
         };
         self.store.delete_setting(key)?;
         if p.pid != std::process::id() {
+            // Imports record backup 0 (see `Feed::id`).
+            let run = match p.backup {
+                0 => "import".to_string(),
+                id => format!("restore of backup {id}"),
+            };
             let what = if complete {
-                format!(
-                    "a killed restore of backup {} into '{}' had completed it",
-                    p.backup, p.target
-                )
+                format!("a killed {run} into '{}' had completed it", p.target)
             } else {
-                format!(
-                    "removed what a killed restore of backup {} into '{}' had left",
-                    p.backup, p.target
-                )
+                format!("removed what a killed {run} into '{}' had left", p.target)
             };
             self.event(&row.name, "restore-recovered", &what);
         }
@@ -899,7 +913,7 @@ impl Manager {
 
     /// A tool cut off by the engine: Docker gone stays an engine error (exit code 3, "start
     /// Docker"); otherwise the tool is named, with what became of its container.
-    async fn cut_off(
+    pub(super) async fn cut_off(
         &self,
         row: &ServiceRow,
         context: String,
@@ -926,7 +940,7 @@ impl Manager {
         }
     }
 
-    async fn exec_input(
+    pub(super) async fn exec_input(
         &self,
         container: &str,
         t: &ToolCommand,
@@ -1093,6 +1107,23 @@ fn head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     Ok((head, tail))
 }
 
+/// What fills the database a restore creates: a backup of Dockhand's, or a file to import.
+pub(super) enum Feed<'a> {
+    Backup(&'a BackupRow),
+    Import(&'a super::import::ImportFeed<'a>),
+}
+
+impl Feed<'_> {
+    /// The backup id a pending restore records; imports record 0 (no backup has it), so a
+    /// killed import is never taken for a completed restore of a backup.
+    fn id(&self) -> i64 {
+        match self {
+            Feed::Backup(b) => b.id,
+            Feed::Import(_) => 0,
+        }
+    }
+}
+
 /// Records of restores in progress, in the settings table: `restore-pending/<service>/<token>`.
 const PENDING_PREFIX: &str = "restore-pending/";
 /// PostgreSQL: the database a restore fills before it takes the target's name.
@@ -1125,7 +1156,7 @@ fn restore_token() -> String {
     format!("{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
 }
 
-fn is_restore_scratch(name: &str) -> bool {
+pub(super) fn is_restore_scratch(name: &str) -> bool {
     name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
 }
 

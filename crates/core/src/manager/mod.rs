@@ -5,6 +5,9 @@
 mod backups;
 mod consumers;
 mod databases;
+mod export;
+mod import;
+mod import_file;
 mod intent;
 mod keychain;
 mod lifecycle;
@@ -20,6 +23,10 @@ mod upgrade;
 
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
+pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
+pub use import::{
+    FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
+};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
 pub use new_service::{NewServiceForm, VersionOption};

@@ -2,6 +2,7 @@
 //! share. What differs (image contract, client program names, display name) each driver's
 //! [`MysqlFamily`] value says.
 
+mod import;
 mod probe;
 mod provision;
 mod upgrade;
@@ -154,6 +155,10 @@ impl Driver for MysqlFamily {
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {
+        Some(self)
+    }
+
+    fn importer(&self) -> Option<&dyn crate::drivers::Importer> {
         Some(self)
     }
 

@@ -2,6 +2,7 @@
 //! initdb and runs its first-start server on the Unix socket only, so a TCP round trip from the
 //! host can only succeed once the real server is up.
 
+mod import;
 mod probe;
 mod provision;
 mod restore;
@@ -198,6 +199,10 @@ impl Driver for Postgres {
 
     fn sql(&self) -> Option<&dyn SqlDialect> {
         Some(&Sql)
+    }
+
+    fn importer(&self) -> Option<&dyn crate::drivers::Importer> {
+        Some(&import::Import)
     }
 
     fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {

@@ -103,11 +103,21 @@ pub enum CoreError {
     #[error("'{name}' is one of {service}'s own databases; Dockhand does not drop it")]
     ServerDatabase { service: String, name: String },
 
+    /// Boxed: its largest variant would make every `Result` in the core larger.
+    #[error(transparent)]
+    Extension(Box<crate::catalog::extensions::ExtensionError>),
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<crate::catalog::extensions::ExtensionError> for CoreError {
+    fn from(e: crate::catalog::extensions::ExtensionError) -> Self {
+        CoreError::Extension(Box::new(e))
+    }
 }
 
 impl CoreError {
@@ -134,6 +144,7 @@ impl CoreError {
             CoreError::NameTaken { .. } => "name_taken",
             CoreError::UnknownDatabase { .. } => "unknown_database",
             CoreError::ServerDatabase { .. } => "server_database",
+            CoreError::Extension(e) => e.code(),
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -147,7 +158,8 @@ impl CoreError {
             | CoreError::NameTaken { .. }
             | CoreError::ServerDatabase { .. }
             | CoreError::SpecMismatch { .. }
-            | CoreError::AmbiguousService { .. } => 2,
+            | CoreError::AmbiguousService { .. }
+            | CoreError::Extension(_) => 2,
             CoreError::Engine(EngineError::Unavailable { .. })
             | CoreError::Engine(EngineError::Timeout { .. }) => 3,
             CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,

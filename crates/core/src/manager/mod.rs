@@ -5,6 +5,7 @@
 mod backups;
 mod consumers;
 mod databases;
+mod extensions;
 mod intent;
 mod keychain;
 mod lifecycle;

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{admin_secret_key, container_name, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
+use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::env::{self, Audience, Connection};
 use crate::error::{CoreError, Result};
@@ -152,7 +153,10 @@ impl Manager {
         let mut out = Vec::new();
         for need in needs {
             let row = self.service_for_need(&need)?;
-            out.push(self.attach_one(project, &row, progress).await?);
+            out.push(
+                self.attach_one_with(project, &row, &need.extensions, progress)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -163,6 +167,7 @@ impl Manager {
                 kind: row.kind,
                 version: row.version,
                 service: Some(row.name),
+                extensions: Vec::new(),
             });
         }
         let (kind, version) = match target.split_once(':') {
@@ -179,6 +184,7 @@ impl Manager {
             kind,
             version,
             service: None,
+            extensions: Vec::new(),
         })
     }
 
@@ -197,12 +203,27 @@ impl Manager {
             }
         }
         if need.service.is_none() {
-            let matching: Vec<ServiceRow> = self
+            let mut matching: Vec<ServiceRow> = self
                 .store
                 .services()?
                 .into_iter()
                 .filter(|r| r.kind == need.kind && version_matches(&need.version, &r.version))
                 .collect();
+            // Several of that version: the one that carries the extensions asked for, if only
+            // one does (postgres-17 and pg-gis side by side, the project wants postgis).
+            if matching.len() > 1 && !need.extensions.is_empty() {
+                let carrying: Vec<ServiceRow> = matching
+                    .iter()
+                    .filter(|r| {
+                        self.service_carries(r)
+                            .is_ok_and(|has| need.extensions.iter().all(|e| has.contains(e)))
+                    })
+                    .cloned()
+                    .collect();
+                if carrying.len() == 1 {
+                    matching = carrying;
+                }
+            }
             match matching.len() {
                 0 => {}
                 1 => return Ok(matching.into_iter().next().unwrap()),
@@ -226,7 +247,8 @@ impl Manager {
         let spec = ServiceSpec::parse(&format!("{}:{version}", need.kind))?;
         let name = need.service.clone().unwrap_or_else(|| spec.default_name());
         crate::names::validate_service_name(&name)?;
-        let image = spec.default_image();
+        let image = crate::catalog::extensions::image_for(&spec, &need.extensions)?
+            .unwrap_or_else(|| spec.default_image());
         let port_free = self.port_free;
         let (row, _) = self.store.claim_service(
             &NewService {
@@ -239,6 +261,10 @@ impl Manager {
             },
             |taken| choose_port(spec.kind, None, None, taken, port_free),
         )?;
+        if !need.extensions.is_empty() && row.image == image {
+            self.store
+                .set_service_extensions(&row.name, &need.extensions)?;
+        }
         Ok(row)
     }
 
@@ -246,6 +272,19 @@ impl Manager {
         &self,
         project: &ProjectRow,
         row: &ServiceRow,
+        progress: &ProgressFn<'_>,
+    ) -> Result<AttachmentRow> {
+        self.attach_one_with(project, row, &[], progress).await
+    }
+
+    /// [`Self::attach_one`], then the extensions created in the project's database. The server
+    /// is asked whether it can create them before anything is provisioned, so a missing one
+    /// leaves nothing behind.
+    async fn attach_one_with(
+        &self,
+        project: &ProjectRow,
+        row: &ServiceRow,
+        extensions: &[Extension],
         progress: &ProgressFn<'_>,
     ) -> Result<AttachmentRow> {
         let preferred = derive_identifier(&project.name);
@@ -260,7 +299,7 @@ impl Manager {
         // An attachment whose user already logs in needs no lease, start or admin: that login
         // proves the server runs and the grant is in place. It skips the admin keychain lookups
         // and admin login of a start, most of an attach of a provisioned project.
-        if !created && self.already_logs_in(&att).await? {
+        if !created && extensions.is_empty() && self.already_logs_in(&att).await? {
             return Ok(att);
         }
         // Provisioning needs the server up: hold it for the moment, as any consumer would.
@@ -278,7 +317,17 @@ impl Manager {
                 return Err(e);
             }
         };
-        let result = self.provision_locked(&att).await;
+        let result = async {
+            if !extensions.is_empty() {
+                self.check_extensions(row, extensions).await?;
+            }
+            self.provision_locked(&att).await?;
+            if !extensions.is_empty() {
+                self.create_extensions(row, &att, extensions).await?;
+            }
+            Ok::<_, CoreError>(())
+        }
+        .await;
         let settled = self.release(&lease).await;
         if let Err(e) = result {
             if created {

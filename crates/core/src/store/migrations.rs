@@ -83,6 +83,8 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms INTEGER NOT NULL
      );
      CREATE INDEX backups_by_database ON backups (service, db_name, created_at_ms);",
+    // 4: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
+    "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -2,6 +2,7 @@
 //! initdb and runs its first-start server on the Unix socket only, so a TCP round trip from the
 //! host can only succeed once the real server is up.
 
+mod extensions;
 mod probe;
 mod provision;
 mod restore;
@@ -193,6 +194,10 @@ impl Driver for Postgres {
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::ScratchThenRename(&restore::Rename)
+    }
+
+    fn extensions(&self) -> Option<&dyn crate::drivers::ExtensionSql> {
+        Some(&extensions::PgExtensions)
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {

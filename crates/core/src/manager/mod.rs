@@ -22,7 +22,7 @@ pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name, volume_name};
-pub use new_service::{NewServiceForm, VersionOption};
+pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};

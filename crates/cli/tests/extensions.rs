@@ -30,6 +30,32 @@ fn project_with(env: &Env, name: &str, service: &str, extensions: &[&str]) -> Pa
     dir
 }
 
+/// Backs up the project's database, restores it `--into` a copy, and returns the copy's URL (the
+/// project's user owns the copy). A dump of a database with extensions holds `CREATE EXTENSION`,
+/// which only the admin may run: the restore must still succeed.
+fn backup_and_restore_a_copy(env: &Env, service: &str, project: &str, url: &str) -> String {
+    env.ok(&["backup", service, "--project", project]);
+    let list: serde_json::Value = serde_json::from_str(&env.ok(&["backups", "--json"])).unwrap();
+    let id = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["service"] == service)
+        .map(|b| b["id"].as_i64().unwrap())
+        .max()
+        .unwrap()
+        .to_string();
+    let copy = format!("{project}_copy");
+    env.ok(&["restore", &id, "--into", &copy]);
+    with_database(url, project, &copy)
+}
+
+/// The URL with another database (the last path segment's `from` replaced by `to`).
+fn with_database(url: &str, from: &str, to: &str) -> String {
+    let (base, db_and_query) = url.rsplit_once('/').unwrap();
+    format!("{base}/{}", db_and_query.replacen(from, to, 1))
+}
+
 fn database_url(env: &Env, dir: &std::path::Path) -> String {
     env_map(&ok_in(env, dir, &["env", "--json"]))["DATABASE_URL"].clone()
 }
@@ -84,6 +110,24 @@ fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_ap
     assert_eq!(
         client("postgres", &ai_url, "SELECT count(*) FROM items"),
         "3"
+    );
+    // Its backup restores (the admin creates the extension, the project's user the rest).
+    let copy_url = backup_and_restore_a_copy(&env, &svc, "ai", &ai_url);
+    assert_eq!(
+        client(
+            "postgres",
+            &copy_url,
+            "SELECT string_agg(id::text, ',' ORDER BY embedding <-> '[4,5,5]') FROM items"
+        ),
+        "2,1,3"
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &copy_url,
+            "SELECT tableowner FROM pg_tables WHERE tablename = 'items'"
+        ),
+        "ai"
     );
 
     // Another project on the same server, without extensions: none in its database, and the
@@ -205,6 +249,31 @@ fn postgis_is_used_by_a_project_and_a_server_without_it_is_a_clear_error_that_ch
             "SELECT name FROM places WHERE ST_X(at) > 13"
         ),
         "here"
+    );
+    // A spatial reference system of the project's own goes into PostGIS's table (the admin's),
+    // and comes back with the rest from a backup.
+    client(
+        "postgres",
+        &with_database(&env.url(&gis), "postgres", "geo"),
+        "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, proj4text) \
+         VALUES (990001, 'test', 990001, '+proj=longlat +datum=WGS84 +no_defs')",
+    );
+    let copy_url = backup_and_restore_a_copy(&env, &gis, "geo", &url);
+    assert_eq!(
+        client(
+            "postgres",
+            &copy_url,
+            "SELECT name FROM places WHERE ST_X(at) > 13"
+        ),
+        "here"
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &copy_url,
+            "SELECT count(*) FROM spatial_ref_sys WHERE srid = 990001"
+        ),
+        "1"
     );
 }
 

@@ -174,7 +174,7 @@ impl Driver for Postgres {
 
     fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
         // One transaction: a restore that fails half-way leaves nothing behind.
-        Ok(tool(
+        let restore = tool(
             "pg_restore",
             &[
                 "-U",
@@ -189,6 +189,12 @@ impl Driver for Postgres {
                 database,
             ],
             vec![format!("PGPASSWORD={password}")],
+        );
+        // What the project's role may not restore (extensions), the admin does.
+        Ok(extensions::with_admin_steps(
+            database,
+            SPEC.admin_user,
+            restore,
         ))
     }
 

@@ -145,10 +145,21 @@ impl Manager {
             }
             needs
         } else {
-            targets
+            let mut needs = targets
                 .iter()
                 .map(|t| self.need_from_target(t))
-                .collect::<Result<Vec<_>>>()?
+                .collect::<Result<Vec<_>>>()?;
+            // The window (and `dockhand attach postgres:17` in the folder) name what to attach;
+            // the extensions the folder's dockhand.toml asks of that service still apply.
+            if let Some(config) = match project.path.as_deref() {
+                Some(d) => project_config::read(Path::new(d)).ok().flatten(),
+                None => None,
+            } {
+                for need in &mut needs {
+                    need.extensions = extensions_asked(&config.needs, need);
+                }
+            }
+            needs
         };
         let mut out = Vec::new();
         for need in needs {
@@ -867,10 +878,62 @@ impl Manager {
 }
 
 /// What a detach did to the project's user, for the event.
+/// The extensions a project's file asks of the service a named target resolved to: those of the
+/// file's need of that kind naming that service, or of that version line when it names none.
+fn extensions_asked(file: &[Need], target: &Need) -> Vec<Extension> {
+    file.iter()
+        .find(|n| {
+            n.kind == target.kind
+                && match (&n.service, &target.service) {
+                    (Some(a), Some(b)) => a == b,
+                    (Some(_), None) => false,
+                    (None, _) => version_matches(&n.version, &target.version),
+                }
+        })
+        .map(|n| n.extensions.clone())
+        .unwrap_or_default()
+}
+
 fn revoke_note(driver: &dyn crate::drivers::Driver, revoked: bool) -> &'static str {
     match (provision::revoked_on_detach(driver), revoked) {
         (true, true) => "; its user was deleted",
         (true, false) => "; its user was in the stopped server's memory only and is not re-created",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod extension_tests {
+    use super::*;
+
+    fn need(service: Option<&str>, version: &str, extensions: &[Extension]) -> Need {
+        Need {
+            kind: Kind::Postgres,
+            version: version.into(),
+            service: service.map(String::from),
+            extensions: extensions.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_named_target_keeps_the_extensions_the_file_asks_of_it() {
+        let file = [need(Some("pg-gis"), "17", &[Extension::Postgis])];
+        // The window attaches by the service's name.
+        assert_eq!(
+            extensions_asked(&file, &need(Some("pg-gis"), "17", &[])),
+            [Extension::Postgis]
+        );
+        assert!(extensions_asked(&file, &need(Some("postgres-17"), "17", &[])).is_empty());
+        // A file need without a service: by version line.
+        let file = [need(None, "17", &[Extension::Vector])];
+        assert_eq!(
+            extensions_asked(&file, &need(None, "17", &[])),
+            [Extension::Vector]
+        );
+        assert_eq!(
+            extensions_asked(&file, &need(Some("postgres-17-vector"), "17", &[])),
+            [Extension::Vector]
+        );
+        assert!(extensions_asked(&file, &need(None, "15", &[])).is_empty());
     }
 }

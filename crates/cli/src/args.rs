@@ -158,6 +158,34 @@ pub enum Command {
         /// Backup id (from `dockhand backups`)
         backup: i64,
     },
+    /// Upgrade a service to a newer major version (PostgreSQL 15 → 17): backs up every database,
+    /// builds the new server beside the old one, copies and verifies every database, role and
+    /// grant, then switches on the same port (projects' URLs keep working). The old data is kept
+    /// for --rollback until --finish.
+    #[command(group(clap::ArgGroup::new("action").required(true).args(["to", "rollback", "finish", "status"])))]
+    Upgrade {
+        /// Service name (or kind, when unambiguous)
+        service: String,
+        /// The version to upgrade to (e.g. 17)
+        #[arg(long)]
+        to: Option<String>,
+        /// Image of the new version (default: the official image, when the service runs one)
+        #[arg(long, requires = "to")]
+        image: Option<String>,
+        /// Go back to the version before the last upgrade (its databases are backed up first;
+        /// the newer version's data is kept until --finish)
+        #[arg(long)]
+        rollback: bool,
+        /// Remove the data the last upgrade or rollback kept, and forget it
+        #[arg(long)]
+        finish: bool,
+        /// Show the upgrade on record, if any
+        #[arg(long)]
+        status: bool,
+        /// Do not ask for confirmation of --finish
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Restore a backup into a new or named database (default: the one it was taken of, which
     /// must not exist unless --overwrite).
     Restore {

@@ -6,6 +6,7 @@ mod databases;
 mod install_files;
 mod output;
 mod projects;
+mod upgrade;
 mod watch;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -202,6 +203,23 @@ async fn run(cli: Cli) -> Result<()> {
             overwrite,
             yes,
         } => backups::restore(&m, backup, into, overwrite, yes, cli.json).await,
+        Command::Upgrade {
+            service,
+            to,
+            image,
+            rollback,
+            finish,
+            status,
+            yes,
+        } => {
+            let action = match (to, rollback, finish, status) {
+                (Some(to), ..) => upgrade::Action::To { to, image },
+                (_, true, _, _) => upgrade::Action::Rollback,
+                (_, _, true, _) => upgrade::Action::Finish { yes },
+                _ => upgrade::Action::Status,
+            };
+            upgrade::run(&m, &service, action, cli.json).await
+        }
         Command::Up {
             specs,
             name,

@@ -46,6 +46,9 @@ pub trait SecretStore: Send + Sync {
     /// Returns the stored secret, or stores and returns a new one. Two processes racing on the
     /// same key must end up with the same secret.
     fn get_or_create(&self, key: &str) -> Result<Secret>;
+    /// Stores `secret` under `key`, replacing what was there (a major upgrade's new server
+    /// takes the old one's admin password).
+    fn put(&self, key: &str, secret: &Secret) -> Result<()>;
 }
 
 #[derive(Default)]
@@ -67,6 +70,13 @@ impl SecretStore for MemorySecretStore {
             .entry(key.to_string())
             .or_insert_with(|| generate_password().0);
         Ok(Secret(v.clone()))
+    }
+    fn put(&self, key: &str, secret: &Secret) -> Result<()> {
+        self.map
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), secret.0.clone());
+        Ok(())
     }
 }
 
@@ -142,6 +152,12 @@ impl SecretStore for FileSecretStore {
             }
         })
     }
+    fn put(&self, key: &str, secret: &Secret) -> Result<()> {
+        self.with_locked(|m| {
+            m.insert(key.to_string(), secret.0.clone());
+            Ok(((), true))
+        })
+    }
 }
 
 /// Remembers what one process has read or written, so a keychain is asked once per secret per
@@ -188,6 +204,14 @@ impl SecretStore for CachingSecretStore {
             .unwrap()
             .insert(key.to_string(), s.clone());
         Ok(s)
+    }
+    fn put(&self, key: &str, secret: &Secret) -> Result<()> {
+        self.inner.put(key, secret)?;
+        self.cache
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), secret.clone());
+        Ok(())
     }
 }
 
@@ -307,6 +331,10 @@ impl SecretStore for KeychainSecretStore {
             Self::write(key, &s)?;
             Ok(s)
         })
+    }
+
+    fn put(&self, key: &str, secret: &Secret) -> Result<()> {
+        self.with_lock(|| Self::write(key, secret))
     }
 }
 

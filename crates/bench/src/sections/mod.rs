@@ -10,6 +10,7 @@ pub(crate) mod parallel;
 pub(crate) mod scale;
 pub(crate) mod supervisor;
 pub(crate) mod up;
+pub(crate) mod upgrade;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -31,10 +32,11 @@ pub(crate) enum Section {
     Parallel,
     Memory,
     Scale,
+    Upgrade,
 }
 
 impl Section {
-    pub(crate) const ALL: [Section; 8] = [
+    pub(crate) const ALL: [Section; 9] = [
         Section::Up,
         Section::Attach,
         Section::Crowd,
@@ -43,6 +45,7 @@ impl Section {
         Section::Parallel,
         Section::Memory,
         Section::Scale,
+        Section::Upgrade,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -55,6 +58,7 @@ impl Section {
             Section::Parallel => "parallel",
             Section::Memory => "memory",
             Section::Scale => "scale",
+            Section::Upgrade => "upgrade",
         }
     }
 
@@ -68,6 +72,7 @@ impl Section {
             Section::Parallel => parallel::run(ctx),
             Section::Memory => memory::run(ctx),
             Section::Scale => scale::run(ctx),
+            Section::Upgrade => upgrade::run(ctx),
         }
     }
 }

@@ -127,6 +127,27 @@ impl Drop for Env {
             let _ = Command::new("docker")
                 .args(["volume", "rm", "-f", &format!("dockhand-{n}-data")])
                 .output();
+            // What an upgrade creates beside them: its staging container and the new
+            // version's volume (`dockhand-<name>-upgrade`, `dockhand-<name>-data-17`).
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &format!("dockhand-{n}-upgrade")])
+                .output();
+            let vols = docker(&[
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("name=dockhand-{n}-"),
+            ]);
+            for v in vols.stdout.lines() {
+                if v.starts_with(&format!("dockhand-{n}-data-"))
+                    || *v == format!("dockhand-{n}-upgrade-data")
+                {
+                    let _ = Command::new("docker")
+                        .args(["volume", "rm", "-f", v])
+                        .output();
+                }
+            }
         }
     }
 }

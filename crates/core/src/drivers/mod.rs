@@ -17,6 +17,7 @@ pub(crate) mod mysql_family;
 mod postgres;
 mod redis;
 pub(crate) mod redis_family;
+pub mod upgrade;
 mod valkey;
 
 pub use contract::*;
@@ -254,6 +255,11 @@ pub trait Driver: Send + Sync {
 
     /// The SQL dialect of kinds with SQL databases.
     fn sql(&self) -> Option<&dyn SqlDialect> {
+        None
+    }
+
+    /// How its data moves to a newer major version (`dockhand upgrade`); `None`: not supported.
+    fn major_upgrade(&self) -> Option<&dyn upgrade::MajorUpgrade> {
         None
     }
 

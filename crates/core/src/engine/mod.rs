@@ -30,6 +30,8 @@ pub mod labels {
     /// (a test run beside the user's own) never touch each other's containers.
     pub const INSTANCE: &str = "dockhand.instance";
     pub const PORT: &str = "dockhand.port";
+    /// The data volume a container mounts (set on containers only).
+    pub const VOLUME: &str = "dockhand.volume";
 }
 
 #[derive(Debug, thiserror::Error)]

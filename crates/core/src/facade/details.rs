@@ -67,7 +67,7 @@ impl Manager {
             container_host: row.name.clone(),
             container_port: spec.container_port,
             network: NETWORK.to_string(),
-            volume: crate::manager::volume_name(&row.name),
+            volume: crate::manager::volume_of(&row),
             volume_bytes,
             memory_bytes: stats.map(|s| s.memory_bytes),
             memory_limit_bytes: stats.and_then(|s| s.memory_limit_bytes),
@@ -157,6 +157,7 @@ mod tests {
             image: "postgres:15",
             port_explicit: false,
             pinned: false,
+            volume: None,
         };
         m.store().claim_service(&new, |_| Ok(5432)).unwrap();
         let d = m.service_details("pg").await.unwrap();

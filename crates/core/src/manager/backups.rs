@@ -99,7 +99,7 @@ impl Manager {
     }
 
     /// The backups of a scope (none if the server has no databases yet), taken under a lease.
-    async fn backup_held(
+    pub(super) async fn backup_held(
         &self,
         row: &ServiceRow,
         scope: &BackupScope,
@@ -870,7 +870,7 @@ impl Manager {
         self.run_sql_in(row, password, via, statement).await
     }
 
-    async fn run_sql_in(
+    pub(super) async fn run_sql_in(
         &self,
         row: &ServiceRow,
         password: &str,
@@ -1129,7 +1129,12 @@ fn is_restore_scratch(name: &str) -> bool {
     name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
 }
 
-fn tool_error(context: String, t: &ToolCommand, exit: Option<i64>, stderr: &[u8]) -> CoreError {
+pub(super) fn tool_error(
+    context: String,
+    t: &ToolCommand,
+    exit: Option<i64>,
+    stderr: &[u8],
+) -> CoreError {
     CoreError::Tool {
         context,
         tool: t.program.to_string(),
@@ -1141,7 +1146,7 @@ fn tool_error(context: String, t: &ToolCommand, exit: Option<i64>, stderr: &[u8]
 /// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
 /// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
 /// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
-async fn test_pause(step: &str) {
+pub(super) async fn test_pause(step: &str) {
     let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
         return;
     };

@@ -290,6 +290,7 @@ mod tests {
             image: "postgres:15",
             port_explicit: false,
             pinned: false,
+            volume: None,
         };
         m.store.claim_service(&new, |_| Ok(5432)).unwrap();
         m.store.add_project("shop", Some("/tmp/shop")).unwrap();

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use super::intent::Intent;
 use super::keychain::PendingSecret;
-use super::naming::{admin_secret_key, container_name, volume_name, NETWORK};
+use super::naming::{
+    admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of, NETWORK,
+};
 use super::{consumers, projects, Manager, ProgressFn, UpOutcome, UpRequest};
 use super::{Progress, HOST, PORT_RETRIES, STATUS_PROBE_LIMIT};
 use crate::catalog::ServiceSpec;
@@ -37,15 +39,28 @@ impl Manager {
             )));
         }
         let kind = req.spec.kind;
-        if let Some(row) = self.store.service(&name)? {
-            self.check_same_spec(&row, &req.spec)?;
+        let existing = self.store.service(&name)?;
+        if let Some(row) = &existing {
+            self.check_same_spec(row, &req.spec)?;
         }
 
+        // The data volume: the service's own; for a new row, the one an upgrade to this version
+        // left (`dockhand-pg-data-17`) when there is one, else the one named after the service.
+        let vname = match &existing {
+            Some(row) => volume_of(row),
+            None => {
+                let upgraded = versioned_volume_name(&name, &req.spec.version);
+                match self.engine.inspect_volume(&upgraded).await? {
+                    Some(_) => upgraded,
+                    None => volume_name(&name),
+                }
+            }
+        };
         // Check the data volume before anything is recorded: a foreign or mismatched volume is a
         // refusal, and its port label lets a recreated service keep its old URL.
-        let volume = self.engine.inspect_volume(&volume_name(&name)).await?;
+        let volume = self.engine.inspect_volume(&vname).await?;
         if let Some(v) = &volume {
-            self.check_volume_is_ours(&name, kind, &req.spec.version, &v.labels)?;
+            self.check_volume_is_ours(&vname, kind, &req.spec.version, &v.labels)?;
         }
         let preferred = volume
             .as_ref()
@@ -59,6 +74,7 @@ impl Manager {
             image: &image,
             port_explicit: req.port.is_some(),
             pinned: true,
+            volume: (vname != volume_name(&name)).then_some(vname.as_str()),
         };
         let port_free = self.port_free;
         let claimed = self.store.claim_service(&new, |taken| {
@@ -212,7 +228,7 @@ impl Manager {
             // keychain fails before anything exists; only a service without data gets a new one.
             let fresh = self
                 .engine
-                .inspect_volume(&volume_name(&name))
+                .inspect_volume(&volume_of(&row))
                 .await?
                 .is_none();
             if fresh {
@@ -231,7 +247,7 @@ impl Manager {
                 .await?;
             if fresh {
                 self.engine
-                    .create_volume(&volume_name(&name), self.base_labels(&row))
+                    .create_volume(&volume_of(&row), self.base_labels(&row))
                     .await?;
             }
         }
@@ -424,10 +440,10 @@ impl Manager {
             image: row.image.clone(),
             env: setup.env,
             cmd: setup.cmd,
-            labels: self.base_labels(row),
+            labels: self.container_labels(row),
             container_port: spec.container_port,
             host_port: row.host_port,
-            volume: volume_name(&row.name),
+            volume: volume_of(row),
             data_path: spec.data_path.into(),
             network: NETWORK.into(),
             network_alias: row.name.clone(),
@@ -558,9 +574,9 @@ impl Manager {
             self.engine.remove_container(&cname).await?;
         }
         if purge {
-            let vname = volume_name(&row.name);
+            let vname = volume_of(&row);
             if let Some(v) = self.engine.inspect_volume(&vname).await? {
-                self.check_volume_is_ours(&row.name, row.kind, &row.version, &v.labels)?;
+                self.check_volume_is_ours(&vname, row.kind, &row.version, &v.labels)?;
                 self.engine.remove_volume(&vname).await?;
             }
             self.secrets

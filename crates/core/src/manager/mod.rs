@@ -17,15 +17,17 @@ mod reconcile;
 mod settings;
 mod status;
 mod types;
+mod upgrade;
 
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
 pub use naming::NETWORK;
-pub(crate) use naming::{admin_secret_key, container_name, volume_name};
+pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
 pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
+pub use upgrade::{Finished, RolledBack, UpgradeProgress, UpgradeProgressFn, Upgraded};
 
 use std::sync::Arc;
 use std::time::Duration;

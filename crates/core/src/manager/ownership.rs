@@ -3,24 +3,24 @@
 
 use std::collections::HashMap;
 
-use super::naming::volume_name;
 use super::Manager;
 use crate::catalog::Kind;
 use crate::engine::{labels, ContainerInfo};
 use crate::error::{CoreError, Result};
 
 impl Manager {
+    /// Whether volume `vname` is this home's and holds data of `kind` that `version` opens.
     pub(super) fn check_volume_is_ours(
         &self,
-        name: &str,
+        vname: &str,
         kind: Kind,
         version: &str,
         l: &HashMap<String, String>,
     ) -> Result<()> {
-        let vname = volume_name(name);
+        let name = l.get(labels::SERVICE).map_or(vname, String::as_str);
         let foreign = |why: String| CoreError::ForeignResource {
             what: "Docker volume",
-            name: vname.clone(),
+            name: vname.to_string(),
             why,
         };
         if l.get(labels::MANAGED).map(String::as_str) != Some("true") {

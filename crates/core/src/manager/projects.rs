@@ -269,6 +269,7 @@ impl Manager {
                 image: &image,
                 port_explicit: false,
                 pinned: false,
+                volume: None,
             },
             |taken| choose_port(spec.kind, None, None, taken, port_free),
         )?;

@@ -66,6 +66,12 @@ impl Manager {
                 // A running container of ours that the store forgot was started by someone.
                 pinned: running,
                 idle_since_ms: None,
+                // An upgraded service's container names its volume; others use the default.
+                volume: c
+                    .labels
+                    .get(labels::VOLUME)
+                    .filter(|v| **v != crate::manager::volume_name(service))
+                    .cloned(),
             };
             if self.store.adopt_service(&row)? {
                 self.event(
@@ -114,6 +120,8 @@ impl Manager {
                 )?;
             }
         }
+        // An upgrade a killed process left half-way is finished or undone by whoever comes next.
+        self.recover_upgrades().await?;
         // Without a supervisor running, every Dockhand process does the supervisor's work of
         // stopping services whose last consumer left longer than the grace period ago.
         // Any state but "stopped" may hide a running container (a consumer killed while its

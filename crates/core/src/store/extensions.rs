@@ -58,6 +58,7 @@ mod tests {
                 image: "postgis/postgis:17-3.5",
                 port_explicit: false,
                 pinned: true,
+                volume: None,
             },
             |_| Ok(5432),
         )

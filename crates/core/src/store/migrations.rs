@@ -83,7 +83,27 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms INTEGER NOT NULL
      );
      CREATE INDEX backups_by_database ON backups (service, db_name, created_at_ms);",
-    // 4: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
+    // 4: major-version upgrades. A service's data volume is named after the service unless an
+    // upgrade moved it to a volume of its own (`volume`); `upgrades` records each upgrade's step,
+    // so a process killed in the middle leaves enough for the next one to finish or undo it.
+    "ALTER TABLE services ADD COLUMN volume TEXT;
+     CREATE TABLE upgrades (
+        service       TEXT PRIMARY KEY,
+        kind          TEXT NOT NULL,
+        from_version  TEXT NOT NULL,
+        from_image    TEXT NOT NULL,
+        from_volume   TEXT NOT NULL,
+        to_kind       TEXT NOT NULL,
+        to_version    TEXT NOT NULL,
+        to_image      TEXT NOT NULL,
+        to_volume     TEXT NOT NULL,
+        staging       TEXT NOT NULL,
+        step          TEXT NOT NULL,
+        detail        TEXT,
+        started_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+     );",
+    // 5: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
     "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
 ];
 

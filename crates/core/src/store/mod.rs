@@ -7,9 +7,11 @@ mod backups;
 mod extensions;
 mod migrations;
 mod projects;
+mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
+pub use upgrades::{UpgradeRow, UpgradeStep};
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -71,6 +73,8 @@ pub struct ServiceRow {
     pub pinned: bool,
     /// When the last lease ended (unpinned services stop a grace period after this).
     pub idle_since_ms: Option<i64>,
+    /// The data volume when it is not the one named after the service (after a major upgrade).
+    pub volume: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -90,6 +94,8 @@ pub struct NewService<'a> {
     pub image: &'a str,
     pub port_explicit: bool,
     pub pinned: bool,
+    /// The data volume, when not the one named after the service (see [`ServiceRow::volume`]).
+    pub volume: Option<&'a str>,
 }
 
 pub fn now_ms() -> i64 {
@@ -99,7 +105,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -125,6 +131,7 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         updated_at_ms: r.get(11)?,
         pinned: r.get(12)?,
         idle_since_ms: r.get(13)?,
+        volume: r.get(14)?,
     })
 }
 
@@ -272,9 +279,9 @@ impl Store {
             let port = choose_port(&taken)?;
             let now = now_ms();
             tx.execute(
-                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8)",
-                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned],
+                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9)",
+                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume],
             )?;
             let row = tx.query_row(
                 &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
@@ -290,10 +297,10 @@ impl Store {
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
-                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned],
+                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume],
             )?;
             Ok(n == 1)
         })
@@ -413,6 +420,7 @@ mod tests {
             image: "postgres:15",
             port_explicit: false,
             pinned: true,
+            volume: None,
         }
     }
 

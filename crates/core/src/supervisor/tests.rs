@@ -425,6 +425,7 @@ mod intents {
             image: "postgres:15",
             port_explicit: false,
             pinned: true,
+            volume: None,
         };
         m.store().claim_service(&new, |_| Ok(5432)).unwrap();
         m.store().set_desired("pg", Desired::Running).unwrap();

@@ -4,6 +4,7 @@
 
 mod probe;
 mod provision;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -146,6 +147,10 @@ impl Driver for MysqlFamily {
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::MarkedInPlace(&Marked)
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        (self.kind == Kind::Mariadb).then_some(&upgrade::MariadbUpgrade as _)
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {

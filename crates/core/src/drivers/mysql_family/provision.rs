@@ -96,7 +96,8 @@ pub(crate) async fn provision(kind: Kind, admin: &ProbeTarget, g: &Grant<'_>) ->
         format!("CREATE DATABASE IF NOT EXISTS {db}"),
         format!("CREATE USER IF NOT EXISTS {user} IDENTIFIED BY {pw}"),
         format!(
-            "ALTER USER {user} IDENTIFIED BY {pw} WITH MAX_USER_CONNECTIONS {}",
+            // ACCOUNT UNLOCK: an upgrade keeps projects out with ACCOUNT LOCK while it copies.
+            "ALTER USER {user} IDENTIFIED BY {pw} WITH MAX_USER_CONNECTIONS {} ACCOUNT UNLOCK",
             g.connection_limit
         ),
     ] {

@@ -6,6 +6,7 @@ mod extensions;
 mod probe;
 mod provision;
 mod restore;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -208,6 +209,10 @@ impl Driver for Postgres {
 
     fn sql(&self) -> Option<&dyn SqlDialect> {
         Some(&Sql)
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        Some(&upgrade::Upgrade)
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod probe;
 mod provision;
+mod upgrade;
 
 use std::time::Duration;
 
@@ -158,6 +159,13 @@ impl Driver for RedisFamily {
 
     async fn end_busy_script(&self, admin: &ProbeTarget) -> Result<BusyScript> {
         provision::end_busy_script(self.kind, admin).await
+    }
+
+    fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {
+        Some(match self.kind {
+            Kind::Valkey => &upgrade::VALKEY_UPGRADE,
+            _ => &upgrade::REDIS_UPGRADE,
+        })
     }
 
     fn dump_extension(&self) -> &'static str {

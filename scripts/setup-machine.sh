@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run Dockhand and its tests: the packages below, a running
 # Docker engine, and the local test images (postgres:15/17, redis:7/8, valkey/valkey:8,
-# mariadb:10.11/11.8, from Debian 12 and 13 packages: tests/images/build-images.sh).
+# mariadb:10.11/11.8, pgvector/pgvector:pg17, postgis/postgis:17-3.5, from Debian 12 and 13
+# packages: tests/images/build-images.sh).
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."

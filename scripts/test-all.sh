@@ -22,7 +22,9 @@ set +e
 # reports any scenario that did not run as a failure).
 bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
-# The pass above runs the oldest supported versions (postgres:15, redis:7, mariadb:10.11); this
+# The pass above runs the oldest supported versions (postgres:15, redis:7, mariadb:10.11), and
+# the extension tests (crates/cli/tests/extensions.rs) on pgvector/pgvector:pg17 and
+# postgis/postgis:17-3.5, which exist for PostgreSQL 17 only here; this
 # one runs again on the catalog's defaults — what a user gets without naming a version
 # (postgres:17, redis:8, mariadb:11, and Valkey 8 wherever Redis runs; see
 # crates/cli/tests/common/versions.rs): every Redis-isolation test, and of the lifecycle, project,

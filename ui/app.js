@@ -331,11 +331,40 @@ async function fillForm(kind, version) {
   $("#new-tag").hidden = !custom;
   if (custom && version) $("#new-tag").value = version;
   $("#new-name").value = form.name;
+  nameTouched = false;
   $("#new-port").value = form.port;
   portTouched = false;
-  $("#new-image").placeholder = `default: ${form.image}`;
+  fillExtensions();
   checkPort();
 }
+
+// PostgreSQL's extensions as checkboxes; each picks the image that carries it (as `up --with`),
+// shown as the image's placeholder. An untouched name follows the choice, as the CLI's does.
+function fillExtensions() {
+  const box = $("#new-extensions");
+  box.replaceChildren(el("legend", { textContent: "Extensions" }),
+    ...form.extensions.map((x) => {
+      const input = el("input", { type: "checkbox", value: x.name });
+      input.onchange = extensionsChanged;
+      return el("label", {}, input, ` ${x.display_name} (${x.name})`);
+    }));
+  box.hidden = form.extensions.length === 0;
+  extensionsChanged();
+}
+function checkedExtensions() {
+  return [...document.querySelectorAll("#new-extensions input:checked")].map((i) => i.value);
+}
+function extensionsChanged() {
+  const chosen = checkedExtensions();
+  const images = form.extensions.filter((x) => chosen.includes(x.name)).map((x) => x.image);
+  $("#new-image").placeholder = images.length > 1
+    ? "no official image has all of them: enter one that does"
+    : `default: ${images[0] || form.image}`;
+  const name = $("#new-name");
+  if (!nameTouched) name.value = chosen.length ? `${form.name}-${chosen.join("-")}` : form.name;
+}
+let nameTouched = false;
+$("#new-name").oninput = () => { nameTouched = true; };
 
 $("#new-kind").onchange = () => fillForm($("#new-kind").value, null);
 $("#new-version").onchange = () => {
@@ -381,7 +410,8 @@ $("#new-form").onsubmit = async (ev) => {
   const go = $("#new-create");
   await act(go, "Creating…", async () => {
     try {
-      const c = await invoke("create_service", { kind, version, name, port, image });
+      const extensions = checkedExtensions();
+      const c = await invoke("create_service", { kind, version, name, port, image, extensions });
       $("#new-progress").hidden = true;
       $("#new-result").hidden = false;
       $("#new-result").dataset.name = c.name;

@@ -126,6 +126,36 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         err["message"].as_str().unwrap().contains("choose one of"),
         "{err}"
     );
+    // PostgreSQL's extensions are offered with the image that carries each, and what the
+    // checkboxes pass reaches `up --with`'s checks.
+    let offered: Vec<(&str, &str)> = form["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["name"].as_str().unwrap(), e["image"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        offered,
+        [
+            ("vector", "pgvector/pgvector:pg15"),
+            ("postgis", "postgis/postgis:15-3.5")
+        ],
+        "{form}"
+    );
+    let err = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "15", "name": service, "extensions": ["vector", "postgis"] }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "extensions_not_in_one_image", "{err}");
+    let err = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "15", "name": service, "extensions": ["timescaledb"] }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "unknown_extension", "{err}");
 
     let created = call(
         &w,

@@ -45,6 +45,10 @@ pub enum Command {
         /// Use this image instead of the official one (a mirror, or e.g. postgis/postgis:16-3.4).
         #[arg(long)]
         image: Option<String>,
+        /// PostgreSQL extensions the service must carry: vector (or pgvector), postgis. Picks
+        /// the image that has them (pgvector/pgvector:pg17, postgis/postgis:17-3.5).
+        #[arg(long = "with", value_name = "EXTENSION,...", value_delimiter = ',')]
+        with: Vec<String>,
     },
     /// Stop services (containers and data are kept).
     Down {

@@ -235,7 +235,8 @@ async fn run(cli: Cli) -> Result<()> {
             name,
             port,
             image,
-        } => up(&m, specs, name, port, image, cli.json).await,
+            with,
+        } => up(&m, specs, name, port, image, with, cli.json).await,
         Command::Down { services } => {
             for s in services {
                 let row = m.down(&s).await?;
@@ -378,11 +379,13 @@ async fn up(
     name: Option<String>,
     port: Option<u16>,
     image: Option<String>,
+    with: Vec<String>,
     json: bool,
 ) -> Result<()> {
-    if specs.len() > 1 && (name.is_some() || port.is_some() || image.is_some()) {
+    if specs.len() > 1 && (name.is_some() || port.is_some() || image.is_some() || !with.is_empty())
+    {
         return Err(CoreError::InvalidInput(
-            "--name, --port and --image apply to one service; run `dockhand up` once per service to set them".into(),
+            "--name, --port, --image and --with apply to one service; run `dockhand up` once per service to set them".into(),
         ));
     }
     let requests = specs
@@ -411,15 +414,21 @@ async fn up(
             })
         })
         .collect::<Result<Vec<_>>>()?;
+    // --with goes with one service (checked above).
+    let wanted = match requests.first() {
+        Some(r) => dockhand_core::catalog::extensions::parse_list(r.spec.kind, &with)?,
+        None => Vec::new(),
+    };
     let printer = Arc::new(ProgressPrinter::new(!json && requests.len() == 1));
     // Several services start in parallel: each waits for its own readiness.
     let results = futures_util::future::join_all(requests.into_iter().map(|req| {
         let m = m.clone();
         let printer = printer.clone();
+        let wanted = wanted.clone();
         async move {
             let report = move |p| printer.report(p);
             let progress: &ProgressFn<'_> = &report;
-            let r = m.up(&req, progress).await;
+            let r = m.up_with_extensions(req.clone(), &wanted, progress).await;
             (req, r)
         }
     }))

@@ -106,12 +106,21 @@ pub enum CoreError {
     /// A file could not be imported (`dockhand import`): what it is and what to do.
     #[error(transparent)]
     Import(#[from] crate::manager::ImportError),
+    /// Boxed: its largest variant would make every `Result` in the core larger.
+    #[error(transparent)]
+    Extension(Box<crate::catalog::extensions::ExtensionError>),
 
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
     #[error("interrupted")]
     Interrupted,
+}
+
+impl From<crate::catalog::extensions::ExtensionError> for CoreError {
+    fn from(e: crate::catalog::extensions::ExtensionError) -> Self {
+        CoreError::Extension(Box::new(e))
+    }
 }
 
 impl CoreError {
@@ -139,6 +148,7 @@ impl CoreError {
             CoreError::UnknownDatabase { .. } => "unknown_database",
             CoreError::ServerDatabase { .. } => "server_database",
             CoreError::Import(e) => e.code(),
+            CoreError::Extension(e) => e.code(),
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -152,7 +162,8 @@ impl CoreError {
             | CoreError::NameTaken { .. }
             | CoreError::ServerDatabase { .. }
             | CoreError::SpecMismatch { .. }
-            | CoreError::AmbiguousService { .. } => 2,
+            | CoreError::AmbiguousService { .. }
+            | CoreError::Extension(_) => 2,
             CoreError::Engine(EngineError::Unavailable { .. })
             | CoreError::Engine(EngineError::Timeout { .. }) => 3,
             CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,

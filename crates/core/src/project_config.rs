@@ -6,12 +6,14 @@
 //! postgres = "16"          # a version line: 16, 16.x and 16.* all mean "any 16"
 //! redis = "7"
 //! mariadb = { version = "10.11", service = "maria-main" }   # or name the service to use
+//! # postgres = { version = "17", extensions = ["vector"] }  # created in the project's database
 //! ```
 
 use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::catalog::extensions::{self, Extension};
 use crate::catalog::Kind;
 use crate::error::{CoreError, Result};
 
@@ -24,6 +26,8 @@ pub struct Need {
     pub version: String,
     /// A specific service to use.
     pub service: Option<String>,
+    /// PostgreSQL extensions created in the project's database (by the admin) when it attaches.
+    pub extensions: Vec<Extension>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,6 +49,8 @@ struct Raw {
 struct RawNeed {
     version: Option<String>,
     service: Option<String>,
+    #[serde(default)]
+    extensions: Vec<String>,
 }
 
 /// "16.x" / "16.*" / "16" → "16"; "*" or "" → any.
@@ -77,15 +83,15 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
     let mut needs = Vec::new();
     for (key, value) in raw.services {
         let kind = Kind::parse(&key).map_err(|e| bad(e.to_string()))?;
-        let (version, service) = match value {
-            toml::Value::String(v) => (v, None),
-            toml::Value::Integer(i) => (i.to_string(), None),
-            toml::Value::Float(f) => (f.to_string(), None),
+        let (version, service, wanted) = match value {
+            toml::Value::String(v) => (v, None, Vec::new()),
+            toml::Value::Integer(i) => (i.to_string(), None, Vec::new()),
+            toml::Value::Float(f) => (f.to_string(), None, Vec::new()),
             table @ toml::Value::Table(_) => {
                 let n: RawNeed = table.try_into().map_err(|e: toml::de::Error| {
                     bad(format!("[services] {key}: {}", e.message()))
                 })?;
-                (n.version.unwrap_or_default(), n.service)
+                (n.version.unwrap_or_default(), n.service, n.extensions)
             }
             other => {
                 return Err(bad(format!(
@@ -107,10 +113,13 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
             crate::names::validate_service_name(s)
                 .map_err(|e| bad(format!("[services] {key}: {e}")))?;
         }
+        let extensions = extensions::parse_list(kind, &wanted)
+            .map_err(|e| bad(format!("[services] {key}: {e}")))?;
         needs.push(Need {
             kind,
             version: line,
             service,
+            extensions,
         });
     }
     if let Some(name) = &raw.name {
@@ -154,18 +163,51 @@ mod tests {
         assert!(c.needs.contains(&Need {
             kind: Kind::Postgres,
             version: "16".into(),
-            service: None
+            service: None,
+            extensions: vec![],
         }));
         assert!(c.needs.contains(&Need {
             kind: Kind::Redis,
             version: "7".into(),
-            service: None
+            service: None,
+            extensions: vec![],
         }));
         assert!(c.needs.contains(&Need {
             kind: Kind::Mariadb,
             version: "10.11".into(),
-            service: Some("maria-main".into())
+            service: Some("maria-main".into()),
+            extensions: vec![],
         }));
+    }
+
+    #[test]
+    fn extensions_are_read_for_postgres_only() {
+        let c = parse(
+            "[services]\npostgres = { version = \"17\", extensions = [\"postgis\", \"pgvector\"] }\n",
+            "dockhand.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.needs[0].extensions,
+            [Extension::Vector, Extension::Postgis]
+        );
+        for (text, want) in [
+            (
+                "[services]\npostgres = { extensions = [\"timescaledb\"] }",
+                "unknown extension \"timescaledb\"; Dockhand knows vector (also pgvector), postgis",
+            ),
+            (
+                "[services]\nredis = { extensions = [\"vector\"] }",
+                "PostgreSQL only",
+            ),
+            (
+                "[services]\npostgres = { extensions = \"vector\" }",
+                "postgres",
+            ),
+        ] {
+            let e = parse(text, "dockhand.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
     }
 
     #[test]

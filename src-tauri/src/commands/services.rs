@@ -117,8 +117,11 @@ pub struct Created {
     pub ready_ms: u64,
 }
 
-/// Creates and starts a service exactly as `dockhand up [--name] [--port] [--image]
-/// KIND:VERSION` would, reporting pull and start progress as `up-progress` events.
+/// Creates and starts a service exactly as `dockhand up [--name] [--port] [--image] [--with]
+/// KIND:VERSION` would, reporting pull and start progress as `up-progress` events. `extensions`
+/// (the form's checkboxes) choose the image that carries them unless `image` names one.
+// A Tauri command's arguments are the webview's named fields, one per form field.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn create_service<R: Runtime>(
     app: AppHandle<R>,
@@ -128,9 +131,13 @@ pub async fn create_service<R: Runtime>(
     name: Option<String>,
     port: Option<u16>,
     image: Option<String>,
+    extensions: Option<Vec<String>>,
 ) -> Res<Created> {
     let m = state.manager().await?;
     let spec = m.parse_spec(&format!("{}:{}", kind.trim(), version.trim()))?;
+    let wanted =
+        dockhand_core::catalog::extensions::parse_list(spec.kind, &extensions.unwrap_or_default())
+            .map_err(dockhand_core::CoreError::from)?;
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if let Some(n) = &name {
         if m.service_named(n)?.is_some() {
@@ -148,7 +155,9 @@ pub async fn create_service<R: Runtime>(
             .map(|i| i.trim().to_string())
             .filter(|i| !i.is_empty()),
     };
-    let out = m.up(&req, &progress_events(&app)).await;
+    let out = m
+        .up_with_extensions(req, &wanted, &progress_events(&app))
+        .await;
     after_action(&app, &state).await;
     let out = out?;
     let host = m.service_status(&out.name).await?.host;

@@ -3,6 +3,8 @@
 //! Each kind's values live in its driver (`crate::drivers`); this module holds the shared shape
 //! and the parsing of `kind[:version]`.
 
+pub mod extensions;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

@@ -117,6 +117,16 @@ pub struct ReadabilityCheck {
     pub name: &'static str,
 }
 
+/// Extensions on a server, always as its admin: a project's user may not create them.
+#[async_trait]
+pub trait ExtensionSql: Send + Sync {
+    /// Which of `names` the server cannot create (its image does not have them).
+    async fn missing(&self, admin: &ProbeTarget, names: &[&str]) -> Result<Vec<String>>;
+
+    /// `CREATE EXTENSION IF NOT EXISTS` each of `names` in `database`.
+    async fn create(&self, admin: &ProbeTarget, database: &str, names: &[&str]) -> Result<()>;
+}
+
 /// A kind of database server.
 #[async_trait]
 pub trait Driver: Send + Sync {
@@ -258,6 +268,11 @@ pub trait Driver: Send + Sync {
 
     /// How its data moves to a newer major version (`dockhand upgrade`); `None`: not supported.
     fn major_upgrade(&self) -> Option<&dyn upgrade::MajorUpgrade> {
+        None
+    }
+
+    /// Creating extensions in a project's database, for kinds that have them (PostgreSQL).
+    fn extensions(&self) -> Option<&dyn ExtensionSql> {
         None
     }
 

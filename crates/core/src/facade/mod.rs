@@ -10,7 +10,7 @@ mod settings;
 mod snapshot;
 mod views;
 
-pub use crate::manager::{DatabaseView, NewServiceForm, VersionOption};
+pub use crate::manager::{DatabaseView, ExtensionOption, NewServiceForm, VersionOption};
 pub use crate::platform::PortHolder;
 pub use details::ServiceDetails;
 pub use env_file::EnvWritten;

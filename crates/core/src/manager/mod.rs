@@ -8,6 +8,7 @@ mod databases;
 mod export;
 mod import;
 mod import_file;
+mod extensions;
 mod intent;
 mod keychain;
 mod lifecycle;
@@ -29,7 +30,7 @@ pub use import::{
 };
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
-pub use new_service::{NewServiceForm, VersionOption};
+pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::naming::volume_name;
 use super::Manager;
+use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::engine::{labels, EngineError};
 use crate::error::Result;
@@ -30,6 +31,19 @@ pub struct NewServiceForm {
     /// The official image of that version.
     pub image: String,
     pub versions: Vec<VersionOption>,
+    /// Extensions a service of this kind can be created with (PostgreSQL's), each with the
+    /// image that carries it at this version; empty for other kinds.
+    pub extensions: Vec<ExtensionOption>,
+}
+
+/// An extension the dialog offers as a checkbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExtensionOption {
+    /// What `--with` and `dockhand.toml` take (`vector`, `postgis`).
+    pub name: &'static str,
+    pub display_name: &'static str,
+    /// The image a service with only this extension runs.
+    pub image: String,
 }
 
 /// A version the catalog offers, and whether its image is in the engine already (no download).
@@ -65,6 +79,17 @@ impl Manager {
         let taken: Vec<u16> = services.iter().map(|r| r.host_port).collect();
         let port = choose_port(kind, None, preferred, &taken, self.port_free)?;
         let versions = self.version_options(kind).await?;
+        let extensions = match self.driver(kind).extensions() {
+            Some(_) => Extension::ALL
+                .iter()
+                .map(|e| ExtensionOption {
+                    name: e.sql_name(),
+                    display_name: e.display_name(),
+                    image: e.image(&spec.version),
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(NewServiceForm {
             kind: kind.as_str(),
             display_name: kind.spec().display_name,
@@ -73,6 +98,7 @@ impl Manager {
             name,
             port,
             versions,
+            extensions,
         })
     }
 
@@ -169,6 +195,18 @@ mod tests {
             .collect();
         assert_eq!(present, ["15"]);
         assert_eq!(f.versions.len(), Kind::Postgres.spec().versions.len());
+        let offered: Vec<(&str, &str)> = f
+            .extensions
+            .iter()
+            .map(|e| (e.name, e.image.as_str()))
+            .collect();
+        assert_eq!(
+            offered,
+            [
+                ("vector", "pgvector/pgvector:pg15"),
+                ("postgis", "postgis/postgis:15-3.5")
+            ]
+        );
 
         // The service the form describes, created as the window creates it, is the one `up`
         // would have made; the next form moves on to a free name and port.
@@ -184,6 +222,31 @@ mod tests {
             .unwrap();
         // 5433 is "taken" outside Dockhand in this test.
         assert_eq!((f.name.as_str(), f.port), ("postgres-15-2", 5434));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn up_with_an_extension_runs_the_image_that_carries_it_under_its_own_name() {
+        let e = Arc::new(FakeEngine::default());
+        e.add_image("pgvector/pgvector:pg17");
+        let (m, _t) = manager(e.clone());
+        let req = UpRequest {
+            spec: ServiceSpec::parse("postgres:17").unwrap(),
+            name: None,
+            port: None,
+            image: None,
+        };
+        m.up_with_extensions(req.clone(), &[Extension::Vector], &|_| {})
+            .await
+            .unwrap_err(); // the fake runs no server
+        let row = m.store().service("postgres-17-vector").unwrap().unwrap();
+        assert_eq!(row.image, "pgvector/pgvector:pg17");
+        assert_eq!(m.service_carries(&row).unwrap(), [Extension::Vector]);
+        let err = m
+            .up_with_extensions(req, &[Extension::Vector, Extension::Postgis], &|_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "extensions_not_in_one_image", "{err}");
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{admin_secret_key, container_name, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
+use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::env::{self, Audience, Connection};
 use crate::error::{CoreError, Result};
@@ -144,15 +145,29 @@ impl Manager {
             }
             needs
         } else {
-            targets
+            let mut needs = targets
                 .iter()
                 .map(|t| self.need_from_target(t))
-                .collect::<Result<Vec<_>>>()?
+                .collect::<Result<Vec<_>>>()?;
+            // The window (and `dockhand attach postgres:17` in the folder) name what to attach;
+            // the extensions the folder's dockhand.toml asks of that service still apply.
+            if let Some(config) = match project.path.as_deref() {
+                Some(d) => project_config::read(Path::new(d)).ok().flatten(),
+                None => None,
+            } {
+                for need in &mut needs {
+                    need.extensions = extensions_asked(&config.needs, need);
+                }
+            }
+            needs
         };
         let mut out = Vec::new();
         for need in needs {
             let row = self.service_for_need(&need)?;
-            out.push(self.attach_one(project, &row, progress).await?);
+            out.push(
+                self.attach_one_with(project, &row, &need.extensions, progress)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -163,6 +178,7 @@ impl Manager {
                 kind: row.kind,
                 version: row.version,
                 service: Some(row.name),
+                extensions: Vec::new(),
             });
         }
         let (kind, version) = match target.split_once(':') {
@@ -179,6 +195,7 @@ impl Manager {
             kind,
             version,
             service: None,
+            extensions: Vec::new(),
         })
     }
 
@@ -197,12 +214,27 @@ impl Manager {
             }
         }
         if need.service.is_none() {
-            let matching: Vec<ServiceRow> = self
+            let mut matching: Vec<ServiceRow> = self
                 .store
                 .services()?
                 .into_iter()
                 .filter(|r| r.kind == need.kind && version_matches(&need.version, &r.version))
                 .collect();
+            // Several of that version: the one that carries the extensions asked for, if only
+            // one does (postgres-17 and pg-gis side by side, the project wants postgis).
+            if matching.len() > 1 && !need.extensions.is_empty() {
+                let carrying: Vec<ServiceRow> = matching
+                    .iter()
+                    .filter(|r| {
+                        self.service_carries(r)
+                            .is_ok_and(|has| need.extensions.iter().all(|e| has.contains(e)))
+                    })
+                    .cloned()
+                    .collect();
+                if carrying.len() == 1 {
+                    matching = carrying;
+                }
+            }
             match matching.len() {
                 0 => {}
                 1 => return Ok(matching.into_iter().next().unwrap()),
@@ -226,7 +258,8 @@ impl Manager {
         let spec = ServiceSpec::parse(&format!("{}:{version}", need.kind))?;
         let name = need.service.clone().unwrap_or_else(|| spec.default_name());
         crate::names::validate_service_name(&name)?;
-        let image = spec.default_image();
+        let image = crate::catalog::extensions::image_for(&spec, &need.extensions)?
+            .unwrap_or_else(|| spec.default_image());
         let port_free = self.port_free;
         let (row, _) = self.store.claim_service(
             &NewService {
@@ -240,6 +273,10 @@ impl Manager {
             },
             |taken| choose_port(spec.kind, None, None, taken, port_free),
         )?;
+        if !need.extensions.is_empty() && row.image == image {
+            self.store
+                .set_service_extensions(&row.name, &need.extensions)?;
+        }
         Ok(row)
     }
 
@@ -247,6 +284,19 @@ impl Manager {
         &self,
         project: &ProjectRow,
         row: &ServiceRow,
+        progress: &ProgressFn<'_>,
+    ) -> Result<AttachmentRow> {
+        self.attach_one_with(project, row, &[], progress).await
+    }
+
+    /// [`Self::attach_one`], then the extensions created in the project's database. The server
+    /// is asked whether it can create them before anything is provisioned, so a missing one
+    /// leaves nothing behind.
+    async fn attach_one_with(
+        &self,
+        project: &ProjectRow,
+        row: &ServiceRow,
+        extensions: &[Extension],
         progress: &ProgressFn<'_>,
     ) -> Result<AttachmentRow> {
         let preferred = derive_identifier(&project.name);
@@ -261,7 +311,7 @@ impl Manager {
         // An attachment whose user already logs in needs no lease, start or admin: that login
         // proves the server runs and the grant is in place. It skips the admin keychain lookups
         // and admin login of a start, most of an attach of a provisioned project.
-        if !created && self.already_logs_in(&att).await? {
+        if !created && extensions.is_empty() && self.already_logs_in(&att).await? {
             return Ok(att);
         }
         // Provisioning needs the server up: hold it for the moment, as any consumer would.
@@ -279,7 +329,17 @@ impl Manager {
                 return Err(e);
             }
         };
-        let result = self.provision_locked(&att).await;
+        let result = async {
+            if !extensions.is_empty() {
+                self.check_extensions(row, extensions).await?;
+            }
+            self.provision_locked(&att).await?;
+            if !extensions.is_empty() {
+                self.create_extensions(row, &att, extensions).await?;
+            }
+            Ok::<_, CoreError>(())
+        }
+        .await;
         let settled = self.release(&lease).await;
         if let Err(e) = result {
             if created {
@@ -819,10 +879,62 @@ impl Manager {
 }
 
 /// What a detach did to the project's user, for the event.
+/// The extensions a project's file asks of the service a named target resolved to: those of the
+/// file's need of that kind naming that service, or of that version line when it names none.
+fn extensions_asked(file: &[Need], target: &Need) -> Vec<Extension> {
+    file.iter()
+        .find(|n| {
+            n.kind == target.kind
+                && match (&n.service, &target.service) {
+                    (Some(a), Some(b)) => a == b,
+                    (Some(_), None) => false,
+                    (None, _) => version_matches(&n.version, &target.version),
+                }
+        })
+        .map(|n| n.extensions.clone())
+        .unwrap_or_default()
+}
+
 fn revoke_note(driver: &dyn crate::drivers::Driver, revoked: bool) -> &'static str {
     match (provision::revoked_on_detach(driver), revoked) {
         (true, true) => "; its user was deleted",
         (true, false) => "; its user was in the stopped server's memory only and is not re-created",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod extension_tests {
+    use super::*;
+
+    fn need(service: Option<&str>, version: &str, extensions: &[Extension]) -> Need {
+        Need {
+            kind: Kind::Postgres,
+            version: version.into(),
+            service: service.map(String::from),
+            extensions: extensions.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_named_target_keeps_the_extensions_the_file_asks_of_it() {
+        let file = [need(Some("pg-gis"), "17", &[Extension::Postgis])];
+        // The window attaches by the service's name.
+        assert_eq!(
+            extensions_asked(&file, &need(Some("pg-gis"), "17", &[])),
+            [Extension::Postgis]
+        );
+        assert!(extensions_asked(&file, &need(Some("postgres-17"), "17", &[])).is_empty());
+        // A file need without a service: by version line.
+        let file = [need(None, "17", &[Extension::Vector])];
+        assert_eq!(
+            extensions_asked(&file, &need(None, "17", &[])),
+            [Extension::Vector]
+        );
+        assert_eq!(
+            extensions_asked(&file, &need(Some("postgres-17-vector"), "17", &[])),
+            [Extension::Vector]
+        );
+        assert!(extensions_asked(&file, &need(None, "15", &[])).is_empty());
     }
 }

@@ -103,6 +103,8 @@ const MIGRATIONS: &[&str] = &[
         started_at_ms INTEGER NOT NULL,
         updated_at_ms INTEGER NOT NULL
      );",
+    // 5: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
+    "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -4,6 +4,7 @@
 //! No secret is ever stored here.
 
 mod backups;
+mod extensions;
 mod migrations;
 mod projects;
 mod upgrades;

@@ -3,6 +3,7 @@
 //! host can only succeed once the real server is up.
 
 mod import;
+mod extensions;
 mod probe;
 mod provision;
 mod restore;
@@ -175,7 +176,7 @@ impl Driver for Postgres {
 
     fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
         // One transaction: a restore that fails half-way leaves nothing behind.
-        Ok(tool(
+        let restore = tool(
             "pg_restore",
             &[
                 "-U",
@@ -190,11 +191,21 @@ impl Driver for Postgres {
                 database,
             ],
             vec![format!("PGPASSWORD={password}")],
+        );
+        // What the project's role may not restore (extensions), the admin does.
+        Ok(extensions::with_admin_steps(
+            database,
+            SPEC.admin_user,
+            restore,
         ))
     }
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::ScratchThenRename(&restore::Rename)
+    }
+
+    fn extensions(&self) -> Option<&dyn crate::drivers::ExtensionSql> {
+        Some(&extensions::PgExtensions)
     }
 
     fn sql(&self) -> Option<&dyn SqlDialect> {

@@ -1,0 +1,121 @@
+//! Extensions in a project's database, created by the admin: `vector` and `postgis` are not
+//! trusted extensions, so a project's role (no superuser) cannot create them itself, but once
+//! created it uses their types, functions and operators like any others in its database.
+//!
+//! Each is created `SCHEMA public` rather than in the admin session's first `search_path` schema:
+//! a project owns its database and could have created a schema named after the admin user, and
+//! the extension's objects belong where the project's own queries find them.
+
+use async_trait::async_trait;
+use tokio_postgres::Client;
+
+use crate::drivers::{fail, ExtensionSql, Kind, ProbeTarget};
+use crate::error::{CoreError, Result};
+use crate::ident::pg_ident;
+
+pub(super) struct PgExtensions;
+
+/// The server's own words for a failed statement ("db error" alone says nothing).
+fn said(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    }
+}
+
+fn pg_error(e: tokio_postgres::Error) -> CoreError {
+    fail(Kind::Postgres, said(&e))
+}
+
+async fn connect(admin: &ProbeTarget, database: &str) -> Result<Client> {
+    let mut cfg = tokio_postgres::Config::new();
+    cfg.host(&admin.host)
+        .port(admin.port)
+        .user(&admin.user)
+        .password(&admin.password)
+        .dbname(database)
+        .application_name("dockhand");
+    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(pg_error)?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+#[async_trait]
+impl ExtensionSql for PgExtensions {
+    async fn missing(&self, admin: &ProbeTarget, names: &[&str]) -> Result<Vec<String>> {
+        let c = connect(admin, "postgres").await?;
+        let wanted: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let rows = c
+            .query(
+                "SELECT n FROM unnest($1::text[]) AS n
+                 WHERE n NOT IN (SELECT name FROM pg_available_extensions) ORDER BY n",
+                &[&wanted],
+            )
+            .await
+            .map_err(pg_error)?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
+    async fn create(&self, admin: &ProbeTarget, database: &str, names: &[&str]) -> Result<()> {
+        let c = connect(admin, database).await?;
+        for name in names {
+            c.batch_execute(&format!(
+                "CREATE EXTENSION IF NOT EXISTS {} SCHEMA public",
+                pg_ident(name)
+            ))
+            .await
+            .map_err(|e| {
+                fail(
+                    Kind::Postgres,
+                    format!(
+                        "could not create extension {name} in database '{database}': {}",
+                        said(&e)
+                    ),
+                )
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Around a restore (`pg_restore … --role <project user>`, reading a custom-format dump on stdin),
+/// the steps only the admin may take: a dump of a database with extensions holds
+/// `CREATE EXTENSION` and `COMMENT ON EXTENSION`, which the project's role may not run, and the
+/// data of the extensions' configuration tables (PostGIS's `spatial_ref_sys`), which belong to
+/// the admin. The dump is kept in a temporary file in the container so that its table of
+/// contents can be read first; those entries are restored by the admin (extensions before, their
+/// tables' data after), everything else by the restore as it was. A dump without them is
+/// restored exactly as before. `restore` is the command as the driver built it; its program
+/// (`pg_restore`) and arguments stay visible, as `$0` and `$@` of the script.
+pub(super) fn with_admin_steps(
+    database: &str,
+    admin: &str,
+    restore: crate::drivers::ToolCommand,
+) -> crate::drivers::ToolCommand {
+    const SCRIPT: &str = r#"set -eu
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+cat > "$d/dump"
+pg_restore --list "$d/dump" > "$d/all"
+ext='^[0-9]+; [0-9]+ [0-9]+ (EXTENSION|COMMENT - EXTENSION) '
+admin_data="^[0-9]+; [0-9]+ [0-9]+ TABLE DATA .* $PGUSER\$"
+grep -E "$ext" "$d/all" > "$d/ext" || true
+grep -E "$admin_data" "$d/all" > "$d/admin" || true
+grep -vE "$ext" "$d/all" | grep -vE "$admin_data" > "$d/own" || true
+if [ -s "$d/ext" ]; then pg_restore --exit-on-error -d "$PGDATABASE" -L "$d/ext" "$d/dump"; fi
+"$0" "$@" -L "$d/own" "$d/dump"
+if [ -s "$d/admin" ]; then pg_restore --data-only --exit-on-error -d "$PGDATABASE" -L "$d/admin" "$d/dump"; fi
+"#;
+    let mut env = restore.env;
+    env.push(format!("PGDATABASE={database}"));
+    env.push(format!("PGUSER={admin}"));
+    crate::drivers::ToolCommand {
+        cmd: ["sh", "-c", SCRIPT]
+            .into_iter()
+            .map(String::from)
+            .chain(restore.cmd)
+            .collect(),
+        env,
+        program: restore.program,
+    }
+}

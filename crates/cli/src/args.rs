@@ -158,6 +158,21 @@ pub enum Command {
         /// Backup id (from `dockhand backups`)
         backup: i64,
     },
+    /// The images of Dockhand's kinds in Docker: size, which services use them (`images`), pull
+    /// them ahead of time (`images pull postgres:17 redis`), remove unused ones (`images prune`).
+    Images {
+        #[command(subcommand)]
+        action: Option<ImagesCommand>,
+    },
+    /// Everything about one service: image and digest, volume and size, ports, network aliases,
+    /// limits, mode, consumers, last health, recent events.
+    Inspect {
+        /// Service name (or kind, when unambiguous)
+        service: String,
+        /// How many recent events to show
+        #[arg(long, default_value_t = 10)]
+        events: usize,
+    },
     /// Upgrade a service to a newer major version (PostgreSQL 15 → 17): backs up every database,
     /// builds the new server beside the old one, copies and verifies every database, role and
     /// grant, then switches on the same port (projects' URLs keep working). The old data is kept
@@ -286,6 +301,25 @@ pub enum DbCommand {
         service: String,
         name: String,
         /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImagesCommand {
+    /// Pull the official image of each kind[:version] (its default version when none is named).
+    Pull {
+        #[arg(required = true)]
+        specs: Vec<String>,
+    },
+    /// Remove the images of Dockhand's kinds that no service (nor an upgrade kept for a
+    /// rollback, nor any container) uses. Other images are never touched.
+    Prune {
+        /// Only list what would be removed
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation
         #[arg(long, short = 'y')]
         yes: bool,
     },

@@ -3,6 +3,7 @@
 mod args;
 mod backups;
 mod databases;
+mod images;
 mod import_export;
 mod install_files;
 mod output;
@@ -212,6 +213,10 @@ async fn run(cli: Cli) -> Result<()> {
         } => import_export::import(&m, &target, &file, replace, yes, cli.json).await,
         Command::Export { target, file } => {
             import_export::export(&m, &target, file, cli.json).await
+        }
+        Command::Images { action } => images::run(&m, action, cli.json).await,
+        Command::Inspect { service, events } => {
+            images::inspect(&m, &service, events, cli.json).await
         }
         Command::Upgrade {
             service,

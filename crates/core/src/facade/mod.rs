@@ -4,6 +4,7 @@
 
 mod details;
 mod env_file;
+mod inspect;
 mod port_check;
 mod quit;
 mod settings;
@@ -14,6 +15,7 @@ pub use crate::manager::{DatabaseView, ExtensionOption, NewServiceForm, VersionO
 pub use crate::platform::PortHolder;
 pub use details::ServiceDetails;
 pub use env_file::EnvWritten;
+pub use inspect::{Inspection, Mode};
 pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{

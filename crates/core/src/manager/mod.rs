@@ -6,9 +6,10 @@ mod backups;
 mod consumers;
 mod databases;
 mod export;
+mod extensions;
+mod images;
 mod import;
 mod import_file;
-mod extensions;
 mod intent;
 mod keychain;
 mod lifecycle;
@@ -25,6 +26,7 @@ mod upgrade;
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
 pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
+pub use images::{ImagePullProgress, ImageView, PruneReport};
 pub use import::{
     FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
 };

@@ -13,7 +13,7 @@ use crate::secrets::MemorySecretStore;
 use crate::state::ServiceState;
 use crate::store::Store;
 
-fn manager(engine: Arc<FakeEngine>) -> (Manager, tempfile::TempDir) {
+pub(super) fn manager(engine: Arc<FakeEngine>) -> (Manager, tempfile::TempDir) {
     let t = tempfile::tempdir().unwrap();
     let home = Home::open(t.path().join("home")).unwrap();
     let m = Manager::new(

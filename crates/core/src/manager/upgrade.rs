@@ -265,6 +265,28 @@ impl Manager {
             }
             Some(i) => i.to_string(),
             None if row.image == official_old => to.default_image(),
+            // An extension's official image (pgvector/pgvector:pg15) → the same for the new version.
+            None if to.kind == row.kind
+                && crate::catalog::extensions::image_for(
+                    &ServiceSpec {
+                        kind: row.kind,
+                        version: row.version.clone(),
+                    },
+                    &crate::catalog::extensions::Extension::carried_by(&row.image),
+                )
+                .ok()
+                .flatten()
+                .as_deref()
+                    == Some(row.image.as_str()) =>
+            {
+                crate::catalog::extensions::image_for(
+                    &to,
+                    &crate::catalog::extensions::Extension::carried_by(&row.image),
+                )
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| to.default_image())
+            }
             None => {
                 return Err(CoreError::InvalidInput(format!(
                     "'{}' runs image {}, not the official {official_old}; name the image of {to_display} {} with --image",

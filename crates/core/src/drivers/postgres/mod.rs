@@ -2,8 +2,8 @@
 //! initdb and runs its first-start server on the Unix socket only, so a TCP round trip from the
 //! host can only succeed once the real server is up.
 
-mod import;
 mod extensions;
+mod import;
 mod probe;
 mod provision;
 mod restore;

@@ -1,0 +1,239 @@
+//! `images` (list, pull, prune) and `inspect`.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use dockhand_core::manager::ImagePullProgress;
+use dockhand_core::{CoreError, Manager, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::args::ImagesCommand;
+use crate::output::{ago, human_bytes, table};
+
+pub async fn run(m: &Manager, action: Option<ImagesCommand>, json: bool) -> Result<()> {
+    match action {
+        None => list(m, json).await,
+        Some(ImagesCommand::Pull { specs }) => pull(m, &specs, json).await,
+        Some(ImagesCommand::Prune { dry_run, yes }) => prune(m, dry_run, yes, json).await,
+    }
+}
+
+async fn list(m: &Manager, json: bool) -> Result<()> {
+    let images = m.images().await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&images).unwrap());
+        return Ok(());
+    }
+    if images.is_empty() {
+        println!("no images of Dockhand's kinds yet (`dockhand images pull postgres` fetches one)");
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = images
+        .iter()
+        .map(|i| {
+            vec![
+                i.kind.to_string(),
+                i.reference.clone(),
+                human_bytes(i.size_bytes),
+                if i.used_by.is_empty() {
+                    "—".into()
+                } else {
+                    i.used_by.join(", ")
+                },
+                i.digest
+                    .as_deref()
+                    .and_then(|d| d.split_once('@'))
+                    .map_or("(built locally)".into(), |(_, d)| {
+                        d.chars().take(19).collect()
+                    }),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        table(&["KIND", "IMAGE", "SIZE", "USED BY", "DIGEST"], &rows)
+    );
+    Ok(())
+}
+
+async fn pull(m: &Manager, specs: &[String], json: bool) -> Result<()> {
+    // One bar per image on a terminal (bytes over all its layers), nothing elsewhere.
+    let tty = !json && std::io::stderr().is_terminal();
+    let bar = tty.then(|| {
+        let b = ProgressBar::new(0);
+        b.set_style(
+            ProgressStyle::with_template(
+                "{msg:24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
+            )
+            .unwrap()
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let progress = |p: ImagePullProgress| {
+        if let Some(b) = &bar {
+            if b.message() != p.image {
+                b.set_message(p.image.clone());
+            }
+            b.set_length(p.total);
+            b.set_position(p.current);
+        }
+    };
+    let pulled = m.pull_images(specs, &progress).await;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let pulled = pulled?;
+    if json {
+        println!("{}", serde_json::json!({ "pulled": pulled }));
+    } else {
+        for p in pulled {
+            println!("pulled {p}");
+        }
+    }
+    Ok(())
+}
+
+async fn prune(m: &Manager, dry_run: bool, yes: bool, json: bool) -> Result<()> {
+    if !dry_run && !yes {
+        let would = m.prune_images(true).await?;
+        if would.removed.is_empty() {
+            println!("nothing to remove: every image of Dockhand's kinds is in use");
+            return Ok(());
+        }
+        let list: Vec<String> = would.removed.iter().map(|i| i.reference.clone()).collect();
+        if !std::io::stdin().is_terminal() {
+            return Err(CoreError::InvalidInput(format!(
+                "images prune would remove {}; confirm with --yes when not at a terminal (or see --dry-run). Nothing was removed",
+                list.join(", ")
+            )));
+        }
+        eprint!("Remove {}? Type yes to confirm: ", list.join(", "));
+        std::io::stderr().flush()?;
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if line.trim() != "yes" {
+            return Err(CoreError::InvalidInput(
+                "not confirmed; nothing was removed".into(),
+            ));
+        }
+    }
+    let r = m.prune_images(dry_run).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r).unwrap());
+        return Ok(());
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for i in &r.removed {
+        println!("{verb} {} ({})", i.reference, human_bytes(i.size_bytes));
+    }
+    for i in &r.kept {
+        println!("kept {} (used by {})", i.reference, i.used_by.join(", "));
+    }
+    for (i, why) in &r.refused {
+        println!("kept {} (Docker would not remove it: {why})", i.reference);
+    }
+    if r.removed.is_empty() {
+        println!("nothing {verb}");
+    }
+    Ok(())
+}
+
+pub async fn inspect(m: &Manager, service: &str, events: usize, json: bool) -> Result<()> {
+    let i = m.inspect(service, events).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&i).unwrap());
+        return Ok(());
+    }
+    let d = &i.details;
+    let v = &d.view;
+    let line = |k: &str, val: String| println!("{k:<16}{val}");
+    line(
+        "service",
+        format!("{} ({} {})", v.name, v.kind.spec().display_name, v.version),
+    );
+    line(
+        "state",
+        match &v.detail {
+            Some(r) => format!("{} — {r}", v.state),
+            None => v.state.to_string(),
+        },
+    );
+    line("image", d.view.image.clone());
+    line(
+        "digest",
+        i.image_digest
+            .clone()
+            .unwrap_or_else(|| "(built locally, no registry digest)".into()),
+    );
+    line(
+        "port",
+        format!("{}:{} → {}", v.host, v.host_port, d.container_port),
+    );
+    line(
+        "network",
+        format!("{} (aliases: {})", d.network, i.network_aliases.join(", ")),
+    );
+    line(
+        "volume",
+        format!(
+            "{} ({})",
+            d.volume,
+            d.volume_bytes
+                .map_or("size unknown while stopped".into(), human_bytes)
+        ),
+    );
+    line("mode", i.mode.to_string());
+    line(
+        "memory",
+        match (d.memory_bytes, d.memory_limit_bytes) {
+            (Some(u), Some(l)) => format!("{} of {}", human_bytes(u), human_bytes(l)),
+            (Some(u), None) => human_bytes(u),
+            _ => "— (not running)".into(),
+        },
+    );
+    line(
+        "consumers",
+        if v.consumers.is_empty() && !v.pinned {
+            "nobody".into()
+        } else {
+            let mut c = v.consumers.clone();
+            if v.pinned {
+                c.insert(0, "pinned (up)".into());
+            }
+            c.join(", ")
+        },
+    );
+    line(
+        "databases",
+        d.databases
+            .iter()
+            .map(|db| match &db.project {
+                Some(p) => format!("{} ({p})", db.name),
+                None => db.name.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    line(
+        "last health",
+        i.last_health
+            .as_ref()
+            .map_or("no health event yet".into(), |e| {
+                format!("{} {} — {}", ago(e.at_ms), e.kind, e.message)
+            }),
+    );
+    if let Some(u) = &i.upgrade {
+        line(
+            "upgrade",
+            format!(
+                "{} → {} ({:?}); old data {}, new data {}",
+                u.from_version, u.to_version, u.step, u.from_volume, u.to_volume
+            ),
+        );
+    }
+    println!("recent events:");
+    for e in &i.events {
+        println!("  {}  {:<14} {}", ago(e.at_ms), e.kind, e.message);
+    }
+    Ok(())
+}

@@ -1,6 +1,6 @@
 //! `backup`, `backups`, `verify`, `restore`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use dockhand_core::backup::{BackupAllReport, BackupProgress, BackupScope};
@@ -191,20 +191,18 @@ pub async fn restore(
             .find(|b| b.id == id)
             .ok_or_else(|| CoreError::InvalidInput(format!("no backup with id {id}")))?;
         let target = into.clone().unwrap_or(b.database.clone());
-        if !std::io::stdin().is_terminal() {
-            return Err(CoreError::InvalidInput(format!(
+        let confirmed = crate::output::typed_confirmation(
+            &format!(
+                "This replaces database '{target}' on '{}' (it is backed up first). Type its name to confirm: ",
+                b.service
+            ),
+            &[target.as_str()],
+            format!(
                 "--overwrite replaces database '{target}' on '{}'; confirm with --yes when not at a terminal. Nothing was changed",
                 b.service
-            )));
-        }
-        eprint!(
-            "This replaces database '{target}' on '{}' (it is backed up first). Type its name to confirm: ",
-            b.service
-        );
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != target {
+            ),
+        )?;
+        if !confirmed {
             return Err(CoreError::InvalidInput(
                 "not confirmed; nothing was changed".into(),
             ));

@@ -1,7 +1,5 @@
 //! `dockhand db list|create|drop`: the databases of one service.
 
-use std::io::{BufRead, IsTerminal, Write};
-
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::args::DbCommand;
@@ -77,14 +75,9 @@ pub async fn db(m: &Manager, cmd: DbCommand, json: bool) -> Result<()> {
 
 /// Asks as `destroy --purge` does: the name typed back at a terminal, `--yes` elsewhere.
 fn confirm_drop(service: &str, name: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CoreError::InvalidInput(format!(
-            "`db drop` deletes database '{name}' of '{service}' (after a backup); confirm with --yes when not at a terminal. Nothing was dropped"
-        )));
-    }
-    eprint!("This drops database '{name}' of '{service}' (a backup is taken first). Type the database name to confirm: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == name)
+    crate::output::typed_confirmation(
+        &format!("This drops database '{name}' of '{service}' (a backup is taken first). Type the database name to confirm: "),
+        &[name],
+        format!("`db drop` deletes database '{name}' of '{service}' (after a backup); confirm with --yes when not at a terminal. Nothing was dropped"),
+    )
 }

@@ -1,6 +1,6 @@
 //! `images` (list, pull, prune) and `inspect`.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use dockhand_core::manager::ImagePullProgress;
 use dockhand_core::{CoreError, Manager, Result};
@@ -101,17 +101,15 @@ async fn prune(m: &Manager, dry_run: bool, yes: bool, json: bool) -> Result<()> 
             return Ok(());
         }
         let list: Vec<String> = would.removed.iter().map(|i| i.reference.clone()).collect();
-        if !std::io::stdin().is_terminal() {
-            return Err(CoreError::InvalidInput(format!(
+        let confirmed = crate::output::typed_confirmation(
+            &format!("Remove {}? Type yes to confirm: ", list.join(", ")),
+            &["yes"],
+            format!(
                 "images prune would remove {}; confirm with --yes when not at a terminal (or see --dry-run). Nothing was removed",
                 list.join(", ")
-            )));
-        }
-        eprint!("Remove {}? Type yes to confirm: ", list.join(", "));
-        std::io::stderr().flush()?;
-        let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line)?;
-        if line.trim() != "yes" {
+            ),
+        )?;
+        if !confirmed {
             return Err(CoreError::InvalidInput(
                 "not confirmed; nothing was removed".into(),
             ));

@@ -2,7 +2,7 @@
 //! asks for confirmation and shows progress — a bar in bytes on a terminal, a plain line now
 //! and then otherwise.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -129,19 +129,14 @@ pub async fn import(
 
 /// `--replace` replaces a database's whole content: asked on a terminal, `--yes` otherwise.
 fn confirm_replace(target: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CoreError::InvalidInput(format!(
+    crate::output::typed_confirmation(
+        &format!("This replaces everything in '{target}' with the file (a backup of it is taken first). Continue? [y/N] "),
+        &["y", "Y", "yes", "YES", "Yes"],
+        format!(
             "--replace replaces what '{target}' holds (after a backup of it); confirm with --yes \
              when not at a terminal. Nothing was changed"
-        )));
-    }
-    eprint!(
-        "This replaces everything in '{target}' with the file (a backup of it is taken first). Continue? [y/N] "
-    );
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+        ),
+    )
 }
 
 pub async fn export(m: &Manager, target: &str, file: Option<PathBuf>, json: bool) -> Result<()> {

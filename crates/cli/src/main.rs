@@ -11,7 +11,7 @@ mod projects;
 mod upgrade;
 mod watch;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -511,14 +511,9 @@ async fn logs(m: &Manager, service: &str, follow: bool, tail: usize) -> Result<(
 }
 
 fn confirm_purge(name: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CoreError::InvalidInput(format!(
-            "`destroy --purge` deletes the data of '{name}' for good; confirm with --yes when not at a terminal. Nothing was deleted"
-        )));
-    }
-    eprint!("This deletes all data of '{name}' for good. Type the service name to confirm: ");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == name)
+    output::typed_confirmation(
+        &format!("This deletes all data of '{name}' for good. Type the service name to confirm: "),
+        &[name],
+        format!("`destroy --purge` deletes the data of '{name}' for good; confirm with --yes when not at a terminal. Nothing was deleted"),
+    )
 }

@@ -74,6 +74,25 @@ impl ProgressPrinter {
     }
 }
 
+/// A destructive step's confirmation: at a terminal, `prompt` and one of `accepts` typed back;
+/// elsewhere the step needs `--yes`, and `off_terminal` (what it would do, ending in "Nothing
+/// was …") is the error. `Ok(false)` when the user typed something else.
+pub fn typed_confirmation(
+    prompt: &str,
+    accepts: &[&str],
+    off_terminal: String,
+) -> dockhand_core::Result<bool> {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return Err(CoreError::InvalidInput(off_terminal));
+    }
+    eprint!("{prompt}");
+    std::io::stderr().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(accepts.contains(&line.trim()))
+}
+
 pub fn print_error(e: &CoreError, json: bool) {
     if json {
         let v = serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}});

@@ -1,6 +1,5 @@
 //! Project commands: project add/list/up/down/remove, attach, detach, env, url, run.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,17 +123,11 @@ pub async fn project(m: &Arc<Manager>, cmd: ProjectCommand, json: bool) -> Resul
 }
 
 fn confirm(prompt: &str, expected: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(CoreError::InvalidInput(
-            "this deletes data; confirm with --yes when not at a terminal. Nothing was deleted"
-                .into(),
-        ));
-    }
-    eprint!("{prompt}");
-    std::io::stderr().flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim() == expected)
+    crate::output::typed_confirmation(
+        prompt,
+        &[expected],
+        "this deletes data; confirm with --yes when not at a terminal. Nothing was deleted".into(),
+    )
 }
 
 pub async fn attach(

@@ -1,6 +1,6 @@
 //! `upgrade`: major-version upgrades, their rollback and the removal of the data they keep.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
 use dockhand_core::manager::UpgradeProgress;
 use dockhand_core::{CoreError, Manager, Result};
@@ -95,20 +95,18 @@ pub async fn run(m: &Manager, service: &str, action: Action, json: bool) -> Resu
                 )));
             };
             if !yes {
-                if !std::io::stdin().is_terminal() {
-                    return Err(CoreError::InvalidInput(format!(
+                let confirmed = crate::output::typed_confirmation(
+                    &format!(
+                        "This deletes the data '{}' kept from its upgrade ({} → {}). Type the service's name to confirm: ",
+                        u.service, u.from_version, u.to_version
+                    ),
+                    &[u.service.as_str()],
+                    format!(
                         "--finish deletes the data '{}' kept from its upgrade; confirm with --yes when not at a terminal. Nothing was changed",
                         u.service
-                    )));
-                }
-                eprint!(
-                    "This deletes the data '{}' kept from its upgrade ({} → {}). Type the service's name to confirm: ",
-                    u.service, u.from_version, u.to_version
-                );
-                std::io::stderr().flush()?;
-                let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line)?;
-                if line.trim() != u.service {
+                    ),
+                )?;
+                if !confirmed {
                     return Err(CoreError::InvalidInput(
                         "not confirmed; nothing was changed".into(),
                     ));

@@ -12,19 +12,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// A project attached to `services`, with its URLs.
-fn project(env: &Env, name: &str, services: &[&str]) -> serde_json::Value {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut c = env.command(&["project", "add", "--name", name]);
-    c.current_dir(&dir);
-    assert_eq!(run_limited(c, COMMAND_LIMIT).code, 0);
-    let mut args = vec!["attach", "-p", name];
-    args.extend_from_slice(services);
-    env.ok(&args);
-    serde_json::from_str(&env.ok(&["env", name, "--json"])).unwrap()
-}
-
 fn backups(env: &Env) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(&env.ok(&["backups", "--json"]))
         .unwrap()
@@ -62,7 +49,7 @@ fn postgres_rows_survive_backup_drop_and_restore() {
     let env = Env::new();
     let pg = env.name("pgb");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "shop", &[&pg]);
+    let vars = attached_project(&env, "shop", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
         "postgres",
@@ -157,7 +144,7 @@ fn mariadb_rows_survive_backup_drop_and_restore() {
     let env = Env::new();
     let db = env.name("mdb");
     env.ok(&["up", maria_spec(), "--name", &db]);
-    let vars = project(&env, "blog", &[&db]);
+    let vars = attached_project(&env, "blog", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
         "mariadb",
@@ -205,7 +192,7 @@ fn redis_backup_on(kind: &str, spec: &str) {
     let env = Env::new();
     let r = env.name("rdb");
     env.ok(&["up", spec, "--name", &r]);
-    let vars = project(&env, "cache", &[&r]);
+    let vars = attached_project(&env, "cache", &[&r]);
     let url = vars["REDIS_URL"].as_str().unwrap();
     client(kind, url, "SET cache:greeting hello");
     let single = env.run(&["backup", &r, "--database", "cache"]);
@@ -235,7 +222,7 @@ fn retention_keeps_the_newest_backups_per_database() {
     let env = Env::new();
     let pg = env.name("ret");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    project(&env, "app", &[&pg]);
+    attached_project(&env, "app", &[&pg]);
     env.ok(&["config", "set", "backup-keep", "2"]);
     let mut paths = Vec::new();
     for _ in 0..3 {
@@ -267,7 +254,7 @@ fn a_backup_killed_midway_is_never_listed_and_earlier_backups_stay_intact() {
     let env = Env::new();
     let pg = env.name("kil");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "big", &[&pg]);
+    let vars = attached_project(&env, "big", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
         "postgres",
@@ -353,7 +340,7 @@ fn a_full_disk_is_a_clear_error_and_nothing_is_lost() {
     let env = Env::new();
     let pg = env.name("ful");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "full", &[&pg]);
+    let vars = attached_project(&env, "full", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     // A 4 MiB disk for backups.
     let disk = env.home.path().join("small-disk");
@@ -436,7 +423,7 @@ fn verify_and_restore_of_a_200000_row_dump_finish() {
     let env = Env::new();
     let pg = env.name("big");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "large", &[&pg]);
+    let vars = attached_project(&env, "large", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     client(
         "postgres",
@@ -580,7 +567,7 @@ fn backups_are_private_in_the_default_and_in_a_custom_folder() {
     let env = Env::new();
     let pg = env.name("prv");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    project(&env, "secret", &[&pg]);
+    attached_project(&env, "secret", &[&pg]);
     let default_dir = env.home_dir().join("backups");
     let custom = env.home.path().join("my-backups").join("dockhand");
     for dir in [None, Some(&custom)] {
@@ -621,7 +608,7 @@ fn a_restore_killed_at_any_moment_is_completed_by_the_rerun() {
     let env = Env::new();
     let pg = env.name("rk");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "rk", &[&pg]);
+    let vars = attached_project(&env, "rk", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&pg);
     client(
@@ -716,7 +703,7 @@ fn a_mariadb_restore_killed_midway_is_completed_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mrk");
     env.ok(&["up", maria_spec(), "--name", &db]);
-    let vars = project(&env, "mrk", &[&db]);
+    let vars = attached_project(&env, "mrk", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);
     client(
@@ -884,7 +871,7 @@ fn tool_failures_name_the_tool_and_are_not_input_errors() {
     let env = Env::new();
     let pg = env.name("tfl");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "tf", &[&pg]);
+    let vars = attached_project(&env, "tf", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
 
     // A backup folder that went read-only.
@@ -953,35 +940,6 @@ fn tool_failures_name_the_tool_and_are_not_input_errors() {
     assert_eq!(backups(&env).len(), 0, "no failed backup is listed");
 }
 
-/// Starts `dockhand restore …` stopped at `step` (DOCKHAND_TEST_PAUSE_AT), kills it there with -9.
-fn kill_restore_at(env: &Env, step: &str, args: &[&str]) {
-    let flag = env
-        .home
-        .path()
-        .join(format!("paused-{step}-{}", args.join("-")));
-    let _ = std::fs::remove_file(&flag);
-    let mut child = env
-        .command(args)
-        .env(
-            "DOCKHAND_TEST_PAUSE_AT",
-            format!("{step}:{}", flag.display()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let paused = wait_until(Duration::from_secs(120), || {
-        flag.exists() || child.try_wait().unwrap().is_some()
-    });
-    let early = child.try_wait().unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        paused && early.is_none(),
-        "{step}: the restore never reached it ({early:?})"
-    );
-}
-
 /// Item 8, every step of a PostgreSQL restore: killed there, the re-run succeeds, the target
 /// holds every row, and nothing of the killed run is left.
 #[test]
@@ -989,7 +947,7 @@ fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let env = Env::new();
     let pg = env.name("rks");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    let vars = project(&env, "steps", &[&pg]);
+    let vars = attached_project(&env, "steps", &[&pg]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&pg);
     client(
@@ -1004,7 +962,7 @@ fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let id = out["backups"][0]["id"].to_string();
     for step in ["restored", "finishing", "swapped", "done"] {
         let target = format!("steps_{step}");
-        kill_restore_at(&env, step, &["restore", &id, "--into", &target]);
+        kill_at_step(&env, step, &["restore", &id, "--into", &target]);
         let rerun = env.run(&["restore", &id, "--into", &target]);
         assert_eq!(rerun.code, 0, "{step}: {}", rerun.all());
         if step == "swapped" || step == "done" {
@@ -1024,7 +982,7 @@ fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
     // Replacing: killed after the swap, the replaced database is still there under its aside
     // name; the re-run removes it and replaces again.
     client("postgres", url, "DELETE FROM items WHERE id > 10");
-    kill_restore_at(&env, "swapped", &["restore", &id, "--overwrite", "--yes"]);
+    kill_at_step(&env, "swapped", &["restore", &id, "--overwrite", "--yes"]);
     assert_eq!(client("postgres", url, PG_FINGERPRINT), before);
     assert!(scratch_databases(&admin).contains("dockhand_replaced_"));
     env.ok(&["restore", &id, "--overwrite", "--yes"]);
@@ -1038,7 +996,7 @@ fn a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mks");
     env.ok(&["up", maria_spec(), "--name", &db]);
-    let vars = project(&env, "msteps", &[&db]);
+    let vars = attached_project(&env, "msteps", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);
     client(
@@ -1052,7 +1010,7 @@ fn a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let id = out["backups"][0]["id"].to_string();
     for step in ["created", "restored", "finishing", "done"] {
         let target = format!("msteps_{step}");
-        kill_restore_at(&env, step, &["restore", &id, "--into", &target]);
+        kill_at_step(&env, step, &["restore", &id, "--into", &target]);
         let rerun = env.run(&["restore", &id, "--into", &target]);
         assert_eq!(rerun.code, 0, "{step}: {}", rerun.all());
         if step == "done" {

@@ -12,17 +12,6 @@ use std::time::Duration;
 
 use common::*;
 
-/// A project attached to `service`, with its variables.
-fn project(env: &Env, name: &str, service: &str) -> serde_json::Value {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut c = env.command(&["project", "add", "--name", name]);
-    c.current_dir(&dir);
-    assert_eq!(run_limited(c, COMMAND_LIMIT).code, 0);
-    env.ok(&["attach", "-p", name, service]);
-    serde_json::from_str(&env.ok(&["env", name, "--json"])).unwrap()
-}
-
 fn url_of(vars: &serde_json::Value) -> String {
     vars["DATABASE_URL"].as_str().unwrap().to_string()
 }
@@ -78,8 +67,8 @@ fn postgres_imports_each_format_as_the_project_user_and_refuses_what_does_not_fi
     let pg = env.name("pgi");
     env.ok(&["up", pg_spec(), "--name", &pg]);
     let container = format!("dockhand-{pg}");
-    let src = url_of(&project(&env, "src", &pg));
-    let dst_vars = project(&env, "dst", &pg);
+    let src = url_of(&attached_project(&env, "src", &[&pg]));
+    let dst_vars = attached_project(&env, "dst", &[&pg]);
     let dst = url_of(&dst_vars);
     let dst_user = dst_vars["PGUSER"].as_str().unwrap().to_string();
     let dst_db = dst_vars["PGDATABASE"].as_str().unwrap().to_string();
@@ -242,10 +231,10 @@ fn a_hostile_sql_file_fails_cleanly_and_changes_nothing() {
     let pg = env.name("pgh");
     env.ok(&["up", pg_spec(), "--name", &pg]);
     let container = format!("dockhand-{pg}");
-    let vars = project(&env, "victim", &pg);
+    let vars = attached_project(&env, "victim", &[&pg]);
     let url = url_of(&vars);
     let user = vars["PGUSER"].as_str().unwrap().to_string();
-    let other = url_of(&project(&env, "other", &pg));
+    let other = url_of(&attached_project(&env, "other", &[&pg]));
     let (_, other_db) = user_and_database(&other);
     client(
         "postgres",
@@ -323,8 +312,8 @@ fn an_import_killed_mid_stream_leaves_the_database_as_it_was() {
     let pg = env.name("pgk");
     env.ok(&["up", pg_spec(), "--name", &pg]);
     let container = format!("dockhand-{pg}");
-    let src = url_of(&project(&env, "big", &pg));
-    let dst = url_of(&project(&env, "dst", &pg));
+    let src = url_of(&attached_project(&env, "big", &[&pg]));
+    let dst = url_of(&attached_project(&env, "dst", &[&pg]));
     let admin = env.url(&pg);
     let (_, src_db) = user_and_database(&src);
     client(
@@ -387,8 +376,8 @@ fn mariadb_imports_dumps_as_the_project_user_and_refuses_what_does_not_fit() {
     let container = format!("dockhand-{db}");
     let admin = env.url(&db);
     let (root_pw, _) = password_and_port(&admin);
-    let src = url_of(&project(&env, "src", &db));
-    let dst_vars = project(&env, "dst", &db);
+    let src = url_of(&attached_project(&env, "src", &[&db]));
+    let dst_vars = attached_project(&env, "dst", &[&db]);
     let dst = url_of(&dst_vars);
     let (dst_user, dst_db) = user_and_database(&dst);
     let (_, src_db) = user_and_database(&src);
@@ -539,8 +528,8 @@ fn a_mariadb_import_killed_mid_stream_is_recoverable_and_the_next_one_succeeds()
     let container = format!("dockhand-{db}");
     let admin = env.url(&db);
     let (root_pw, _) = password_and_port(&admin);
-    let src = url_of(&project(&env, "big", &db));
-    let dst = url_of(&project(&env, "dst", &db));
+    let src = url_of(&attached_project(&env, "big", &[&db]));
+    let dst = url_of(&attached_project(&env, "dst", &[&db]));
     let (dst_user, dst_db) = user_and_database(&dst);
     let (_, src_db) = user_and_database(&src);
     client(

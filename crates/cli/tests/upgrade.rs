@@ -5,20 +5,9 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-
-fn project(env: &Env, name: &str, service: &str) -> serde_json::Value {
-    let dir = env.home.path().join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut c = env.command(&["project", "add", "--name", name]);
-    c.current_dir(&dir);
-    assert_eq!(run_limited(c, COMMAND_LIMIT).code, 0);
-    env.ok(&["attach", "-p", name, service]);
-    serde_json::from_str(&env.ok(&["env", name, "--json"])).unwrap()
-}
 
 /// Rows and a checksum of every row's content, in a stable order.
 const FINGERPRINT: &str = "SELECT count(*) || ':' || md5(coalesce(string_agg(id::text || note, ',' ORDER BY id), '')) FROM items";
@@ -38,8 +27,8 @@ fn postgres_15_to_17_keeps_projects_data_users_and_urls_and_rolls_back() {
     let env = Env::new();
     let pg = env.name("upg");
     env.ok(&["up", "postgres:15", "--name", &pg]);
-    let shop = project(&env, "shop", &pg);
-    let blog = project(&env, "blog", &pg);
+    let shop = attached_project(&env, "shop", &[&pg]);
+    let blog = attached_project(&env, "blog", &[&pg]);
     let shop_url = shop["DATABASE_URL"].as_str().unwrap().to_string();
     let blog_url = blog["DATABASE_URL"].as_str().unwrap().to_string();
     client(
@@ -151,32 +140,6 @@ fn postgres_15_to_17_keeps_projects_data_users_and_urls_and_rolls_back() {
     );
 }
 
-/// Starts `dockhand upgrade …` stopped at `step` (DOCKHAND_TEST_PAUSE_AT) and kills it with -9.
-fn kill_upgrade_at(env: &Env, step: &str, args: &[&str]) {
-    let flag = env.home.path().join(format!("paused-{step}"));
-    let _ = std::fs::remove_file(&flag);
-    let mut child = env
-        .command(args)
-        .env(
-            "DOCKHAND_TEST_PAUSE_AT",
-            format!("{step}:{}", flag.display()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let paused = wait_until(Duration::from_secs(180), || {
-        flag.exists() || child.try_wait().unwrap().is_some()
-    });
-    let early = child.try_wait().unwrap();
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(
-        paused && early.is_none(),
-        "{step}: the upgrade never reached it ({early:?})"
-    );
-}
-
 /// kill -9 at every step of an upgrade: afterwards the old service answers with every row, the
 /// project connects again (it was kept out during the copy), the next Dockhand command removes
 /// the staging server and its volume, and a final upgrade succeeds. The same for a rollback.
@@ -185,7 +148,7 @@ fn an_upgrade_killed_at_each_step_leaves_the_old_service_running_untouched() {
     let env = Env::new();
     let pg = env.name("upk");
     env.ok(&["up", "postgres:15", "--name", &pg]);
-    let shop = project(&env, "shop", &pg);
+    let shop = attached_project(&env, "shop", &[&pg]);
     let url = shop["DATABASE_URL"].as_str().unwrap().to_string();
     client(
         "postgres",
@@ -202,7 +165,7 @@ fn an_upgrade_killed_at_each_step_leaves_the_old_service_running_untouched() {
         "upgrade-switching",
         "upgrade-switch-commit",
     ] {
-        kill_upgrade_at(&env, step, &["upgrade", &pg, "--to", "17"]);
+        kill_at_step(&env, step, &["upgrade", &pg, "--to", "17"]);
         // The next command (any: here `status`) finds the interrupted upgrade and undoes it.
         let st = env.service_status(&pg);
         assert_eq!(st["version"], "15", "{step}: {st}");
@@ -228,7 +191,7 @@ fn an_upgrade_killed_at_each_step_leaves_the_old_service_running_untouched() {
     assert_eq!(server_version(&url), "17");
     assert_eq!(client("postgres", &url, FINGERPRINT), before);
     // A rollback killed before its switch is completed by the next command.
-    kill_upgrade_at(&env, "rollback-commit", &["upgrade", &pg, "--rollback"]);
+    kill_at_step(&env, "rollback-commit", &["upgrade", &pg, "--rollback"]);
     let st = env.service_status(&pg);
     assert_eq!(st["version"], "15", "{st}");
     assert!(wait_until(Duration::from_secs(90), || client_run(
@@ -275,8 +238,8 @@ fn mariadb_10_11_to_11_8_keeps_projects_data_users_and_urls() {
     let env = Env::new();
     let db = env.name("upm");
     env.ok(&["up", "mariadb:10.11", "--name", &db]);
-    let shop = project(&env, "shop", &db);
-    let blog = project(&env, "blog", &db);
+    let shop = attached_project(&env, "shop", &[&db]);
+    let blog = attached_project(&env, "blog", &[&db]);
     let var = |v: &serde_json::Value| {
         v.as_object()
             .unwrap()
@@ -301,7 +264,7 @@ fn mariadb_10_11_to_11_8_keeps_projects_data_users_and_urls() {
     let shop_before = client("mariadb", &shop_url, MY_FINGERPRINT);
     let blog_before = client("mariadb", &blog_url, MY_FINGERPRINT);
 
-    kill_upgrade_at(&env, "upgrade-copying", &["upgrade", &db, "--to", "11.8"]);
+    kill_at_step(&env, "upgrade-copying", &["upgrade", &db, "--to", "11.8"]);
     assert_eq!(env.service_status(&db)["version"], "10.11");
     assert!(wait_until(Duration::from_secs(60), || !container_exists(
         &format!("{db}-upgrade")
@@ -353,8 +316,8 @@ fn redis_7_to_8_keeps_every_key_and_each_project_confined() {
     let env = Env::new();
     let r = env.name("upr7");
     env.ok(&["up", "redis:7", "--name", &r]);
-    let shop = project(&env, "shop", &r);
-    let blog = project(&env, "blog", &r);
+    let shop = attached_project(&env, "shop", &[&r]);
+    let blog = attached_project(&env, "blog", &[&r]);
     let (shop_url, blog_url) = (
         shop["REDIS_URL"].as_str().unwrap().to_string(),
         blog["REDIS_URL"].as_str().unwrap().to_string(),
@@ -411,7 +374,7 @@ fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
     let env = Env::new();
     let r = env.name("upv");
     env.ok(&["up", "redis:7", "--name", &r]);
-    let shop = project(&env, "shop", &r);
+    let shop = attached_project(&env, "shop", &[&r]);
     let url = shop["REDIS_URL"].as_str().unwrap().to_string();
     let p = shop["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
     client("redis", &url, &format!("HSET {p}h a 1 b 2"));

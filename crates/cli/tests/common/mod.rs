@@ -354,6 +354,49 @@ pub fn ok_in(env: &Env, dir: &Path, args: &[&str]) -> String {
     r.stdout
 }
 
+/// A project (folder under the test's home) attached to `services`, with its variables.
+pub fn attached_project(env: &Env, name: &str, services: &[&str]) -> serde_json::Value {
+    let dir = env.home.path().join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut c = env.command(&["project", "add", "--name", name]);
+    c.current_dir(&dir);
+    assert_eq!(run_limited(c, COMMAND_LIMIT).code, 0);
+    let mut args = vec!["attach", "-p", name];
+    args.extend_from_slice(services);
+    env.ok(&args);
+    serde_json::from_str(&env.ok(&["env", name, "--json"])).unwrap()
+}
+
+/// Starts `dockhand ARGS` stopped at `step` (`DOCKHAND_TEST_PAUSE_AT=<step>:<flag file>`: the
+/// command creates the file on reaching the step and waits there), then kills it with -9.
+pub fn kill_at_step(env: &Env, step: &str, args: &[&str]) {
+    let flag = env.home.path().join(format!(
+        "paused-{step}-{}",
+        args.join("-").replace('/', "_")
+    ));
+    let _ = std::fs::remove_file(&flag);
+    let mut child = env
+        .command(args)
+        .env(
+            "DOCKHAND_TEST_PAUSE_AT",
+            format!("{step}:{}", flag.display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let paused = wait_until(Duration::from_secs(180), || {
+        flag.exists() || child.try_wait().unwrap().is_some()
+    });
+    let early = child.try_wait().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        paused && early.is_none(),
+        "dockhand {args:?} never reached {step} ({early:?})"
+    );
+}
+
 pub fn env_map(out: &str) -> std::collections::HashMap<String, String> {
     serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(out)
         .unwrap()

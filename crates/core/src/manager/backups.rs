@@ -891,13 +891,27 @@ impl Manager {
         database: &str,
         statement: &str,
     ) -> Result<String> {
+        self.run_sql_within(row, password, database, statement, TOOL_LIMIT)
+            .await
+    }
+
+    /// One statement as the admin in `database`, bounded by `limit` (a verification's full read
+    /// of a large table takes longer than a catalog query).
+    pub(super) async fn run_sql_within(
+        &self,
+        row: &ServiceRow,
+        password: &str,
+        database: &str,
+        statement: &str,
+        limit: Duration,
+    ) -> Result<String> {
         let t = self.sql_of(row)?.admin_sql(password, database, statement);
         let out = exec_collect_env(
             self.engine.as_ref(),
             &container_name(&row.name),
             &t.argv(),
             &t.env,
-            TOOL_LIMIT,
+            limit,
         )
         .await?;
         if out.exit_code != 0 {

@@ -533,21 +533,33 @@ impl Manager {
     async fn down_noted(&self, row: &ServiceRow) -> Result<()> {
         self.store.set_desired(&row.name, Desired::Stopped)?;
         self.store.set_pinned(&row.name, false)?;
-        let cname = container_name(&row.name);
-        if let Some(c) = self.engine.inspect_container(&cname).await? {
-            self.check_container_is_ours(&c)?;
-            if matches!(
-                c.state,
-                RunState::Running | RunState::Restarting | RunState::Paused
-            ) {
-                self.engine
-                    .stop_container(&cname, row.kind.spec().stop_timeout)
-                    .await?;
-            }
-        }
+        self.stop_if_running(&container_name(&row.name), row.kind)
+            .await?;
         self.store
             .set_state(&row.name, ServiceState::Stopped, None)?;
         Ok(())
+    }
+
+    /// Stops the container if it runs (or restarts, or is paused), after checking it is this
+    /// home's. Returns whether there is a container.
+    pub(super) async fn stop_if_running(
+        &self,
+        cname: &str,
+        kind: crate::catalog::Kind,
+    ) -> Result<bool> {
+        let Some(c) = self.engine.inspect_container(cname).await? else {
+            return Ok(false);
+        };
+        self.check_container_is_ours(&c)?;
+        if matches!(
+            c.state,
+            RunState::Running | RunState::Restarting | RunState::Paused
+        ) {
+            self.engine
+                .stop_container(cname, kind.spec().stop_timeout)
+                .await?;
+        }
+        Ok(true)
     }
 
     pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {

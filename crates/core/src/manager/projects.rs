@@ -392,20 +392,27 @@ impl Manager {
         self.provision_attachment(att).await
     }
 
-    /// Creates or re-applies a project's database and user on its (running) service. A project
-    /// whose user already logs in to its database is left as it is.
-    pub async fn provision_attachment(&self, att: &AttachmentRow) -> Result<()> {
-        let row = self.resolve(&att.service)?;
+    /// A project's password on a service (from the keychain, created on first use) and the
+    /// connection limit its user gets: what a [`Grant`] needs besides the names.
+    pub(super) fn grant_secret(&self, att: &AttachmentRow) -> Result<(Secret, u32)> {
         let password = self.secrets.get_or_create(&project_secret_key(
             &self.instance,
             &att.project,
             &att.service,
         ))?;
+        Ok((password, self.connection_limit()?))
+    }
+
+    /// Creates or re-applies a project's database and user on its (running) service. A project
+    /// whose user already logs in to its database is left as it is.
+    pub async fn provision_attachment(&self, att: &AttachmentRow) -> Result<()> {
+        let row = self.resolve(&att.service)?;
+        let (password, connection_limit) = self.grant_secret(att)?;
         let grant = Grant {
             database: &att.db_name,
             user: &att.db_user,
             password: &password,
-            connection_limit: self.connection_limit()?,
+            connection_limit,
         };
         if provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await {
             return Ok(());

@@ -30,7 +30,6 @@ use super::intent::Intent;
 use super::naming::{
     admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
 };
-use super::projects::project_secret_key;
 use super::{consumers, Manager, Progress, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;
@@ -551,16 +550,12 @@ impl Manager {
         // rules (re-applied there: the copy brought the users in as they were, kept out).
         let staging_admin = self.probe_target(staging, &admin_pw);
         for att in &attachments {
-            let password = self.secrets.get_or_create(&project_secret_key(
-                &self.instance,
-                &att.project,
-                &att.service,
-            ))?;
+            let (password, connection_limit) = self.grant_secret(att)?;
             let grant = Grant {
                 database: &att.db_name,
                 user: &att.db_user,
                 password: &password,
-                connection_limit: self.connection_limit()?,
+                connection_limit,
             };
             let driver = self.driver(u.to_kind);
             provision::provision(
@@ -694,8 +689,8 @@ impl Manager {
                 Checksums::Generator(g) => {
                     // Both servers write the statement; the same tables give the same one.
                     let (x, y) = tokio::join!(
-                        self.sql_with_limit(old, password, db, &g),
-                        self.sql_with_limit(new, password, db, &g)
+                        self.run_sql_within(old, password, db, &g, VERIFY_LIMIT),
+                        self.run_sql_within(new, password, db, &g, VERIFY_LIMIT)
                     );
                     let (x, y) = (x?.trim().to_string(), y?.trim().to_string());
                     if x != y {
@@ -711,8 +706,8 @@ impl Manager {
                 }
             };
             let (x, y) = tokio::join!(
-                self.sql_with_limit(old, password, db, &statement),
-                self.sql_with_limit(new, password, db, &statement)
+                self.run_sql_within(old, password, db, &statement, VERIFY_LIMIT),
+                self.run_sql_within(new, password, db, &statement, VERIFY_LIMIT)
             );
             let (x, y) = (parse_sums(&x?), parse_sums(&y?));
             if x != y {
@@ -734,23 +729,6 @@ impl Manager {
             all.push(x);
         }
         Ok(all)
-    }
-
-    async fn sql_with_limit(
-        &self,
-        row: &ServiceRow,
-        password: &str,
-        database: &str,
-        statement: &str,
-    ) -> Result<String> {
-        let t = self.sql_of(row)?.admin_sql(password, database, statement);
-        self.run_tool(
-            &container_name(&row.name),
-            &t,
-            VERIFY_LIMIT,
-            "a verification query",
-        )
-        .await
     }
 
     /// Runs a tool in a container; a non-zero exit is an error with the tool's own words.
@@ -777,16 +755,7 @@ impl Manager {
     /// Stops and removes a service's container (data volume kept), if it has one of ours.
     async fn remove_container_of(&self, service: &str, kind: crate::catalog::Kind) -> Result<()> {
         let cname = container_name(service);
-        if let Some(c) = self.engine.inspect_container(&cname).await? {
-            self.check_container_is_ours(&c)?;
-            if matches!(
-                c.state,
-                RunState::Running | RunState::Restarting | RunState::Paused
-            ) {
-                self.engine
-                    .stop_container(&cname, kind.spec().stop_timeout)
-                    .await?;
-            }
+        if self.stop_if_running(&cname, kind).await? {
             self.engine.remove_container(&cname).await?;
         }
         Ok(())

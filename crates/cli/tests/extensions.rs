@@ -171,6 +171,31 @@ fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_ap
         "{}",
         r.all()
     );
+
+    // The second project fills its database, then asks for the extension: the admin does not
+    // run an install script in a schema the project has written to (its objects could act with
+    // the admin's rights), says why and what to do, and creates nothing.
+    client(
+        "postgres",
+        &other_url,
+        "CREATE FUNCTION public.array_length(anyarray) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TABLE notes (id int)",
+    );
+    let other = project_with(&env, "plain", &svc, &["vector"]);
+    let refused = in_dir(&env, &other, &["attach"]);
+    assert_ne!(refused.code, 0, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("already holds") && refused.stderr.contains("dockhand import"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &other_url,
+            "SELECT count(*) FROM pg_extension WHERE extname = 'vector'"
+        ),
+        "0"
+    );
 }
 
 #[test]

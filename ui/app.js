@@ -487,7 +487,8 @@ async function refreshDetails() {
   const facts = [
     ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
     ["Version", `${kindName(d.kind)} ${d.version}`],
-    ["Image", d.image],
+    ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
+    ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],
     ["From your computer", `${d.host}:${d.host_port}`],
     ["From containers", `${d.container_host}:${d.container_port} (network ${d.network})`],
     ["Data volume", `${d.volume} — ${bytes(d.volume_bytes)}`],
@@ -495,6 +496,7 @@ async function refreshDetails() {
     ["CPU", d.cpu_percent == null ? "—" : `${d.cpu_percent.toFixed(1)} %`],
     ["Up for", duration(d.uptime_secs)],
     ["Held by", [...(d.pinned ? ["pinned (up)"] : []), ...d.consumers].join(", ") || "nobody"],
+    ["Last health change", d.last_health ? `${new Date(d.last_health.at_ms).toLocaleString()} — ${d.last_health.kind}: ${d.last_health.message}` : "—"],
   ];
   const dl = $("#details-facts");
   // Update the values in place (a screen reader reading them is not interrupted).
@@ -780,7 +782,27 @@ async function loadSettings() {
     toast(message(e));
   }
   invoke("about").then((a) => ($("#about").textContent = `Dockhand ${a.version} (${a.commit})`)).catch(() => {});
+  loadImages();
 }
+
+async function loadImages() {
+  let list;
+  try { list = await invoke("images"); } catch (e) { $("#images-state").textContent = message(e); return; }
+  $("#images tbody").replaceChildren(...list.map((i) => el("tr", { id: `image-${i.reference}` },
+    el("td", { textContent: i.reference }),
+    el("td", { textContent: bytes(i.size_bytes) }),
+    el("td", { textContent: i.used_by.join(", ") || "—" }))));
+  const unused = list.filter((i) => i.used_by.length === 0).length;
+  $("#images-state").textContent = list.length ? `${list.length} images, ${unused} unused` : "No images of Dockhand's kinds yet.";
+  $("#images-prune").disabled = unused === 0;
+}
+$("#images-refresh").onclick = () => act($("#images-refresh"), "Refreshing…", loadImages);
+$("#images-prune").onclick = () => act($("#images-prune"), "Removing…", async () => {
+  const r = await invoke("prune_images");
+  if (!r) { toast("Nothing removed"); return; }
+  toast(`Removed ${r.removed.map((i) => i.reference).join(", ")}` + (r.refused.length ? `; Docker kept ${r.refused.map(([i]) => i.reference).join(", ")} (in use)` : ""));
+  await loadImages();
+});
 const NOTIFY_LABELS = { started: "a service started", failed: "a service failed", recovered: "a service recovered", backup: "backups finished or failed", engine: "Docker became unavailable" };
 
 $("#backup-save").onclick = () => act($("#backup-save"), "Saving…", async () => {

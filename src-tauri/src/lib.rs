@@ -108,6 +108,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::databases::databases,
             commands::databases::create_database,
             commands::databases::drop_database,
+            commands::images::images,
+            commands::images::prune_images,
             commands::upgrades::upgrade_choices,
             commands::upgrades::upgrade_service,
             commands::upgrades::rollback_upgrade,

@@ -169,6 +169,35 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
 
     let d = call(&w, "service_details", json!({ "name": service })).unwrap();
     assert_eq!(d["state"], "running", "{d}");
+    // What `dockhand inspect` adds: the mode, the last health change (the start just now).
+    assert_eq!(d["mode"], "durable", "{d}");
+    assert_eq!(d["last_health"]["kind"], "started", "{d}");
+    // Settings ▸ Images lists the image with the service that uses it.
+    let images = call(&w, "images", json!({})).unwrap();
+    let used = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference"] == d["image"])
+        .unwrap_or_else(|| panic!("{} not in {images}", d["image"]));
+    assert!(
+        used["used_by"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| *u == json!(service)),
+        "{used}"
+    );
+    // The details panel's upgrade choices: PostgreSQL 15 can go to 16, 17, 18.
+    let choices = call(&w, "upgrade_choices", json!({ "service": service })).unwrap();
+    let to: Vec<&str> = choices["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["to"].as_str().unwrap())
+        .collect();
+    assert!(to.contains(&"17") && !to.contains(&"15"), "{choices}");
+    assert!(choices["on_record"].is_null(), "{choices}");
     assert!(d["volume_bytes"].as_u64().unwrap() > 1_000_000, "{d}");
     assert!(d["memory_bytes"].as_u64().unwrap() > 0, "{d}");
     assert!(

@@ -4,6 +4,7 @@
 
 pub mod backups;
 pub mod databases;
+pub mod images;
 pub mod logs;
 pub mod projects;
 pub mod services;

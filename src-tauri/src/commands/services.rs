@@ -173,14 +173,15 @@ pub async fn create_service<R: Runtime>(
     })
 }
 
-/// Everything the details panel shows: state, image, addresses, volume and its size, memory and
-/// CPU now, uptime, its databases.
+/// Everything the details panel shows: state, image and its digest, addresses, volume and its
+/// size, mode, memory and CPU now, uptime, the last health change, its databases (what
+/// `dockhand inspect` prints, without the event list the Events view has).
 #[tauri::command]
 pub async fn service_details(
     state: State<'_, AppState>,
     name: String,
-) -> Res<dockhand_core::facade::ServiceDetails> {
-    Ok(state.manager().await?.service_details(&name).await?)
+) -> Res<dockhand_core::facade::Inspection> {
+    Ok(state.manager().await?.inspect(&name, 0).await?)
 }
 
 /// Removes a service's container. With `purge` its data volume and password go too — only after

@@ -17,5 +17,7 @@ venv=target/e2e-venv
 }
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-HOME="$scratch" DOCKHAND_KEYRING_HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
+# TMPDIR too: the tray icon's library writes its pictures to $TMPDIR/tray-icon.
+mkdir -p "$scratch/tmp"
+HOME="$scratch" TMPDIR="$scratch/tmp" DOCKHAND_KEYRING_HOME="$scratch" xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- timeout --kill-after=30 900 bash scripts/with-keyring.sh "$venv/bin/python" tests/e2e/app_e2e.py

@@ -128,7 +128,8 @@ fn remove_resources_of(home: &Path) -> Result<()> {
     let containers = docker(&["ps", "-aq", "--filter", &label], DOCKER_LIMIT)?;
     let ids: Vec<&str> = containers.split_whitespace().collect();
     if !ids.is_empty() {
-        let mut args = vec!["rm", "-f"];
+        // -v: a raw baseline's container keeps its data in an anonymous volume.
+        let mut args = vec!["rm", "-f", "-v"];
         args.extend(&ids);
         docker(&args, DOCKER_LIMIT)?;
     }

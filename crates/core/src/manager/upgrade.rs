@@ -34,7 +34,7 @@ use super::{consumers, Manager, Progress, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;
 use crate::drivers::upgrade::{Checksums, MajorUpgrade};
-use crate::engine::{exec_collect_env, RunState};
+use crate::engine::exec_collect_env;
 use crate::error::{human_duration, CoreError, Result};
 use crate::ports::choose_port;
 use crate::provision;
@@ -784,15 +784,8 @@ impl Manager {
         self.store.delete_upgrade(&u.service)?;
         // The old server: running again if it should, and open to its projects again.
         if let Some(row) = self.store.service(&u.service)? {
-            if row.desired == Desired::Running {
-                let running = self
-                    .engine
-                    .inspect_container(&container_name(&row.name))
-                    .await?
-                    .is_some_and(|c| c.state == RunState::Running);
-                if !running {
-                    self.start_existing(&row.name).await?;
-                }
+            if row.desired == Desired::Running && !self.is_running(&row.name).await? {
+                self.start_existing(&row.name).await?;
             }
             if self.is_running(&row.name).await? {
                 self.reprovision_all(&row.name).await;

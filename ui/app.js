@@ -136,7 +136,7 @@ function renderServices(snap) {
     const r = tr.querySelector(".reason");
     r.textContent = reason;
     r.title = s.detail || "";
-    tr.querySelector(".projects-count").textContent = String(s.projects.length);
+    tr.querySelector(".projects-count").textContent = s.dedicated_to ? `${s.dedicated_to} (dedicated)` : String(s.projects.length);
     tr.querySelector(".users").textContent = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
     const can = s.actions;
     enable(b.start, can.start);
@@ -208,21 +208,28 @@ function projectCard(p, snap) {
       await invoke("detach_project", { project: p.name, service: a.service });
       toast(`${p.name} detached from ${a.service}; its database ${a.database} is kept`);
     });
-    list.append(el("li", {}, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user} `, detach));
+    const own = a.dedicated ? " — its own server (dedicated)" : "";
+    list.append(el("li", { className: a.dedicated ? "dedicated" : "" }, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}${own} `, detach));
   }
 
   // Attach: an existing service, or a new one of a kind and version.
   const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
   const attached = new Set(p.attachments.map((a) => a.service));
-  for (const s of snap.services.filter((s) => !attached.has(s.name))) {
+  // A server dedicated to another project is not offered: the core would refuse it.
+  for (const s of snap.services.filter((s) => !attached.has(s.name) && (!s.dedicated_to || s.dedicated_to === p.name))) {
     pick.append(el("option", { value: s.name, textContent: `${s.name} (${kindName(s.kind)} ${s.version})` }));
   }
   for (const k of snap.kinds) {
     pick.append(el("option", { value: `${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}` }));
   }
+  for (const k of snap.kinds) {
+    pick.append(el("option", { value: `dedicated ${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}, dedicated to ${p.name}` }));
+  }
   const attach = el("button", { textContent: "Attach", className: "attach", ariaLabel: `Attach ${p.name}` });
   attach.onclick = () => act(attach, "Attaching…", async () => {
-    const rows = await invoke("attach_project", { project: p.name, targets: [pick.value] });
+    const dedicated = pick.value.startsWith("dedicated ");
+    const target = dedicated ? pick.value.slice("dedicated ".length) : pick.value;
+    const rows = await invoke("attach_project", { project: p.name, targets: [target], dedicated });
     toast(rows.map((r) => `${p.name}: database ${r.db_name} on ${r.service}`).join("; ") || "Attached");
   });
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
@@ -487,6 +494,7 @@ async function refreshDetails() {
   const facts = [
     ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
     ["Version", `${kindName(d.kind)} ${d.version}`],
+    ["Serves", d.dedicated_to ? `project ${d.dedicated_to} only (a dedicated server)` : "every project that attaches (shared)"],
     ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
     ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],
     ["From your computer", `${d.host}:${d.host_port}`],

@@ -103,6 +103,10 @@ pub enum Command {
         targets: Vec<String>,
         #[arg(long, short = 'p')]
         project: Option<String>,
+        /// Give the project a server of its own for each KIND named (named after the project;
+        /// no other project gets a database on it) instead of the shared one
+        #[arg(long)]
+        dedicated: bool,
     },
     /// Detach a project from a service (its database and data are kept).
     Detach {

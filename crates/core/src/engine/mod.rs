@@ -32,6 +32,8 @@ pub mod labels {
     pub const PORT: &str = "dockhand.port";
     /// The data volume a container mounts (set on containers only).
     pub const VOLUME: &str = "dockhand.volume";
+    /// The project a dedicated server serves, so a state database rebuilt from Docker keeps it.
+    pub const DEDICATED_TO: &str = "dockhand.dedicated-to";
 }
 
 #[derive(Debug, thiserror::Error)]

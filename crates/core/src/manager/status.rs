@@ -72,6 +72,8 @@ impl Manager {
                 .collect();
             Ok::<_, CoreError>(ServiceStatus {
                 restart_on_failure: self.restart_on_failure(&row.name),
+                dedicated_to: row.dedicated_to.clone(),
+                origin: row.origin,
                 pinned: row.pinned,
                 consumers,
                 projects,

@@ -494,6 +494,7 @@ async function refreshDetails() {
   const facts = [
     ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
     ["Version", `${kindName(d.kind)} ${d.version}`],
+    ["Made by", d.origin === "adopted" ? "you — a container Dockhand adopted (never re-created or removed by it)" : d.origin === "external" ? "elsewhere — an external server Dockhand only connects to" : "Dockhand"],
     ["Serves", d.dedicated_to ? `project ${d.dedicated_to} only (a dedicated server)` : "every project that attaches (shared)"],
     ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
     ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],
@@ -791,6 +792,7 @@ async function loadSettings() {
   }
   invoke("about").then((a) => ($("#about").textContent = `Dockhand ${a.version} (${a.commit})`)).catch(() => {});
   loadImages();
+  loadDetected();
 }
 
 async function loadImages() {
@@ -805,6 +807,37 @@ async function loadImages() {
   $("#images-prune").disabled = unused === 0;
 }
 $("#images-refresh").onclick = () => act($("#images-refresh"), "Refreshing…", loadImages);
+
+async function loadDetected() {
+  let list;
+  try { list = await invoke("detect_containers"); } catch (e) { $("#detect-state").textContent = message(e); return; }
+  $("#detected tbody").replaceChildren(...list.map((d) => {
+    const cell = el("td");
+    if (d.adopted_as) {
+      cell.textContent = `adopted as ${d.adopted_as}`;
+    } else if (d.blocked) {
+      cell.textContent = `cannot be adopted: ${d.blocked}`;
+    } else {
+      // A password field only when the container's configuration does not hold it.
+      const asked = !d.credentials || d.credentials.startsWith("asked");
+      const pw = el("input", { type: "password", ariaLabel: `Superuser password of ${d.container}`, placeholder: "superuser password", hidden: !asked });
+      const adopt = el("button", { textContent: "Adopt", className: "adopt", ariaLabel: `Adopt ${d.container}` });
+      adopt.onclick = () => act(adopt, "Adopting…", async () => {
+        const row = await invoke("adopt_container", { container: d.container, password: asked ? pw.value : null });
+        toast(`${d.container} adopted as ${row.name}`);
+        await loadDetected();
+      });
+      cell.append(...(asked ? [pw, " "] : []), adopt, el("span", { className: "detail", textContent: asked ? "" : ` password ${d.credentials}` }));
+    }
+    return el("tr", { id: `detected-${d.container}` },
+      el("td", { textContent: d.container }),
+      el("td", { textContent: `${kindName(d.kind)} ${d.version || "?"}${d.running ? "" : " (stopped)"}` }),
+      el("td", { textContent: d.host_port ? String(d.host_port) : "not published" }),
+      cell);
+  }));
+  $("#detect-state").textContent = list.length ? `${list.length} found` : "No database containers outside Dockhand.";
+}
+$("#detect-refresh").onclick = () => act($("#detect-refresh"), "Looking…", loadDetected);
 $("#images-prune").onclick = () => act($("#images-prune"), "Removing…", async () => {
   const r = await invoke("prune_images");
   if (!r) { toast("Nothing removed"); return; }

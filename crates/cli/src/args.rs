@@ -168,6 +168,23 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ImagesCommand>,
     },
+    /// List database containers Dockhand did not create (by image: postgres, postgis, pgvector,
+    /// mariadb, mysql, redis, valkey, mongo), with their ports, data and whether they can be
+    /// adopted.
+    Detect,
+    /// Take over a database container Dockhand did not create, as a service like the others
+    /// (projects, backups, health). It is never re-created or removed; `destroy` forgets it.
+    Adopt {
+        /// The container's name (from `dockhand detect`)
+        container: String,
+        /// The service name to give it (default: the container's name)
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the superuser's password from standard input (when the container's
+        /// configuration does not hold it)
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// Everything about one service: image and digest, volume and size, ports, network aliases,
     /// limits, mode, consumers, last health, recent events.
     Inspect {

@@ -1,5 +1,6 @@
 //! `dockhand`: the command line over Dockhand's core.
 
+mod adopt;
 mod args;
 mod backups;
 mod databases;
@@ -217,6 +218,12 @@ async fn run(cli: Cli) -> Result<()> {
             import_export::export(&m, &target, file, cli.json).await
         }
         Command::Images { action } => images::run(&m, action, cli.json).await,
+        Command::Detect => adopt::detect(&m, cli.json).await,
+        Command::Adopt {
+            container,
+            name,
+            password_stdin,
+        } => adopt::adopt(&m, &container, name.as_deref(), password_stdin, cli.json).await,
         Command::Inspect { service, events } => {
             images::inspect(&m, &service, events, cli.json).await
         }

@@ -14,6 +14,13 @@ pub(crate) fn container_name(service: &str) -> String {
     format!("dockhand-{service}")
 }
 
+/// A service's container: `dockhand-<name>`, or the adopted container's own name.
+pub(crate) fn container_of(row: &ServiceRow) -> String {
+    row.container
+        .clone()
+        .unwrap_or_else(|| container_name(&row.name))
+}
+
 pub(crate) fn volume_name(service: &str) -> String {
     format!("dockhand-{service}-data")
 }
@@ -63,6 +70,15 @@ pub(crate) fn admin_secret_key(instance: &str, service: &str) -> String {
 }
 
 impl Manager {
+    /// [`container_of`] the service called `service` (its own name's container when there is
+    /// no such service).
+    pub fn container_for(&self, service: &str) -> String {
+        match self.store.service(service) {
+            Ok(Some(row)) => container_of(&row),
+            _ => container_name(service),
+        }
+    }
+
     pub(super) fn base_labels(&self, row: &ServiceRow) -> HashMap<String, String> {
         HashMap::from([
             (labels::MANAGED.into(), "true".into()),

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::naming::dedicated_service_name;
-use super::{admin_secret_key, container_name, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
+use super::{admin_secret_key, container_of, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
 use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::env::{self, Audience, Connection};
@@ -464,7 +464,7 @@ impl Manager {
         provision::provision(
             self.engine.as_ref(),
             self.driver(row.kind),
-            &container_name(&row.name),
+            &container_of(&row),
             &admin,
             &grant,
         )
@@ -604,7 +604,7 @@ impl Manager {
                         .to_string();
                 self.event(&row.name, "script-unkillable", &msg);
                 // The server exits by itself; start it only once it has.
-                let cname = container_name(&row.name);
+                let cname = container_of(&row);
                 let gone = async {
                     loop {
                         match self.engine.inspect_container(&cname).await {

@@ -184,13 +184,14 @@ function projectCard(p, snap) {
     copies.append(b);
   }
   const snippet = el("pre", { hidden: true, className: "env-snippet" });
-  const showEnv = el("button", { textContent: "Show .env", ariaLabel: `Show the .env of ${p.name}`, disabled: p.attachments.length === 0 });
+  const uses = p.attachments.length + (p.externals || []).length;
+  const showEnv = el("button", { textContent: "Show .env", ariaLabel: `Show the .env of ${p.name}`, disabled: uses === 0 });
   showEnv.onclick = () => act(showEnv, "…", async () => {
     if (!snippet.hidden) { snippet.hidden = true; snippet.textContent = ""; return; }
     snippet.textContent = await invoke("env_snippet", { project: p.name });
     snippet.hidden = false;
   });
-  const writeEnv = el("button", { textContent: "Write .env", className: "write-env", ariaLabel: `Write the .env of ${p.name}`, disabled: !p.path || p.attachments.length === 0 });
+  const writeEnv = el("button", { textContent: "Write .env", className: "write-env", ariaLabel: `Write the .env of ${p.name}`, disabled: !p.path || uses === 0 });
   writeEnv.title = p.path ? `Merge the variables into ${p.path}/.env (other lines are kept)` : "This project has no folder";
   writeEnv.onclick = () => act(writeEnv, "Writing…", async () => {
     const w = await invoke("write_env", { project: p.name });
@@ -211,6 +212,27 @@ function projectCard(p, snap) {
     const own = a.dedicated ? " — its own server (dedicated)" : "";
     list.append(el("li", { className: a.dedicated ? "dedicated" : "" }, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}${own} `, detach));
   }
+
+  // Databases on servers Dockhand does not run: listed, forgotten, added by URL.
+  for (const x of p.externals || []) {
+    const forget = el("button", { textContent: "Forget", ariaLabel: `Forget the external database ${x.name} of ${p.name}` });
+    forget.title = "Its server and data are not touched";
+    forget.onclick = () => act(forget, "Forgetting…", async () => {
+      await invoke("remove_external", { project: p.name, name: x.name });
+      toast(`${p.name}: ${x.name} forgotten; its server was not touched`);
+    });
+    list.append(el("li", { className: "external" }, `${x.name} (${kindName(x.kind)}, external): database ${x.db_name} at ${x.host}:${x.port}, user ${x.db_user} `, forget));
+  }
+  const extKind = el("select", { ariaLabel: `Kind of external database for ${p.name}`, className: "external-kind" },
+    ...snap.kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
+  const extUrl = el("input", { type: "password", className: "external-url", ariaLabel: `URL of the external database for ${p.name}`, placeholder: "postgres://user:password@host:5432/db" });
+  const addExt = el("button", { textContent: "Add external", className: "add-external", ariaLabel: `Add an external database to ${p.name}` });
+  addExt.title = "A database on a server Dockhand does not run (staging, a hosted one): its URL is checked, kept in the keychain and handed out with the project's variables";
+  addExt.onclick = () => act(addExt, "Checking…", async () => {
+    const row = await invoke("add_external", { project: p.name, kind: extKind.value, url: extUrl.value });
+    extUrl.value = "";
+    toast(`${p.name}: external ${kindName(row.kind)} database ${row.db_name} at ${row.host}:${row.port} added`);
+  });
 
   // Attach: an existing service, or a new one of a kind and version.
   const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
@@ -243,6 +265,7 @@ function projectCard(p, snap) {
     el("div", { className: "detail", textContent: p.path || "no folder" }),
     list,
     el("div", { className: "row" }, pick, " ", attach),
+    el("div", { className: "row" }, extKind, " ", extUrl, " ", addExt),
     copies,
     el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
       el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
@@ -494,7 +517,7 @@ async function refreshDetails() {
   const facts = [
     ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
     ["Version", `${kindName(d.kind)} ${d.version}`],
-    ["Made by", d.origin === "adopted" ? "you — a container Dockhand adopted (never re-created or removed by it)" : d.origin === "external" ? "elsewhere — an external server Dockhand only connects to" : "Dockhand"],
+    ["Made by", d.origin === "adopted" ? "you — a container Dockhand adopted (never re-created or removed by it)" : "Dockhand"],
     ["Serves", d.dedicated_to ? `project ${d.dedicated_to} only (a dedicated server)` : "every project that attaches (shared)"],
     ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
     ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],

@@ -110,6 +110,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::databases::drop_database,
             commands::adopt::detect_containers,
             commands::adopt::adopt_container,
+            commands::externals::add_external,
+            commands::externals::remove_external,
             commands::images::images,
             commands::images::prune_images,
             commands::upgrades::upgrade_choices,

@@ -151,6 +151,11 @@ pub enum Command {
     /// backup).
     #[command(subcommand)]
     Db(DbCommand),
+    /// A project's databases on servers Dockhand does not run (staging, a hosted database):
+    /// their URLs are handed out with the project's other variables; never started, stopped
+    /// or backed up.
+    #[command(subcommand)]
+    External(ExternalCommand),
     /// List backups, newest first.
     Backups {
         service: Option<String>,
@@ -307,6 +312,33 @@ pub enum ProjectCommand {
         /// Do not ask for confirmation of --drop-data.
         #[arg(long, short = 'y')]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExternalCommand {
+    /// Add one: its URL (postgres://USER:PASSWORD@HOST:PORT/DATABASE, as its provider gives it)
+    /// is read from standard input — never the command line — checked to log in, and kept in
+    /// the OS keychain.
+    Add {
+        /// postgres, mariadb, mysql, redis, valkey or mongo
+        kind: String,
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+        /// Its name (default: <project>-<kind>-ext)
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List them, each checked to log in now.
+    List {
+        #[arg(long, short = 'p')]
+        project: Option<String>,
+    },
+    /// Forget one (the server and its data are not touched).
+    Remove {
+        name: String,
+        #[arg(long, short = 'p')]
+        project: Option<String>,
     },
 }
 

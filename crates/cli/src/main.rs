@@ -4,6 +4,7 @@ mod adopt;
 mod args;
 mod backups;
 mod databases;
+mod external;
 mod images;
 mod import_export;
 mod install_files;
@@ -200,6 +201,7 @@ async fn run(cli: Cli) -> Result<()> {
             all,
         } => backups::backup(&m, service, database, project, all, cli.json).await,
         Command::Db(cmd) => databases::db(&m, cmd, cli.json).await,
+        Command::External(cmd) => external::run(&m, cmd, cli.json).await,
         Command::Backups { service, database } => backups::list(&m, service, database, cli.json),
         Command::Verify { backup } => backups::verify(&m, backup, cli.json).await,
         Command::Restore {

@@ -371,3 +371,177 @@ fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated(
         "42"
     );
 }
+
+/// Runs `dockhand ARGS` with `input` on its standard input.
+fn with_stdin(env: &Env, args: &[&str], input: &str) -> Run {
+    use std::io::Write;
+    let mut child = env
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    Run {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&o.stdout).into(),
+        stderr: String::from_utf8_lossy(&o.stderr).into(),
+    }
+}
+
+#[test]
+fn an_external_database_is_handed_out_as_given_and_never_run() {
+    let env = Env::new();
+    let tag = format!("{:x}", std::process::id());
+    // "Staging": a server Dockhand does not run, where its admin made the project a user.
+    let staging = format!("staging-pg-{tag}");
+    let _cleanup = Foreign(vec![staging.clone()], vec![]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &staging,
+        "-e",
+        "POSTGRES_PASSWORD=staging-admin-1",
+        "-p",
+        &format!("127.0.0.1:{port}:5432"),
+        pg_spec(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let admin = format!("postgres://postgres:staging-admin-1@127.0.0.1:{port}/postgres");
+    assert!(wait_until(std::time::Duration::from_secs(90), || {
+        client_run("postgres", &admin, "SELECT 1").code == 0
+    }));
+    client(
+        "postgres",
+        &admin,
+        "CREATE ROLE app LOGIN PASSWORD 'App pw/1'",
+    );
+    client("postgres", &admin, "CREATE DATABASE shop OWNER app");
+    let started = id_and_start(&staging);
+
+    let proj = env.name("shop");
+    let dir = env.home.path().join(&proj);
+    std::fs::create_dir_all(&dir).unwrap();
+    ok_in(&env, &dir, &["project", "add", "--name", &proj]);
+    let given = format!("postgresql://app:App%20pw%2F1@127.0.0.1:{port}/shop?sslmode=disable");
+
+    // Refusals record nothing: a password that does not log in, a URL of another kind.
+    let wrong = given.replace("App%20pw", "Wrong");
+    let r = with_stdin(
+        &env,
+        &["external", "add", "postgres", "-p", &proj],
+        &format!("{wrong}\n"),
+    );
+    assert!(
+        r.code != 0 && r.stderr.contains("did not log in"),
+        "{}",
+        r.all()
+    );
+    assert!(
+        !r.all().contains("Wrong%2F1"),
+        "the URL was echoed: {}",
+        r.all()
+    );
+    let r = with_stdin(
+        &env,
+        &["external", "add", "postgres", "-p", &proj],
+        "mysql://a:b@127.0.0.1:3306/x\n",
+    );
+    assert!(
+        r.code != 0 && r.stderr.contains("not a PostgreSQL URL"),
+        "{}",
+        r.all()
+    );
+    let r = with_stdin(&env, &["external", "add", "postgres", "-p", &proj], "");
+    assert!(
+        r.code != 0 && r.stderr.contains("no URL on standard input"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(env.ok(&["--json", "external", "list"]).trim(), "[]");
+
+    // Added: handed out exactly as given, with the PG* variables from its parts.
+    let r = with_stdin(
+        &env,
+        &["external", "add", "postgres", "-p", &proj],
+        &format!("{given}\n"),
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    let name = format!("{proj}-postgres-ext");
+    assert!(r.stdout.contains(&name), "{}", r.all());
+    let vars = env_map(&env.ok(&["env", &proj, "--json"]));
+    assert_eq!(vars["DATABASE_URL"], given);
+    assert_eq!(vars["PGPASSWORD"], "App pw/1");
+    assert_eq!(vars["PGPORT"], port.to_string());
+    assert!(!file_contains(&env.home_dir().join("state.db"), "App pw/1"));
+    assert!(!file_contains(&env.home_dir().join("state.db"), "App%20pw"));
+
+    // A real client reads it from the environment Dockhand gives a command.
+    ok_in(
+        &env,
+        &dir,
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -c 'CREATE TABLE orders (n int); INSERT INTO orders VALUES (3)'",
+        ],
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &format!("postgres://postgres:staging-admin-1@127.0.0.1:{port}/shop"),
+            "SELECT sum(n) FROM orders"
+        ),
+        "3"
+    );
+
+    // Listed as answering; never a service Dockhand starts, stops or backs up.
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&env.ok(&["--json", "external", "list"])).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["problem"], serde_json::Value::Null, "{}", list[0]);
+    for args in [vec!["backup", name.as_str()], vec!["down", name.as_str()]] {
+        let r = env.run(&args);
+        assert!(
+            r.code != 0 && r.stderr.contains("does not start, stop or back it up"),
+            "{args:?}: {}",
+            r.all()
+        );
+    }
+    assert_eq!(
+        id_and_start(&staging),
+        started,
+        "Dockhand touched the server"
+    );
+    // Its server going away is said plainly, within the check's deadline.
+    docker(&["stop", "-t", "1", &staging]);
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&env.ok(&["--json", "external", "list"])).unwrap();
+    assert!(list[0]["problem"].is_string(), "{}", list[0]);
+
+    // Forgotten: gone from the project's variables, the server untouched.
+    env.ok(&["external", "remove", &name]);
+    let r = env.run(&["env", &proj, "--json"]);
+    assert!(!r.stdout.contains("DATABASE_URL"), "{}", r.all());
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Status}}", &staging])
+            .stdout
+            .trim(),
+        "exited"
+    );
+}

@@ -5,6 +5,7 @@
 pub mod adopt;
 pub mod backups;
 pub mod databases;
+pub mod externals;
 pub mod images;
 pub mod logs;
 pub mod projects;

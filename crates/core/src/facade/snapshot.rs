@@ -52,6 +52,8 @@ pub struct ProjectView {
     pub path: Option<String>,
     pub up: bool,
     pub attachments: Vec<AttachmentView>,
+    /// Its databases on servers Dockhand does not run.
+    pub externals: Vec<crate::store::ExternalRow>,
     pub vars: Vec<&'static str>,
 }
 

@@ -7,7 +7,7 @@ use crate::catalog::Kind;
 use crate::error::Result;
 use crate::manager::{Manager, ServiceStatus};
 use crate::menu;
-use crate::store::{AttachmentRow, EventRow, ProjectRow, ServiceRow};
+use crate::store::{AttachmentRow, EventRow, ExternalRow, ProjectRow, ServiceRow};
 
 /// A project with its attachments, as `dockhand project list --json` prints it.
 #[derive(Debug, Clone, Serialize)]
@@ -58,10 +58,16 @@ impl Manager {
                 .iter()
                 .any(|s| s.name == service && s.dedicated_to.as_deref() == Some(project))
         };
+        let externals = self.store().externals(None)?;
         Ok(self
             .project_listings()?
             .into_iter()
             .map(|l| {
+                let own: Vec<ExternalRow> = externals
+                    .iter()
+                    .filter(|e| e.project == l.project.name)
+                    .cloned()
+                    .collect();
                 let holder = super::quit::project_holder(&l.project.name);
                 let up = !l.attachments.is_empty()
                     && l.attachments.iter().all(|a| {
@@ -72,7 +78,9 @@ impl Manager {
                 let kinds: Vec<Kind> = l
                     .attachments
                     .iter()
-                    .filter_map(|a| Kind::parse(&a.kind).ok())
+                    .map(|a| &a.kind)
+                    .chain(own.iter().map(|e| &e.kind))
+                    .filter_map(|k| Kind::parse(k).ok())
                     .collect();
                 ProjectView {
                     name: l.project.name,
@@ -90,6 +98,7 @@ impl Manager {
                             user: a.db_user,
                         })
                         .collect(),
+                    externals: own,
                 }
             })
             .collect())

@@ -234,8 +234,6 @@ impl Manager {
             dedicated_to: None,
             origin: Origin::Adopted,
             container: Some(c.name.clone()),
-            host: None,
-            admin_user: None,
         };
         if !self.store.adopt_service(&row)? {
             let _ = self.secrets.delete(&key);
@@ -259,12 +257,7 @@ impl Manager {
     /// `destroy` of a service Dockhand did not create: forgets it — the record and the
     /// keychain entry of its superuser — and leaves the container and its data as they are.
     pub(super) async fn forget(&self, row: ServiceRow, purge: bool) -> Result<ServiceRow> {
-        let what = match row.origin {
-            Origin::External => {
-                format!("the external server {}", row.host.as_deref().unwrap_or("?"))
-            }
-            _ => format!("the adopted container {}", container_of(&row)),
-        };
+        let what = format!("the adopted container {}", container_of(&row));
         if purge {
             return Err(CoreError::InvalidInput(format!(
                 "'{}' is {what}: Dockhand deletes only data it created; `dockhand destroy {}` (without --purge) \

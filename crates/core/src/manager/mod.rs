@@ -8,6 +8,7 @@ mod consumers;
 mod databases;
 mod export;
 mod extensions;
+mod external;
 mod images;
 mod import;
 mod import_file;
@@ -28,6 +29,7 @@ pub use adopt::Detected;
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
 pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
+pub use external::ExternalView;
 pub use images::{ImagePullProgress, ImageView, PruneReport};
 pub use import::{
     FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
@@ -146,6 +148,9 @@ impl Manager {
     pub fn resolve(&self, query: &str) -> Result<ServiceRow> {
         if let Some(row) = self.store.service(query)? {
             return Ok(row);
+        }
+        if let Some(e) = self.not_a_service(query)? {
+            return Err(e);
         }
         let Ok(spec) = ServiceSpec::parse(query) else {
             return Err(CoreError::UnknownService(query.to_string()));

@@ -30,6 +30,9 @@ pub struct ProjectConnection {
     pub database: String,
     pub user: String,
     pub password: Secret,
+    /// An external database's URL as its owner gave it (kept as-is: its TLS and other
+    /// settings are theirs).
+    pub given_url: Option<Secret>,
 }
 
 pub(super) fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
@@ -656,6 +659,24 @@ impl Manager {
                 database: att.db_name,
                 user: att.db_user,
                 password,
+                given_url: None,
+            });
+        }
+        // Its databases elsewhere: the same address whoever asks (Dockhand does not know how a
+        // container would reach that host otherwise).
+        for e in self.store.externals(Some(project))? {
+            let url = self.external_url(&e)?;
+            let kind = Kind::parse(&e.kind)?;
+            let password = super::external::password_of(kind, &url)?;
+            out.push(ProjectConnection {
+                service: e.name,
+                kind,
+                host: e.host,
+                port: e.port,
+                database: e.db_name,
+                user: e.db_user,
+                password,
+                given_url: Some(url),
             });
         }
         Ok(out)
@@ -675,7 +696,22 @@ impl Manager {
                 password: c.password.expose(),
             })
             .collect();
-        Ok(env::variables(&view))
+        let mut vars = env::variables(&view);
+        // An external database's URL is handed out as its owner wrote it, in place of the one
+        // built from its parts; variables that only make sense on Dockhand's servers (a Redis
+        // key prefix) are left out.
+        let kinds: Vec<Kind> = conns.iter().map(|c| c.kind).collect();
+        for ((c, v), name) in conns.iter().zip(&view).zip(env::url_variable_names(&kinds)) {
+            let Some(given) = &c.given_url else { continue };
+            let built = env::url(v);
+            if let Some(slot) = vars.iter_mut().find(|(k, val)| k == name && *val == built) {
+                slot.1 = given.expose().to_string();
+            }
+            if let Some(prefix) = self.driver(c.kind).key_prefix(&c.database) {
+                vars.retain(|(_, val)| *val != prefix);
+            }
+        }
+        Ok(vars)
     }
 
     /// Takes a lease on each of the project's services (starting them) and re-applies its grants.
@@ -687,7 +723,7 @@ impl Manager {
         progress: &ProgressFn<'_>,
     ) -> Result<Vec<(Lease, UpOutcome)>> {
         let atts = self.store.attachments(Some(&project.name), None)?;
-        if atts.is_empty() {
+        if atts.is_empty() && self.store.externals(Some(&project.name))?.is_empty() {
             return Err(CoreError::InvalidInput(format!(
                 "project '{}' uses no service yet; `dockhand attach postgres` (or list services in dockhand.toml and run `dockhand attach`)",
                 project.name
@@ -797,6 +833,10 @@ impl Manager {
                     self.destroy(&row.name, true).await?;
                 }
             }
+        }
+        // Its external databases are only forgotten (their servers are not Dockhand's).
+        for e in self.store.externals(Some(&project.name))? {
+            self.remove_external(project, &e.name)?;
         }
         self.store.remove_project(&project.name)?;
         self.event(

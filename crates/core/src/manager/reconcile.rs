@@ -1,11 +1,11 @@
 //! Bringing the store in line with what Docker reports.
 
-use super::{Manager, ReconcileReport};
+use super::{container_of, Manager, ReconcileReport};
 use crate::catalog::Kind;
 use crate::engine::{labels, RunState};
 use crate::error::Result;
 use crate::state::ServiceState;
-use crate::store::{Desired, ServiceRow};
+use crate::store::{Desired, Origin, ServiceRow};
 
 impl Manager {
     /// Brings the store in line with Docker: containers of this home the store does not know are
@@ -75,8 +75,6 @@ impl Manager {
                 dedicated_to: c.labels.get(labels::DEDICATED_TO).cloned(),
                 origin: crate::store::Origin::Managed,
                 container: None,
-                host: None,
-                admin_user: None,
             };
             if self.store.adopt_service(&row)? {
                 self.event(
@@ -88,9 +86,17 @@ impl Manager {
             }
         }
         for row in rows {
-            let c = containers
-                .iter()
-                .find(|c| c.labels.get(labels::SERVICE) == Some(&row.name));
+            // An adopted container carries no labels of ours: it is looked up by its name. An
+            // external server has no container; its state is what its probe says.
+            let adopted = match row.origin {
+                Origin::Adopted => self.engine.inspect_container(&container_of(&row)).await?,
+                Origin::Managed => None,
+            };
+            let c = adopted.as_ref().or_else(|| {
+                containers
+                    .iter()
+                    .find(|c| c.labels.get(labels::SERVICE) == Some(&row.name))
+            });
             let observed = match c.map(|c| c.state) {
                 None => ServiceState::Missing,
                 Some(RunState::Running) => ServiceState::Running,
@@ -110,7 +116,11 @@ impl Manager {
                     self.event(
                         &row.name,
                         "missing",
-                        "its container is gone from Docker; `dockhand up` recreates it",
+                        if row.origin == Origin::Adopted {
+                            "its adopted container is gone from Docker; Dockhand does not re-create what it did not make"
+                        } else {
+                            "its container is gone from Docker; `dockhand up` recreates it"
+                        },
                     );
                     report.missing.push(row.name.clone());
                 } else {

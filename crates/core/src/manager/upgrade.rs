@@ -192,7 +192,7 @@ impl Manager {
                  databases (`dockhand backup {}`) and import them into a service Dockhand made",
                 row.name,
                 row.origin.as_str(),
-                row.container.as_deref().or(row.host.as_deref()).unwrap_or("?"),
+                row.container.as_deref().unwrap_or("?"),
                 row.name
             )));
         }

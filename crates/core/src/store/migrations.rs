@@ -109,18 +109,26 @@ const MIGRATIONS: &[&str] = &[
     "SELECT 1;",
     // 7: placeholder: another branch's migration 7 (tasks).
     "SELECT 1;",
-    // 8: where a service comes from and whom it serves. `dedicated_to`: the one project a
-    // dedicated server serves (no other project is given a database on it). `origin`: 'managed'
-    // (Dockhand created its container), 'adopted' (a container Dockhand found and took over: it is
-    // never re-created, `container` names it, `admin_user` is its superuser when not the kind's
-    // usual one) or 'external' (a server elsewhere, reached at `host`:`host_port`; nothing is
-    // started or stopped).
+    // 8: where a service comes from and whom it serves, and projects' external databases.
+    // `dedicated_to`: the one project a dedicated server serves (no other project is given a
+    // database on it). `origin`: 'managed' (Dockhand created its container) or 'adopted' (a
+    // container Dockhand found and took over: never re-created; `container` names it).
+    // `externals`: a project's database on a server Dockhand does not run, reached at
+    // host:port; its URL (with the password) is in the keychain, never here.
     "ALTER TABLE services ADD COLUMN dedicated_to TEXT;
      ALTER TABLE services ADD COLUMN origin TEXT NOT NULL DEFAULT 'managed'
-        CHECK (origin IN ('managed', 'adopted', 'external'));
+        CHECK (origin IN ('managed', 'adopted'));
      ALTER TABLE services ADD COLUMN container TEXT;
-     ALTER TABLE services ADD COLUMN host TEXT;
-     ALTER TABLE services ADD COLUMN admin_user TEXT;",
+     CREATE TABLE externals (
+        name          TEXT PRIMARY KEY,
+        project       TEXT NOT NULL REFERENCES projects (name) ON DELETE CASCADE,
+        kind          TEXT NOT NULL,
+        host          TEXT NOT NULL,
+        port          INTEGER NOT NULL,
+        db_name       TEXT NOT NULL,
+        db_user       TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+     );",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -5,12 +5,14 @@
 
 mod backups;
 mod extensions;
+mod externals;
 mod migrations;
 mod origin;
 mod projects;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
+pub use externals::ExternalRow;
 pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 pub use upgrades::{UpgradeRow, UpgradeStep};
@@ -82,10 +84,6 @@ pub struct ServiceRow {
     pub origin: Origin,
     /// An adopted service's container (its own name, not `dockhand-<name>`).
     pub container: Option<String>,
-    /// An external server's host name or address.
-    pub host: Option<String>,
-    /// The superuser, when not the kind's usual one (an adopted container made with another).
-    pub admin_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -116,7 +114,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, dedicated_to, origin, container, host, admin_user";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, dedicated_to, origin, container";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -146,8 +144,6 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         dedicated_to: r.get(15)?,
         origin: Origin::parse(&r.get::<_, String>(16)?),
         container: r.get(17)?,
-        host: r.get(18)?,
-        admin_user: r.get(19)?,
     })
 }
 
@@ -333,11 +329,11 @@ impl Store {
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, dedicated_to, origin, container, host, admin_user)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, dedicated_to, origin, container)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
                         row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume,
-                        row.dedicated_to, row.origin.as_str(), row.container, row.host, row.admin_user],
+                        row.dedicated_to, row.origin.as_str(), row.container],
             )?;
             Ok(n == 1)
         })

@@ -1,5 +1,5 @@
-//! Where a service comes from: created by Dockhand, adopted from a container the user already
-//! ran, or a server elsewhere that Dockhand only connects to.
+//! Where a service comes from: created by Dockhand, or adopted from a container the user
+//! already ran. (A server elsewhere is not a service: see the store's externals.)
 
 use serde::Serialize;
 
@@ -12,8 +12,6 @@ pub enum Origin {
     /// A container Dockhand found (`dockhand adopt`): started and stopped when asked, never
     /// re-created, removed or relabelled; its data stays where its owner put it.
     Adopted,
-    /// A server Dockhand does not run: probed, never started or stopped.
-    External,
 }
 
 impl Origin {
@@ -21,20 +19,13 @@ impl Origin {
         match self {
             Origin::Managed => "managed",
             Origin::Adopted => "adopted",
-            Origin::External => "external",
         }
     }
 
     pub(super) fn parse(s: &str) -> Origin {
         match s {
             "adopted" => Origin::Adopted,
-            "external" => Origin::External,
             _ => Origin::Managed,
         }
-    }
-
-    /// Dockhand runs the server (its own container or an adopted one).
-    pub fn has_container(self) -> bool {
-        self != Origin::External
     }
 }

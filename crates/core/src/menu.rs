@@ -432,6 +432,8 @@ mod tests {
             consumers: vec![],
             projects: (0..projects).map(|i| format!("p{i}")).collect(),
             restart_on_failure: false,
+            mode: Default::default(),
+            memory_limit_mb: None,
         }
     }
 

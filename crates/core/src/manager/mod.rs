@@ -13,6 +13,7 @@ mod import_file;
 mod intent;
 mod keychain;
 mod lifecycle;
+mod modes;
 mod naming;
 mod new_service;
 mod ownership;
@@ -30,6 +31,7 @@ pub use images::{ImagePullProgress, ImageView, PruneReport};
 pub use import::{
     FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
 };
+pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
 pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};

@@ -234,6 +234,7 @@ mod tests {
             name: None,
             port: None,
             image: None,
+            options: Default::default(),
         };
         m.up_with_extensions(req.clone(), &[Extension::Vector], &|_| {})
             .await

@@ -42,6 +42,17 @@ impl Manager {
                 .or_else(|| c.labels.get(labels::PORT).and_then(|p| p.parse().ok()));
             let Some(host_port) = port else { continue };
             let running = c.state == RunState::Running;
+            // Its mode is on its labels (none: made before modes, durable); its limit is the
+            // container's own (the list does not carry it).
+            let mode = c
+                .labels
+                .get(labels::MODE)
+                .and_then(|m| crate::modes::Mode::parse(m).ok())
+                .unwrap_or_default();
+            let memory_mb = match self.engine.inspect_container(&c.name).await? {
+                Some(i) => i.memory_limit_bytes.map(|b| (b / (1024 * 1024)) as u32),
+                None => continue,
+            };
             let row = ServiceRow {
                 name: service.clone(),
                 kind,
@@ -72,6 +83,8 @@ impl Manager {
                     .get(labels::VOLUME)
                     .filter(|v| **v != crate::manager::volume_name(service))
                     .cloned(),
+                mode,
+                memory_mb,
             };
             if self.store.adopt_service(&row)? {
                 self.event(

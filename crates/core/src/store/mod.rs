@@ -7,10 +7,12 @@ mod backups;
 mod extensions;
 mod migrations;
 mod projects;
+mod resources;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
+pub use resources::Resources;
 pub use upgrades::{UpgradeRow, UpgradeStep};
 
 use std::path::Path;
@@ -22,6 +24,7 @@ use serde::Serialize;
 
 use crate::catalog::Kind;
 use crate::error::{CoreError, Result};
+use crate::modes::Mode;
 use crate::state::ServiceState;
 
 pub struct Store {
@@ -75,6 +78,10 @@ pub struct ServiceRow {
     pub idle_since_ms: Option<i64>,
     /// The data volume when it is not the one named after the service (after a major upgrade).
     pub volume: Option<String>,
+    /// How it keeps its data; chosen at creation.
+    pub mode: Mode,
+    /// The container's memory limit in MB (`None`: no limit).
+    pub memory_mb: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +112,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, mode, memory_mb";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -132,6 +139,14 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         pinned: r.get(12)?,
         idle_since_ms: r.get(13)?,
         volume: r.get(14)?,
+        mode: Mode::parse(&r.get::<_, String>(15)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                15,
+                rusqlite::types::Type::Text,
+                e.to_string().into(),
+            )
+        })?,
+        memory_mb: r.get(16)?,
     })
 }
 
@@ -255,9 +270,23 @@ impl Store {
     /// new service comes from `choose_port`, which sees the ports already taken in this store.
     /// Runs under `BEGIN IMMEDIATE`, so two processes claiming at once get one row and distinct
     /// ports.
+    /// A new row is durable with its kind's default memory limit; see [`Store::claim_service_as`].
     pub fn claim_service(
         &self,
         new: &NewService<'_>,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<(ServiceRow, bool)> {
+        let resources = Resources::default_for(new.kind, Mode::DURABLE);
+        self.claim_service_as(new, &resources, choose_port)
+    }
+
+    /// [`Store::claim_service`] with the mode and memory limit a new row gets, written in the
+    /// same transaction (a process killed right after the claim leaves no service in the wrong
+    /// mode). An existing row is returned as it is.
+    pub fn claim_service_as(
+        &self,
+        new: &NewService<'_>,
+        resources: &Resources,
         choose_port: impl FnOnce(&[u16]) -> Result<u16>,
     ) -> Result<(ServiceRow, bool)> {
         self.with(|c| {
@@ -279,9 +308,10 @@ impl Store {
             let port = choose_port(&taken)?;
             let now = now_ms();
             tx.execute(
-                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9)",
-                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume],
+                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned, volume, mode, memory_mb)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9, ?10, ?11)",
+                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume,
+                        resources.mode.as_str(), resources.memory_mb],
             )?;
             let row = tx.query_row(
                 &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
@@ -297,10 +327,11 @@ impl Store {
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, mode, memory_mb)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
-                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume],
+                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume,
+                        row.mode.as_str(), row.memory_mb],
             )?;
             Ok(n == 1)
         })

@@ -121,6 +121,8 @@ mod tests {
             consumers: vec![],
             projects: vec![],
             restart_on_failure: false,
+            mode: Default::default(),
+            memory_limit_mb: None,
         }
     }
 

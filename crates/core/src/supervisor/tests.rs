@@ -37,6 +37,8 @@ fn status(name: &str, state: ServiceState) -> ServiceStatus {
         consumers: vec![],
         projects: vec![],
         restart_on_failure: false,
+        mode: Default::default(),
+        memory_limit_mb: None,
     }
 }
 

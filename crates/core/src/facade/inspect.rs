@@ -32,6 +32,10 @@ pub struct Inspection {
     pub image_digest: Option<String>,
     /// The names other containers on Dockhand's network reach it by.
     pub network_aliases: Vec<String>,
+    /// The mode in words: where the data lives and what can lose it.
+    pub mode_text: &'static str,
+    /// The memory limit in words (`512 MB`, `no limit`).
+    pub memory_limit_text: String,
     pub last_health: Option<EventRow>,
     /// Newest first.
     pub events: Vec<EventRow>,
@@ -64,6 +68,8 @@ impl Manager {
         Ok(Inspection {
             image_digest,
             network_aliases: vec![name.clone()],
+            mode_text: details.view.mode.describe(),
+            memory_limit_text: crate::modes::memory_text(details.view.memory_limit_mb),
             last_health,
             events: history.into_iter().take(events).collect(),
             upgrade: self.store().upgrade(&name)?,

@@ -34,7 +34,7 @@ pub use import::{
 pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
-pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
+pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};

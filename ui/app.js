@@ -296,6 +296,8 @@ async function openNewService(kind, version) {
   $("#new-create").hidden = false;
   $("#new-create").disabled = false;
   memoryTouched = false;
+  // Every new service starts from the default mode (durable), whatever the last one was.
+  $("#new-mode").replaceChildren();
   const kinds = snapshot ? snapshot.kinds : [];
   $("#new-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
   $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "postgres";

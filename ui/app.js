@@ -325,6 +325,9 @@ async function openNewService(kind, version) {
   $("#new-error").hidden = true;
   $("#new-create").hidden = false;
   $("#new-create").disabled = false;
+  memoryTouched = false;
+  // Every new service starts from the default mode (durable), whatever the last one was.
+  $("#new-mode").replaceChildren();
   const kinds = snapshot ? snapshot.kinds : [];
   $("#new-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
   $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "postgres";
@@ -365,8 +368,29 @@ async function fillForm(kind, version) {
   $("#new-port").value = form.port;
   portTouched = false;
   fillExtensions();
+  fillModes();
   checkPort();
 }
+
+// Durable, fast, ephemeral (and both): each with what it means, its data-loss warning and the
+// memory limit it gets by default. An untouched limit follows the mode.
+function fillModes() {
+  const sel = $("#new-mode");
+  const was = sel.value;
+  sel.replaceChildren(...form.modes.map((m) => el("option", { value: m.mode, textContent: m.mode })));
+  sel.value = form.modes.some((m) => m.mode === was) ? was : form.modes[0].mode;
+  modeChanged();
+}
+function modeChanged() {
+  const m = form.modes.find((x) => x.mode === $("#new-mode").value) || form.modes[0];
+  $("#new-mode-text").textContent = m.description;
+  $("#new-mode-warning").textContent = m.warning ? `Warning: ${m.warning}.` : "";
+  $("#new-mode-warning").hidden = !m.warning;
+  if (!memoryTouched) $("#new-memory").value = m.memory_mb % 1024 === 0 ? `${m.memory_mb / 1024}g` : `${m.memory_mb}m`;
+}
+let memoryTouched = false;
+$("#new-mode").onchange = modeChanged;
+$("#new-memory").oninput = () => { memoryTouched = true; };
 
 // PostgreSQL's extensions as checkboxes; each picks the image that carries it (as `up --with`),
 // shown as the image's placeholder. An untouched name follows the choice, as the CLI's does.
@@ -431,6 +455,8 @@ $("#new-form").onsubmit = async (ev) => {
   const name = $("#new-name").value.trim();
   const port = portTouched ? Number($("#new-port").value) || null : null;
   const image = $("#new-image").value.trim() || null;
+  const mode = $("#new-mode").value || null;
+  const memory = $("#new-memory").value.trim() || null;
   if (!version) { $("#new-error").textContent = "Choose a version, or type a tag under Other…"; $("#new-error").hidden = false; return; }
   $("#new-error").hidden = true;
   $("#new-progress").hidden = false;
@@ -441,13 +467,14 @@ $("#new-form").onsubmit = async (ev) => {
   await act(go, "Creating…", async () => {
     try {
       const extensions = checkedExtensions();
-      const c = await invoke("create_service", { kind, version, name, port, image, extensions });
+      const c = await invoke("create_service", { kind, version, name, port, image, extensions, mode, memory });
       $("#new-progress").hidden = true;
       $("#new-result").hidden = false;
       $("#new-result").dataset.name = c.name;
       $("#new-result").dataset.address = `${c.host}:${c.host_port}`;
       $("#new-result-text").textContent = `${c.display_name} ${c.version} (${c.name}) answers on ${c.host}:${c.host_port}` +
-        (c.ready_ms ? ` — ready in ${(c.ready_ms / 1000).toFixed(1)} s` : "") + `. Admin user: ${c.admin_user}. Attach a project to give it its own database and user.`;
+        (c.ready_ms ? ` — ready in ${(c.ready_ms / 1000).toFixed(1)} s` : "") + `. Admin user: ${c.admin_user}. Attach a project to give it its own database and user.` +
+        (c.mode_warning ? ` Mode ${c.mode}: ${c.mode_warning}.` : "");
       go.hidden = true;
       $("#new-copy-url").focus();
     } catch (e) {
@@ -520,11 +547,11 @@ async function refreshDetails() {
     ["Made by", d.origin === "adopted" ? "you — a container Dockhand adopted (never re-created or removed by it)" : "Dockhand"],
     ["Serves", d.dedicated_to ? `project ${d.dedicated_to} only (a dedicated server)` : "every project that attaches (shared)"],
     ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
-    ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],
+    ["Mode", d.mode_text],
     ["From your computer", `${d.host}:${d.host_port}`],
     ["From containers", `${d.container_host}:${d.container_port} (network ${d.network})`],
     ["Data volume", `${d.volume} — ${bytes(d.volume_bytes)}`],
-    ["Memory", d.memory_bytes == null ? "— (not running)" : `${bytes(d.memory_bytes)}${d.memory_limit_bytes ? ` of ${bytes(d.memory_limit_bytes)}` : ""}`],
+    ["Memory", `${d.memory_bytes == null ? "— (not running)" : `${bytes(d.memory_bytes)} in use`}; limit ${d.memory_limit_text}`],
     ["CPU", d.cpu_percent == null ? "—" : `${d.cpu_percent.toFixed(1)} %`],
     ["Up for", duration(d.uptime_secs)],
     ["Held by", [...(d.pinned ? ["pinned (up)"] : []), ...d.consumers].join(", ") || "nobody"],

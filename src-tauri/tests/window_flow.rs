@@ -157,10 +157,48 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
     .unwrap_err();
     assert_eq!(err["code"], "unknown_extension", "{err}");
 
+    // The dialog's modes: each with its warning and the limit it gets; bad choices are named.
+    let modes: Vec<(&str, u64, bool)> = form["modes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["mode"].as_str().unwrap(),
+                m["memory_mb"].as_u64().unwrap(),
+                m["warning"].is_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            ("durable", 512, false),
+            ("fast", 512, true),
+            ("ephemeral", 1024, true),
+            ("ephemeral-fast", 1024, true)
+        ],
+        "{form}"
+    );
+    let err = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "15", "name": service, "mode": "turbo" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "unknown_mode", "{err}");
+    let err = call(
+        &w,
+        "create_service",
+        json!({ "kind": "postgres", "version": "15", "name": service, "memory": "lots" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], "bad_memory_limit", "{err}");
+
     let created = call(
         &w,
         "create_service",
-        json!({ "kind": "postgres", "version": "15", "name": service, "port": port }),
+        json!({ "kind": "postgres", "version": "15", "name": service, "port": port, "mode": "durable", "memory": "" }),
     )
     .unwrap();
     assert_eq!(created["name"], service.as_str(), "{created}");
@@ -171,9 +209,51 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
     assert_eq!(d["state"], "running", "{d}");
     // What `dockhand inspect` adds: the mode, the last health change (the start just now)
     assert_eq!(d["mode"], "durable", "{d}");
+    assert!(
+        d["mode_text"].as_str().unwrap().starts_with("durable"),
+        "{d}"
+    );
+    assert_eq!(d["memory_limit_text"], "512 MB", "{d}");
+    assert_eq!(d["memory_limit_bytes"], 512 * 1024 * 1024, "{d}");
     // (the app's supervisor may already have recorded its own look: "starting → healthy").
     let last = d["last_health"]["kind"].as_str().unwrap_or_default();
     assert!(["started", "healthy"].contains(&last), "{d}");
+    // An ephemeral Redis from the dialog: its details say so, its limit is the one given, and
+    // stopping it removes it.
+    let scratch = format!("win-eph-{suffix}");
+    let _scratch_cleanup = Cleanup {
+        service: scratch.clone(),
+        projects: vec![],
+        dir: project_dir.clone(),
+    };
+    let created = call(
+        &w,
+        "create_service",
+        json!({ "kind": "redis", "version": "7", "name": scratch, "mode": "ephemeral", "memory": "64m" }),
+    )
+    .unwrap();
+    assert_eq!(created["mode"], "ephemeral", "{created}");
+    assert!(
+        created["mode_warning"]
+            .as_str()
+            .unwrap()
+            .contains("lost at `down`"),
+        "{created}"
+    );
+    let e = call(&w, "service_details", json!({ "name": scratch })).unwrap();
+    assert_eq!(
+        (e["mode"].as_str(), e["memory_limit_text"].as_str()),
+        (Some("ephemeral"), Some("64 MB")),
+        "{e}"
+    );
+    assert!(e["volume"].as_str().unwrap().contains("tmpfs"), "{e}");
+    call(&w, "stop", json!({ "name": scratch })).unwrap();
+    let snap = call(&w, "status", json!({})).unwrap();
+    assert!(
+        !snap["services"].to_string().contains(&scratch),
+        "an ephemeral service is gone after a stop: {snap}"
+    );
+
     // Settings ▸ Images lists the image with the service that uses it.
     let images = call(&w, "images", json!({})).unwrap();
     let used = images

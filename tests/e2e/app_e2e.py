@@ -405,6 +405,13 @@ def run_checks(driver, project_dir):
 
     def create_postgres_from_the_dialog_and_it_becomes_healthy():
         set_value(by_id("new-name"), SERVICE)
+        # Fast mode: the dialog shows its data-loss warning before anything is created.
+        from selenium.webdriver.support.ui import Select
+        Select(by_id("new-mode")).select_by_value("fast")
+        js(driver, "arguments[0].dispatchEvent(new Event('change'))", by_id("new-mode"))
+        warning = wait_for("the fast-mode warning", lambda: by_id("new-mode-warning").is_displayed() and by_id("new-mode-warning").text, 30)
+        assert "lose or corrupt" in warning, warning
+        assert by_id("new-memory").get_attribute("value") == "512m", by_id("new-memory").get_attribute("value")
         by_id("new-create").click()
         seen = set()
 
@@ -497,6 +504,8 @@ def run_checks(driver, project_dir):
         wait_for("the details", lambda: by_id("details").is_displayed(), 30)
         facts = wait_for("the facts", lambda: (lambda t: t if "Data volume" in t and "MiB" in t and "Memory" in t else None)(by_id("details-facts").text), 60)
         assert f"127.0.0.1:{state['port']}" in facts and SERVICE in facts, facts
+        # Created in fast mode from the dialog: the details say so, with its limit.
+        assert "fast: data in a named volume" in facts and "limit 512 MB" in facts, facts
         logs = wait_for("the logs", lambda: (lambda t: t if "database system is ready to accept connections" in t else None)(by_id("logs-text").text), 60)
         at_end = js(driver, "const p = document.getElementById('logs-text'); return p.scrollTop + p.clientHeight >= p.scrollHeight - 4")
         assert at_end, "the logs did not open at their end"

@@ -49,8 +49,30 @@ pub enum Command {
         /// the image that has them (pgvector/pgvector:pg17, postgis/postgis:17-3.5).
         #[arg(long = "with", value_name = "EXTENSION,...", value_delimiter = ',')]
         with: Vec<String>,
+        /// No volume: the data lives in memory (a tmpfs) and is lost at `down` — which removes
+        /// the service, its projects' databases and passwords — or whenever the server stops.
+        #[arg(long)]
+        ephemeral: bool,
+        /// Durability off for speed (PostgreSQL fsync/synchronous_commit/full_page_writes off,
+        /// MariaDB/MySQL flush once a second, Redis appendfsync no): a crash of the machine or
+        /// of the container can lose or corrupt data.
+        #[arg(long)]
+        fast: bool,
+        /// Memory limit of a new service, e.g. 512m or 1g, or `none` (default per kind:
+        /// PostgreSQL/MariaDB/MySQL 512m, Redis/Valkey 256m, MongoDB 1g; twice that when
+        /// ephemeral). Change it later with `dockhand set`.
+        #[arg(long, value_name = "SIZE")]
+        memory: Option<String>,
     },
-    /// Stop services (containers and data are kept).
+    /// Change a service's settings: its memory limit (applied to the running server at once,
+    /// without a restart; data is kept).
+    Set {
+        service: String,
+        /// New memory limit, e.g. 512m, 1g, or `none`.
+        #[arg(long, value_name = "SIZE", required = true)]
+        memory: String,
+    },
+    /// Stop services (containers and data are kept; an ephemeral service is removed).
     Down {
         #[arg(required = true)]
         services: Vec<String>,

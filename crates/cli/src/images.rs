@@ -180,13 +180,13 @@ pub async fn inspect(m: &Manager, service: &str, events: usize, json: bool) -> R
                 .map_or("size unknown while stopped".into(), human_bytes)
         ),
     );
-    line("mode", i.mode.to_string());
+    line("mode", v.mode.describe().to_string());
+    let limit = dockhand_core::modes::memory_text(v.memory_limit_mb);
     line(
         "memory",
-        match (d.memory_bytes, d.memory_limit_bytes) {
-            (Some(u), Some(l)) => format!("{} of {}", human_bytes(u), human_bytes(l)),
-            (Some(u), None) => human_bytes(u),
-            _ => "— (not running)".into(),
+        match d.memory_bytes {
+            Some(u) => format!("{} in use; limit {limit}", human_bytes(u)),
+            None => format!("— (not running); limit {limit}"),
         },
     );
     line(

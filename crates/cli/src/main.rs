@@ -22,6 +22,7 @@ use clap::Parser;
 use dockhand_core::actions::refusal;
 use dockhand_core::facade::SettingKey;
 use dockhand_core::manager::ProgressFn;
+use dockhand_core::modes::{Mode, ServiceOptions};
 use dockhand_core::{Action, CoreError, Manager, Result, UpRequest};
 use futures_util::StreamExt;
 
@@ -252,12 +253,58 @@ async fn run(cli: Cli) -> Result<()> {
             port,
             image,
             with,
-        } => up(&m, specs, name, port, image, with, cli.json).await,
+            ephemeral,
+            fast,
+            memory,
+        } => {
+            let options = ServiceOptions {
+                mode: (ephemeral || fast).then_some(Mode { ephemeral, fast }),
+                memory_mb: memory
+                    .as_deref()
+                    .map(dockhand_core::modes::parse_memory)
+                    .transpose()?,
+            };
+            up(&m, specs, name, port, image, with, options, cli.json).await
+        }
+        Command::Set { service, memory } => {
+            let mb = dockhand_core::modes::parse_memory(&memory)?;
+            let change = m.set_memory(&service, mb).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string(&change).unwrap());
+            } else {
+                let text = dockhand_core::modes::memory_text;
+                println!(
+                    "{}: memory limit {} → {}{}",
+                    change.service,
+                    text(change.before_mb),
+                    text(change.after_mb),
+                    if change.applied_live {
+                        " (applied to the running server; it was not restarted and keeps its data)"
+                    } else {
+                        " (applies from its next start)"
+                    }
+                );
+                if let Some(t) = change.tmpfs_mb {
+                    println!(
+                        "note: it is ephemeral; its data folder keeps the {} it was created with until it is created again",
+                        text(Some(t))
+                    );
+                }
+            }
+            Ok(())
+        }
         Command::Down { services } => {
             for s in services {
                 let row = m.down(&s).await?;
                 if !cli.json {
-                    println!("{} stopped", row.name);
+                    if row.mode.ephemeral {
+                        println!(
+                            "{} stopped and removed (ephemeral): its data, its projects' databases and their passwords are gone",
+                            row.name
+                        );
+                    } else {
+                        println!("{} stopped", row.name);
+                    }
                 }
             }
             Ok(())
@@ -359,12 +406,15 @@ async fn run(cli: Cli) -> Result<()> {
                         s.state.to_string(),
                         projects,
                         users.join(", "),
+                        s.mode.to_string(),
+                        dockhand_core::modes::memory_arg(s.memory_limit_mb),
                         detail.lines().next().unwrap_or("").to_string(),
                     ]
                 })
                 .collect();
             let header = [
-                "NAME", "SERVER", "ADDRESS", "STATE", "PROJECTS", "HELD BY", "DETAIL",
+                "NAME", "SERVER", "ADDRESS", "STATE", "PROJECTS", "HELD BY", "MODE", "MEMORY",
+                "DETAIL",
             ];
             print!("{}", table(&header, &rows));
             Ok(())
@@ -404,6 +454,8 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
+// One argument per flag of `up`: a struct of them would only restate the command's definition.
+#[allow(clippy::too_many_arguments)]
 async fn up(
     m: &Arc<Manager>,
     specs: Vec<String>,
@@ -411,6 +463,7 @@ async fn up(
     port: Option<u16>,
     image: Option<String>,
     with: Vec<String>,
+    options: ServiceOptions,
     json: bool,
 ) -> Result<()> {
     if specs.len() > 1 && (name.is_some() || port.is_some() || image.is_some() || !with.is_empty())
@@ -433,6 +486,7 @@ async fn up(
                     return Ok(UpRequest {
                         port,
                         image: image.clone(),
+                        options,
                         ..UpRequest::for_service(&row)
                     });
                 }
@@ -442,6 +496,7 @@ async fn up(
                 name: own_name.or_else(|| name.clone()),
                 port,
                 image: image.clone(),
+                options,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -480,13 +535,29 @@ async fn up(
                         )
                     };
                     println!(
-                        "{} ({} {}) {how} at 127.0.0.1:{} — `dockhand url {}` prints its admin URL",
+                        "{} ({} {}, {}, memory limit {}) {how} at 127.0.0.1:{} — `dockhand url {}` prints its admin URL",
                         o.name,
                         o.kind.spec().display_name,
                         o.version,
+                        o.mode,
+                        dockhand_core::modes::memory_text(o.memory_limit_mb),
                         o.host_port,
                         o.name
                     );
+                    if let Some(w) = o.mode.warning() {
+                        println!("warning: {}: {w}", o.name);
+                    }
+                    if o.mode.fast {
+                        let settings = o.kind.driver().fast_settings();
+                        println!(
+                            "  fast settings: {}",
+                            settings
+                                .iter()
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        );
+                    }
                 }
                 outcomes.push(o);
             }

@@ -110,6 +110,10 @@ pub enum CoreError {
     #[error(transparent)]
     Extension(Box<crate::catalog::extensions::ExtensionError>),
 
+    /// A mode or memory limit that cannot be used (`up --fast`, `set --memory`).
+    #[error(transparent)]
+    Mode(#[from] crate::modes::ModeError),
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
@@ -149,6 +153,7 @@ impl CoreError {
             CoreError::ServerDatabase { .. } => "server_database",
             CoreError::Import(e) => e.code(),
             CoreError::Extension(e) => e.code(),
+            CoreError::Mode(e) => e.code(),
             CoreError::Io(_) => "io",
             CoreError::Interrupted => "interrupted",
         }
@@ -163,7 +168,8 @@ impl CoreError {
             | CoreError::ServerDatabase { .. }
             | CoreError::SpecMismatch { .. }
             | CoreError::AmbiguousService { .. }
-            | CoreError::Extension(_) => 2,
+            | CoreError::Extension(_)
+            | CoreError::Mode(_) => 2,
             CoreError::Engine(EngineError::Unavailable { .. })
             | CoreError::Engine(EngineError::Timeout { .. }) => 3,
             CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,

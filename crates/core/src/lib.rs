@@ -14,6 +14,7 @@ pub mod ident;
 pub mod leases;
 pub mod manager;
 pub mod menu;
+pub mod modes;
 pub mod names;
 pub mod platform;
 pub mod ports;

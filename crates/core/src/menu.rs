@@ -434,6 +434,8 @@ mod tests {
             restart_on_failure: false,
             dedicated_to: None,
             origin: crate::store::Origin::Managed,
+            mode: Default::default(),
+            memory_limit_mb: None,
         }
     }
 

@@ -1,5 +1,6 @@
 //! A service's buttons: start, stop, restart, its admin URL and its logs.
 
+use dockhand_core::modes::{parse_memory, Mode, ServiceOptions};
 use dockhand_core::UpRequest;
 use futures_util::StreamExt;
 use tauri::{AppHandle, Runtime, State};
@@ -115,10 +116,14 @@ pub struct Created {
     pub host_port: u16,
     pub admin_user: &'static str,
     pub ready_ms: u64,
+    pub mode: Mode,
+    /// What the user must know of its mode (data loss); none when durable.
+    pub mode_warning: Option<&'static str>,
+    pub memory_limit_mb: Option<u32>,
 }
 
 /// Creates and starts a service exactly as `dockhand up [--name] [--port] [--image] [--with]
-/// KIND:VERSION` would, reporting pull and start progress as `up-progress` events. `extensions`
+/// [--ephemeral] [--fast] [--memory] KIND:VERSION` would, reporting pull and start progress as `up-progress` events. `extensions`
 /// (the form's checkboxes) choose the image that carries them unless `image` names one.
 // A Tauri command's arguments are the webview's named fields, one per form field.
 #[allow(clippy::too_many_arguments)]
@@ -132,6 +137,8 @@ pub async fn create_service<R: Runtime>(
     port: Option<u16>,
     image: Option<String>,
     extensions: Option<Vec<String>>,
+    mode: Option<String>,
+    memory: Option<String>,
 ) -> Res<Created> {
     let m = state.manager().await?;
     let spec = m.parse_spec(&format!("{}:{}", kind.trim(), version.trim()))?;
@@ -154,6 +161,21 @@ pub async fn create_service<R: Runtime>(
         image: image
             .map(|i| i.trim().to_string())
             .filter(|i| !i.is_empty()),
+        // The dialog's mode and memory fields, as `--ephemeral`/`--fast` and `--memory`.
+        options: ServiceOptions {
+            mode: mode
+                .as_deref()
+                .map(Mode::parse)
+                .transpose()
+                .map_err(dockhand_core::CoreError::from)?,
+            memory_mb: memory
+                .as_deref()
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+                .map(parse_memory)
+                .transpose()
+                .map_err(dockhand_core::CoreError::from)?,
+        },
     };
     let out = m
         .up_with_extensions(req, &wanted, &progress_events(&app))
@@ -170,6 +192,9 @@ pub async fn create_service<R: Runtime>(
         host,
         host_port: out.host_port,
         ready_ms: out.ready_ms,
+        mode: out.mode,
+        mode_warning: out.mode.warning(),
+        memory_limit_mb: out.memory_limit_mb,
     })
 }
 

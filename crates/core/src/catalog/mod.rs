@@ -40,8 +40,13 @@ impl Kind {
 
     /// Everything a container of this kind needs at creation: environment, command line and the
     /// files (secrets, config) placed into it before its first start.
-    pub fn container_setup(self, version: &str, admin_password: &str) -> ContainerSetup {
-        self.driver().container_setup(version, admin_password)
+    pub fn container_setup(
+        self,
+        version: &str,
+        admin_password: &str,
+        run: &crate::drivers::RunOptions,
+    ) -> ContainerSetup {
+        self.driver().container_setup(version, admin_password, run)
     }
 }
 
@@ -184,7 +189,11 @@ mod tests {
     #[test]
     fn every_kind_hands_its_password_over_in_a_file_not_the_environment() {
         for kind in Kind::ALL {
-            let setup = kind.container_setup(kind.spec().default_version, "s3cret-pw");
+            let setup = kind.container_setup(
+                kind.spec().default_version,
+                "s3cret-pw",
+                &Default::default(),
+            );
             let leaked = setup
                 .env
                 .iter()

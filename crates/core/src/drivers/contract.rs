@@ -45,6 +45,16 @@ pub const PORT_RANGE: u16 = 100;
 pub const SECRET_DIR: &str = "/run/dockhand";
 pub const ADMIN_PASSWORD_FILE: &str = "/run/dockhand/admin-password";
 
+/// How a service's container is set up beyond its kind and version: its mode (the driver turns
+/// `fast` into its server's durability settings, and may tune an `ephemeral` server) and its
+/// memory limit (for servers whose own settings should stay below it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunOptions {
+    pub mode: crate::modes::Mode,
+    /// `None`: no limit.
+    pub memory_mb: Option<u32>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ContainerSetup {
     pub env: Vec<String>,

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 
 use super::{
     tool, BackupUnit, Connection, ContainerSetup, Driver, Grant, Kind, KindSpec, ProbeError,
-    ProbeTarget, RestoreStrategy, ToolCommand, UrlVariable,
+    ProbeTarget, RestoreStrategy, RunOptions, ToolCommand, UrlVariable,
 };
 use crate::engine::Engine;
 use crate::error::Result;
@@ -43,8 +43,21 @@ impl Driver for FakeDriver {
         real().spec()
     }
 
-    fn container_setup(&self, version: &str, admin_password: &str) -> ContainerSetup {
-        real().container_setup(version, admin_password)
+    fn container_setup(
+        &self,
+        version: &str,
+        admin_password: &str,
+        run: &RunOptions,
+    ) -> ContainerSetup {
+        real().container_setup(version, admin_password, run)
+    }
+
+    fn fast_settings(&self) -> &'static [(&'static str, &'static str)] {
+        real().fast_settings()
+    }
+
+    fn default_memory_mb(&self) -> u32 {
+        real().default_memory_mb()
     }
 
     async fn probe(

@@ -136,8 +136,32 @@ pub trait Driver: Send + Sync {
     /// Image, versions, ports, paths, admin user and deadlines.
     fn spec(&self) -> &'static KindSpec;
 
-    /// Environment, command line and files (secrets, config) of a new container.
-    fn container_setup(&self, version: &str, admin_password: &str) -> ContainerSetup;
+    /// Environment, command line and files (secrets, config) of a new container, in the
+    /// service's mode (with [`Driver::fast_settings`] when it is fast).
+    fn container_setup(
+        &self,
+        version: &str,
+        admin_password: &str,
+        run: &RunOptions,
+    ) -> ContainerSetup;
+
+    /// The durability settings `--fast` turns off, as (setting, value) for messages; empty when
+    /// the kind has no fast mode (then `--fast` is refused).
+    fn fast_settings(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// The memory limit of a new service in MB (an ephemeral one gets as much again for its
+    /// data): the server's measured idle use with headroom for a shared development server.
+    fn default_memory_mb(&self) -> u32 {
+        512
+    }
+
+    /// Applies a changed memory limit to the running server, for kinds whose own settings
+    /// follow the limit (Redis `maxmemory`). The engine changes the limit itself.
+    async fn apply_memory_limit(&self, _admin: &ProbeTarget, _run: &RunOptions) -> Result<()> {
+        Ok(())
+    }
 
     /// Whether a server of version `wanted` opens data written by version `had`.
     fn opens_data_of(&self, _had: &str, _wanted: &str) -> bool {

@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use bollard::container::LogOutput;
 use bollard::models::{
     ContainerCreateBody, ContainerInspectResponse, ContainerStateStatusEnum, ContainerSummary,
-    ContainerSummaryStateEnum, EndpointSettings, ExecConfig, HostConfig, Mount, MountType,
-    NetworkCreateRequest, NetworkingConfig, PortBinding, VolumeCreateRequest,
+    ContainerSummaryStateEnum, ContainerUpdateBody, EndpointSettings, ExecConfig, HostConfig,
+    Mount, MountTmpfsOptions, MountType, NetworkCreateRequest, NetworkingConfig, PortBinding,
+    VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, CreateImageOptionsBuilder, EventsOptionsBuilder,
@@ -26,7 +27,7 @@ use super::socket::{discover_endpoint, Endpoint};
 use super::{
     labels, tarball, ContainerConfig, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStats,
     Engine, EngineError, EngineResult, ImageInfo, LogChunk, MountInfo, OutputStream, PullProgress,
-    RunState, VolumeInfo,
+    RunState, Storage, VolumeInfo,
 };
 use crate::engine::ContainerFile;
 
@@ -203,9 +204,36 @@ fn run_state(s: Option<ContainerStateStatusEnum>) -> RunState {
     }
 }
 
+/// The data directory's mount: the service's volume, or a tmpfs of the given size.
+fn data_mount(spec: &ContainerSpec) -> Mount {
+    match &spec.storage {
+        Storage::Volume(name) => Mount {
+            target: Some(spec.data_path.clone()),
+            source: Some(name.clone()),
+            typ: Some(MountType::VOLUME),
+            ..Default::default()
+        },
+        Storage::Tmpfs { size_bytes } => Mount {
+            target: Some(spec.data_path.clone()),
+            typ: Some(MountType::TMPFS),
+            tmpfs_options: Some(MountTmpfsOptions {
+                size_bytes: Some(*size_bytes as i64),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    }
+}
+
 fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
     let state = r.state.unwrap_or_default();
     let config = r.config.unwrap_or_default();
+    let memory_limit_bytes = r
+        .host_config
+        .as_ref()
+        .and_then(|h| h.memory)
+        .filter(|m| *m > 0)
+        .map(|m| m as u64);
     let bindings = r
         .host_config
         .and_then(|h| h.port_bindings)
@@ -233,6 +261,7 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         started_at: state.started_at,
         labels: config.labels.unwrap_or_default(),
         bindings,
+        memory_limit_bytes,
     }
 }
 
@@ -332,6 +361,7 @@ fn summary_info(s: ContainerSummary) -> Option<ContainerInfo> {
             .into_iter()
             .filter_map(|p| Some((p.ip.unwrap_or_default(), p.public_port?)))
             .collect(),
+        memory_limit_bytes: None,
     })
 }
 
@@ -564,12 +594,11 @@ impl Engine for DockerEngine {
             stop_timeout: Some(spec.stop_timeout.as_secs() as i64),
             host_config: Some(HostConfig {
                 port_bindings: Some(bindings),
-                mounts: Some(vec![Mount {
-                    target: Some(spec.data_path.clone()),
-                    source: Some(spec.volume.clone()),
-                    typ: Some(MountType::VOLUME),
-                    ..Default::default()
-                }]),
+                mounts: Some(vec![data_mount(spec)]),
+                // Swap equal to memory: no swap on top of the limit, so a server that needs
+                // more is stopped at the limit rather than slowed down by swapping.
+                memory: spec.memory_bytes.map(|b| b as i64),
+                memory_swap: spec.memory_bytes.map(|b| b as i64),
                 ..Default::default()
             }),
             networking_config: Some(NetworkingConfig {
@@ -627,6 +656,26 @@ impl Engine for DockerEngine {
             Err(EngineError::AlreadyInState(_)) => Ok(()),
             other => other,
         }
+    }
+
+    async fn update_memory(&self, name: &str, bytes: Option<u64>) -> EngineResult<()> {
+        // Docker takes 0 as "no limit" for the memory and -1 for swap ("unlimited"); both are
+        // set together so that raising the memory above the old swap limit is not refused.
+        let (memory, swap) = match bytes {
+            Some(b) => (b as i64, b as i64),
+            None => (0, -1),
+        };
+        let body = ContainerUpdateBody {
+            memory: Some(memory),
+            memory_swap: Some(swap),
+            ..Default::default()
+        };
+        self.call(
+            "update container memory",
+            CONTROL_LIMIT,
+            self.docker.update_container(name, body),
+        )
+        .await
     }
 
     async fn stop_container(&self, name: &str, grace: Duration) -> EngineResult<()> {

@@ -20,6 +20,8 @@ use crate::engine::ContainerFile;
 struct State {
     containers: HashMap<String, (ContainerInfo, String)>,
     files: HashMap<String, Vec<String>>,
+    /// What each container was created with.
+    specs: HashMap<String, ContainerSpec>,
     volumes: HashMap<String, HashMap<String, String>>,
     images: HashSet<String>,
     networks: HashSet<String>,
@@ -55,6 +57,7 @@ impl FakeEngine {
                     started_at: None,
                     labels: HashMap::new(),
                     bindings: vec![],
+                    memory_limit_bytes: None,
                 },
                 String::new(),
             ),
@@ -81,6 +84,7 @@ impl FakeEngine {
                     started_at: None,
                     labels: HashMap::new(),
                     bindings: vec![("0.0.0.0".into(), port)],
+                    memory_limit_bytes: None,
                 },
                 String::new(),
             ),
@@ -99,6 +103,17 @@ impl FakeEngine {
         c.0.exit_code = Some(code);
         c.0.oom_killed = oom;
         c.1 = logs.into();
+    }
+
+    /// What a container was created with (its storage, its memory limit).
+    pub fn spec_of(&self, name: &str) -> Option<ContainerSpec> {
+        self.s.lock().unwrap().specs.get(name).cloned()
+    }
+
+    /// The memory limit a container has now (after any update).
+    pub fn memory_of(&self, name: &str) -> Option<u64> {
+        let s = self.s.lock().unwrap();
+        s.containers.get(name)?.0.memory_limit_bytes
     }
 
     /// Runs `handler` for every exec (without one, an exec fails: the fake runs no processes).
@@ -215,6 +230,7 @@ impl Engine for FakeEngine {
         }
         s.next_id += 1;
         let id = format!("fake{}", s.next_id);
+        s.specs.insert(spec.name.clone(), spec.clone());
         s.containers.insert(
             spec.name.clone(),
             (
@@ -229,11 +245,21 @@ impl Engine for FakeEngine {
                     started_at: None,
                     labels: spec.labels.clone(),
                     bindings: vec![("127.0.0.1".into(), spec.host_port)],
+                    memory_limit_bytes: spec.memory_bytes,
                 },
                 String::new(),
             ),
         );
         Ok(id)
+    }
+    async fn update_memory(&self, name: &str, bytes: Option<u64>) -> EngineResult<()> {
+        let mut s = self.check()?;
+        let c = s
+            .containers
+            .get_mut(name)
+            .ok_or_else(|| EngineError::NotFound(name.into()))?;
+        c.0.memory_limit_bytes = bytes;
+        Ok(())
     }
     async fn put_files(&self, container: &str, files: &[ContainerFile]) -> EngineResult<()> {
         let mut s = self.check()?;

@@ -34,6 +34,9 @@ pub mod labels {
     pub const VOLUME: &str = "dockhand.volume";
     /// The project a dedicated server serves, so a state database rebuilt from Docker keeps it.
     pub const DEDICATED_TO: &str = "dockhand.dedicated-to";
+    /// How the service keeps its data (`durable`, `fast`, `ephemeral`, `ephemeral-fast`; set on
+    /// containers only), so a state database rebuilt from Docker knows its mode.
+    pub const MODE: &str = "dockhand.mode";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +92,24 @@ pub struct ContainerSpec {
     /// Always published on 127.0.0.1: `-p 5432:5432` would bind every interface and bypass the
     /// host firewall.
     pub host_port: u16,
-    pub volume: String,
+    /// What is mounted at `data_path`.
+    pub storage: Storage,
     pub data_path: String,
     pub network: String,
     pub network_alias: String,
     pub stop_timeout: Duration,
+    /// The cgroup memory limit in bytes, swap included (no swap beyond it); `None`: no limit.
+    pub memory_bytes: Option<u64>,
+}
+
+/// Where a container keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// A named volume: kept when the container goes.
+    Volume(String),
+    /// A tmpfs of at most this many bytes: in memory (counted against the memory limit), gone
+    /// when the container stops.
+    Tmpfs { size_bytes: u64 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -122,6 +138,8 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
     /// Published host bindings of the service port: (host ip, host port).
     pub bindings: Vec<(String, u16)>,
+    /// The cgroup memory limit (`None`: none, or not known from a list).
+    pub memory_limit_bytes: Option<u64>,
 }
 
 /// What a container was made with, beyond [`ContainerInfo`]: what `dockhand detect` and
@@ -283,6 +301,9 @@ pub trait Engine: Send + Sync + 'static {
     /// Places files into a created container (before its first start).
     async fn put_files(&self, container: &str, files: &[ContainerFile]) -> EngineResult<()>;
     async fn start_container(&self, name: &str) -> EngineResult<()>;
+    /// Changes a container's memory limit (swap included, so no swap beyond it) while it runs or
+    /// not; `None` lifts it. The server is not restarted.
+    async fn update_memory(&self, name: &str, bytes: Option<u64>) -> EngineResult<()>;
     async fn stop_container(&self, name: &str, grace: Duration) -> EngineResult<()>;
     async fn remove_container(&self, name: &str) -> EngineResult<()>;
     async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>>;

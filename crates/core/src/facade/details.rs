@@ -67,7 +67,14 @@ impl Manager {
             container_host: row.name.clone(),
             container_port: spec.container_port,
             network: NETWORK.to_string(),
-            volume: crate::manager::volume_of(&row),
+            volume: if row.mode.ephemeral {
+                format!(
+                    "none — ephemeral: a {} tmpfs in memory",
+                    crate::modes::memory_text(Some(crate::modes::tmpfs_mb(row.memory_mb)))
+                )
+            } else {
+                crate::manager::volume_of(&row)
+            },
             volume_bytes,
             memory_bytes: stats.map(|s| s.memory_bytes),
             memory_limit_bytes: stats.and_then(|s| s.memory_limit_bytes),

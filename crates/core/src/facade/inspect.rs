@@ -1,29 +1,16 @@
 //! `dockhand inspect <service>`: the details the window's service page shows, plus what a
 //! developer asks when something is off — the image's registry digest, the network aliases,
-//! the mode, the last health change and the recent events, and an upgrade kept for a rollback.
+//! the last health change and the recent events, and an upgrade kept for a rollback.
 
 use serde::Serialize;
+
+// The mode and memory limit are the service's status (`ServiceStatus::mode`,
+// `memory_limit_mb`), flattened into `details`: status, the window and inspect show the same.
 
 use super::details::ServiceDetails;
 use crate::error::Result;
 use crate::manager::Manager;
 use crate::store::{EventRow, UpgradeRow};
-
-/// How a service keeps its data. Every service is durable today (a named volume, the server's
-/// own fsync settings); `--ephemeral` and `--fast` are planned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Durable,
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Mode::Durable => "durable (a named volume; the server's own fsync settings)",
-        })
-    }
-}
 
 /// The event kinds that record a change of health (the supervisor's and the lifecycle's).
 const HEALTH_EVENTS: &[&str] = &[
@@ -45,7 +32,10 @@ pub struct Inspection {
     pub image_digest: Option<String>,
     /// The names other containers on Dockhand's network reach it by.
     pub network_aliases: Vec<String>,
-    pub mode: Mode,
+    /// The mode in words: where the data lives and what can lose it.
+    pub mode_text: &'static str,
+    /// The memory limit in words (`512 MB`, `no limit`).
+    pub memory_limit_text: String,
     pub last_health: Option<EventRow>,
     /// Newest first.
     pub events: Vec<EventRow>,
@@ -78,7 +68,8 @@ impl Manager {
         Ok(Inspection {
             image_digest,
             network_aliases: vec![name.clone()],
-            mode: Mode::Durable,
+            mode_text: details.view.mode.describe(),
+            memory_limit_text: crate::modes::memory_text(details.view.memory_limit_mb),
             last_health,
             events: history.into_iter().take(events).collect(),
             upgrade: self.store().upgrade(&name)?,

@@ -12,10 +12,11 @@ mod snapshot;
 mod views;
 
 pub use crate::manager::{DatabaseView, ExtensionOption, NewServiceForm, VersionOption};
+pub use crate::modes::Mode;
 pub use crate::platform::PortHolder;
 pub use details::ServiceDetails;
 pub use env_file::EnvWritten;
-pub use inspect::{Inspection, Mode};
+pub use inspect::Inspection;
 pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{

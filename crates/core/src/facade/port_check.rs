@@ -171,6 +171,7 @@ mod tests {
             name: None,
             port: Some(6400),
             image: None,
+            options: Default::default(),
         };
         m.up(&req, &|_| {}).await.unwrap_err();
         let c = m.check_port(6400).await.unwrap();

@@ -229,6 +229,7 @@ mod tests {
             name: Some("cache".into()),
             port: None,
             image: None,
+            options: Default::default(),
         };
         let _ = m.up(&req, &|_| {}).await;
         let snap = m.snapshot(None).await.unwrap();

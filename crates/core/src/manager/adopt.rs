@@ -231,6 +231,9 @@ impl Manager {
                 .iter()
                 .find(|m| m.destination == kind.spec().data_path && m.named_volume)
                 .map(|m| m.source.clone()),
+            // Its owner's settings: whatever durability and memory limit it was made with.
+            mode: crate::modes::Mode::DURABLE,
+            memory_mb: c.memory_limit_bytes.map(|b| (b >> 20) as u32),
             dedicated_to: None,
             origin: Origin::Adopted,
             container: Some(c.name.clone()),

@@ -200,6 +200,24 @@ impl Manager {
             .await;
         self.clear_intent(service);
         stopped?;
+        if row.mode.ephemeral {
+            // Its data went with the stop: nothing of it is kept (as at `down`).
+            let projects = self.remove_ephemeral(row).await?;
+            self.event(
+                service,
+                "removed",
+                &format!(
+                    "no consumer left (grace period of {} over); ephemeral: removed with its data{}",
+                    human_duration(grace),
+                    if projects.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; projects detached: {}", projects.join(", "))
+                    }
+                ),
+            );
+            return Ok(Settled::Stopped);
+        }
         self.store.set_desired(service, Desired::Stopped)?;
         self.store.set_state(service, ServiceState::Stopped, None)?;
         self.store.set_idle_since(service, None)?;
@@ -287,6 +305,7 @@ mod tests {
             name: Some("r".into()),
             port: Some(port),
             image: None,
+            options: Default::default(),
         };
         let first = m.up(&req, &|_| {}).await.unwrap();
         assert!(!first.already_running);

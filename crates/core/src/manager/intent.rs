@@ -77,7 +77,9 @@ pub(crate) fn expected(
             Some(Intent::Start),
             S::Unhealthy | S::Exited | S::Stopped | S::Missing | S::Created | S::Creating,
         ) => (S::Starting, Some("starting…".into())),
-        (Some(Intent::Stop), S::Unhealthy | S::Exited | S::Failed) => {
+        // Missing: a container removed on purpose (an upgrade's switch removes the old one
+        // before the new one is started; `down` of an ephemeral service removes it).
+        (Some(Intent::Stop), S::Unhealthy | S::Exited | S::Failed | S::Missing) => {
             (S::Stopped, Some("stopping…".into()))
         }
         _ => (state, detail),
@@ -102,6 +104,10 @@ mod tests {
         );
         assert_eq!(
             expected(Some(Intent::Stop), S::Unhealthy, refused()),
+            (S::Stopped, Some("stopping…".into()))
+        );
+        assert_eq!(
+            expected(Some(Intent::Stop), S::Missing, None),
             (S::Stopped, Some("stopping…".into()))
         );
         // Without an operation under way, a failure is a failure.

@@ -43,6 +43,7 @@ impl Manager {
         let existing = self.store.service(&name)?;
         if let Some(row) = &existing {
             self.check_same_spec(row, &req.spec)?;
+            self.check_options(row, &req.options)?;
         }
         // A server Dockhand did not create has no volume, image or port of Dockhand's to check
         // or choose: it is only started.
@@ -58,6 +59,7 @@ impl Manager {
             }
             return self.start_pinned(row, progress).await;
         }
+        let resources = self.resources_for(kind, &req.options)?;
 
         // The data volume: the service's own; for a new row, the one an upgrade to this version
         // left (`dockhand-pg-data-17`) when there is one, else the one named after the service.
@@ -72,8 +74,16 @@ impl Manager {
             }
         };
         // Check the data volume before anything is recorded: a foreign or mismatched volume is a
-        // refusal, and its port label lets a recreated service keep its old URL.
-        let volume = self.engine.inspect_volume(&vname).await?;
+        // refusal, and its port label lets a recreated service keep its old URL. An ephemeral
+        // service has none (its data is a tmpfs): a volume of that name is not its business.
+        let ephemeral = existing
+            .as_ref()
+            .map_or(resources.mode.ephemeral, |r| r.mode.ephemeral);
+        let volume = if ephemeral {
+            None
+        } else {
+            self.engine.inspect_volume(&vname).await?
+        };
         if let Some(v) = &volume {
             self.check_volume_is_ours(&vname, kind, &req.spec.version, &v.labels)?;
         }
@@ -92,7 +102,7 @@ impl Manager {
             volume: (vname != volume_name(&name)).then_some(vname.as_str()),
         };
         let port_free = self.port_free;
-        let claimed = self.store.claim_service(&new, |taken| {
+        let claimed = self.store.claim_service_as(&new, &resources, |taken| {
             choose_port(kind, req.port, preferred, taken, port_free)
         });
         let (row, _created) = match claimed {
@@ -106,6 +116,8 @@ impl Manager {
             other => other?,
         };
         self.check_same_spec(&row, &req.spec)?;
+        // Another process may have created it a moment ago, differently.
+        self.check_options(&row, &req.options)?;
         if let Some(p) = req.port.filter(|p| *p != row.host_port) {
             return Err(CoreError::InvalidInput(format!(
                 "service '{name}' already has port {}; ports are kept stable so URLs never change — \
@@ -199,7 +211,24 @@ impl Manager {
         match self.bring_up(row, progress).await {
             Ok(outcome) => Ok(outcome),
             Err(e) => {
-                let reason = e.to_string();
+                let mut reason = e.to_string();
+                // Killed at its memory limit: say so, with the command that raises it.
+                if let Ok(Some(c)) = self
+                    .engine
+                    .inspect_container(&self.container_for(&name))
+                    .await
+                {
+                    if c.oom_killed {
+                        if let Ok(Some(row)) = self.store.service(&name) {
+                            reason = format!("{}; {reason}", super::modes::oom_reason(&row));
+                            let _ =
+                                self.store
+                                    .set_state(&name, ServiceState::Failed, Some(&reason));
+                            self.event(&name, "failed", &reason);
+                            return Err(CoreError::not_ready(&name, reason));
+                        }
+                    }
+                }
                 let _ = self
                     .store
                     .set_state(&name, ServiceState::Failed, Some(&reason));
@@ -256,11 +285,13 @@ impl Manager {
         } else {
             // A container is about to be created. The password comes first, so that a missing
             // keychain fails before anything exists; only a service without data gets a new one.
-            let fresh = self
-                .engine
-                .inspect_volume(&volume_of(&row))
-                .await?
-                .is_none();
+            // An ephemeral service starts from nothing every time its container is created.
+            let fresh = row.mode.ephemeral
+                || self
+                    .engine
+                    .inspect_volume(&volume_of(&row))
+                    .await?
+                    .is_none();
             if fresh {
                 password.get_or_create().await?;
             } else {
@@ -275,7 +306,7 @@ impl Manager {
                     HashMap::from([(labels::MANAGED.to_string(), "true".to_string())]),
                 )
                 .await?;
-            if fresh {
+            if fresh && !row.mode.ephemeral {
                 self.engine
                     .create_volume(&volume_of(&row), self.base_labels(&row))
                     .await?;
@@ -398,6 +429,8 @@ impl Manager {
             host_port: row.host_port,
             ready_ms: took.as_millis() as u64,
             already_running,
+            mode: row.mode,
+            memory_limit_mb: row.memory_mb,
         }
     }
 
@@ -447,7 +480,9 @@ impl Manager {
         progress: &ProgressFn<'_>,
     ) -> Result<ContainerInfo> {
         let cname = container_of(row);
-        let setup = row.kind.container_setup(&row.version, password.expose());
+        let setup =
+            row.kind
+                .container_setup(&row.version, password.expose(), &Self::run_options(row));
         let known = match known {
             Some(c) => Some(c),
             None => self.engine.inspect_container(&cname).await?,
@@ -467,19 +502,25 @@ impl Manager {
         self.store
             .set_state(&row.name, ServiceState::Creating, None)?;
         let spec = row.kind.spec();
+        let mut container_labels = self.container_labels(row);
+        container_labels.extend([super::modes::mode_label(row.mode)]);
+        if row.mode.ephemeral {
+            container_labels.remove(labels::VOLUME);
+        }
         let cspec = ContainerSpec {
             name: cname.clone(),
             image: row.image.clone(),
             env: setup.env,
             cmd: setup.cmd,
-            labels: self.container_labels(row),
+            labels: container_labels,
             container_port: spec.container_port,
             host_port: row.host_port,
-            volume: volume_of(row),
+            storage: Self::storage(row),
             data_path: spec.data_path.into(),
             network: NETWORK.into(),
             network_alias: row.name.clone(),
             stop_timeout: spec.stop_timeout,
+            memory_bytes: Self::memory_bytes(row),
         };
         match self.engine.create_container(&cspec).await {
             Ok(_) => {}
@@ -550,16 +591,44 @@ impl Manager {
         Ok(started)
     }
 
-    /// Stops a service; its container and data stay.
+    /// Stops a service; its container and data stay — except for an ephemeral service, which
+    /// is removed with everything of it (see `remove_ephemeral`).
     pub async fn down(&self, query: &str) -> Result<ServiceRow> {
         let row = self.resolve(query)?;
         // A server shutting down stops answering: expected, not a failure.
         self.note_intent(&row.name, Intent::Stop);
-        let stopped = self.down_noted(&row).await;
+        let stopped = if row.mode.ephemeral {
+            self.down_ephemeral(&row).await
+        } else {
+            self.down_noted(&row).await
+        };
         self.clear_intent(&row.name);
         stopped?;
-        self.event(&row.name, "stopped", "stopped by the user");
+        if !row.mode.ephemeral {
+            self.event(&row.name, "stopped", "stopped by the user");
+        }
         Ok(row)
+    }
+
+    async fn down_ephemeral(&self, row: &ServiceRow) -> Result<()> {
+        let _lock = self.lock(&row.name, consumers::LOCK_LIMIT).await?;
+        // Stopped first, with its grace period, so that clients see a clean shutdown.
+        self.store.set_desired(&row.name, Desired::Stopped)?;
+        self.stop_if_running(&container_of(&row), row.kind).await?;
+        let projects = self.remove_ephemeral(row.clone()).await?;
+        self.event(
+            &row.name,
+            "removed",
+            &if projects.is_empty() {
+                "ephemeral: stopped and removed with its data".to_string()
+            } else {
+                format!(
+                    "ephemeral: stopped and removed with its data; projects detached: {}",
+                    projects.join(", ")
+                )
+            },
+        );
+        Ok(())
     }
 
     async fn down_noted(&self, row: &ServiceRow) -> Result<()> {
@@ -594,6 +663,21 @@ impl Manager {
     }
 
     pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
+        let row = self.resolve(query)?;
+        if row.mode.ephemeral {
+            // Not `down`, which removes it: the container stops (its data goes, as with any stop
+            // of an ephemeral server) and starts again, keeping its projects.
+            self.note_intent(&row.name, Intent::Stop);
+            let stopped = self.stop_if_running(&container_of(&row), row.kind).await;
+            self.clear_intent(&row.name);
+            stopped?;
+            self.event(
+                &row.name,
+                "stopped",
+                "restarted by the user (ephemeral: data cleared)",
+            );
+            return self.up(&UpRequest::for_service(&row), progress).await;
+        }
         let row = self.down(query).await?;
         self.up(&UpRequest::for_service(&row), progress).await
     }
@@ -610,7 +694,7 @@ impl Manager {
         destroyed
     }
 
-    async fn destroy_noted(&self, row: ServiceRow, purge: bool) -> Result<ServiceRow> {
+    pub(super) async fn destroy_noted(&self, row: ServiceRow, purge: bool) -> Result<ServiceRow> {
         if row.origin != Origin::Managed {
             return self.forget(row, purge).await;
         }

@@ -15,6 +15,7 @@ mod import_file;
 mod intent;
 mod keychain;
 mod lifecycle;
+mod modes;
 mod naming;
 mod new_service;
 mod ownership;
@@ -34,9 +35,10 @@ pub use images::{ImagePullProgress, ImageView, PruneReport};
 pub use import::{
     FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
 };
+pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_of, volume_name, volume_of};
-pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
+pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};

@@ -11,6 +11,7 @@ use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::engine::{labels, EngineError};
 use crate::error::Result;
+use crate::modes::{default_memory_mb, Mode};
 use crate::ports::choose_port;
 
 /// One image lookup; the engine's own limit is longer, and the dialog waits for all of them.
@@ -34,6 +35,20 @@ pub struct NewServiceForm {
     /// Extensions a service of this kind can be created with (PostgreSQL's), each with the
     /// image that carries it at this version; empty for other kinds.
     pub extensions: Vec<ExtensionOption>,
+    /// The modes a service of this kind can run in, durable first (the default).
+    pub modes: Vec<ModeOption>,
+}
+
+/// A mode the dialog offers, with what it means and the limit a new service of it gets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModeOption {
+    pub mode: Mode,
+    /// One line on where the data lives and what can lose it.
+    pub description: &'static str,
+    /// What the user must read before choosing it (data loss); none for durable.
+    pub warning: Option<&'static str>,
+    /// The default memory limit in MB (`--memory`'s default for this mode).
+    pub memory_mb: u32,
 }
 
 /// An extension the dialog offers as a checkbox.
@@ -90,7 +105,19 @@ impl Manager {
                 .collect(),
             None => Vec::new(),
         };
+        let driver = self.driver(kind);
+        let modes = Mode::ALL
+            .into_iter()
+            .filter(|m| !m.fast || !driver.fast_settings().is_empty())
+            .map(|mode| ModeOption {
+                mode,
+                description: mode.describe(),
+                warning: mode.warning(),
+                memory_mb: default_memory_mb(driver.default_memory_mb(), mode),
+            })
+            .collect();
         Ok(NewServiceForm {
+            modes,
             kind: kind.as_str(),
             display_name: kind.spec().display_name,
             image: spec.default_image(),
@@ -195,6 +222,20 @@ mod tests {
             .collect();
         assert_eq!(present, ["15"]);
         assert_eq!(f.versions.len(), Kind::Postgres.spec().versions.len());
+        let modes: Vec<(&str, u32, bool)> = f
+            .modes
+            .iter()
+            .map(|m| (m.mode.as_str(), m.memory_mb, m.warning.is_some()))
+            .collect();
+        assert_eq!(
+            modes,
+            [
+                ("durable", 512, false),
+                ("fast", 512, true),
+                ("ephemeral", 1024, true),
+                ("ephemeral-fast", 1024, true)
+            ]
+        );
         let offered: Vec<(&str, &str)> = f
             .extensions
             .iter()
@@ -234,6 +275,7 @@ mod tests {
             name: None,
             port: None,
             image: None,
+            options: Default::default(),
         };
         m.up_with_extensions(req.clone(), &[Extension::Vector], &|_| {})
             .await

@@ -42,6 +42,17 @@ impl Manager {
                 .or_else(|| c.labels.get(labels::PORT).and_then(|p| p.parse().ok()));
             let Some(host_port) = port else { continue };
             let running = c.state == RunState::Running;
+            // Its mode is on its labels (none: made before modes, durable); its limit is the
+            // container's own (the list does not carry it).
+            let mode = c
+                .labels
+                .get(labels::MODE)
+                .and_then(|m| crate::modes::Mode::parse(m).ok())
+                .unwrap_or_default();
+            let memory_mb = match self.engine.inspect_container(&c.name).await? {
+                Some(i) => i.memory_limit_bytes.map(|b| (b / (1024 * 1024)) as u32),
+                None => continue,
+            };
             let row = ServiceRow {
                 name: service.clone(),
                 kind,
@@ -75,6 +86,8 @@ impl Manager {
                 dedicated_to: c.labels.get(labels::DEDICATED_TO).cloned(),
                 origin: crate::store::Origin::Managed,
                 container: None,
+                mode,
+                memory_mb,
             };
             if self.store.adopt_service(&row)? {
                 self.event(

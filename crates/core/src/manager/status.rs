@@ -37,11 +37,11 @@ impl Manager {
                     },
                     RunState::Exited | RunState::Dead if row.desired == Desired::Running => (
                         ServiceState::Exited,
-                        Some(format!(
-                            "exited with code {}{}",
-                            c.exit_code.unwrap_or(-1),
-                            if c.oom_killed { " (out of memory)" } else { "" }
-                        )),
+                        Some(if c.oom_killed {
+                            super::modes::oom_reason(&row)
+                        } else {
+                            format!("exited with code {}", c.exit_code.unwrap_or(-1))
+                        }),
                     ),
                     RunState::Created if row.state == ServiceState::Failed => {
                         (ServiceState::Failed, row.reason.clone())
@@ -71,6 +71,8 @@ impl Manager {
                 restart_on_failure: self.restart_on_failure(&row.name),
                 dedicated_to: row.dedicated_to.clone(),
                 origin: row.origin,
+                mode: row.mode,
+                memory_limit_mb: row.memory_mb,
                 pinned: row.pinned,
                 consumers,
                 projects,

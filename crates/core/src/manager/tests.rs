@@ -33,6 +33,7 @@ fn req(s: &str, name: Option<&str>, port: Option<u16>) -> UpRequest {
         name: name.map(String::from),
         port,
         image: None,
+        options: Default::default(),
     }
 }
 

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::catalog::{Kind, ServiceSpec};
 use crate::error::human_duration;
+use crate::modes::{Mode, ServiceOptions};
 use crate::state::ServiceState;
 use crate::store::{Desired, ServiceRow};
 
@@ -17,6 +18,9 @@ pub struct UpRequest {
     pub port: Option<u16>,
     /// Another image than the official one for this kind and version (a mirror, PostGIS…).
     pub image: Option<String>,
+    /// Mode and memory limit: for a new service (default: durable, its kind's limit), or what
+    /// an existing one is expected to have.
+    pub options: ServiceOptions,
 }
 
 impl UpRequest {
@@ -40,6 +44,7 @@ impl UpRequest {
             spec,
             name: Some(name.to_string()),
             port,
+            options: ServiceOptions::default(),
         })
     }
 
@@ -53,6 +58,7 @@ impl UpRequest {
             name: Some(row.name.clone()),
             port: None,
             image: None,
+            options: ServiceOptions::default(),
         }
     }
 }
@@ -134,6 +140,9 @@ pub struct UpOutcome {
     /// Time from the start call to the first successful round trip; zero if it already ran.
     pub ready_ms: u64,
     pub already_running: bool,
+    pub mode: Mode,
+    /// MB; `None`: no limit.
+    pub memory_limit_mb: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -161,6 +170,10 @@ pub struct ServiceStatus {
     pub dedicated_to: Option<String>,
     /// Created by Dockhand, adopted, or external.
     pub origin: crate::store::Origin,
+    /// How it keeps its data (`durable`, `fast`, `ephemeral`, `ephemeral-fast`).
+    pub mode: Mode,
+    /// Its memory limit in MB (`None`: no limit).
+    pub memory_limit_mb: Option<u32>,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

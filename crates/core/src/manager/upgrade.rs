@@ -196,6 +196,7 @@ impl Manager {
                 row.name
             )));
         }
+        Self::refuse_ephemeral_upgrade(&row)?;
         let _ulock = self.upgrade_lock(&row.name).await?;
         self.recover_upgrade_locked(&row.name).await?;
         let row = self.resolve(&row.name)?;
@@ -496,6 +497,13 @@ impl Manager {
             },
             |taken| choose_port(kind, None, None, taken, port_free),
         )?;
+        // The copy runs with the service's own memory limit: the kind's default may be too
+        // small for the data the old server holds.
+        self.store.set_memory(&u.staging, row.memory_mb)?;
+        let staging = ServiceRow {
+            memory_mb: row.memory_mb,
+            ..staging
+        };
         progress(UpgradeProgress::Step(format!(
             "starting {display} {} beside {} (as '{}', port {})",
             u.to_version, u.from_version, u.staging, staging.host_port
@@ -1020,6 +1028,13 @@ impl Manager {
         let mut targets = Vec::new();
         let mut why_none = None;
         match self.driver(row.kind).major_upgrade() {
+            _ if row.mode.ephemeral => {
+                why_none = Some(
+                    Self::refuse_ephemeral_upgrade(&row)
+                        .unwrap_err()
+                        .to_string(),
+                );
+            }
             None => {
                 why_none = Some(format!(
                     "Dockhand cannot upgrade {} yet",

@@ -105,8 +105,12 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 5: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
     "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
-    // 6: placeholder: another branch's migration 6 (modes and memory).
-    "SELECT 1;",
+    // 6: how a service keeps its data (`durable`, `fast`, `ephemeral`, `ephemeral-fast`) and its
+    // memory limit in MB. Services created before limits existed keep running without one
+    // (NULL): a limit they never had could OOM-kill a server that works today.
+    "ALTER TABLE services ADD COLUMN mode TEXT NOT NULL DEFAULT 'durable'
+        CHECK (mode IN ('durable', 'fast', 'ephemeral', 'ephemeral-fast'));
+     ALTER TABLE services ADD COLUMN memory_mb INTEGER CHECK (memory_mb IS NULL OR memory_mb > 0);",
     // 7: placeholder: another branch's migration 7 (tasks).
     "SELECT 1;",
     // 8: where a service comes from and whom it serves, and projects' external databases.

@@ -9,12 +9,14 @@ mod externals;
 mod migrations;
 mod origin;
 mod projects;
+mod resources;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
 pub use externals::ExternalRow;
 pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
+pub use resources::Resources;
 pub use upgrades::{UpgradeRow, UpgradeStep};
 
 use std::path::Path;
@@ -26,6 +28,7 @@ use serde::Serialize;
 
 use crate::catalog::Kind;
 use crate::error::{CoreError, Result};
+use crate::modes::Mode;
 use crate::state::ServiceState;
 
 pub struct Store {
@@ -84,6 +87,10 @@ pub struct ServiceRow {
     pub origin: Origin,
     /// An adopted service's container (its own name, not `dockhand-<name>`).
     pub container: Option<String>,
+    /// How it keeps its data; chosen at creation.
+    pub mode: Mode,
+    /// The container's memory limit in MB (`None`: no limit).
+    pub memory_mb: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -114,7 +121,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, dedicated_to, origin, container";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, mode, memory_mb, dedicated_to, origin, container";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -141,9 +148,17 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         pinned: r.get(12)?,
         idle_since_ms: r.get(13)?,
         volume: r.get(14)?,
-        dedicated_to: r.get(15)?,
-        origin: Origin::parse(&r.get::<_, String>(16)?),
-        container: r.get(17)?,
+        mode: Mode::parse(&r.get::<_, String>(15)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                15,
+                rusqlite::types::Type::Text,
+                e.to_string().into(),
+            )
+        })?,
+        memory_mb: r.get(16)?,
+        dedicated_to: r.get(17)?,
+        origin: Origin::parse(&r.get::<_, String>(18)?),
+        container: r.get(19)?,
     })
 }
 
@@ -267,20 +282,53 @@ impl Store {
     /// new service comes from `choose_port`, which sees the ports already taken in this store.
     /// Runs under `BEGIN IMMEDIATE`, so two processes claiming at once get one row and distinct
     /// ports.
+    /// A new row is durable with its kind's default memory limit; see [`Store::claim_service_as`].
     pub fn claim_service(
         &self,
         new: &NewService<'_>,
         choose_port: impl FnOnce(&[u16]) -> Result<u16>,
     ) -> Result<(ServiceRow, bool)> {
-        self.claim_service_for(new, None, choose_port)
+        self.claim_service_with(
+            new,
+            &Resources::default_for(new.kind, Mode::DURABLE),
+            None,
+            choose_port,
+        )
     }
 
-    /// [`Self::claim_service`] for a server dedicated to one project: the new row is marked in
+    /// [`Store::claim_service`] for a server dedicated to one project: the new row is marked in
     /// the same transaction, so no other project can be given it in between. An existing row
     /// is returned as it is (the caller checks whom it serves).
     pub fn claim_service_for(
         &self,
         new: &NewService<'_>,
+        dedicated_to: Option<&str>,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<(ServiceRow, bool)> {
+        self.claim_service_with(
+            new,
+            &Resources::default_for(new.kind, Mode::DURABLE),
+            dedicated_to,
+            choose_port,
+        )
+    }
+
+    /// [`Store::claim_service`] with the mode and memory limit a new row gets, written in the
+    /// same transaction (a process killed right after the claim leaves no service in the wrong
+    /// mode). An existing row is returned as it is.
+    pub fn claim_service_as(
+        &self,
+        new: &NewService<'_>,
+        resources: &Resources,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<(ServiceRow, bool)> {
+        self.claim_service_with(new, resources, None, choose_port)
+    }
+
+    fn claim_service_with(
+        &self,
+        new: &NewService<'_>,
+        resources: &Resources,
         dedicated_to: Option<&str>,
         choose_port: impl FnOnce(&[u16]) -> Result<u16>,
     ) -> Result<(ServiceRow, bool)> {
@@ -303,9 +351,10 @@ impl Store {
             let port = choose_port(&taken)?;
             let now = now_ms();
             tx.execute(
-                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9)",
-                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume],
+                "INSERT INTO services (name, kind, version, image, host_port, port_explicit, desired, state, ever_ready, created_at_ms, updated_at_ms, pinned, volume, mode, memory_mb)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9, ?10, ?11)",
+                params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume,
+                        resources.mode.as_str(), resources.memory_mb],
             )?;
             if let Some(project) = dedicated_to {
                 tx.execute(
@@ -329,11 +378,11 @@ impl Store {
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, dedicated_to, origin, container)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, mode, memory_mb, dedicated_to, origin, container)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
                         row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume,
-                        row.dedicated_to, row.origin.as_str(), row.container],
+                        row.mode.as_str(), row.memory_mb, row.dedicated_to, row.origin.as_str(), row.container],
             )?;
             Ok(n == 1)
         })

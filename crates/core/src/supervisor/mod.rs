@@ -347,6 +347,9 @@ impl Actor {
                 ev = docker_events.next(), if subscribed => match ev {
                     Some(Ok(e)) => {
                         tracing::debug!(service = %e.service, action = %e.action, "docker event");
+                        if e.action == "oom" {
+                            self.note_oom(&e.service);
+                        }
                         next_poll = next_poll.min(Instant::now() + EVENT_SETTLE);
                     }
                     // The stream ends when the daemon goes away: check on it now.
@@ -433,6 +436,21 @@ impl Actor {
         if self.config.record_events {
             self.obs.record(service, kind, message);
         }
+    }
+
+    /// The kernel killed a process of a service at its memory limit. When that was the server
+    /// itself the next look finds it failed with the reason; a process it replaces on its own
+    /// (a PostgreSQL backend: the server restarts its sessions) leaves it running, so the kill is
+    /// recorded here, with the command that raises the limit.
+    fn note_oom(&self, service: &str) {
+        let limit = self
+            .statuses
+            .iter()
+            .find(|s| s.name == service)
+            .and_then(|s| s.memory_limit_mb);
+        let msg = crate::manager::oom_message(service, limit);
+        tracing::warn!(service, "{msg}");
+        self.record(Some(service), "oom", &msg);
     }
 
     fn engine_gone(&mut self, reason: String) {

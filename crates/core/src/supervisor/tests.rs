@@ -39,6 +39,8 @@ fn status(name: &str, state: ServiceState) -> ServiceStatus {
         restart_on_failure: false,
         dedicated_to: None,
         origin: crate::store::Origin::Managed,
+        mode: Default::default(),
+        memory_limit_mb: None,
     }
 }
 
@@ -59,10 +61,14 @@ impl World {
 
     /// A container event, as Docker would send it.
     fn docker_event(&self, service: &str) {
+        self.docker_action(service, "die");
+    }
+
+    fn docker_action(&self, service: &str, action: &str) {
         if let Some(tx) = self.docker.lock().unwrap().as_ref() {
             let _ = tx.send(Some(ContainerEvent {
                 service: service.into(),
-                action: "die".into(),
+                action: action.into(),
             }));
         }
     }
@@ -199,6 +205,25 @@ async fn a_server_that_never_answers_turns_unhealthy_after_its_deadline() {
     assert!(waited >= deadline - Duration::from_secs(1), "{waited:?}");
     assert!(waited <= deadline + Duration::from_secs(2), "{waited:?}");
     assert_eq!(s.services[0].reason.as_deref(), Some("it is unhealthy"));
+}
+
+/// A process of a running server killed at its limit (a PostgreSQL backend: the server goes on)
+/// is recorded with the limit and the command that raises it.
+#[tokio::test(start_paused = true)]
+async fn an_oom_event_of_a_running_server_is_recorded_with_the_way_out() {
+    let w = World::with(&[("pg", ServiceState::Running)]);
+    w.statuses.lock().unwrap()[0].memory_limit_mb = Some(512);
+    let sup = spawn_with(w.clone(), SupervisorConfig::default());
+    reach(&sup, "pg", Health::Healthy).await;
+    w.docker_action("pg", "oom");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rec = w.recorded.lock().unwrap().clone();
+    assert!(
+        rec.iter().any(|(k, m)| k == "oom"
+            && m.contains("more than 512 MB")
+            && m.contains("`dockhand set pg --memory 1g`")),
+        "{rec:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

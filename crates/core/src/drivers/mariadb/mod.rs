@@ -14,6 +14,9 @@ pub(super) static MARIADB: MysqlFamily = MysqlFamily {
     dump_tool: "mariadb-dump",
     setup,
     main_database_rank: 1,
+    // Measured idle (`docker stats`, with the settings below): 88 MiB (10.11), 104 MiB (11.8) —
+    // the 64 MB buffer pool, thread stacks and caches; each connection adds ~1–3 MiB.
+    default_memory_mb: 512,
 };
 
 const SPEC: KindSpec = KindSpec {

@@ -173,6 +173,19 @@ pub(crate) async fn provision(kind: Kind, target: &ProbeTarget, g: &Grant<'_>) -
         .map_err(|e| fail(kind, format!("ACL SETUSER answered {e}")))
 }
 
+/// Sets `maxmemory` on the running server (the config file, rewritten by the caller, carries it
+/// across restarts).
+pub(crate) async fn set_maxmemory(kind: Kind, target: &ProbeTarget, bytes: u64) -> Result<()> {
+    let mut c = admin(kind, target).await?;
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg(bytes)
+        .query_async::<()>(&mut c)
+        .await
+        .map_err(|e| fail(kind, format!("CONFIG SET maxmemory answered {e}")))
+}
+
 /// Deletes the project's user. Redis also disconnects every client logged in as it, so a
 /// detached project keeps no open door. A user that is not there is already revoked.
 pub(crate) async fn revoke(kind: Kind, target: &ProbeTarget, user: &str) -> Result<()> {

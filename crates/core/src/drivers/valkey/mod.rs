@@ -43,7 +43,7 @@ mod tests {
     /// Redis client and the Valkey ones (valkey-py, valkey-glide) accept.
     #[test]
     fn follows_the_official_valkey_image_and_hands_out_redis_urls() {
-        let setup = VALKEY.container_setup("8", "pw");
+        let setup = VALKEY.container_setup("8", "pw", &Default::default());
         assert_eq!(setup.cmd[0], "valkey-server");
         let conf = &setup.files[0];
         assert_eq!(setup.cmd[1], conf.path);

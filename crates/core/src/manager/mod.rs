@@ -20,6 +20,7 @@ mod projects;
 mod reconcile;
 mod settings;
 mod status;
+mod tasks;
 mod types;
 mod upgrade;
 
@@ -35,6 +36,7 @@ pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of
 pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
+pub use tasks::{TaskKind, TaskSummary, PROGRESS_EVERY};
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
 pub use upgrade::{
     Finished, RolledBack, UpgradeChoices, UpgradeProgress, UpgradeProgressFn, UpgradeTarget,

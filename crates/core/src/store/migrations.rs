@@ -105,6 +105,28 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 5: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
     "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
+    // placeholder: another branch's migration 6
+    "SELECT 1;",
+    // 7: long operations as tasks (see `store::tasks`): running ones name their process, so one
+    // whose process died is known as interrupted; finished ones are kept as a bounded history.
+    "CREATE TABLE tasks (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind           TEXT NOT NULL,
+        target         TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+        progress_done  INTEGER,
+        progress_total INTEGER,
+        progress_unit  TEXT,
+        message        TEXT,
+        result         TEXT,
+        error          TEXT,
+        pid            INTEGER NOT NULL,
+        pid_start      TEXT,
+        started_at_ms  INTEGER NOT NULL,
+        updated_at_ms  INTEGER NOT NULL,
+        finished_at_ms INTEGER
+     );
+     CREATE INDEX tasks_by_state ON tasks (state, finished_at_ms);",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

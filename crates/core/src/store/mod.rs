@@ -7,10 +7,12 @@ mod backups;
 mod extensions;
 mod migrations;
 mod projects;
+mod tasks;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
+pub use tasks::{TaskProgress, TaskRow, TaskState, TASK_HISTORY};
 pub use upgrades::{UpgradeRow, UpgradeStep};
 
 use std::path::Path;

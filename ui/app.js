@@ -56,7 +56,7 @@ function show(view) {
   }
   $("#view-quit").hidden = view !== "quit";
   if (view === "quit") $("#quit-keep").focus();
-  if (view === "events") loadEvents();
+  if (view === "events") { loadTasks(); loadEvents(); }
   if (view === "backups") loadBackups();
   if (view === "settings") loadSettings();
 }
@@ -753,6 +753,51 @@ async function loadEvents() {
   }
 }
 
+// ---- tasks: long operations of any Dockhand process (this window, the tray, the CLI) ----
+function taskProgress(t) {
+  const p = t.progress;
+  if (p.done == null) return "";
+  const n = (v) => (p.unit === "bytes" ? bytes(v) : `${v}${p.unit ? " " + p.unit : ""}`);
+  return p.total ? `${n(p.done)} / ${n(p.total)}` : n(p.done);
+}
+function taskBar(t) {
+  const bar = el("progress", { max: 1, ariaLabel: `${t.kind} ${t.target}` });
+  if (t.progress.total && t.progress.done != null) bar.value = t.progress.done / t.progress.total;
+  else bar.removeAttribute("value");
+  return bar;
+}
+// The footer: what runs now, polled every 2 s (cheap: one read of the state database).
+async function loadRunningTasks() {
+  try {
+    const running = await invoke("tasks", { history: 0 });
+    const bar = $("#tasks-bar");
+    bar.hidden = running.length === 0;
+    bar.replaceChildren(...running.map((t) => el("span", { className: "task", id: `running-task-${t.id}` },
+      `${t.kind} ${t.target} `, taskBar(t), ` ${[taskProgress(t), t.progress.message].filter(Boolean).join(" · ")}`)));
+    if (!$("#view-events").hidden && running.length !== loadRunningTasks.last) loadTasks();
+    loadRunningTasks.last = running.length;
+  } catch {
+    // Docker not there yet: the banner says so; the footer stays as it was.
+  }
+}
+async function loadTasks() {
+  try {
+    const tasks = await invoke("tasks", { history: 20 });
+    $("#no-tasks").hidden = tasks.length > 0;
+    $("#tasks").hidden = tasks.length === 0;
+    $("#tasks tbody").replaceChildren(...tasks.map((t) => el("tr", { id: `task-${t.id}` },
+      el("td", { textContent: new Date(t.started_at_ms).toLocaleString() }),
+      el("td", { textContent: t.kind }),
+      el("td", { textContent: t.target }),
+      el("td", {}, el("span", { className: `state ${t.state}`, textContent: t.state })),
+      el("td", { textContent: taskProgress(t) }),
+      el("td", { textContent: (t.state === "running" ? t.progress.message : t.result || t.error || "").split("\n")[0] }))));
+  } catch (e) {
+    toast(message(e));
+  }
+}
+setInterval(loadRunningTasks, 2000);
+
 // ---- backups ----
 async function loadBackups() {
   const body = $("#backups tbody");
@@ -933,6 +978,8 @@ await listen("backup-progress", (e) => {
 });
 await listen("backups-changed", () => {
   $("#backup-progress").textContent = "";
+  loadRunningTasks();
+  if (!$("#view-events").hidden) loadTasks();
   if (!$("#view-backups").hidden) loadBackups();
 });
 await listen("supervisor-event", () => {

@@ -128,6 +128,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::projects::copy_text,
             commands::backups::backups_folder,
             commands::window::shell_info,
+            commands::tasks::tasks,
         ])
         .on_window_event(|window, event| match event {
             // Without a tray icon the window is the only way back to the app: closing it is

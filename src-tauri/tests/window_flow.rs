@@ -27,6 +27,38 @@ fn call<W: AsRef<tauri::Webview<tauri::test::MockRuntime>>>(
     get_ipc_response(w, req).map(|b| b.deserialize::<Value>().unwrap())
 }
 
+/// `dockhand tasks --json` from the CLI binary of this build (another process, as a user in a
+/// terminal would run it), on the home the test set in `DOCKHAND_HOME`.
+fn cli_tasks() -> Vec<Value> {
+    let bin = std::env::var_os("DOCKHAND_CLI_BIN")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            // target/debug/deps/window_flow-… → target/debug/dockhand
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().unwrap().parent().unwrap().join("dockhand")
+        });
+    assert!(
+        bin.exists(),
+        "no CLI at {} — build it first (`cargo build -p dockhand-cli`; scripts/test-all.sh does)",
+        bin.display()
+    );
+    let out = std::process::Command::new(&bin)
+        .args(["tasks", "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
 /// Removes what the test made even when an assertion fails half-way (a panic unwinds through it).
 struct Cleanup {
     service: String,
@@ -309,6 +341,19 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
             .any(|x| x["name"] == db.as_str() && x["user"] == db.as_str()),
         "{dbs}"
     );
+
+    // "Back up now" from the window is a task the CLI lists (and the window's own list too).
+    let backed_up = call(&w, "backup_service", json!({ "name": service })).unwrap();
+    assert!(!backed_up.as_array().unwrap().is_empty(), "{backed_up}");
+    let cli = cli_tasks();
+    let task = cli
+        .iter()
+        .find(|t| t["kind"] == "backup" && t["target"] == service.as_str())
+        .unwrap_or_else(|| panic!("the window's backup is not in `dockhand tasks`: {cli:#?}"));
+    assert_eq!(task["state"], "succeeded", "{task}");
+    assert_eq!(task["pid"], std::process::id(), "run by the app: {task}");
+    let listed = call(&w, "tasks", json!({})).unwrap();
+    assert_eq!(listed[0]["id"], task["id"], "{listed}");
 
     // The folder as "Add project" shows it, then added and attached as its dockhand.toml says.
     let f = call(

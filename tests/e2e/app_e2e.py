@@ -723,6 +723,13 @@ def run_checks(driver, project_dir):
         assert re.fullmatch(r"[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
         listed = json.loads(cli("backups", "--json"))
         assert any(b["database"] == PROJECT and b["service"] == SERVICE for b in listed), listed
+        # The tray's backup is a task: the CLI lists it, and so does the window's Events view.
+        tasks = json.loads(cli("tasks", "--json"))
+        task = next((t for t in tasks if t["kind"] == "backup" and t["target"] == SERVICE), None)
+        assert task and task["state"] == "succeeded", tasks
+        by_id("tab-events").click()
+        wait_for("the task in the Events view", lambda: by_id(f"task-{task['id']}"), 30)
+        by_id("tab-services").click()
 
     def backups_view_lists_and_verifies():
         by_id("tab-backups").click()

@@ -302,6 +302,13 @@ pub enum Command {
     Completions { shell: clap_complete::Shell },
     #[command(subcommand, hide = true)]
     Internal(InternalCommand),
+    /// Long operations of every Dockhand process (this one, other terminals, the tray app):
+    /// running ones first with their progress, then the most recent finished ones.
+    Tasks {
+        /// The whole kept history (the last 200 finished tasks), not only the 20 most recent.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show the history of what happened to services, newest first.
     Events {
         service: Option<String>,

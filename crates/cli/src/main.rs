@@ -10,6 +10,7 @@ mod import_export;
 mod install_files;
 mod output;
 mod projects;
+mod tasks;
 mod upgrade;
 mod watch;
 
@@ -424,6 +425,7 @@ async fn run(cli: Cli) -> Result<()> {
             follow,
             tail,
         } => logs(&m, &service, follow, tail).await,
+        Command::Tasks { all } => tasks::list(&m, all, cli.json),
         Command::Events { service, limit } => {
             if let Some(s) = &service {
                 m.resolve(s).ok();

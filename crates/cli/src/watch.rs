@@ -3,19 +3,30 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
+use dockhand_core::store::TaskRow;
 use dockhand_core::supervisor::{self, Snapshot, SupervisorConfig, SupervisorEvent};
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{ago, table};
+
+/// How often `status --watch` looks for running tasks.
+const TASKS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub async fn status_watch(m: &Arc<Manager>, json: bool) -> Result<()> {
     // Only watching: the tray app (if running) records events and acts on failures.
     let sup = supervisor::spawn(m.clone(), SupervisorConfig::observer());
     let mut rx = sup.snapshots();
     let tty = !json && std::io::stdout().is_terminal();
+    // Long operations of any Dockhand process (a backup from the tray, an upgrade in another
+    // terminal) are shown under the services while they run; the state database is asked once
+    // a second.
+    let mut tasks: Vec<TaskRow> = Vec::new();
+    let mut tick = tokio::time::interval(TASKS_EVERY);
+    let mut last: Option<Snapshot> = None;
     let first = rx.borrow().clone();
     if first.ready {
-        print_snapshot(&first, json, tty);
+        print_snapshot(&first, &tasks, json, tty);
+        last = Some(first);
     }
     loop {
         tokio::select! {
@@ -27,7 +38,28 @@ pub async fn status_watch(m: &Arc<Manager>, json: bool) -> Result<()> {
                 if !snap.ready {
                     continue;
                 }
-                print_snapshot(&snap, json, tty);
+                print_snapshot(&snap, &tasks, json, tty);
+                last = Some(snap);
+            }
+            _ = tick.tick() => {
+                let now = match m.running_tasks() {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::warn!("could not read the running tasks: {e}");
+                        continue;
+                    }
+                };
+                if now == tasks {
+                    continue;
+                }
+                tasks = now;
+                if json {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "{}", serde_json::json!({"type": "tasks", "tasks": tasks}));
+                    let _ = out.flush();
+                } else if let Some(snap) = &last {
+                    print_snapshot(snap, &tasks, json, tty);
+                }
             }
             _ = tokio::signal::ctrl_c() => {
                 sup.shutdown().await;
@@ -151,7 +183,7 @@ fn print_event(e: &SupervisorEvent, json: bool) {
     let _ = out.flush();
 }
 
-fn print_snapshot(snap: &Snapshot, json: bool, tty: bool) {
+fn print_snapshot(snap: &Snapshot, tasks: &[TaskRow], json: bool, tty: bool) {
     let mut out = std::io::stdout().lock();
     if json {
         let _ = writeln!(out, "{}", serde_json::to_string(snap).unwrap());
@@ -195,6 +227,9 @@ fn print_snapshot(snap: &Snapshot, json: bool, tty: bool) {
             &rows
         )
     );
+    if !tasks.is_empty() {
+        let _ = write!(out, "\nRunning tasks:\n{}", crate::tasks::render(tasks));
+    }
     let _ = writeln!(
         out,
         "— {} (Ctrl-C to stop)",

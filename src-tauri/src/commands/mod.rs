@@ -11,6 +11,7 @@ pub mod logs;
 pub mod projects;
 pub mod services;
 pub mod settings;
+pub mod tasks;
 pub mod upgrades;
 pub mod window;
 

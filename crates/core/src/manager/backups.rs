@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{container_of, Manager};
+use super::tasks::restore_task_target;
+use super::{container_of, Manager, TaskKind};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
 use crate::backup::{
@@ -90,6 +91,18 @@ impl Manager {
         reason: &str,
         progress: &BackupProgressFn<'_>,
     ) -> Result<Vec<BackupRow>> {
+        let task = self.begin_task(TaskKind::Backup, &self.backup_task_target(query, scope))?;
+        let feed = task.backup_feed(progress);
+        task.finish(self.backup_untracked(query, scope, reason, &feed).await)
+    }
+
+    async fn backup_untracked(
+        &self,
+        query: &str,
+        scope: &BackupScope,
+        reason: &str,
+        progress: &BackupProgressFn<'_>,
+    ) -> Result<Vec<BackupRow>> {
         let row = self.resolve(query)?;
         let done = self.backup_held(&row, scope, reason, progress).await?;
         if done.is_empty() {
@@ -143,6 +156,16 @@ impl Manager {
     /// [`Manager::backup_all_running`], saying also which services had nothing to back up and
     /// which were not running: nothing is skipped silently.
     pub async fn backup_all(
+        &self,
+        reason: &str,
+        progress: &BackupProgressFn<'_>,
+    ) -> Result<BackupAllReport> {
+        let task = self.begin_task(TaskKind::BackupAll, "every running service")?;
+        let feed = task.backup_feed(progress);
+        task.finish(self.backup_all_untracked(reason, &feed).await)
+    }
+
+    async fn backup_all_untracked(
         &self,
         reason: &str,
         progress: &BackupProgressFn<'_>,
@@ -328,6 +351,18 @@ impl Manager {
     /// restore is complete, restored), and whatever it had created is recognised and removed by
     /// the next restore on the service; see [`PendingRestore`].
     pub async fn restore(
+        &self,
+        id: i64,
+        into: Option<&str>,
+        overwrite: bool,
+        progress: &BackupProgressFn<'_>,
+    ) -> Result<Restored> {
+        let task = self.begin_task(TaskKind::Restore, &restore_task_target(id, into))?;
+        let feed = task.backup_feed(progress);
+        task.finish(self.restore_untracked(id, into, overwrite, &feed).await)
+    }
+
+    async fn restore_untracked(
         &self,
         id: i64,
         into: Option<&str>,
@@ -1055,15 +1090,18 @@ impl Manager {
             // 137 / 139: killed or crashed, not a judgement on the input.
             return Err(failed(tool_error(context.clone(), &t, Some(code), &stderr)));
         }
+        // All of the dump is written (not yet fsynced and renamed: a kill from here on leaves
+        // only a `.partial` file, which the next backup into this folder removes).
+        progress(BackupProgress {
+            service: row.name.clone(),
+            database: database.to_string(),
+            bytes: file.bytes(),
+        });
+        test_pause("backup-dumped").await;
         let written = match file.finish() {
             Ok(w) => w,
             Err(e) => return Err(failed(e)),
         };
-        progress(BackupProgress {
-            service: row.name.clone(),
-            database: database.to_string(),
-            bytes: written.size,
-        });
         let recorded = self.store.insert_backup(&NewBackup {
             service: &row.name,
             kind: row.kind.as_str(),
@@ -1189,8 +1227,9 @@ pub(super) fn tool_error(
 }
 
 /// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
-/// restore creates `<file>` on reaching `<step>` and waits there (to be killed). Steps:
-/// created (MariaDB), restored, finishing, swapped (PostgreSQL), done.
+/// restore creates `<file>` on reaching `<step>` and waits there (to be killed, or to go on when
+/// the test removes the file). Steps: created (MariaDB), restored, finishing, swapped
+/// (PostgreSQL), done; a backup's backup-dumped (the dump written, not yet renamed).
 pub(super) async fn test_pause(step: &str) {
     let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
         return;
@@ -1201,7 +1240,10 @@ pub(super) async fn test_pause(step: &str) {
     };
     if at == step {
         let _ = std::fs::write(file, step);
-        tokio::time::sleep(Duration::from_secs(600)).await;
+        let until = std::time::Instant::now() + Duration::from_secs(600);
+        while std::path::Path::new(file).exists() && std::time::Instant::now() < until {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 

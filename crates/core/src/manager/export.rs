@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::backups::{tool_error, DUMP_LIMIT};
-use super::{container_of, Manager};
+use super::{container_of, Manager, TaskKind};
 use crate::backup::validate_database_name;
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
@@ -55,6 +55,17 @@ impl Manager {
     /// Dumps a database — `<service>/<database>`, or a project's (its only SQL database) — to
     /// `dest`.
     pub async fn export(
+        &self,
+        target: &str,
+        dest: ExportDest,
+        progress: &ExportProgressFn<'_>,
+    ) -> Result<Exported> {
+        let task = self.begin_task(TaskKind::Export, target)?;
+        let feed = task.export_feed(progress);
+        task.finish(self.export_untracked(target, dest, &feed).await)
+    }
+
+    async fn export_untracked(
         &self,
         target: &str,
         dest: ExportDest,

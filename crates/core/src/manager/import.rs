@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::backups::{tool_error, Feed, DUMP_LIMIT};
 use super::import_file::{inspect, FeedStream, ImportFile};
 use super::projects::project_secret_key;
-use super::{container_of, Manager};
+use super::{container_of, Manager, TaskKind};
 use crate::backup::{validate_database_name, BackupProgress};
 use crate::drivers::{ImportInput, Importer, RestoreStrategy};
 use crate::engine::{LogChunk, OutputStream};
@@ -175,6 +175,18 @@ impl Manager {
     /// `<service>/<database>` naming a project's database. A database holding anything is only
     /// replaced with `replace`, and any existing one is backed up first.
     pub async fn import(
+        &self,
+        target: &str,
+        file: &Path,
+        replace: bool,
+        progress: &ImportProgressFn<'_>,
+    ) -> Result<Imported> {
+        let task = self.begin_task(TaskKind::Import, target)?;
+        let feed = task.import_feed(progress);
+        task.finish(self.import_untracked(target, file, replace, &feed).await)
+    }
+
+    async fn import_untracked(
         &self,
         target: &str,
         file: &Path,

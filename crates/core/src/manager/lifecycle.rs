@@ -9,7 +9,7 @@ use super::naming::{
     admin_secret_key, container_name, container_of, versioned_volume_name, volume_name, volume_of,
     NETWORK,
 };
-use super::{consumers, projects, Manager, ProgressFn, UpOutcome, UpRequest};
+use super::{consumers, projects, Manager, ProgressFn, TaskKind, UpOutcome, UpRequest};
 use super::{Progress, HOST, PORT_RETRIES, STATUS_PROBE_LIMIT};
 use crate::catalog::ServiceSpec;
 use crate::engine::{labels, ContainerInfo, ContainerSpec, EngineError, PullProgress, RunState};
@@ -139,6 +139,8 @@ impl Manager {
         let name = row.name.clone();
         // From here until the start is done, what the supervisor sees is the way up.
         self.note_intent(&name, Intent::Start);
+        let task = self.lazy_task(TaskKind::Up, &name);
+        let progress = &task.up_feed(progress);
         let started = async {
             self.store.set_desired(&name, Desired::Running)?;
             self.store.set_pinned(&name, true)?;
@@ -150,7 +152,7 @@ impl Manager {
         if started.is_err() {
             self.forget_if_never_created(&name).await;
         }
-        started
+        task.finish(started)
     }
 
     /// After a failed first start (a pull that failed, a name another home's container holds):

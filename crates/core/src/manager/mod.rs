@@ -23,6 +23,7 @@ mod projects;
 mod reconcile;
 mod settings;
 mod status;
+mod tasks;
 mod types;
 mod upgrade;
 
@@ -41,6 +42,7 @@ pub(crate) use naming::{admin_secret_key, container_of, volume_name, volume_of};
 pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
+pub use tasks::{TaskKind, TaskSummary, PROGRESS_EVERY};
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
 pub use upgrade::{
     Finished, RolledBack, UpgradeChoices, UpgradeProgress, UpgradeProgressFn, UpgradeTarget,
@@ -66,7 +68,8 @@ const STATUS_PROBE_LIMIT: Duration = Duration::from_secs(2);
 
 pub struct Manager {
     engine: Arc<dyn Engine>,
-    store: Store,
+    /// Shared with a task's delayed progress write (see `tasks`).
+    store: Arc<Store>,
     secrets: Arc<dyn SecretStore>,
     home: Home,
     instance: String,
@@ -85,7 +88,7 @@ impl Manager {
         let instance = store.instance_id()?;
         Ok(Manager {
             engine,
-            store,
+            store: Arc::new(store),
             secrets: Arc::new(crate::secrets::CachingSecretStore::new(secrets)),
             home,
             instance,

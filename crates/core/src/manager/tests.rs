@@ -303,4 +303,24 @@ async fn up_attach_and_backup_succeed_through_the_driver_seam() {
     let v = m.verify(b.id).await.unwrap();
     assert!(v.checksum_ok && v.readable == Some(true), "{v:?}");
     assert_eq!(m.backups(Some("postgres-15"), None).unwrap().len(), 1);
+    // Both long operations are on record as tasks: the backup (newest first), then the `up`
+    // that created the container.
+    let tasks: Vec<(String, String, crate::store::TaskState)> = m
+        .tasks(10)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.kind, t.target, t.state))
+        .collect();
+    use crate::store::TaskState::Succeeded;
+    assert_eq!(
+        tasks,
+        [
+            (
+                "backup".into(),
+                "postgres-15 (project shop)".into(),
+                Succeeded
+            ),
+            ("up".into(), "postgres-15".into(), Succeeded)
+        ]
+    );
 }

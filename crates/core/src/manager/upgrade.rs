@@ -30,7 +30,7 @@ use super::intent::Intent;
 use super::naming::{
     admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
 };
-use super::{consumers, Manager, Progress, HOST};
+use super::{consumers, Manager, Progress, TaskKind, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;
 use crate::drivers::upgrade::{Checksums, MajorUpgrade};
@@ -177,6 +177,19 @@ fn staging_name(service: &str) -> String {
 impl Manager {
     /// Upgrades a service to a newer major version; see the module documentation.
     pub async fn upgrade(
+        &self,
+        query: &str,
+        to: &str,
+        image: Option<&str>,
+        progress: &UpgradeProgressFn<'_>,
+    ) -> Result<Upgraded> {
+        let target = format!("{} to {to}", self.task_target(query));
+        let task = self.begin_task(TaskKind::Upgrade, &target)?;
+        let feed = task.upgrade_feed(progress);
+        task.finish(self.upgrade_untracked(query, to, image, &feed).await)
+    }
+
+    async fn upgrade_untracked(
         &self,
         query: &str,
         to: &str,
@@ -878,6 +891,16 @@ impl Manager {
     /// Goes back to the version before the last upgrade: the newer version's databases are
     /// backed up first, and its data is kept until `--finish`.
     pub async fn rollback_upgrade(
+        &self,
+        query: &str,
+        progress: &UpgradeProgressFn<'_>,
+    ) -> Result<RolledBack> {
+        let task = self.begin_task(TaskKind::Rollback, &self.task_target(query))?;
+        let feed = task.upgrade_feed(progress);
+        task.finish(self.rollback_untracked(query, &feed).await)
+    }
+
+    async fn rollback_untracked(
         &self,
         query: &str,
         progress: &UpgradeProgressFn<'_>,

@@ -111,8 +111,26 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE services ADD COLUMN mode TEXT NOT NULL DEFAULT 'durable'
         CHECK (mode IN ('durable', 'fast', 'ephemeral', 'ephemeral-fast'));
      ALTER TABLE services ADD COLUMN memory_mb INTEGER CHECK (memory_mb IS NULL OR memory_mb > 0);",
-    // 7: placeholder: another branch's migration 7 (tasks).
-    "SELECT 1;",
+    // 7: long operations as tasks (see `store::tasks`): running ones name their process, so one
+    // whose process died is known as interrupted; finished ones are kept as a bounded history.
+    "CREATE TABLE tasks (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind           TEXT NOT NULL,
+        target         TEXT NOT NULL,
+        state          TEXT NOT NULL CHECK (state IN ('running', 'succeeded', 'failed', 'interrupted')),
+        progress_done  INTEGER,
+        progress_total INTEGER,
+        progress_unit  TEXT,
+        message        TEXT,
+        result         TEXT,
+        error          TEXT,
+        pid            INTEGER NOT NULL,
+        pid_start      TEXT,
+        started_at_ms  INTEGER NOT NULL,
+        updated_at_ms  INTEGER NOT NULL,
+        finished_at_ms INTEGER
+     );
+     CREATE INDEX tasks_by_state ON tasks (state, finished_at_ms);",
     // 8: where a service comes from and whom it serves, and projects' external databases.
     // `dedicated_to`: the one project a dedicated server serves (no other project is given a
     // database on it). `origin`: 'managed' (Dockhand created its container) or 'adopted' (a

@@ -10,6 +10,7 @@ mod migrations;
 mod origin;
 mod projects;
 mod resources;
+mod tasks;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
@@ -17,6 +18,7 @@ pub use externals::ExternalRow;
 pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 pub use resources::Resources;
+pub use tasks::{TaskProgress, TaskRow, TaskState, TASK_HISTORY};
 pub use upgrades::{UpgradeRow, UpgradeStep};
 
 use std::path::Path;

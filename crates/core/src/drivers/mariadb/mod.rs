@@ -14,6 +14,7 @@ pub(super) static MARIADB: MysqlFamily = MysqlFamily {
     dump_tool: "mariadb-dump",
     setup,
     main_database_rank: 1,
+    jdbc_scheme: "jdbc:mariadb",
 };
 
 const SPEC: KindSpec = KindSpec {

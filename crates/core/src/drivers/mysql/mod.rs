@@ -15,6 +15,7 @@ pub(super) static MYSQL: MysqlFamily = MysqlFamily {
     dump_tool: "mysqldump",
     setup,
     main_database_rank: 2,
+    jdbc_scheme: "jdbc:mysql",
 };
 
 const SPEC: KindSpec = KindSpec {

@@ -33,6 +33,10 @@ pub(crate) struct MysqlFamily {
     pub dump_tool: &'static str,
     pub setup: fn(admin_password: &str) -> ContainerSetup,
     pub main_database_rank: u8,
+    /// The JDBC scheme of the server's own Connector/J (`jdbc:mariadb`, `jdbc:mysql`): MariaDB
+    /// Connector/J 3 takes only `jdbc:mariadb:` (unless told `permitMysqlScheme`), MySQL's only
+    /// `jdbc:mysql:`.
+    pub jdbc_scheme: &'static str,
 }
 
 #[async_trait]
@@ -73,6 +77,13 @@ impl Driver for MysqlFamily {
             ("MYSQL_PASSWORD", c.password.into()),
             ("MYSQL_DATABASE", c.database.into()),
         ]
+    }
+
+    fn jdbc_url(&self, c: &Connection<'_>) -> Option<String> {
+        Some(format!(
+            "{}://{}:{}/{}",
+            self.jdbc_scheme, c.host, c.port, c.database
+        ))
     }
 
     fn main_database_rank(&self) -> u8 {

@@ -237,6 +237,7 @@ function projectCard(p, snap) {
     list,
     el("div", { className: "row" }, pick, " ", attach),
     copies,
+    p.env_error ? el("p", { className: "error env-error", textContent: p.env_error }) : "",
     el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
       el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
     snippet);

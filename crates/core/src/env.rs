@@ -170,10 +170,12 @@ impl EnvMapping {
                 }
                 toml::Value::Boolean(false) => None,
                 toml::Value::Boolean(true) => continue,
-                other => return Err(format!(
+                other => {
+                    return Err(format!(
                     "[env] {name} = {other}: write a new name in quotes (rename), false (leave it \
                          out) or true (keep it)"
-                )),
+                ))
+                }
             };
             choices.insert(name.clone(), choice);
         }

@@ -52,7 +52,10 @@ pub struct ProjectView {
     pub path: Option<String>,
     pub up: bool,
     pub attachments: Vec<AttachmentView>,
-    pub vars: Vec<&'static str>,
+    /// Its URL variables as the project names them (`[env]` in its dockhand.toml).
+    pub vars: Vec<String>,
+    /// Why `vars` is empty when its dockhand.toml cannot be read.
+    pub env_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -103,6 +106,8 @@ impl Snapshot {
                     .iter()
                     .filter_map(|a| Kind::parse(&a.kind).ok())
                     .collect(),
+                vars: p.vars.clone(),
+                env_error: p.env_error.is_some(),
                 up: p.up,
             })
             .collect()

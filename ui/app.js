@@ -136,7 +136,7 @@ function renderServices(snap) {
     const r = tr.querySelector(".reason");
     r.textContent = reason;
     r.title = s.detail || "";
-    tr.querySelector(".projects-count").textContent = String(s.projects.length);
+    tr.querySelector(".projects-count").textContent = s.dedicated_to ? `${s.dedicated_to} (dedicated)` : String(s.projects.length);
     tr.querySelector(".users").textContent = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
     const can = s.actions;
     enable(b.start, can.start);
@@ -208,21 +208,28 @@ function projectCard(p, snap) {
       await invoke("detach_project", { project: p.name, service: a.service });
       toast(`${p.name} detached from ${a.service}; its database ${a.database} is kept`);
     });
-    list.append(el("li", {}, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user} `, detach));
+    const own = a.dedicated ? " — its own server (dedicated)" : "";
+    list.append(el("li", { className: a.dedicated ? "dedicated" : "" }, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}${own} `, detach));
   }
 
   // Attach: an existing service, or a new one of a kind and version.
   const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
   const attached = new Set(p.attachments.map((a) => a.service));
-  for (const s of snap.services.filter((s) => !attached.has(s.name))) {
+  // A server dedicated to another project is not offered: the core would refuse it.
+  for (const s of snap.services.filter((s) => !attached.has(s.name) && (!s.dedicated_to || s.dedicated_to === p.name))) {
     pick.append(el("option", { value: s.name, textContent: `${s.name} (${kindName(s.kind)} ${s.version})` }));
   }
   for (const k of snap.kinds) {
     pick.append(el("option", { value: `${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}` }));
   }
+  for (const k of snap.kinds) {
+    pick.append(el("option", { value: `dedicated ${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}, dedicated to ${p.name}` }));
+  }
   const attach = el("button", { textContent: "Attach", className: "attach", ariaLabel: `Attach ${p.name}` });
   attach.onclick = () => act(attach, "Attaching…", async () => {
-    const rows = await invoke("attach_project", { project: p.name, targets: [pick.value] });
+    const dedicated = pick.value.startsWith("dedicated ");
+    const target = dedicated ? pick.value.slice("dedicated ".length) : pick.value;
+    const rows = await invoke("attach_project", { project: p.name, targets: [target], dedicated });
     toast(rows.map((r) => `${p.name}: database ${r.db_name} on ${r.service}`).join("; ") || "Attached");
   });
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
@@ -488,6 +495,8 @@ async function refreshDetails() {
   const facts = [
     ["State", d.state + (d.detail ? ` — ${d.detail.split("\n")[0]}` : "")],
     ["Version", `${kindName(d.kind)} ${d.version}`],
+    ["Made by", d.origin === "adopted" ? "you — a container Dockhand adopted (never re-created or removed by it)" : d.origin === "external" ? "elsewhere — an external server Dockhand only connects to" : "Dockhand"],
+    ["Serves", d.dedicated_to ? `project ${d.dedicated_to} only (a dedicated server)` : "every project that attaches (shared)"],
     ["Image", d.image + (d.image_digest ? ` (${d.image_digest.split("@")[1].slice(0, 19)}…)` : " (built locally)")],
     ["Mode", d.mode === "durable" ? "durable — a named volume, the server's own fsync settings" : d.mode],
     ["From your computer", `${d.host}:${d.host_port}`],
@@ -784,6 +793,7 @@ async function loadSettings() {
   }
   invoke("about").then((a) => ($("#about").textContent = `Dockhand ${a.version} (${a.commit})`)).catch(() => {});
   loadImages();
+  loadDetected();
 }
 
 async function loadImages() {
@@ -798,6 +808,37 @@ async function loadImages() {
   $("#images-prune").disabled = unused === 0;
 }
 $("#images-refresh").onclick = () => act($("#images-refresh"), "Refreshing…", loadImages);
+
+async function loadDetected() {
+  let list;
+  try { list = await invoke("detect_containers"); } catch (e) { $("#detect-state").textContent = message(e); return; }
+  $("#detected tbody").replaceChildren(...list.map((d) => {
+    const cell = el("td");
+    if (d.adopted_as) {
+      cell.textContent = `adopted as ${d.adopted_as}`;
+    } else if (d.blocked) {
+      cell.textContent = `cannot be adopted: ${d.blocked}`;
+    } else {
+      // A password field only when the container's configuration does not hold it.
+      const asked = !d.credentials || d.credentials.startsWith("asked");
+      const pw = el("input", { type: "password", ariaLabel: `Superuser password of ${d.container}`, placeholder: "superuser password", hidden: !asked });
+      const adopt = el("button", { textContent: "Adopt", className: "adopt", ariaLabel: `Adopt ${d.container}` });
+      adopt.onclick = () => act(adopt, "Adopting…", async () => {
+        const row = await invoke("adopt_container", { container: d.container, password: asked ? pw.value : null });
+        toast(`${d.container} adopted as ${row.name}`);
+        await loadDetected();
+      });
+      cell.append(...(asked ? [pw, " "] : []), adopt, el("span", { className: "detail", textContent: asked ? "" : ` password ${d.credentials}` }));
+    }
+    return el("tr", { id: `detected-${d.container}` },
+      el("td", { textContent: d.container }),
+      el("td", { textContent: `${kindName(d.kind)} ${d.version || "?"}${d.running ? "" : " (stopped)"}` }),
+      el("td", { textContent: d.host_port ? String(d.host_port) : "not published" }),
+      cell);
+  }));
+  $("#detect-state").textContent = list.length ? `${list.length} found` : "No database containers outside Dockhand.";
+}
+$("#detect-refresh").onclick = () => act($("#detect-refresh"), "Looking…", loadDetected);
 $("#images-prune").onclick = () => act($("#images-prune"), "Removing…", async () => {
   const r = await invoke("prune_images");
   if (!r) { toast("Nothing removed"); return; }

@@ -108,6 +108,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::databases::databases,
             commands::databases::create_database,
             commands::databases::drop_database,
+            commands::adopt::detect_containers,
+            commands::adopt::adopt_container,
             commands::images::images,
             commands::images::prune_images,
             commands::upgrades::upgrade_choices,

@@ -103,6 +103,10 @@ pub enum Command {
         targets: Vec<String>,
         #[arg(long, short = 'p')]
         project: Option<String>,
+        /// Give the project a server of its own for each KIND named (named after the project;
+        /// no other project gets a database on it) instead of the shared one
+        #[arg(long)]
+        dedicated: bool,
     },
     /// Detach a project from a service (its database and data are kept).
     Detach {
@@ -163,6 +167,23 @@ pub enum Command {
     Images {
         #[command(subcommand)]
         action: Option<ImagesCommand>,
+    },
+    /// List database containers Dockhand did not create (by image: postgres, postgis, pgvector,
+    /// mariadb, mysql, redis, valkey, mongo), with their ports, data and whether they can be
+    /// adopted.
+    Detect,
+    /// Take over a database container Dockhand did not create, as a service like the others
+    /// (projects, backups, health). It is never re-created or removed; `destroy` forgets it.
+    Adopt {
+        /// The container's name (from `dockhand detect`)
+        container: String,
+        /// The service name to give it (default: the container's name)
+        #[arg(long)]
+        name: Option<String>,
+        /// Read the superuser's password from standard input (when the container's
+        /// configuration does not hold it)
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// Everything about one service: image and digest, volume and size, ports, network aliases,
     /// limits, mode, consumers, last health, recent events.

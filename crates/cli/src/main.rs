@@ -1,5 +1,6 @@
 //! `dockhand`: the command line over Dockhand's core.
 
+mod adopt;
 mod args;
 mod backups;
 mod databases;
@@ -121,9 +122,11 @@ async fn run(cli: Cli) -> Result<()> {
             unreachable!("handled above")
         }
         Command::Project(cmd) => projects::project(&m, cmd, cli.json).await,
-        Command::Attach { targets, project } => {
-            projects::attach(&m, targets, project, cli.json).await
-        }
+        Command::Attach {
+            targets,
+            project,
+            dedicated,
+        } => projects::attach(&m, targets, project, dedicated, cli.json).await,
         Command::Detach { service, project } => projects::detach(&m, service, project).await,
         Command::Env {
             project,
@@ -215,6 +218,12 @@ async fn run(cli: Cli) -> Result<()> {
             import_export::export(&m, &target, file, cli.json).await
         }
         Command::Images { action } => images::run(&m, action, cli.json).await,
+        Command::Detect => adopt::detect(&m, cli.json).await,
+        Command::Adopt {
+            container,
+            name,
+            password_stdin,
+        } => adopt::adopt(&m, &container, name.as_deref(), password_stdin, cli.json).await,
         Command::Inspect { service, events } => {
             images::inspect(&m, &service, events, cli.json).await
         }
@@ -326,12 +335,27 @@ async fn run(cli: Cli) -> Result<()> {
                     }
                     users.extend(s.consumers.iter().cloned());
                     let detail = s.detail.clone().unwrap_or_default();
+                    let server = match s.origin {
+                        dockhand_core::store::Origin::Managed => {
+                            format!("{} {}", s.kind.spec().display_name, s.version)
+                        }
+                        other => format!(
+                            "{} {} ({})",
+                            s.kind.spec().display_name,
+                            s.version,
+                            other.as_str()
+                        ),
+                    };
+                    let projects = match &s.dedicated_to {
+                        Some(p) => format!("{p} (dedicated)"),
+                        None => s.projects.len().to_string(),
+                    };
                     vec![
                         s.name.clone(),
-                        format!("{} {}", s.kind.spec().display_name, s.version),
+                        server,
                         format!("{}:{}", s.host, s.host_port),
                         s.state.to_string(),
-                        s.projects.len().to_string(),
+                        projects,
                         users.join(", "),
                         detail.lines().next().unwrap_or("").to_string(),
                     ]

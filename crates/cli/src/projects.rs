@@ -134,8 +134,16 @@ pub async fn attach(
     m: &Arc<Manager>,
     targets: Vec<String>,
     project: Option<String>,
+    dedicated: bool,
     json: bool,
 ) -> Result<()> {
+    if dedicated && targets.is_empty() {
+        return Err(CoreError::InvalidInput(
+            "--dedicated needs the kinds to give the project its own server of (`dockhand attach postgres:16 --dedicated`); \
+             in dockhand.toml write `postgres = { version = \"16\", dedicated = true }`"
+                .into(),
+        ));
+    }
     let here = cwd()?;
     let p = match project {
         Some(name) => m.project_for(Some(&name), &here)?,
@@ -153,7 +161,7 @@ pub async fn attach(
     };
     let printer = ProgressPrinter::new(!json);
     let report = |e| printer.report(e);
-    let atts = m.attach(&p, &targets, &report).await;
+    let atts = m.attach_as(&p, &targets, dedicated, &report).await;
     printer.clear();
     let atts = atts?;
     if json {

@@ -444,6 +444,8 @@ mod tests {
             consumers: vec![],
             projects: (0..projects).map(|i| format!("p{i}")).collect(),
             restart_on_failure: false,
+            dedicated_to: None,
+            origin: crate::store::Origin::Managed,
         }
     }
 

@@ -7,6 +7,7 @@
 //! redis = "7"
 //! mariadb = { version = "10.11", service = "maria-main" }   # or name the service to use
 //! # postgres = { version = "17", extensions = ["vector"] }  # created in the project's database
+//! # postgres = { version = "16", dedicated = true }          # a server of its own
 //! [env]                    # optional: rename or leave out any variable Dockhand sets
 //! DATABASE_URL = "PRIMARY_DATABASE_URL"
 //! PGPASSWORD = false
@@ -32,6 +33,8 @@ pub struct Need {
     pub service: Option<String>,
     /// PostgreSQL extensions created in the project's database (by the admin) when it attaches.
     pub extensions: Vec<Extension>,
+    /// A server of the project's own (named after it) rather than the shared one.
+    pub dedicated: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -59,6 +62,8 @@ struct RawNeed {
     service: Option<String>,
     #[serde(default)]
     extensions: Vec<String>,
+    #[serde(default)]
+    dedicated: bool,
 }
 
 /// "16.x" / "16.*" / "16" → "16"; "*" or "" → any.
@@ -91,15 +96,20 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
     let mut needs = Vec::new();
     for (key, value) in raw.services {
         let kind = Kind::parse(&key).map_err(|e| bad(e.to_string()))?;
-        let (version, service, wanted) = match value {
-            toml::Value::String(v) => (v, None, Vec::new()),
-            toml::Value::Integer(i) => (i.to_string(), None, Vec::new()),
-            toml::Value::Float(f) => (f.to_string(), None, Vec::new()),
+        let (version, service, wanted, dedicated) = match value {
+            toml::Value::String(v) => (v, None, Vec::new(), false),
+            toml::Value::Integer(i) => (i.to_string(), None, Vec::new(), false),
+            toml::Value::Float(f) => (f.to_string(), None, Vec::new(), false),
             table @ toml::Value::Table(_) => {
                 let n: RawNeed = table.try_into().map_err(|e: toml::de::Error| {
                     bad(format!("[services] {key}: {}", e.message()))
                 })?;
-                (n.version.unwrap_or_default(), n.service, n.extensions)
+                (
+                    n.version.unwrap_or_default(),
+                    n.service,
+                    n.extensions,
+                    n.dedicated,
+                )
             }
             other => {
                 return Err(bad(format!(
@@ -128,6 +138,7 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
             version: line,
             service,
             extensions,
+            dedicated,
         });
     }
     if let Some(name) = &raw.name {
@@ -175,19 +186,41 @@ mod tests {
             version: "16".into(),
             service: None,
             extensions: vec![],
+            dedicated: false,
         }));
         assert!(c.needs.contains(&Need {
             kind: Kind::Redis,
             version: "7".into(),
             service: None,
             extensions: vec![],
+            dedicated: false,
         }));
         assert!(c.needs.contains(&Need {
             kind: Kind::Mariadb,
             version: "10.11".into(),
             service: Some("maria-main".into()),
             extensions: vec![],
+            dedicated: false,
         }));
+    }
+
+    #[test]
+    fn dedicated_is_read_and_defaults_to_shared() {
+        let c = parse(
+            "[services]\npostgres = { version = \"16\", dedicated = true }\nredis = \"7\"\n",
+            "dockhand.toml",
+        )
+        .unwrap();
+        let pg = c.needs.iter().find(|n| n.kind == Kind::Postgres).unwrap();
+        let redis = c.needs.iter().find(|n| n.kind == Kind::Redis).unwrap();
+        assert!(pg.dedicated && !redis.dedicated);
+        let e = parse(
+            "[services]\npostgres = { dedicated = \"yes\" }",
+            "dockhand.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("postgres"), "{e}");
     }
 
     #[test]

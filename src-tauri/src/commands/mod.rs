@@ -2,6 +2,7 @@
 //! secrets go from the core straight to the clipboard, not through the webview (except the
 //! `.env` snippet the user explicitly asks to see).
 
+pub mod adopt;
 pub mod backups;
 pub mod databases;
 pub mod images;

@@ -192,10 +192,18 @@ pub async fn attach_project<R: Runtime>(
     state: State<'_, AppState>,
     project: String,
     targets: Vec<String>,
+    dedicated: Option<bool>,
 ) -> Res<Vec<dockhand_core::store::AttachmentRow>> {
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
-    let r = m.attach(&p, &targets, &progress_events(&app)).await;
+    let r = m
+        .attach_as(
+            &p,
+            &targets,
+            dedicated.unwrap_or(false),
+            &progress_events(&app),
+        )
+        .await;
     after_action(&app, &state).await;
     Ok(r?)
 }

@@ -7,6 +7,7 @@
 //! folder here and one line in [`registry!`] below. Kinds that share a protocol share a module
 //! (`mysql_family` for MariaDB and MySQL; the Redis protocol code lives with Redis).
 
+pub mod adoption;
 mod contract;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -279,6 +280,17 @@ pub trait Driver: Send + Sync {
     }
 
     /// Creating extensions in a project's database, for kinds that have them (PostgreSQL).
+    /// Image repositories of this kind's family (`postgres`, `postgis`, `pgvector`): how
+    /// `dockhand detect` recognises a container of it. Default: the kind's own image.
+    fn image_families(&self) -> Vec<&'static str> {
+        vec![adoption::image_family(self.spec().image_repo)]
+    }
+
+    /// How containers of this kind that Dockhand did not create are adopted, if they can be.
+    fn adoption(&self) -> Option<&dyn adoption::Adoption> {
+        None
+    }
+
     fn extensions(&self) -> Option<&dyn ExtensionSql> {
         None
     }

@@ -24,9 +24,9 @@ use futures_util::stream::{BoxStream, StreamExt};
 
 use super::socket::{discover_endpoint, Endpoint};
 use super::{
-    labels, tarball, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStats, Engine,
-    EngineError, EngineResult, ImageInfo, LogChunk, OutputStream, PullProgress, RunState,
-    VolumeInfo,
+    labels, tarball, ContainerConfig, ContainerEvent, ContainerInfo, ContainerSpec, ContainerStats,
+    Engine, EngineError, EngineResult, ImageInfo, LogChunk, MountInfo, OutputStream, PullProgress,
+    RunState, VolumeInfo,
 };
 use crate::engine::ContainerFile;
 
@@ -233,6 +233,69 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
         started_at: state.started_at,
         labels: config.labels.unwrap_or_default(),
         bindings,
+    }
+}
+
+fn container_config(r: ContainerInspectResponse) -> ContainerConfig {
+    let config = r.config.unwrap_or_default();
+    // A running container's ports as bound (a random host port `-p 127.0.0.1::5432` is known
+    // only there); a stopped one's as asked for.
+    let asked = r
+        .host_config
+        .and_then(|h| h.port_bindings)
+        .unwrap_or_default();
+    let random_ports = asked
+        .iter()
+        .filter(|(_, b)| {
+            b.iter().flatten().any(|b| {
+                b.host_port
+                    .as_deref()
+                    .is_none_or(|p| p.is_empty() || p == "0")
+            })
+        })
+        .filter_map(|(k, _)| k.split('/').next()?.parse().ok())
+        .collect();
+    let live = r
+        .network_settings
+        .and_then(|n| n.ports)
+        .filter(|p| p.values().any(|b| b.is_some()));
+    let ports = live
+        .unwrap_or(asked)
+        .into_iter()
+        .flat_map(|(key, bindings)| {
+            // "5432/tcp" → 5432
+            let port: Option<u16> = key.split('/').next().and_then(|p| p.parse().ok());
+            bindings
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(move |b| {
+                    Some((
+                        port?,
+                        b.host_ip.unwrap_or_default(),
+                        b.host_port?.parse().ok()?,
+                    ))
+                })
+        })
+        .collect();
+    let mounts = r
+        .mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|m| {
+            let named_volume = m.name.is_some();
+            Some(MountInfo {
+                source: m.name.or(m.source)?,
+                destination: m.destination?,
+                named_volume,
+            })
+        })
+        .collect();
+    ContainerConfig {
+        env: config.env.unwrap_or_default(),
+        cmd: config.cmd.unwrap_or_default(),
+        mounts,
+        ports,
+        random_ports,
     }
 }
 
@@ -669,6 +732,22 @@ impl Engine for DockerEngine {
             memory_limit_bytes: mem.limit,
             cpu_percent: ContainerStats::cpu_percent(total, pre_total, system, pre_system, cpus),
         }))
+    }
+
+    async fn container_config(&self, name: &str) -> EngineResult<Option<ContainerConfig>> {
+        match self
+            .call(
+                "inspect container",
+                CONTROL_LIMIT,
+                self.docker
+                    .inspect_container(name, None::<InspectContainerOptions>),
+            )
+            .await
+        {
+            Ok(r) => Ok(Some(container_config(r))),
+            Err(EngineError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use futures_util::stream::{self, BoxStream, StreamExt};
 
-use super::ContainerStats;
+use super::{ContainerConfig, ContainerStats};
 use super::{
     ContainerInfo, ContainerSpec, Engine, EngineError, EngineResult, ImageInfo, LogChunk,
     OutputStream, PullProgress, RunState, VolumeInfo,
@@ -273,6 +273,14 @@ impl Engine for FakeEngine {
     }
     async fn inspect_container(&self, name: &str) -> EngineResult<Option<ContainerInfo>> {
         Ok(self.check()?.containers.get(name).map(|c| c.0.clone()))
+    }
+    async fn container_config(&self, name: &str) -> EngineResult<Option<ContainerConfig>> {
+        // The fake's containers are Dockhand's own; what adoption reads is tested for real.
+        Ok(self
+            .check()?
+            .containers
+            .get(name)
+            .map(|_| ContainerConfig::default()))
     }
     async fn list_images(&self) -> EngineResult<Vec<ImageInfo>> {
         let s = self.check()?;

@@ -32,6 +32,8 @@ pub mod labels {
     pub const PORT: &str = "dockhand.port";
     /// The data volume a container mounts (set on containers only).
     pub const VOLUME: &str = "dockhand.volume";
+    /// The project a dedicated server serves, so a state database rebuilt from Docker keeps it.
+    pub const DEDICATED_TO: &str = "dockhand.dedicated-to";
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +122,30 @@ pub struct ContainerInfo {
     pub labels: HashMap<String, String>,
     /// Published host bindings of the service port: (host ip, host port).
     pub bindings: Vec<(String, u16)>,
+}
+
+/// What a container was made with, beyond [`ContainerInfo`]: what `dockhand detect` and
+/// `dockhand adopt` need of a container Dockhand did not create.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerConfig {
+    /// `KEY=value`, the image's and the container's (may hold its owner's passwords: never
+    /// logged or shown).
+    pub env: Vec<String>,
+    /// The command its entrypoint was given.
+    pub cmd: Vec<String>,
+    pub mounts: Vec<MountInfo>,
+    /// Published ports: (container port, host ip, host port).
+    pub ports: Vec<(u16, String, u16)>,
+    /// Container ports published on a host port Docker picks at each start (`-p ::5432`).
+    pub random_ports: Vec<u16>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountInfo {
+    /// The volume's name (a named volume), else the host path (a bind mount).
+    pub source: String,
+    pub destination: String,
+    pub named_volume: bool,
 }
 
 /// One reading of a running container's resource use, as `docker stats` shows it.
@@ -264,6 +290,8 @@ pub trait Engine: Send + Sync + 'static {
     /// `exit_code`, `oom_killed`, `error` and `started_at` are not filled in, and `bindings`
     /// only for running containers: inspect a container for those.
     async fn list_containers(&self, labels: &[(&str, &str)]) -> EngineResult<Vec<ContainerInfo>>;
+    /// A container's environment, command, mounts and published ports (see [`ContainerConfig`]).
+    async fn container_config(&self, name: &str) -> EngineResult<Option<ContainerConfig>>;
     /// The last `tail` log lines, or a live stream when `follow` is set.
     fn logs(
         &self,

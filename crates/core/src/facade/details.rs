@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::snapshot::ServiceView;
 use crate::engine::exec_collect;
 use crate::error::Result;
-use crate::manager::{container_name, DatabaseView, Manager, NETWORK};
+use crate::manager::{container_of, DatabaseView, Manager, NETWORK};
 
 /// `du` over a data volume: quick for a developer's databases; a huge one gets no figure rather
 /// than a page that waits.
@@ -41,7 +41,7 @@ impl Manager {
     pub async fn service_details(&self, name: &str) -> Result<ServiceDetails> {
         let status = self.service_status(name).await?;
         let row = self.resolve(&status.name)?;
-        let cname = container_name(&row.name);
+        let cname = container_of(&row);
         let spec = row.kind.spec();
         let running = self.is_running(&row.name).await?;
         let (stats, volume_bytes, databases) = if running {

@@ -64,6 +64,8 @@ pub struct AttachmentView {
     pub kind: String,
     pub database: String,
     pub user: String,
+    /// The service is the project's own server, not the shared one.
+    pub dedicated: bool,
 }
 
 /// A kind of server: its display name, the user's default version, the versions offered.

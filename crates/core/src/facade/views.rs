@@ -53,6 +53,11 @@ impl Manager {
     /// The projects as the window and the tray show them; a project is up while every service
     /// it uses is held by its standing lease (as `services` report their consumers).
     pub fn project_views(&self, services: &[ServiceStatus]) -> Result<Vec<ProjectView>> {
+        let dedicated = |project: &str, service: &str| {
+            services
+                .iter()
+                .any(|s| s.name == service && s.dedicated_to.as_deref() == Some(project))
+        };
         Ok(self
             .project_listings()?
             .into_iter()
@@ -91,6 +96,7 @@ impl Manager {
                         .attachments
                         .into_iter()
                         .map(|a| AttachmentView {
+                            dedicated: dedicated(&a.project, &a.service),
                             service: a.service,
                             kind: a.kind,
                             database: a.db_name,

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::{container_name, Manager};
+use super::{container_of, Manager};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
 use crate::backup::{
@@ -308,7 +308,7 @@ impl Manager {
             .map_err(|e| io_error(path, "read", e))?;
         let t = &check.tool;
         let (code, out, err) = self
-            .exec_input(&container_name(&b.service), t, DUMP_LIMIT, &mut f)
+            .exec_input(&self.container_for(&b.service), t, DUMP_LIMIT, &mut f)
             .await?;
         if code != 0 {
             return Err(tool_error(
@@ -611,7 +611,7 @@ impl Manager {
         let t = self.driver(row.kind).restore(pw, database, owner)?;
         let context = format!("restore of backup {} on '{}'", b.id, row.name);
         match self
-            .exec_input(&container_name(&row.name), &t, DUMP_LIMIT, &mut f)
+            .exec_input(&container_of(row), &t, DUMP_LIMIT, &mut f)
             .await
         {
             Ok((0, _, _)) => Ok(()),
@@ -798,7 +798,7 @@ impl Manager {
     pub(crate) async fn is_running(&self, service: &str) -> Result<bool> {
         Ok(self
             .engine
-            .inspect_container(&container_name(service))
+            .inspect_container(&self.container_for(service))
             .await?
             .is_some_and(|c| c.state == crate::engine::RunState::Running))
     }
@@ -908,7 +908,7 @@ impl Manager {
         let t = self.sql_of(row)?.admin_sql(password, database, statement);
         let out = exec_collect_env(
             self.engine.as_ref(),
-            &container_name(&row.name),
+            &container_of(row),
             &t.argv(),
             &t.env,
             limit,
@@ -983,7 +983,7 @@ impl Manager {
         progress: &BackupProgressFn<'_>,
     ) -> Result<BackupRow> {
         let started = Instant::now();
-        let container = container_name(&row.name);
+        let container = container_of(row);
         let driver = self.driver(row.kind);
         let version_cmd = driver.dump_tool_version();
         let version_argv = version_cmd.argv();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{container_name, Manager, ProgressFn, UpOutcome};
+use super::{Manager, ProgressFn, UpOutcome};
 use crate::engine::RunState;
 use crate::error::{human_duration, Result};
 use crate::leases::{lease_live, this_process, ServiceLock};
@@ -155,7 +155,7 @@ impl Manager {
         if row.pinned {
             return Ok(Settled::Pinned);
         }
-        let cname = container_name(service);
+        let cname = self.container_for(service);
         let running = self
             .engine
             .inspect_container(&cname)

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::backups::{tool_error, DUMP_LIMIT};
-use super::{container_name, Manager};
+use super::{container_of, Manager};
 use crate::backup::validate_database_name;
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
@@ -162,13 +162,7 @@ impl Manager {
         let argv = t.argv();
         let code = self
             .engine
-            .exec(
-                &container_name(&row.name),
-                &argv,
-                &t.env,
-                DUMP_LIMIT,
-                &mut sink,
-            )
+            .exec(&container_of(row), &argv, &t.env, DUMP_LIMIT, &mut sink)
             .await;
         let context = format!("export of '{database}' on '{}'", row.name);
         let code = match code {

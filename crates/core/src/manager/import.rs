@@ -20,7 +20,7 @@ use serde::Serialize;
 use super::backups::{tool_error, Feed, DUMP_LIMIT};
 use super::import_file::{inspect, FeedStream, ImportFile};
 use super::projects::project_secret_key;
-use super::{container_name, Manager};
+use super::{container_of, Manager};
 use crate::backup::{validate_database_name, BackupProgress};
 use crate::drivers::{ImportInput, Importer, RestoreStrategy};
 use crate::engine::{LogChunk, OutputStream};
@@ -456,7 +456,7 @@ impl Manager {
         };
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let argv = t.argv();
-        let container = container_name(&row.name);
+        let container = container_of(row);
         let code = {
             let mut sink = |c: LogChunk| match c.stream {
                 // Quiet tools (psql -q); a bounded tail of whatever one says is kept.

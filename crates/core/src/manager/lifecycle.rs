@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::intent::Intent;
 use super::keychain::PendingSecret;
 use super::naming::{
-    admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of, NETWORK,
+    admin_secret_key, container_name, container_of, versioned_volume_name, volume_name, volume_of,
+    NETWORK,
 };
 use super::{consumers, projects, Manager, ProgressFn, UpOutcome, UpRequest};
 use super::{Progress, HOST, PORT_RETRIES, STATUS_PROBE_LIMIT};
@@ -19,7 +20,7 @@ use crate::probe::{probe_with, ProbeTarget};
 use crate::readiness::{wait_ready, ATTEMPT_LIMIT};
 use crate::secrets::Secret;
 use crate::state::ServiceState;
-use crate::store::{Desired, NewService, ServiceRow};
+use crate::store::{Desired, NewService, Origin, ServiceRow};
 
 impl Manager {
     /// Creates (first time) and starts a service, and waits until it answers a real round trip.
@@ -42,6 +43,20 @@ impl Manager {
         let existing = self.store.service(&name)?;
         if let Some(row) = &existing {
             self.check_same_spec(row, &req.spec)?;
+        }
+        // A server Dockhand did not create has no volume, image or port of Dockhand's to check
+        // or choose: it is only started.
+        if let Some(row) = existing.clone().filter(|r| r.origin != Origin::Managed) {
+            if req.port.is_some_and(|p| p != row.host_port)
+                || req.image.as_ref().is_some_and(|i| *i != row.image)
+            {
+                return Err(CoreError::InvalidInput(format!(
+                    "'{name}' is {} ({}): its port and image are its owner's to change",
+                    row.origin.as_str(),
+                    container_of(&row)
+                )));
+            }
+            return self.start_pinned(row, progress).await;
         }
 
         // The data volume: the service's own; for a new row, the one an upgrade to this version
@@ -104,11 +119,16 @@ impl Manager {
                 row.image
             )));
         }
+        self.start_pinned(row, progress).await
+    }
+
+    /// Starts a service the user asked for: it runs until `down`, whatever its consumers do.
+    async fn start_pinned(&self, row: ServiceRow, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
+        let name = row.name.clone();
         // From here until the start is done, what the supervisor sees is the way up.
         self.note_intent(&name, Intent::Start);
         let started = async {
             self.store.set_desired(&name, Desired::Running)?;
-            // Started by the user: it runs until `down`, whatever its consumers do.
             self.store.set_pinned(&name, true)?;
             let _lock = self.lock(&name, consumers::LOCK_LIMIT).await?;
             self.start(row, progress).await
@@ -206,7 +226,7 @@ impl Manager {
         progress: &ProgressFn<'_>,
     ) -> Result<UpOutcome> {
         let name = row.name.clone();
-        let cname = container_name(&name);
+        let cname = container_of(&row);
 
         // The keychain lookup (a Secret Service round trip) runs while Docker works; it is
         // awaited first only where a container is about to be created, so that a missing
@@ -217,6 +237,16 @@ impl Manager {
             &name,
         );
         let mut known = self.engine.inspect_container(&cname).await?;
+        if known.is_none() && row.origin == Origin::Adopted {
+            return Err(CoreError::not_ready(
+                &name,
+                format!(
+                    "the adopted container {cname} no longer exists, and Dockhand does not re-create \
+                     containers it did not make; re-create it yourself, or `dockhand destroy {name}` \
+                     to forget it (its projects keep their records)"
+                ),
+            ));
+        }
         if let Some(c) = &known {
             self.check_container_is_ours(c)?;
             if c.state == RunState::Running && self.quick_probe(&row).await.is_ok() {
@@ -257,7 +287,9 @@ impl Manager {
         let mut started_here = false;
         loop {
             attempts += 1;
-            let needs_files = known.as_ref().is_none_or(|c| c.state == RunState::Created);
+            // An adopted container was made by its owner, with everything it needs.
+            let needs_files = row.origin == Origin::Managed
+                && known.as_ref().is_none_or(|c| c.state == RunState::Created);
             let container = match known.take() {
                 Some(c) if !needs_files => c,
                 other => {
@@ -414,7 +446,7 @@ impl Manager {
         password: &Secret,
         progress: &ProgressFn<'_>,
     ) -> Result<ContainerInfo> {
-        let cname = container_name(&row.name);
+        let cname = container_of(row);
         let setup = row.kind.container_setup(&row.version, password.expose());
         let known = match known {
             Some(c) => Some(c),
@@ -505,7 +537,7 @@ impl Manager {
             }
             let running = self
                 .engine
-                .inspect_container(&container_name(&row.name))
+                .inspect_container(&container_of(&row))
                 .await?
                 .is_some_and(|c| c.state == RunState::Running);
             if !running {
@@ -533,8 +565,7 @@ impl Manager {
     async fn down_noted(&self, row: &ServiceRow) -> Result<()> {
         self.store.set_desired(&row.name, Desired::Stopped)?;
         self.store.set_pinned(&row.name, false)?;
-        self.stop_if_running(&container_name(&row.name), row.kind)
-            .await?;
+        self.stop_if_running(&container_of(row), row.kind).await?;
         self.store
             .set_state(&row.name, ServiceState::Stopped, None)?;
         Ok(())
@@ -580,7 +611,10 @@ impl Manager {
     }
 
     async fn destroy_noted(&self, row: ServiceRow, purge: bool) -> Result<ServiceRow> {
-        let cname = container_name(&row.name);
+        if row.origin != Origin::Managed {
+            return self.forget(row, purge).await;
+        }
+        let cname = container_of(&row);
         if let Some(c) = self.engine.inspect_container(&cname).await? {
             self.check_container_is_ours(&c)?;
             self.engine.remove_container(&cname).await?;

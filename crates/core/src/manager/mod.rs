@@ -2,6 +2,7 @@
 //! reconciliation of the store with what Docker reports. Every operation is idempotent and safe
 //! when a second Dockhand process (tray app and CLI) acts at the same time.
 
+mod adopt;
 mod backups;
 mod consumers;
 mod databases;
@@ -23,6 +24,7 @@ mod status;
 mod types;
 mod upgrade;
 
+pub use adopt::Detected;
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
 pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
@@ -31,7 +33,7 @@ pub use import::{
     FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
 };
 pub use naming::NETWORK;
-pub(crate) use naming::{admin_secret_key, container_name, volume_name, volume_of};
+pub(crate) use naming::{admin_secret_key, container_of, volume_name, volume_of};
 pub use new_service::{ExtensionOption, NewServiceForm, VersionOption};
 pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;

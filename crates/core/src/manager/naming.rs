@@ -14,6 +14,13 @@ pub(crate) fn container_name(service: &str) -> String {
     format!("dockhand-{service}")
 }
 
+/// A service's container: `dockhand-<name>`, or the adopted container's own name.
+pub(crate) fn container_of(row: &ServiceRow) -> String {
+    row.container
+        .clone()
+        .unwrap_or_else(|| container_name(&row.name))
+}
+
 pub(crate) fn volume_name(service: &str) -> String {
     format!("dockhand-{service}-data")
 }
@@ -30,11 +37,48 @@ pub(crate) fn volume_of(row: &ServiceRow) -> String {
     row.volume.clone().unwrap_or_else(|| volume_name(&row.name))
 }
 
+/// The name of a project's dedicated server: `shop-postgres` for project "Shop" (the project's
+/// name made a DNS label), `postgres-2024-app` when the project's name does not start with a
+/// letter. Within the service-name length limit.
+pub(crate) fn dedicated_service_name(project: &str, kind: crate::catalog::Kind) -> String {
+    let mut slug = String::new();
+    for c in project.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            slug.push(c);
+        } else if !slug.ends_with('-') {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_matches('-');
+    let name = if slug.starts_with(|c: char| c.is_ascii_lowercase()) {
+        format!("{slug}-{kind}")
+    } else if slug.is_empty() {
+        format!("{kind}-dedicated")
+    } else {
+        format!("{kind}-{slug}")
+    };
+    let mut name: String = name.chars().take(crate::names::MAX_SERVICE_NAME).collect();
+    while name.ends_with('-') {
+        name.pop();
+    }
+    name
+}
+
 pub(crate) fn admin_secret_key(instance: &str, service: &str) -> String {
     format!("{instance}/service/{service}/admin")
 }
 
 impl Manager {
+    /// [`container_of`] the service called `service` (its own name's container when there is
+    /// no such service).
+    pub fn container_for(&self, service: &str) -> String {
+        match self.store.service(service) {
+            Ok(Some(row)) => container_of(&row),
+            _ => container_name(service),
+        }
+    }
+
     pub(super) fn base_labels(&self, row: &ServiceRow) -> HashMap<String, String> {
         HashMap::from([
             (labels::MANAGED.into(), "true".into()),
@@ -51,6 +95,31 @@ impl Manager {
     pub(super) fn container_labels(&self, row: &ServiceRow) -> HashMap<String, String> {
         let mut l = self.base_labels(row);
         l.insert(labels::VOLUME.into(), volume_of(row));
+        if let Some(p) = &row.dedicated_to {
+            l.insert(labels::DEDICATED_TO.into(), p.clone());
+        }
         l
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Kind;
+
+    #[test]
+    fn dedicated_names_are_valid_service_names_named_after_the_project() {
+        for (project, kind, want) in [
+            ("shop", Kind::Postgres, "shop-postgres"),
+            ("Shop_API.v2", Kind::Redis, "shop-api-v2-redis"),
+            ("2024-app", Kind::Mariadb, "mariadb-2024-app"),
+            ("___", Kind::Postgres, "postgres-dedicated"),
+        ] {
+            let got = dedicated_service_name(project, kind);
+            assert_eq!(got, want);
+            crate::names::validate_service_name(&got).unwrap();
+        }
+        let long = dedicated_service_name(&"a-".repeat(40), Kind::Postgres);
+        crate::names::validate_service_name(&long).unwrap();
     }
 }

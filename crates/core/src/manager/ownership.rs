@@ -49,7 +49,16 @@ impl Manager {
     pub(super) fn check_container_is_ours(&self, c: &ContainerInfo) -> Result<()> {
         let ours = c.labels.get(labels::MANAGED).map(String::as_str) == Some("true")
             && c.labels.get(labels::INSTANCE) == Some(&self.instance);
-        if ours {
+        // A container this home adopted has no labels of ours (Dockhand does not relabel what
+        // it did not create): the store's record of it is what makes it ours to run.
+        let adopted = !c.labels.contains_key(labels::MANAGED)
+            && self.store.services().is_ok_and(|rows| {
+                rows.iter().any(|r| {
+                    r.origin == crate::store::Origin::Adopted
+                        && r.container.as_deref() == Some(c.name.as_str())
+                })
+            });
+        if ours || adopted {
             Ok(())
         } else {
             Err(CoreError::ForeignResource {

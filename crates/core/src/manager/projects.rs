@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{admin_secret_key, container_name, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
+use super::naming::dedicated_service_name;
+use super::{admin_secret_key, container_of, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
 use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
 use crate::env::{self, Audience, Connection};
@@ -130,6 +131,18 @@ impl Manager {
         targets: &[String],
         progress: &ProgressFn<'_>,
     ) -> Result<Vec<AttachmentRow>> {
+        self.attach_as(project, targets, false, progress).await
+    }
+
+    /// [`Self::attach`]; with `dedicated`, each kind named in `targets` gets a server of the
+    /// project's own (`dockhand attach postgres:16 --dedicated`).
+    pub async fn attach_as(
+        &self,
+        project: &ProjectRow,
+        targets: &[String],
+        dedicated: bool,
+        progress: &ProgressFn<'_>,
+    ) -> Result<Vec<AttachmentRow>> {
         let needs = if targets.is_empty() {
             let dir = project.path.as_deref().map(PathBuf::from);
             let config = match &dir {
@@ -157,13 +170,21 @@ impl Manager {
             } {
                 for need in &mut needs {
                     need.extensions = extensions_asked(&config.needs, need);
+                    // The file's `dedicated = true` holds however the kind is attached, so
+                    // `dockhand attach postgres` in the folder does not share what it keeps apart.
+                    need.dedicated |= asked(&config.needs, need).is_some_and(|n| n.dedicated);
+                }
+            }
+            if dedicated {
+                for need in &mut needs {
+                    need.dedicated = true;
                 }
             }
             needs
         };
         let mut out = Vec::new();
         for need in needs {
-            let row = self.service_for_need(&need)?;
+            let row = self.service_for_need(&project.name, &need)?;
             out.push(
                 self.attach_one_with(project, &row, &need.extensions, progress)
                     .await?,
@@ -179,6 +200,7 @@ impl Manager {
                 version: row.version,
                 service: Some(row.name),
                 extensions: Vec::new(),
+                dedicated: row.dedicated_to.is_some(),
             });
         }
         let (kind, version) = match target.split_once(':') {
@@ -196,13 +218,19 @@ impl Manager {
             version,
             service: None,
             extensions: Vec::new(),
+            dedicated: false,
         })
     }
 
     /// The service that meets a need: the named one, the one of that kind and version line, or a
-    /// new (unpinned) one, created on first use.
-    fn service_for_need(&self, need: &Need) -> Result<ServiceRow> {
-        if let Some(name) = &need.service {
+    /// new (unpinned) one, created on first use. A dedicated need gets the project's own server
+    /// (named after it unless the need names one); a shared need never gets a server dedicated
+    /// to a project.
+    fn service_for_need(&self, project: &str, need: &Need) -> Result<ServiceRow> {
+        let dedicated_name = need
+            .dedicated
+            .then(|| dedicated_service_name(project, need.kind));
+        if let Some(name) = need.service.as_ref().or(dedicated_name.as_ref()) {
             if let Some(row) = self.store.service(name)? {
                 if row.kind != need.kind {
                     return Err(CoreError::InvalidInput(format!(
@@ -210,15 +238,20 @@ impl Manager {
                         row.kind, need.kind
                     )));
                 }
+                check_serves(&row, project, need.dedicated)?;
                 return Ok(row);
             }
         }
-        if need.service.is_none() {
+        if need.service.is_none() && !need.dedicated {
             let mut matching: Vec<ServiceRow> = self
                 .store
                 .services()?
                 .into_iter()
-                .filter(|r| r.kind == need.kind && version_matches(&need.version, &r.version))
+                .filter(|r| {
+                    r.kind == need.kind
+                        && r.dedicated_to.is_none()
+                        && version_matches(&need.version, &r.version)
+                })
                 .collect();
             // Several of that version: the one that carries the extensions asked for, if only
             // one does (postgres-17 and pg-gis side by side, the project wants postgis).
@@ -256,12 +289,16 @@ impl Manager {
             need.version.clone()
         };
         let spec = ServiceSpec::parse(&format!("{}:{version}", need.kind))?;
-        let name = need.service.clone().unwrap_or_else(|| spec.default_name());
+        let name = need
+            .service
+            .clone()
+            .or(dedicated_name)
+            .unwrap_or_else(|| spec.default_name());
         crate::names::validate_service_name(&name)?;
         let image = crate::catalog::extensions::image_for(&spec, &need.extensions)?
             .unwrap_or_else(|| spec.default_image());
         let port_free = self.port_free;
-        let (row, _) = self.store.claim_service(
+        let (row, _) = self.store.claim_service_for(
             &NewService {
                 name: &name,
                 kind: spec.kind,
@@ -271,8 +308,11 @@ impl Manager {
                 pinned: false,
                 volume: None,
             },
+            need.dedicated.then_some(project),
             |taken| choose_port(spec.kind, None, None, taken, port_free),
         )?;
+        // Claimed by someone else a moment ago: the same rules as for one found above.
+        check_serves(&row, project, need.dedicated)?;
         if !need.extensions.is_empty() && row.image == image {
             self.store
                 .set_service_extensions(&row.name, &need.extensions)?;
@@ -299,6 +339,9 @@ impl Manager {
         extensions: &[Extension],
         progress: &ProgressFn<'_>,
     ) -> Result<AttachmentRow> {
+        // Every way of attaching (a file, a name typed, the window) ends here: a server
+        // dedicated to one project never gets another's database.
+        check_serves(row, &project.name, row.dedicated_to.is_some())?;
         let preferred = derive_identifier(&project.name);
         let fallback = disambiguate(&preferred, &project.name);
         let (att, created) = self.store.attach(
@@ -421,7 +464,7 @@ impl Manager {
         provision::provision(
             self.engine.as_ref(),
             self.driver(row.kind),
-            &container_name(&row.name),
+            &container_of(&row),
             &admin,
             &grant,
         )
@@ -561,7 +604,7 @@ impl Manager {
                         .to_string();
                 self.event(&row.name, "script-unkillable", &msg);
                 // The server exits by itself; start it only once it has.
-                let cname = container_name(&row.name);
+                let cname = container_of(&row);
                 let gone = async {
                     loop {
                         match self.engine.inspect_container(&cname).await {
@@ -749,6 +792,16 @@ impl Manager {
                     .await?;
             }
         }
+        if drop_data {
+            // A server dedicated to the project held nothing but its data, backed up and
+            // dropped above: it goes too, rather than running on for no one. (Looked up by
+            // dedication, not attachment, so a removal killed after the drops finishes this.)
+            for row in self.store.services()? {
+                if row.dedicated_to.as_deref() == Some(project.name.as_str()) {
+                    self.destroy(&row.name, true).await?;
+                }
+            }
+        }
         self.store.remove_project(&project.name)?;
         self.event(
             &project.name,
@@ -892,16 +945,43 @@ impl Manager {
 /// What a detach did to the project's user, for the event.
 /// The extensions a project's file asks of the service a named target resolved to: those of the
 /// file's need of that kind naming that service, or of that version line when it names none.
-fn extensions_asked(file: &[Need], target: &Need) -> Vec<Extension> {
-    file.iter()
-        .find(|n| {
-            n.kind == target.kind
-                && match (&n.service, &target.service) {
-                    (Some(a), Some(b)) => a == b,
-                    (Some(_), None) => false,
-                    (None, _) => version_matches(&n.version, &target.version),
+/// Whether `row` may serve `project`: a server dedicated to another project never does, and a
+/// dedicated need is not met by a shared server (that would put the project's data beside
+/// everyone else's, which is what it asked not to).
+fn check_serves(row: &ServiceRow, project: &str, dedicated: bool) -> Result<()> {
+    match row.dedicated_to.as_deref() {
+        Some(p) if p != project => Err(CoreError::InvalidInput(format!(
+            "service '{}' is dedicated to project '{p}'; another project cannot use it — \
+             attach to a shared {} service (`dockhand attach {}`), or give this project its own \
+             (`dedicated = true` in dockhand.toml, or `dockhand attach {} --dedicated`)",
+            row.name, row.kind, row.kind, row.kind
+        ))),
+        None if dedicated => Err(CoreError::InvalidInput(format!(
+            "service '{}' is shared by all projects, so it cannot be project '{project}''s \
+             dedicated server; leave out `service = \"{}\"` to get one named after the project, \
+             or name a new one",
+            row.name, row.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The need in a project's file that a named target stands for.
+fn asked<'a>(file: &'a [Need], target: &Need) -> Option<&'a Need> {
+    file.iter().find(|n| {
+        n.kind == target.kind
+            && match (&n.service, &target.service) {
+                (Some(a), Some(b)) => a == b,
+                (Some(_), None) => false,
+                (None, _) => {
+                    target.version.is_empty() || version_matches(&n.version, &target.version)
                 }
-        })
+            }
+    })
+}
+
+fn extensions_asked(file: &[Need], target: &Need) -> Vec<Extension> {
+    asked(file, target)
         .map(|n| n.extensions.clone())
         .unwrap_or_default()
 }
@@ -924,6 +1004,7 @@ mod extension_tests {
             version: version.into(),
             service: service.map(String::from),
             extensions: extensions.to_vec(),
+            dedicated: false,
         }
     }
 

@@ -72,6 +72,11 @@ impl Manager {
                     .get(labels::VOLUME)
                     .filter(|v| **v != crate::manager::volume_name(service))
                     .cloned(),
+                dedicated_to: c.labels.get(labels::DEDICATED_TO).cloned(),
+                origin: crate::store::Origin::Managed,
+                container: None,
+                host: None,
+                admin_user: None,
             };
             if self.store.adopt_service(&row)? {
                 self.event(

@@ -2,7 +2,7 @@
 
 use futures_util::stream::BoxStream;
 
-use super::naming::container_name;
+use super::naming::container_of;
 use super::{Manager, ServiceStatus, HOST};
 use crate::engine::{EngineError, LogChunk, RunState};
 use crate::error::{CoreError, Result};
@@ -24,10 +24,7 @@ impl Manager {
 
     async fn statuses_of(&self, rows: Vec<ServiceRow>) -> Result<Vec<ServiceStatus>> {
         let checks = rows.into_iter().map(|row| async move {
-            let c = self
-                .engine
-                .inspect_container(&container_name(&row.name))
-                .await?;
+            let c = self.engine.inspect_container(&container_of(&row)).await?;
             let (state, detail) = match &c {
                 None => (
                     ServiceState::Missing,
@@ -72,6 +69,8 @@ impl Manager {
                 .collect();
             Ok::<_, CoreError>(ServiceStatus {
                 restart_on_failure: self.restart_on_failure(&row.name),
+                dedicated_to: row.dedicated_to.clone(),
+                origin: row.origin,
                 pinned: row.pinned,
                 consumers,
                 projects,
@@ -98,7 +97,7 @@ impl Manager {
         follow: bool,
     ) -> Result<BoxStream<'static, Result<LogChunk, EngineError>>> {
         let row = self.resolve(query)?;
-        let cname = container_name(&row.name);
+        let cname = container_of(&row);
         // Another home's (or nobody's) container under the same name is never shown as ours.
         if let Some(c) = self.engine.inspect_container(&cname).await? {
             self.check_container_is_ours(&c)?;

@@ -157,6 +157,10 @@ pub struct ServiceStatus {
     pub projects: Vec<String>,
     /// The supervisor restarts it when it fails (`dockhand config set restart-on-failure.<name> on`).
     pub restart_on_failure: bool,
+    /// The one project a dedicated server serves.
+    pub dedicated_to: Option<String>,
+    /// Created by Dockhand, adopted, or external.
+    pub origin: crate::store::Origin,
 }
 
 #[derive(Debug, Default, Clone, Serialize)]

@@ -185,6 +185,17 @@ impl Manager {
     ) -> Result<Upgraded> {
         let row = self.resolve(query)?;
         self.refuse_staging(&row)?;
+        if row.origin != crate::store::Origin::Managed {
+            return Err(CoreError::InvalidInput(format!(
+                "'{}' is {} ({}): an upgrade makes a new container and data volume, which Dockhand \
+                 does only for servers it created; upgrade it the way it was set up, or back up its \
+                 databases (`dockhand backup {}`) and import them into a service Dockhand made",
+                row.name,
+                row.origin.as_str(),
+                row.container.as_deref().or(row.host.as_deref()).unwrap_or("?"),
+                row.name
+            )));
+        }
         let _ulock = self.upgrade_lock(&row.name).await?;
         self.recover_upgrade_locked(&row.name).await?;
         let row = self.resolve(&row.name)?;

@@ -105,6 +105,22 @@ const MIGRATIONS: &[&str] = &[
      );",
     // 5: the PostgreSQL extensions a service was created with (`up --with`), comma-separated.
     "ALTER TABLE services ADD COLUMN extensions TEXT NOT NULL DEFAULT '';",
+    // 6: placeholder: another branch's migration 6 (modes and memory).
+    "SELECT 1;",
+    // 7: placeholder: another branch's migration 7 (tasks).
+    "SELECT 1;",
+    // 8: where a service comes from and whom it serves. `dedicated_to`: the one project a
+    // dedicated server serves (no other project is given a database on it). `origin`: 'managed'
+    // (Dockhand created its container), 'adopted' (a container Dockhand found and took over: it is
+    // never re-created, `container` names it, `admin_user` is its superuser when not the kind's
+    // usual one) or 'external' (a server elsewhere, reached at `host`:`host_port`; nothing is
+    // started or stopped).
+    "ALTER TABLE services ADD COLUMN dedicated_to TEXT;
+     ALTER TABLE services ADD COLUMN origin TEXT NOT NULL DEFAULT 'managed'
+        CHECK (origin IN ('managed', 'adopted', 'external'));
+     ALTER TABLE services ADD COLUMN container TEXT;
+     ALTER TABLE services ADD COLUMN host TEXT;
+     ALTER TABLE services ADD COLUMN admin_user TEXT;",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

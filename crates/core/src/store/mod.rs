@@ -6,10 +6,12 @@
 mod backups;
 mod extensions;
 mod migrations;
+mod origin;
 mod projects;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
+pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 pub use upgrades::{UpgradeRow, UpgradeStep};
 
@@ -75,6 +77,15 @@ pub struct ServiceRow {
     pub idle_since_ms: Option<i64>,
     /// The data volume when it is not the one named after the service (after a major upgrade).
     pub volume: Option<String>,
+    /// The one project this server serves (`dedicated = true`); no other project attaches.
+    pub dedicated_to: Option<String>,
+    pub origin: Origin,
+    /// An adopted service's container (its own name, not `dockhand-<name>`).
+    pub container: Option<String>,
+    /// An external server's host name or address.
+    pub host: Option<String>,
+    /// The superuser, when not the kind's usual one (an adopted container made with another).
+    pub admin_user: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +116,7 @@ pub fn now_ms() -> i64 {
         .as_millis() as i64
 }
 
-const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume";
+const COLUMNS: &str = "name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, idle_since_ms, volume, dedicated_to, origin, container, host, admin_user";
 
 fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
     let kind: String = r.get(1)?;
@@ -132,6 +143,11 @@ fn row_to_service(r: &rusqlite::Row<'_>) -> rusqlite::Result<ServiceRow> {
         pinned: r.get(12)?,
         idle_since_ms: r.get(13)?,
         volume: r.get(14)?,
+        dedicated_to: r.get(15)?,
+        origin: Origin::parse(&r.get::<_, String>(16)?),
+        container: r.get(17)?,
+        host: r.get(18)?,
+        admin_user: r.get(19)?,
     })
 }
 
@@ -260,6 +276,18 @@ impl Store {
         new: &NewService<'_>,
         choose_port: impl FnOnce(&[u16]) -> Result<u16>,
     ) -> Result<(ServiceRow, bool)> {
+        self.claim_service_for(new, None, choose_port)
+    }
+
+    /// [`Self::claim_service`] for a server dedicated to one project: the new row is marked in
+    /// the same transaction, so no other project can be given it in between. An existing row
+    /// is returned as it is (the caller checks whom it serves).
+    pub fn claim_service_for(
+        &self,
+        new: &NewService<'_>,
+        dedicated_to: Option<&str>,
+        choose_port: impl FnOnce(&[u16]) -> Result<u16>,
+    ) -> Result<(ServiceRow, bool)> {
         self.with(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let existing = tx
@@ -283,6 +311,12 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'running', 'creating', 0, ?7, ?7, ?8, ?9)",
                 params![new.name, new.kind.as_str(), new.version, new.image, port, new.port_explicit, now, new.pinned, new.volume],
             )?;
+            if let Some(project) = dedicated_to {
+                tx.execute(
+                    "UPDATE services SET dedicated_to = ?2 WHERE name = ?1",
+                    params![new.name, project],
+                )?;
+            }
             let row = tx.query_row(
                 &format!("SELECT {COLUMNS} FROM services WHERE name = ?1"),
                 [new.name],
@@ -293,14 +327,17 @@ impl Store {
         })
     }
 
-    /// Inserts a row for a container found in Docker but unknown here (adoption).
+    /// Inserts a row for a container found in Docker but unknown here (reconcile: a container of
+    /// ours the store forgot), or for a service adopted or connected to (`dockhand adopt`,
+    /// external servers). Returns false when the name is taken.
     pub fn adopt_service(&self, row: &ServiceRow) -> Result<bool> {
         self.with(|c| {
             let n = c.execute(
-                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13)",
+                "INSERT OR IGNORE INTO services (name, kind, version, image, host_port, port_explicit, desired, state, reason, ever_ready, created_at_ms, updated_at_ms, pinned, volume, dedicated_to, origin, container, host, admin_user)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
                 params![row.name, row.kind.as_str(), row.version, row.image, row.host_port, row.port_explicit,
-                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume],
+                        row.desired.as_str(), row.state.as_str(), row.reason, row.ever_ready, now_ms(), row.pinned, row.volume,
+                        row.dedicated_to, row.origin.as_str(), row.container, row.host, row.admin_user],
             )?;
             Ok(n == 1)
         })

@@ -121,6 +121,8 @@ mod tests {
             consumers: vec![],
             projects: vec![],
             restart_on_failure: false,
+            dedicated_to: None,
+            origin: crate::store::Origin::Managed,
         }
     }
 

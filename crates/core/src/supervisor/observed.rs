@@ -7,7 +7,7 @@ use futures_util::stream::BoxStream;
 
 use super::Observed;
 use crate::engine::{labels, log_tail, ContainerEvent, EngineResult};
-use crate::manager::{container_name, ServiceStatus};
+use crate::manager::ServiceStatus;
 use crate::store::BackupRow;
 use crate::Manager;
 
@@ -31,7 +31,7 @@ impl Observed for ManagerObserved {
     }
 
     async fn failure_detail(&self, service: &str) -> Option<String> {
-        let tail = log_tail(self.0.engine().as_ref(), &container_name(service), 3).await;
+        let tail = log_tail(self.0.engine().as_ref(), &self.0.container_for(service), 3).await;
         let one_line = tail
             .lines()
             .map(str::trim)

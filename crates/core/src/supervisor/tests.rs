@@ -37,6 +37,8 @@ fn status(name: &str, state: ServiceState) -> ServiceStatus {
         consumers: vec![],
         projects: vec![],
         restart_on_failure: false,
+        dedicated_to: None,
+        origin: crate::store::Origin::Managed,
     }
 }
 

@@ -55,6 +55,10 @@ fn setup(admin_password: &str) -> ContainerSetup {
 
 #[async_trait]
 impl Driver for Mongo {
+    fn image_families(&self) -> Vec<&'static str> {
+        vec!["mongo", "mongodb-community-server"]
+    }
+
     fn spec(&self) -> &'static KindSpec {
         &SPEC
     }

@@ -2,6 +2,7 @@
 //! share. What differs (image contract, client program names, display name) each driver's
 //! [`MysqlFamily`] value says.
 
+mod adoption;
 mod import;
 mod probe;
 mod provision;
@@ -159,6 +160,18 @@ impl Driver for MysqlFamily {
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::MarkedInPlace(&Marked)
+    }
+
+    fn image_families(&self) -> Vec<&'static str> {
+        // MySQL's own older images are `mysql/mysql-server`.
+        match self.kind {
+            Kind::Mysql => vec!["mysql", "mysql-server"],
+            _ => vec![crate::drivers::adoption::image_family(self.spec.image_repo)],
+        }
+    }
+
+    fn adoption(&self) -> Option<&dyn crate::drivers::adoption::Adoption> {
+        Some(&adoption::Adopt)
     }
 
     fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {

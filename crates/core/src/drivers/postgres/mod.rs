@@ -2,6 +2,7 @@
 //! initdb and runs its first-start server on the Unix socket only, so a TCP round trip from the
 //! host can only succeed once the real server is up.
 
+mod adoption;
 mod extensions;
 mod import;
 mod probe;
@@ -210,6 +211,14 @@ impl Driver for Postgres {
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::ScratchThenRename(&restore::Rename)
+    }
+
+    fn image_families(&self) -> Vec<&'static str> {
+        vec!["postgres", "postgis", "pgvector"]
+    }
+
+    fn adoption(&self) -> Option<&dyn crate::drivers::adoption::Adoption> {
+        Some(&adoption::Adopt)
     }
 
     fn extensions(&self) -> Option<&dyn crate::drivers::ExtensionSql> {

@@ -4,6 +4,7 @@
 //! Isolation on a shared server is by ACL users confined to a key prefix; the rules and why are
 //! in `provision.rs`.
 
+mod adoption;
 mod probe;
 mod provision;
 mod upgrade;
@@ -159,6 +160,10 @@ impl Driver for RedisFamily {
 
     async fn end_busy_script(&self, admin: &ProbeTarget) -> Result<BusyScript> {
         provision::end_busy_script(self.kind, admin).await
+    }
+
+    fn adoption(&self) -> Option<&dyn crate::drivers::adoption::Adoption> {
+        Some(&adoption::Adopt)
     }
 
     fn major_upgrade(&self) -> Option<&dyn super::upgrade::MajorUpgrade> {

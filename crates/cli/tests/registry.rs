@@ -1,0 +1,373 @@
+//! End-to-end tests of the registry beyond the shared server: a project's dedicated server,
+//! containers Dockhand adopts, and external servers. The real `dockhand` binary, the real
+//! Docker engine and real servers (the test images), the real keychain.
+
+#![cfg(unix)]
+
+mod common;
+
+use common::*;
+
+fn pg_version() -> &'static str {
+    versions().postgres
+}
+
+#[test]
+fn a_dedicated_project_gets_its_own_server_and_no_other_project_does() {
+    let env = Env::new();
+    let shared = env.name("pg");
+    env.ok(&["up", pg_spec(), "--name", &shared]);
+
+    // A project sharing the server, and one asking for a server of its own.
+    let alpha = env.name("alpha");
+    attached_project(&env, &alpha, &[&shared]);
+    let shop = env.name("shop");
+    // Its server is named after it (registered so the test's clean-up removes it).
+    let own = env.name("shop-postgres");
+    let dir = env.home.path().join(&shop);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("dockhand.toml"),
+        format!(
+            "name = \"{shop}\"\n[services]\npostgres = {{ version = \"{}\", dedicated = true }}\n",
+            pg_version()
+        ),
+    )
+    .unwrap();
+    let out = ok_in(&env, &dir, &["attach"]);
+    assert!(out.contains(&own), "{out}");
+
+    let st = env.service_status(&own);
+    assert_eq!(st["dedicated_to"], shop.as_str(), "{st}");
+    assert_eq!(
+        env.service_status(&shared)["dedicated_to"],
+        serde_json::Value::Null
+    );
+    let text = env.ok(&["status"]);
+    assert!(text.contains(&format!("{shop} (dedicated)")), "{text}");
+
+    // Its URL points at its own server, and works the same way (run, backup).
+    let vars = env_map(&env.ok(&["env", &shop, "--json"]));
+    let url = &vars["DATABASE_URL"];
+    let (_, port) = password_and_port(url);
+    assert_eq!(port, st["host_port"].as_u64().unwrap() as u16);
+    assert_ne!(
+        port,
+        env.service_status(&shared)["host_port"].as_u64().unwrap() as u16
+    );
+    ok_in(
+        &env,
+        &dir,
+        &[
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "psql \"$DATABASE_URL\" -v ON_ERROR_STOP=1 -c 'CREATE TABLE orders (id int); INSERT INTO orders VALUES (7)'",
+        ],
+    );
+    assert_eq!(client("postgres", url, "SELECT sum(id) FROM orders"), "7");
+    let (user, db) = user_and_database(url);
+    env.ok(&["backup", &own, "--project", &shop]);
+
+    // The shared project's user does not exist on the dedicated server.
+    let alpha_url = env_map(&env.ok(&["env", &alpha, "--json"]))["DATABASE_URL"].clone();
+    let (alpha_pw, _) = password_and_port(&alpha_url);
+    let (alpha_user, alpha_db) = user_and_database(&alpha_url);
+    let sneaky = format!("postgres://{alpha_user}:{alpha_pw}@127.0.0.1:{port}/{alpha_db}");
+    let r = client_run("postgres", &sneaky, "SELECT 1");
+    assert_ne!(r.code, 0, "{}", r.all());
+
+    // Another project asking for that kind and version shares the shared server, never the
+    // dedicated one; naming the dedicated one is refused with what to do instead.
+    let third = env.name("third");
+    let json = attached_project(&env, &third, &[&format!("postgres:{}", pg_version())]);
+    let (_, third_port) = password_and_port(json["DATABASE_URL"].as_str().unwrap());
+    assert_ne!(
+        third_port, port,
+        "a shared need was given the dedicated server"
+    );
+    let r = env.run(&["attach", &own, "-p", &third]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stderr.contains(&format!("dedicated to project '{shop}'"))
+            && r.stderr.contains("--dedicated"),
+        "{}",
+        r.all()
+    );
+    // `--dedicated` from the command line makes the project its own server too.
+    let fourth = env.name("fourth");
+    let fourth_own = env.name("fourth-redis");
+    let dir4 = env.home.path().join(&fourth);
+    std::fs::create_dir_all(&dir4).unwrap();
+    ok_in(&env, &dir4, &["attach", redis_spec(), "--dedicated"]);
+    assert_eq!(
+        env.service_status(&fourth_own)["dedicated_to"],
+        fourth.as_str()
+    );
+
+    // Removing the project with its data: backed up, then its server goes too — nothing left
+    // running for no one.
+    let out = env.ok(&["project", "remove", &shop, "--drop-data", "--yes"]);
+    assert!(out.contains(".sql") || out.contains("backup"), "{out}");
+    assert!(!container_exists(&format!("dockhand-{own}")));
+    assert!(!volume_exists(&format!("dockhand-{own}-data")));
+    let listed = env.ok(&["--json", "backups"]);
+    assert!(
+        listed.contains(&db),
+        "the backup of {user}'s database is listed: {listed}"
+    );
+    // The shared server and its project are untouched.
+    assert_eq!(
+        client("postgres", &alpha_url, "SELECT current_database()"),
+        alpha_db
+    );
+}
+
+/// Containers and volumes a test made with `docker` itself (a user's own), removed at its end.
+struct Foreign(Vec<String>, Vec<String>);
+
+impl Drop for Foreign {
+    fn drop(&mut self) {
+        for c in &self.0 {
+            let _ = docker(&["rm", "-f", "-v", c]);
+        }
+        for v in &self.1 {
+            let _ = docker(&["volume", "rm", "-f", v]);
+        }
+    }
+}
+
+fn id_and_start(container: &str) -> String {
+    docker(&["inspect", "-f", "{{.Id}} {{.State.StartedAt}}", container])
+        .stdout
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated() {
+    let env = Env::new();
+    let tag = format!("{:x}", std::process::id());
+    let legacy = format!("legacy-pg-{tag}");
+    let bare_redis = format!("legacy-redis-{tag}");
+    let vol = format!("legacy-pg-data-{tag}");
+    let _cleanup = Foreign(vec![legacy.clone(), bare_redis.clone()], vec![vol.clone()]);
+
+    // A container whose host port Docker picks at each start cannot keep a URL: refused.
+    let random = format!("legacy-random-{tag}");
+    let _cleanup_random = Foreign(vec![random.clone()], vec![]);
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &random,
+        "-e",
+        "POSTGRES_PASSWORD=x",
+        "-p",
+        "127.0.0.1::5432",
+        pg_spec(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let r = env.run(&["adopt", &random]);
+    assert!(
+        r.code != 0 && r.stderr.contains("fixed port"),
+        "{}",
+        r.all()
+    );
+
+    // The user's own PostgreSQL, made the way its image's documentation says, with their data.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &legacy,
+        "-e",
+        "POSTGRES_PASSWORD=legacy-Secret-1",
+        "-p",
+        &format!("127.0.0.1:{port}:5432"),
+        "-v",
+        &format!("{vol}:/var/lib/postgresql/data"),
+        pg_spec(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let admin_url = format!("postgres://postgres:legacy-Secret-1@127.0.0.1:{port}/postgres");
+    assert!(
+        wait_until(std::time::Duration::from_secs(90), || client_run(
+            "postgres", &admin_url, "SELECT 1"
+        )
+        .code
+            == 0),
+        "the user's container never answered"
+    );
+    client("postgres", &admin_url, "CREATE DATABASE legacyapp");
+    let legacy_db = format!("postgres://postgres:legacy-Secret-1@127.0.0.1:{port}/legacyapp");
+    client(
+        "postgres",
+        &legacy_db,
+        "CREATE TABLE invoices (n int); INSERT INTO invoices VALUES (41), (1)",
+    );
+    // A Redis without a password, and one of Dockhand's own services, beside it.
+    assert_eq!(
+        docker(&["run", "-d", "--name", &bare_redis, redis_spec()]).code,
+        0
+    );
+    let own = env.name("pg");
+    env.ok(&["up", pg_spec(), "--name", &own]);
+    let before = id_and_start(&legacy);
+
+    // detect: the user's containers, never Dockhand's; where the password is, never what it is.
+    let out = env.ok(&["--json", "detect"]);
+    assert!(
+        !out.contains("legacy-Secret-1"),
+        "detect printed a password: {out}"
+    );
+    let found: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let pg = found
+        .iter()
+        .find(|d| d["container"] == legacy.as_str())
+        .unwrap();
+    assert_eq!(pg["kind"], "postgres");
+    assert_eq!(pg["host_port"], port);
+    assert_eq!(pg["blocked"], serde_json::Value::Null, "{pg}");
+    assert!(pg["credentials"]
+        .as_str()
+        .unwrap()
+        .contains("POSTGRES_PASSWORD"));
+    assert!(pg["volumes"][0].as_str().unwrap().starts_with(&vol));
+    let redis = found
+        .iter()
+        .find(|d| d["container"] == bare_redis.as_str())
+        .unwrap();
+    assert!(
+        redis["blocked"].as_str().unwrap().contains("no password"),
+        "{redis}"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|d| d["container"] == format!("dockhand-{own}").as_str()),
+        "Dockhand's own container was listed: {out}"
+    );
+    let text = env.ok(&["detect"]);
+    assert!(
+        text.contains(&legacy) && text.contains("dockhand adopt"),
+        "{text}"
+    );
+
+    // Refusals change nothing: a Redis anyone can read, a wrong password.
+    let r = env.run(&["adopt", &bare_redis]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("--requirepass"), "{}", r.all());
+    let mut c = env.command(&["adopt", &legacy, "--password-stdin"]);
+    c.stdin(std::process::Stdio::piped());
+    let mut child = c
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"not-the-password\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("does not log in"),
+        "{err}"
+    );
+    assert_eq!(
+        env.status_json().as_array().unwrap().len(),
+        1,
+        "a refusal recorded something"
+    );
+
+    // Adopted: a service like the others, on the container's own port.
+    let out = env.ok(&["adopt", &legacy]);
+    assert!(out.contains("adopted"), "{out}");
+    let svc = legacy.clone(); // its name made a service name
+    let st = env.service_status(&svc);
+    assert_eq!(st["origin"], "adopted");
+    assert_eq!(st["host_port"], port);
+    assert_eq!(st["state"], "running");
+    assert!(env.ok(&["status"]).contains("(adopted)"));
+    // Its password went to the keychain, not the state database.
+    assert!(!file_contains(
+        &env.home_dir().join("state.db"),
+        "legacy-Secret-1"
+    ));
+    assert!(env.url(&svc).contains("legacy-Secret-1"));
+    assert_ne!(env.run(&["adopt", &legacy]).code, 0, "adopted twice");
+
+    // A project on it: its own database and user, which cannot read the user's data.
+    let proj = env.name("billing");
+    let vars = attached_project(&env, &proj, &[&svc]);
+    let url = vars["DATABASE_URL"].as_str().unwrap().to_string();
+    assert_eq!(password_and_port(&url).1, port);
+    client(
+        "postgres",
+        &url,
+        "CREATE TABLE mine (x int); INSERT INTO mine VALUES (5)",
+    );
+    let (pw, _) = password_and_port(&url);
+    let (user, _) = user_and_database(&url);
+    let sneaky = format!("postgres://{user}:{pw}@127.0.0.1:{port}/legacyapp");
+    let r = client_run("postgres", &sneaky, "SELECT sum(n) FROM invoices");
+    assert_ne!(
+        r.code,
+        0,
+        "a project read the user's own database: {}",
+        r.all()
+    );
+
+    // Backed up like any service: the user's own database included.
+    env.ok(&["backup", &svc]);
+    let listed = env.ok(&["--json", "backups", &svc]);
+    assert!(listed.contains("legacyapp"), "{listed}");
+
+    // Stopped and started when asked; never re-created.
+    env.ok(&["down", &svc]);
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.State.Running}}", &legacy])
+            .stdout
+            .trim(),
+        "false"
+    );
+    env.ok(&["up", &svc]);
+    assert_eq!(client("postgres", &url, "SELECT sum(x) FROM mine"), "5");
+    let after = id_and_start(&legacy);
+    assert_eq!(
+        before.split(' ').next(),
+        after.split(' ').next(),
+        "the container was re-created"
+    );
+
+    // Let go: --purge refused (Dockhand deletes only what it made); destroy forgets it and
+    // leaves the container and every database in it.
+    let r = env.run(&["destroy", &svc, "--purge", "--yes"]);
+    assert_ne!(r.code, 0);
+    assert!(r.stderr.contains("only data it created"), "{}", r.all());
+    env.ok(&["destroy", &svc]);
+    assert!(env
+        .status_json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["name"] != svc.as_str()));
+    assert_eq!(
+        docker(&["inspect", "-f", "{{.Id}}", &legacy]).stdout.trim(),
+        before.split(' ').next().unwrap()
+    );
+    assert_eq!(
+        client("postgres", &legacy_db, "SELECT sum(n) FROM invoices"),
+        "42"
+    );
+}

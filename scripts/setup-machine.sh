@@ -36,6 +36,29 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# --- Client libraries (crates/cli/tests/client_libraries.rs runs real apps' clients against
+# Dockhand's variables). Debian: a JDK, the PostgreSQL and MariaDB JDBC drivers, Go with pgx v4,
+# Ruby with ActiveRecord and pg. PyPI and npm: tests/clients/setup.sh installs the pinned
+# requirements into a cache keyed by their hash (nothing to do when it is there already).
+CLIENT_PACKAGES=(
+  openjdk-17-jdk-headless libpostgresql-jdbc-java libmariadb-java
+  golang-go golang-github-jackc-pgx-v4-dev
+  ruby-activerecord ruby-pg
+)
+# Node may come from elsewhere (nodesource, nvm): Debian's is needed only when there is none.
+command -v node >/dev/null && command -v npm >/dev/null || CLIENT_PACKAGES+=(nodejs npm)
+missing=()
+for p in "${CLIENT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing client libraries ${missing[*]}"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+bash tests/clients/setup.sh
+# --- end of client libraries
+
 if ! docker info >/dev/null 2>&1; then
   echo "== starting dockerd"
   # No systemd on the CI machines: run the daemon directly.

@@ -267,6 +267,7 @@ function projectCard(p, snap) {
     el("div", { className: "row" }, pick, " ", attach),
     el("div", { className: "row" }, extKind, " ", extUrl, " ", addExt),
     copies,
+    p.env_error ? el("p", { className: "error env-error", textContent: p.env_error }) : "",
     el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
       el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
     snippet);

@@ -414,6 +414,65 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    // The project renames DATABASE_URL and leaves PGPASSWORD out in its dockhand.toml: the
+    // window's list, the .env snippet and Write .env follow at once, without re-attaching.
+    let toml = std::fs::read_to_string(project_dir.join("dockhand.toml")).unwrap();
+    std::fs::write(
+        project_dir.join("dockhand.toml"),
+        format!("{toml}[env]\nDATABASE_URL = \"PRIMARY_DATABASE_URL\"\nPGPASSWORD = false\n"),
+    )
+    .unwrap();
+    let card = |snap: &Value| {
+        snap["projects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == project.as_str())
+            .cloned()
+            .unwrap()
+    };
+    let p = card(&call(&w, "status", json!({})).unwrap());
+    assert_eq!(p["vars"], json!(["PRIMARY_DATABASE_URL"]), "{p}");
+    let snippet = call(&w, "env_snippet", json!({ "project": project })).unwrap();
+    let snippet = snippet.as_str().unwrap();
+    assert!(
+        snippet.contains("PRIMARY_DATABASE_URL=postgres://")
+            && snippet.contains("DB_NAME=")
+            && snippet.contains("JDBC_DATABASE_URL=jdbc:postgresql://")
+            && !snippet.contains("\nDATABASE_URL=")
+            && !snippet.contains("PGPASSWORD"),
+        "{snippet}"
+    );
+    let written = call(&w, "write_env", json!({ "project": project })).unwrap();
+    assert!(
+        written["added"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("PRIMARY_DATABASE_URL")),
+        "{written}"
+    );
+    // A mistake in the table: the card says what is wrong, and nothing is handed out.
+    std::fs::write(
+        project_dir.join("dockhand.toml"),
+        format!("{toml}[env]\nDATABSE_URL = false\n"),
+    )
+    .unwrap();
+    let p = card(&call(&w, "status", json!({})).unwrap());
+    assert_eq!(p["vars"], json!([]), "{p}");
+    assert!(
+        p["env_error"]
+            .as_str()
+            .unwrap()
+            .contains("DATABSE_URL is not a variable Dockhand sets"),
+        "{p}"
+    );
+    let err = call(&w, "env_snippet", json!({ "project": project })).unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("DATABSE_URL"),
+        "{err}"
+    );
+    std::fs::write(project_dir.join("dockhand.toml"), &toml).unwrap();
+
     call(
         &w,
         "detach_project",

@@ -273,6 +273,8 @@ pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result
 /// `dockhand run`: leases for the command's lifetime, variables in its environment only.
 pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>) -> Result<i32> {
     let p = m.project_for(project.as_deref(), &cwd()?)?;
+    // A mistake in its `[env]` stops the run before any service is started for it.
+    m.env_mapping(&p)?;
     let holder = format!("run:{}", command[0]);
     let printer = ProgressPrinter::new(true);
     let report = |e| printer.report(e);

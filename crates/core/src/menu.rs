@@ -59,11 +59,15 @@ pub struct MenuModel {
     pub items: Vec<MenuItem>,
 }
 
-/// A project as the menu needs it: its name and which URL variables it has.
+/// A project as the menu needs it: its name, its kinds and its URL variables (as the project
+/// names them: `[env]` may rename or leave them out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProjectEntry {
     pub name: String,
     pub kinds: Vec<Kind>,
+    pub vars: Vec<String>,
+    /// Its dockhand.toml has a mistake: no variables can be copied until it is fixed.
+    pub env_error: bool,
     pub up: bool,
 }
 
@@ -265,8 +269,9 @@ pub fn build(
         items.push(separator(2));
         let mut proj_items = Vec::new();
         for p in projects {
-            let mut sub: Vec<MenuItem> = url_vars(&p.kinds)
-                .into_iter()
+            let mut sub: Vec<MenuItem> = p
+                .vars
+                .iter()
                 .map(|v| {
                     action(
                         format!("proj:{}:copy:{v}", p.name),
@@ -275,6 +280,13 @@ pub fn build(
                     )
                 })
                 .collect();
+            if p.env_error {
+                sub.push(action(
+                    format!("proj:{}:env-error", p.name),
+                    "dockhand.toml has a mistake: see Open Dashboard…".into(),
+                    false,
+                ));
+            }
             sub.push(separator(3));
             if p.up {
                 sub.push(action(
@@ -464,11 +476,15 @@ mod tests {
             ProjectEntry {
                 name: "shop".into(),
                 kinds: vec![Kind::Redis, Kind::Postgres],
+                vars: entry_vars(&[Kind::Redis, Kind::Postgres]),
+                env_error: false,
                 up: true,
             },
             ProjectEntry {
                 name: "blog".into(),
                 kinds: vec![Kind::Mariadb],
+                vars: entry_vars(&[Kind::Mariadb]),
+                env_error: false,
                 up: false,
             },
         ];
@@ -614,6 +630,8 @@ Quit Dockhand
         let projects = vec![ProjectEntry {
             name: "shop".into(),
             kinds: vec![Kind::Postgres, Kind::Mongo],
+            vars: entry_vars(&[Kind::Postgres, Kind::Mongo]),
+            env_error: false,
             up: false,
         }];
         let m = build(&services, &projects, false, None);
@@ -622,7 +640,10 @@ Quit Dockhand
                 match &i.kind {
                     ItemKind::Submenu(s) => ids(s, out),
                     ItemKind::Separator => {}
-                    _ if i.id == "header" || i.id == "engine-error" => {}
+                    // Notices, never clicked.
+                    _ if i.id == "header"
+                        || i.id == "engine-error"
+                        || i.id.ends_with(":env-error") => {}
                     _ => out.push(i.id.clone()),
                 }
             }
@@ -650,6 +671,43 @@ Quit Dockhand
         assert!(
             all.contains(&"new:mariadb".to_string()),
             "Other… for each kind"
+        );
+    }
+
+    fn entry_vars(kinds: &[Kind]) -> Vec<String> {
+        url_vars(kinds).into_iter().map(String::from).collect()
+    }
+
+    /// A project that renamed DATABASE_URL gets its copy item under the new name (the click
+    /// asks for that name, which is what its variables hold); a broken dockhand.toml says so.
+    #[test]
+    fn a_project_copies_its_variables_under_its_own_names() {
+        let projects = vec![
+            ProjectEntry {
+                name: "shop".into(),
+                kinds: vec![Kind::Postgres, Kind::Redis],
+                vars: vec!["PRIMARY_DATABASE_URL".into()],
+                env_error: false,
+                up: false,
+            },
+            ProjectEntry {
+                name: "blog".into(),
+                kinds: vec![Kind::Postgres],
+                vars: vec![],
+                env_error: true,
+                up: false,
+            },
+        ];
+        let text = build(&[], &projects, false, None).render_text();
+        assert!(text.contains("Copy PRIMARY_DATABASE_URL"), "{text}");
+        assert!(!text.contains("Copy DATABASE_URL") && !text.contains("REDIS_URL"));
+        assert!(text.contains("dockhand.toml has a mistake: see Open Dashboard… (disabled)"));
+        assert_eq!(
+            MenuAction::parse("proj:shop:copy:PRIMARY_DATABASE_URL"),
+            Some(MenuAction::CopyProjectVar {
+                project: "shop".into(),
+                var: "PRIMARY_DATABASE_URL".into()
+            })
         );
     }
 }

@@ -8,6 +8,9 @@
 //! mariadb = { version = "10.11", service = "maria-main" }   # or name the service to use
 //! # postgres = { version = "17", extensions = ["vector"] }  # created in the project's database
 //! # postgres = { version = "16", dedicated = true }          # a server of its own
+//! [env]                    # optional: rename or leave out any variable Dockhand sets
+//! DATABASE_URL = "PRIMARY_DATABASE_URL"
+//! PGPASSWORD = false
 //! ```
 
 use std::path::Path;
@@ -16,6 +19,7 @@ use serde::Deserialize;
 
 use crate::catalog::extensions::{self, Extension};
 use crate::catalog::Kind;
+use crate::env::EnvMapping;
 use crate::error::{CoreError, Result};
 
 pub const FILE_NAME: &str = "dockhand.toml";
@@ -37,6 +41,8 @@ pub struct Need {
 pub struct ProjectConfig {
     pub name: Option<String>,
     pub needs: Vec<Need>,
+    /// How the project wants its variables named (`[env]`).
+    pub env: EnvMapping,
 }
 
 #[derive(Deserialize)]
@@ -45,6 +51,8 @@ struct Raw {
     name: Option<String>,
     #[serde(default)]
     services: toml::Table,
+    #[serde(default)]
+    env: toml::Table,
 }
 
 #[derive(Deserialize)]
@@ -136,9 +144,11 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
     if let Some(name) = &raw.name {
         crate::ident::validate_project_name(name).map_err(|e| bad(format!("name: {e}")))?;
     }
+    let env = EnvMapping::from_table(&raw.env).map_err(bad)?;
     Ok(ProjectConfig {
         name: raw.name,
         needs,
+        env,
     })
 }
 
@@ -258,6 +268,44 @@ mod tests {
             ),
         ] {
             let e = parse(text, "dockhand.toml").unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn an_env_table_renames_and_leaves_out_variables() {
+        let c = parse(
+            "[services]\npostgres = \"16\"\n[env]\nDATABASE_URL = \"PRIMARY_DATABASE_URL\"  # rename\nPGPASSWORD = false\n",
+            "dockhand.toml",
+        )
+        .unwrap();
+        assert_eq!(c.env.name_of("DATABASE_URL"), Some("PRIMARY_DATABASE_URL"));
+        assert_eq!(c.env.name_of("PGPASSWORD"), None);
+        assert_eq!(c.env.name_of("PGHOST"), Some("PGHOST"));
+        // No [env]: every variable under its own name.
+        let c = parse("[services]\npostgres = \"16\"\n", "dockhand.toml").unwrap();
+        assert!(c.env.is_default());
+    }
+
+    #[test]
+    fn env_table_mistakes_name_the_file_and_the_entry() {
+        for (text, want) in [
+            (
+                "[env]\nDATABASE_ULR = \"X\"",
+                "shop/dockhand.toml: [env] DATABASE_ULR is not a variable Dockhand sets; it sets DATABASE_URL,",
+            ),
+            (
+                "[env]\nDATABASE_URL = \"REDIS_URL\"",
+                "shop/dockhand.toml: [env] DATABASE_URL = \"REDIS_URL\": REDIS_URL is already one of Dockhand's variables",
+            ),
+            (
+                "[env]\nDB_HOST = \"HOST\"\nPGHOST = \"HOST\"",
+                "DB_HOST and PGHOST are both renamed to HOST",
+            ),
+            ("[env]\nPGHOST = [\"A\"]", "[env] PGHOST = [\"A\"]: write a new name"),
+            ("env = 3", "invalid type"),
+        ] {
+            let e = parse(text, "shop/dockhand.toml").unwrap_err().to_string();
             assert!(e.contains(want), "{text:?}: {e}");
         }
     }

@@ -81,6 +81,10 @@ impl Driver for FakeDriver {
         real().extra_variables(c)
     }
 
+    fn jdbc_url(&self, c: &Connection<'_>) -> Option<String> {
+        real().jdbc_url(c)
+    }
+
     fn main_database_rank(&self) -> u8 {
         0
     }

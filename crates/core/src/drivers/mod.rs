@@ -202,6 +202,13 @@ pub trait Driver: Send + Sync {
         Vec::new()
     }
 
+    /// The JDBC URL of a project's database (`jdbc:postgresql://host:port/db`), for kinds a JVM
+    /// driver reaches: `JDBC_DATABASE_URL` when the connection is the project's main database.
+    /// Without the user and password, which go to `JDBC_DATABASE_USERNAME`/`_PASSWORD`.
+    fn jdbc_url(&self, _c: &Connection<'_>) -> Option<String> {
+        None
+    }
+
     /// Which of a project's services `dockhand url <project>` means by default (lower first).
     fn main_database_rank(&self) -> u8;
 

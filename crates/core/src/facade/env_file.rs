@@ -9,10 +9,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::env::{dotenv_line, merge_dotenv, Audience};
+use crate::env::{dotenv_line, merge_dotenv, Audience, EnvMapping};
 use crate::error::{CoreError, Result};
 use crate::manager::Manager;
 use crate::platform;
+use crate::project_config;
+use crate::store::ProjectRow;
 
 /// `git check-ignore` only decorates the answer: a hung git must not hold the write up.
 const GIT_LIMIT: Duration = Duration::from_secs(5);
@@ -30,6 +32,30 @@ pub struct EnvWritten {
 }
 
 impl Manager {
+    /// How a project wants its variables named: the `[env]` table of its folder's
+    /// `dockhand.toml`, read each time variables are handed out rather than stored at attach —
+    /// the file is what the user edits, so a change applies at the next `env`, `run`, copy or
+    /// `.env` write without re-attaching, and no copy in the state database can go stale.
+    /// Projects without a folder (or whose folder has no `dockhand.toml`) get every variable
+    /// under its own name; a file with a mistake is an error here, never a silent default.
+    pub fn env_mapping(&self, project: &ProjectRow) -> Result<EnvMapping> {
+        let Some(dir) = &project.path else {
+            return Ok(EnvMapping::default());
+        };
+        let dir = Path::new(dir);
+        if !dir.is_dir() {
+            tracing::warn!(
+                "project '{}': its folder {} is gone; its variables keep their own names",
+                project.name,
+                dir.display()
+            );
+            return Ok(EnvMapping::default());
+        }
+        Ok(project_config::read(dir)?
+            .map(|c| c.env)
+            .unwrap_or_default())
+    }
+
     /// Merges the project's variables (for processes on this machine) into `file`, by default
     /// `<project folder>/.env`.
     pub fn write_project_env(&self, project: &str, file: Option<&Path>) -> Result<EnvWritten> {

@@ -54,7 +54,10 @@ pub struct ProjectView {
     pub attachments: Vec<AttachmentView>,
     /// Its databases on servers Dockhand does not run.
     pub externals: Vec<crate::store::ExternalRow>,
-    pub vars: Vec<&'static str>,
+    /// Its URL variables as the project names them (`[env]` in its dockhand.toml).
+    pub vars: Vec<String>,
+    /// Why `vars` is empty when its dockhand.toml cannot be read.
+    pub env_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -107,6 +110,8 @@ impl Snapshot {
                     .iter()
                     .filter_map(|a| Kind::parse(&a.kind).ok())
                     .collect(),
+                vars: p.vars.clone(),
+                env_error: p.env_error.is_some(),
                 up: p.up,
             })
             .collect()

@@ -82,11 +82,24 @@ impl Manager {
                     .chain(own.iter().map(|e| &e.kind))
                     .filter_map(|k| Kind::parse(k).ok())
                     .collect();
+                // The URL variables under the names the project's `[env]` gives them (left-out
+                // ones hidden); a dockhand.toml with a mistake shows none, and says why.
+                let (vars, env_error) = match self.env_mapping(&l.project) {
+                    Ok(mapping) => (
+                        menu::url_vars(&kinds)
+                            .into_iter()
+                            .filter_map(|v| mapping.name_of(v).map(str::to_string))
+                            .collect(),
+                        None,
+                    ),
+                    Err(e) => (Vec::new(), Some(e.to_string())),
+                };
                 ProjectView {
                     name: l.project.name,
                     path: l.project.path,
                     up,
-                    vars: menu::url_vars(&kinds),
+                    vars,
+                    env_error,
                     attachments: l
                         .attachments
                         .into_iter()

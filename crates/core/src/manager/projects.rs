@@ -682,8 +682,12 @@ impl Manager {
         Ok(out)
     }
 
-    /// `DATABASE_URL` and friends for a project.
+    /// `DATABASE_URL` and friends for a project, named as its `[env]` table says.
     pub fn project_env(&self, project: &str, audience: Audience) -> Result<Vec<(String, String)>> {
+        let mapping = match self.store.project(project)? {
+            Some(row) => self.env_mapping(&row)?,
+            None => env::EnvMapping::default(),
+        };
         let conns = self.project_connections(project, audience)?;
         let view: Vec<Connection<'_>> = conns
             .iter()
@@ -711,7 +715,7 @@ impl Manager {
                 vars.retain(|(_, val)| *val != prefix);
             }
         }
-        Ok(vars)
+        Ok(mapping.apply(vars))
     }
 
     /// Takes a lease on each of the project's services (starting them) and re-applies its grants.

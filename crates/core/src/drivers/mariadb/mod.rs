@@ -17,6 +17,7 @@ pub(super) static MARIADB: MysqlFamily = MysqlFamily {
     // Measured idle (`docker stats`, with the settings below): 88 MiB (10.11), 104 MiB (11.8) —
     // the 64 MB buffer pool, thread stacks and caches; each connection adds ~1–3 MiB.
     default_memory_mb: 512,
+    jdbc_scheme: "jdbc:mariadb",
 };
 
 const SPEC: KindSpec = KindSpec {

@@ -18,6 +18,7 @@ pub(super) static MYSQL: MysqlFamily = MysqlFamily {
     // Not measurable here (no MySQL image on these machines); MySQL 8 is heavier than MariaDB
     // and seed 003 gives it 512 MB.
     default_memory_mb: 512,
+    jdbc_scheme: "jdbc:mysql",
 };
 
 const SPEC: KindSpec = KindSpec {

@@ -36,6 +36,10 @@ pub(crate) struct MysqlFamily {
     pub main_database_rank: u8,
     /// See [`Driver::default_memory_mb`].
     pub default_memory_mb: u32,
+    /// The JDBC scheme of the server's own Connector/J (`jdbc:mariadb`, `jdbc:mysql`): MariaDB
+    /// Connector/J 3 takes only `jdbc:mariadb:` (unless told `permitMysqlScheme`), MySQL's only
+    /// `jdbc:mysql:`.
+    pub jdbc_scheme: &'static str,
 }
 
 /// What `--fast` turns off, valid on MariaDB 10.6–11.8 and MySQL 8.0–9: the redo log is written
@@ -106,6 +110,13 @@ impl Driver for MysqlFamily {
             ("MYSQL_PASSWORD", c.password.into()),
             ("MYSQL_DATABASE", c.database.into()),
         ]
+    }
+
+    fn jdbc_url(&self, c: &Connection<'_>) -> Option<String> {
+        Some(format!(
+            "{}://{}:{}/{}",
+            self.jdbc_scheme, c.host, c.port, c.database
+        ))
     }
 
     fn main_database_rank(&self) -> u8 {

@@ -146,6 +146,14 @@ impl Driver for Postgres {
         ]
     }
 
+    /// pgjdbc's form (`jdbc:postgresql:`; it does not take `jdbc:postgres:`).
+    fn jdbc_url(&self, c: &Connection<'_>) -> Option<String> {
+        Some(format!(
+            "jdbc:postgresql://{}:{}/{}",
+            c.host, c.port, c.database
+        ))
+    }
+
     fn main_database_rank(&self) -> u8 {
         0
     }

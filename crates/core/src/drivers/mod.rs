@@ -13,6 +13,7 @@ pub(crate) mod fake;
 mod import;
 mod mariadb;
 mod mongo;
+mod mssql;
 mod mysql;
 pub(crate) mod mysql_family;
 mod postgres;
@@ -62,6 +63,7 @@ registry! {
     Mysql => mysql::MYSQL,
     Mongo => mongo::Mongo,
     Valkey => valkey::VALKEY,
+    Mssql => mssql::Mssql,
 }
 
 /// Which variable holds a connection's URL. `DATABASE_URL` is the one most frameworks read: it
@@ -138,6 +140,11 @@ pub trait Driver: Send + Sync {
     /// Environment, command line and files (secrets, config) of a new container.
     fn container_setup(&self, version: &str, admin_password: &str) -> ContainerSetup;
 
+    /// The image tag of a version (`17` → `17`; SQL Server's `2022` → `2022-latest`).
+    fn image_tag(&self, version: &str) -> String {
+        version.to_string()
+    }
+
     /// Whether a server of version `wanted` opens data written by version `had`.
     fn opens_data_of(&self, _had: &str, _wanted: &str) -> bool {
         true
@@ -156,6 +163,19 @@ pub trait Driver: Send + Sync {
 
     /// The admin URL's path and query (`/postgres`, `/0`, `/?authSource=admin`).
     fn admin_url_path(&self) -> &'static str;
+
+    /// The admin URL: `scheme://admin:password@host:port<admin_url_path>`, user and password
+    /// percent-encoded; kinds whose clients take another form (SQL Server) say so here.
+    fn admin_url(&self, host: &str, port: u16, password: &str) -> String {
+        let spec = self.spec();
+        format!(
+            "{}://{}:{}@{host}:{port}{}",
+            spec.url_scheme,
+            encode_userinfo(spec.admin_user),
+            encode_userinfo(password),
+            self.admin_url_path()
+        )
+    }
 
     /// A project's URL, user and password percent-encoded.
     fn url(&self, c: &Connection<'_>) -> String {

@@ -56,7 +56,7 @@ pub(crate) fn admin_sql(password: &str, database: &str, statement: &str) -> Tool
     shell_tool(
         "sqlcmd",
         &script(
-            "exec q -d \"$DOCKHAND_DB\" -h -1 -W -m 1 -s \"$(printf '\\t')\" -Q \"SET NOCOUNT ON; $DOCKHAND_SQL\"\n",
+            "q -d \"$DOCKHAND_DB\" -h -1 -W -m 1 -s \"$(printf '\\t')\" -Q \"SET NOCOUNT ON; $DOCKHAND_SQL\"\n",
         ),
         env(
             password,

@@ -258,3 +258,56 @@ fn backup_and_restore_scripts_do_what_sql_server_documents() {
         s.stderr
     );
 }
+
+/// SQLAlchemy (Debian's python3-sqlalchemy, `make_url`: no driver or server needed) reads
+/// `MSSQL_SQLALCHEMY_URL` back to the same user, password, host, port and database, hostile
+/// passwords included.
+#[test]
+fn sqlalchemy_reads_the_url_back_exactly() {
+    use dockhand_core::drivers::Connection;
+    use dockhand_core::Kind;
+    const READ: &str = "import json, os\n\
+        from sqlalchemy.engine import make_url\n\
+        u = make_url(os.environ['URL'])\n\
+        print(json.dumps([u.drivername, u.username, u.password, u.host, u.port, u.database]))";
+    for pw in [
+        "Plain1password",
+        "semi;colon=equals",
+        "it's}{a'quote",
+        "p@ss:w/rd?#%é ",
+        "a%20b",
+    ] {
+        let c = Connection {
+            kind: Kind::Mssql,
+            host: "127.0.0.1",
+            port: 14333,
+            database: "shop",
+            user: "shop_user",
+            password: pw,
+        };
+        let vars = Kind::Mssql.driver().extra_variables(&c);
+        let url = &vars
+            .iter()
+            .find(|(k, _)| *k == "MSSQL_SQLALCHEMY_URL")
+            .expect("MSSQL_SQLALCHEMY_URL")
+            .1;
+        // Debian's interpreter, where apt put SQLAlchemy (scripts/setup-machine.sh), not
+        // whatever python3 comes first on PATH.
+        let out = std::process::Command::new("/usr/bin/python3")
+            .args(["-c", READ])
+            .env("URL", url)
+            .output()
+            .expect("/usr/bin/python3 (apt-get install python3-sqlalchemy)");
+        assert!(
+            out.status.success(),
+            "{url}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            got,
+            serde_json::json!(["mssql+pymssql", "shop_user", pw, "127.0.0.1", 14333, "shop"]),
+            "{url}"
+        );
+    }
+}

@@ -24,6 +24,7 @@ PACKAGES=(
                                                  # notification daemon, the clipboard, a tray host,
                                                  # xdotool to answer native dialogs
   python3-venv                                   # selenium for the end-to-end test
+  python3-sqlalchemy                             # reads the SQL Server URL Dockhand hands out (sqlserver.rs)
   build-essential pkg-config                     # C parts of crates (SQLite)
 )
 missing=()

@@ -557,6 +557,11 @@ New service >
     8
     7.2
     Other…
+  SQL Server >
+    2025
+    2022
+    2019
+    Other…
 ---
 Projects >
   shop (up) >

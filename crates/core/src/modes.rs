@@ -31,6 +31,9 @@ pub enum ModeError {
     #[error("{kind} has no fast settings; run it durable (the default) or ephemeral")]
     NoFastSettings { kind: &'static str },
 
+    #[error("{kind} cannot keep its data in memory (it needs direct I/O, which a tmpfs does not offer); run it durable (the default)")]
+    NoMemoryData { kind: &'static str },
+
     #[error("service '{name}' was created {existing}; a mode is chosen when a service is created — keep it as it is (leave out --ephemeral/--fast), or create another with `--name <name>`")]
     ModeMismatch {
         name: String,
@@ -55,6 +58,7 @@ impl ModeError {
             ModeError::BadMemory(_) => "bad_memory_limit",
             ModeError::MemoryTooSmall { .. } => "memory_limit_too_small",
             ModeError::NoFastSettings { .. } => "no_fast_settings",
+            ModeError::NoMemoryData { .. } => "no_memory_data",
             ModeError::ModeMismatch { .. } => "mode_mismatch",
             ModeError::MemoryMismatch { .. } => "memory_mismatch",
             ModeError::EphemeralUpgrade { .. } => "ephemeral_upgrade",

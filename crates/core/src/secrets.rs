@@ -36,8 +36,20 @@ impl fmt::Debug for Secret {
 }
 
 /// 32 alphanumeric characters (~190 bits): strong, and safe in URLs, shells and config files.
+/// Always with upper case, lower case and a digit: SQL Server refuses an sa password without
+/// three character classes (and does not start), and about 1 draw in 280 has no digit. Drawing
+/// again keeps the choice uniform among the passwords that have all three.
 pub fn generate_password() -> Secret {
-    Secret(Alphanumeric.sample_string(&mut rand::rng(), 32))
+    loop {
+        let pw = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        let has = |f: fn(&char) -> bool| pw.chars().any(|c| f(&c));
+        if has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit)
+        {
+            return Secret(pw);
+        }
+    }
 }
 
 pub trait SecretStore: Send + Sync {

@@ -5,14 +5,7 @@ pub use crate::drivers::encode_userinfo;
 
 /// The admin URL of a service, as clients of each kind expect it.
 pub fn admin_url(kind: Kind, host: &str, port: u16, password: &str) -> String {
-    let spec = kind.spec();
-    let auth = format!(
-        "{}:{}",
-        encode_userinfo(spec.admin_user),
-        encode_userinfo(password)
-    );
-    let path = kind.driver().admin_url_path();
-    format!("{}://{auth}@{host}:{port}{path}", spec.url_scheme)
+    kind.driver().admin_url(host, port, password)
 }
 
 #[cfg(test)]

@@ -79,7 +79,11 @@ impl ServiceSpec {
 
     /// The official image for this kind and version.
     pub fn default_image(&self) -> String {
-        format!("{}:{}", self.kind.spec().image_repo, self.version)
+        format!(
+            "{}:{}",
+            self.kind.spec().image_repo,
+            self.kind.driver().image_tag(&self.version)
+        )
     }
 
     /// The name a service gets when the user does not choose one: `postgres-15`, `mariadb-10-11`.
@@ -140,6 +144,20 @@ mod tests {
             "mongo:8"
         );
         assert_eq!(ServiceSpec::parse("postgres").unwrap().version, "17");
+        // SQL Server's version lines are its moving `-latest` tags; a precise tag stays as is.
+        let s = ServiceSpec::parse("sqlserver:2019").unwrap();
+        assert_eq!(
+            s.default_image(),
+            "mcr.microsoft.com/mssql/server:2019-latest"
+        );
+        assert_eq!(s.default_name(), "mssql-2019");
+        assert_eq!(
+            ServiceSpec::parse("mssql:2022-CU14-ubuntu-22.04")
+                .unwrap()
+                .default_image(),
+            "mcr.microsoft.com/mssql/server:2022-CU14-ubuntu-22.04"
+        );
+        assert!(ServiceSpec::parse("mssql:2017").is_err());
         assert_eq!(ServiceSpec::parse("postgres:15.4").unwrap().version, "15.4");
         assert_eq!(
             ServiceSpec::parse("redis:7-alpine").unwrap().version,
@@ -161,7 +179,8 @@ mod tests {
                 "mariadb:11",
                 "mysql:8.4",
                 "mongo:8",
-                "valkey/valkey:8"
+                "valkey/valkey:8",
+                "mcr.microsoft.com/mssql/server:2022-latest"
             ]
         );
     }

@@ -14,6 +14,7 @@ pub(crate) mod fake;
 mod import;
 mod mariadb;
 mod mongo;
+mod mssql;
 mod mysql;
 pub(crate) mod mysql_family;
 mod postgres;
@@ -63,6 +64,7 @@ registry! {
     Mysql => mysql::MYSQL,
     Mongo => mongo::Mongo,
     Valkey => valkey::VALKEY,
+    Mssql => mssql::Mssql,
 }
 
 /// Which variable holds a connection's URL. `DATABASE_URL` is the one most frameworks read: it
@@ -157,10 +159,20 @@ pub trait Driver: Send + Sync {
         512
     }
 
+    /// Whether the server can keep its data on a tmpfs (`--ephemeral`).
+    fn data_on_tmpfs(&self) -> bool {
+        true
+    }
+
     /// Applies a changed memory limit to the running server, for kinds whose own settings
     /// follow the limit (Redis `maxmemory`). The engine changes the limit itself.
     async fn apply_memory_limit(&self, _admin: &ProbeTarget, _run: &RunOptions) -> Result<()> {
         Ok(())
+    }
+
+    /// The image tag of a version (`17` → `17`; SQL Server's `2022` → `2022-latest`).
+    fn image_tag(&self, version: &str) -> String {
+        version.to_string()
     }
 
     /// Whether a server of version `wanted` opens data written by version `had`.
@@ -181,6 +193,19 @@ pub trait Driver: Send + Sync {
 
     /// The admin URL's path and query (`/postgres`, `/0`, `/?authSource=admin`).
     fn admin_url_path(&self) -> &'static str;
+
+    /// The admin URL: `scheme://admin:password@host:port<admin_url_path>`, user and password
+    /// percent-encoded; kinds whose clients take another form (SQL Server) say so here.
+    fn admin_url(&self, host: &str, port: u16, password: &str) -> String {
+        let spec = self.spec();
+        format!(
+            "{}://{}:{}@{host}:{port}{}",
+            spec.url_scheme,
+            encode_userinfo(spec.admin_user),
+            encode_userinfo(password),
+            self.admin_url_path()
+        )
+    }
 
     /// A project's URL, user and password percent-encoded.
     fn url(&self, c: &Connection<'_>) -> String {

@@ -283,9 +283,22 @@ impl Manager {
 /// The kind whose image family `image` belongs to.
 pub(crate) fn kind_of_image(image: &str) -> Option<Kind> {
     let family = image_family(image);
-    Kind::ALL
-        .into_iter()
-        .find(|k| k.driver().image_families().contains(&family))
+    // The repository path without tag or digest (`mcr.microsoft.com/mssql/server`), for
+    // families named with their path because their last segment says nothing (`server`).
+    let repo = image.split('@').next().unwrap_or(image);
+    let repo = match repo.rsplit_once(':') {
+        Some((r, tag)) if !tag.contains('/') => r,
+        _ => repo,
+    };
+    Kind::ALL.into_iter().find(|k| {
+        k.driver().image_families().iter().any(|f| {
+            if f.contains('/') {
+                repo == *f || repo.ends_with(&format!("/{f}"))
+            } else {
+                *f == family
+            }
+        })
+    })
 }
 
 struct Look {
@@ -396,6 +409,11 @@ mod tests {
             ("redis:7-alpine", Some(Kind::Redis)),
             ("valkey/valkey:8", Some(Kind::Valkey)),
             ("mongo:7", Some(Kind::Mongo)),
+            (
+                "mcr.microsoft.com/mssql/server:2022-latest",
+                Some(Kind::Mssql),
+            ),
+            ("acme/server:1", None),
             ("nginx:latest", None),
             ("my-postgres-app:1", None),
         ] {

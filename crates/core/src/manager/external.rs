@@ -50,10 +50,18 @@ fn schemes(kind: Kind) -> &'static [&'static str] {
         Kind::Mariadb | Kind::Mysql => &["mysql", "mariadb"],
         Kind::Redis | Kind::Valkey => &["redis", "rediss", "valkey", "valkeys"],
         Kind::Mongo => &["mongodb"],
+        // Its clients' connection strings are not URLs (`sqlserver://h:1433;database=…`).
+        Kind::Mssql => &[],
     }
 }
 
 fn parse(kind: Kind, url: &str) -> std::result::Result<Parsed, String> {
+    if schemes(kind).is_empty() {
+        return Err(format!(
+            "Dockhand does not take external {} databases yet (their connection strings are not URLs)",
+            kind.spec().display_name
+        ));
+    }
     let u = url::Url::parse(url.trim()).map_err(|e| {
         format!(
             "it is not a URL ({e}); write it as {}://USER:PASSWORD@HOST:PORT/DATABASE",

@@ -186,6 +186,13 @@ impl Manager {
             return;
         }
         if self.store.delete_service(name).is_ok() {
+            // Nor its admin password, unless a data volume of the name (kept from an earlier
+            // service) was set up with it.
+            if let Ok(None) = self.engine.inspect_volume(&volume_name(name)).await {
+                if let Err(e) = self.secrets.delete(&admin_secret_key(&self.instance, name)) {
+                    tracing::warn!("could not remove the admin password of '{name}': {e}");
+                }
+            }
             self.event(
                 name,
                 "forgotten",

@@ -623,7 +623,7 @@ impl Manager {
         let _lock = self.lock(&row.name, consumers::LOCK_LIMIT).await?;
         // Stopped first, with its grace period, so that clients see a clean shutdown.
         self.store.set_desired(&row.name, Desired::Stopped)?;
-        self.stop_if_running(&container_of(&row), row.kind).await?;
+        self.stop_if_running(&container_of(row), row.kind).await?;
         let projects = self.remove_ephemeral(row.clone()).await?;
         self.event(
             &row.name,

@@ -355,6 +355,11 @@ fn spawn_stopper_if_due(service: &str, s: &Settled) {
 
 pub async fn stop_idle(m: &Arc<Manager>, service: &str, after: u64) -> Result<()> {
     tokio::time::sleep(Duration::from_secs(after) + Duration::from_millis(200)).await;
+    // The home went away while waiting (a removed DOCKHAND_HOME, a test's scratch one): there
+    // is nothing of it to stop, and taking the service's lock would create the folder again.
+    if !m.home().root().exists() {
+        return Ok(());
+    }
     m.stop_if_idle(service, true).await?;
     Ok(())
 }

@@ -370,6 +370,25 @@ fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated(
         client("postgres", &legacy_db, "SELECT sum(n) FROM invoices"),
         "42"
     );
+    // Its project was detached (its database stays in the container), not left pointing at a
+    // service that is gone.
+    let r = env.run(&["env", &proj, "--json"]);
+    assert!(
+        r.code != 0 && r.all().contains("uses no service"),
+        "{}",
+        r.all()
+    );
+    assert_eq!(
+        client(
+            "postgres",
+            &format!(
+                "postgres://postgres:legacy-Secret-1@127.0.0.1:{port}/{}",
+                user_and_database(&url).1
+            ),
+            "SELECT sum(x) FROM mine"
+        ),
+        "5"
+    );
 }
 
 /// Runs `dockhand ARGS` with `input` on its standard input.

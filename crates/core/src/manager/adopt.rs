@@ -109,6 +109,14 @@ impl Manager {
                     .into(),
             ));
         };
+        // `dockhand-<name>` is where Dockhand looks for its own service `<name>`: a container
+        // adopted under such a name could be taken for one of Dockhand's own.
+        if c.name.starts_with("dockhand-") {
+            return Err(bad(
+                "names starting with `dockhand-` are Dockhand's own; rename it (`docker rename`) and adopt it again"
+                    .into(),
+            ));
+        }
         if c.labels.contains_key(labels::MANAGED) {
             return Err(bad(format!(
                 "it is a Dockhand service's own container{}",
@@ -268,13 +276,37 @@ impl Manager {
                 row.name, row.name
             )));
         }
+        // Its projects are detached: their databases and users stay in the container (its
+        // owner's now), and a later adoption under this name attaches them afresh rather than
+        // leaving them pointing at a service that is gone (whose `up` would make a new one).
+        let mut detached = Vec::new();
+        for a in self.store.attachments(None, Some(&row.name))? {
+            self.secrets.delete(&super::projects::project_secret_key(
+                &self.instance,
+                &a.project,
+                &row.name,
+            ))?;
+            let _ = self
+                .store
+                .remove_standing_lease(&row.name, &super::standing_holder(&a.project));
+            self.store.detach(&a.project, &row.name)?;
+            detached.push(a.project);
+        }
         self.secrets
             .delete(&admin_secret_key(&self.instance, &row.name))?;
         self.store.delete_service(&row.name)?;
+        let projects = if detached.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; projects detached (their databases stay in it): {}",
+                detached.join(", ")
+            )
+        };
         self.event(
             &row.name,
             "forgotten",
-            &format!("Dockhand no longer manages {what}; it was left as it is"),
+            &format!("Dockhand no longer manages {what}; it was left as it is{projects}"),
         );
         Ok(row)
     }

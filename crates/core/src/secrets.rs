@@ -246,12 +246,8 @@ impl KeychainSecretStore {
         }
     }
 
-    fn entry(key: &str) -> Result<keyring::Entry> {
-        keyring::Entry::new(KEYCHAIN_SERVICE, key).map_err(keychain_error)
-    }
-
     fn read(key: &str) -> Result<Option<Secret>> {
-        match Self::entry(key)?.get_password() {
+        match once_more(|| keyring::Entry::new(KEYCHAIN_SERVICE, key)?.get_password()) {
             Ok(v) => Ok(Some(Secret(v))),
             Err(keyring::Error::NoEntry) => Ok(None),
             Err(e) => Err(keychain_error(e)),
@@ -259,8 +255,7 @@ impl KeychainSecretStore {
     }
 
     fn write(key: &str, s: &Secret) -> Result<()> {
-        Self::entry(key)?
-            .set_password(s.expose())
+        once_more(|| keyring::Entry::new(KEYCHAIN_SERVICE, key)?.set_password(s.expose()))
             .map_err(keychain_error)?;
         // Read it back through a new entry: a keychain that silently drops writes (a locked
         // collection, a mock store) must fail here, not when the server no longer matches.
@@ -286,6 +281,24 @@ impl KeychainSecretStore {
             .open(&self.lock_path)?,
         )?;
         f()
+    }
+}
+
+/// Runs a keychain call, and once more when the Secret Service went away in the middle of it
+/// (D-Bus `NoReply`: the daemon exited or crashed — gnome-keyring aborts when another client is
+/// killed mid-request). The bus starts a new daemon for the next call, so a restart of the
+/// keychain does not fail the command. Each call here is idempotent (read, write the same value,
+/// delete).
+fn once_more<T>(op: impl Fn() -> keyring::Result<T>) -> keyring::Result<T> {
+    match op() {
+        Err(keyring::Error::PlatformFailure(e))
+            if e.to_string().contains("NoReply") || e.to_string().contains("disconnected") =>
+        {
+            tracing::warn!("the OS keychain went away mid-request ({e}); asking again");
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            op()
+        }
+        other => other,
     }
 }
 
@@ -325,7 +338,7 @@ impl SecretStore for KeychainSecretStore {
         if let Some(legacy) = &self.legacy {
             legacy.delete(key)?;
         }
-        match Self::entry(key)?.delete_credential() {
+        match once_more(|| keyring::Entry::new(KEYCHAIN_SERVICE, key)?.delete_credential()) {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(keychain_error(e)),
         }

@@ -15,6 +15,8 @@ PACKAGES=(
   docker.io            # the engine Dockhand manages (dockerd + client)
   debootstrap          # builds the test images' root filesystem
   docker-registry      # a local registry for the image-pull tests
+  podman netavark aardvark-dns   # the engine, project and backup tests run on Podman's Docker
+                                 # API as well (scripts/podman-tests.sh); netavark resolves names
   postgresql-client redis-tools mariadb-client   # the clients tests use to check data, as a user would
   gnome-keyring dbus libsecret-tools             # a real OS keychain (Secret Service) for the tests
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev

@@ -67,6 +67,22 @@ if ! bash tests/faults/summary.sh "$log"; then
   [ "$status" = 0 ] && status=1
 fi
 
+echo "== Podman: the engine, project, backup, supervisor, modes, images and tasks tests on Podman's Docker API"
+# Its own engine (a private `podman system service`, scripts/podman-tests.sh) beside dockerd; the
+# same test files, so they stay out of the fault summary above (which reads dockerd's run). The
+# OOM test is Docker's only: Podman 4.3 on these machines (cgroup v1) does not report OOMKilled.
+set +e
+bash scripts/podman-tests.sh 2>&1 | tee "$log"
+podman_status=${PIPESTATUS[0]}
+set -e
+podman_passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+podman_failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+grep -q '^== left behind on Podman' "$log" && podman_failed=$((podman_failed + 1))
+if [ "$podman_status" != 0 ] && [ "$podman_failed" = 0 ]; then podman_failed=1; fi
+echo "podman: ${podman_passed} passed, ${podman_failed} failed"
+passed=$((passed + podman_passed)); failed=$((failed + podman_failed))
+[ "$status" = 0 ] && status=$podman_status
+
 echo "== end-to-end: the tray app under Xvfb, driven by WebDriver and over D-Bus"
 set +e
 bash tests/e2e/run.sh 2>&1 | tee "$log"

@@ -281,6 +281,8 @@ async fn run(cli: Cli) -> Result<()> {
                     text(change.after_mb),
                     if change.applied_live {
                         " (applied to the running server; it was not restarted and keeps its data)"
+                    } else if change.recreated {
+                        " (this engine cannot change it in place: the container was created again with it; its data was kept)"
                     } else {
                         " (applies from its next start)"
                     }

@@ -401,7 +401,7 @@ fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
         "psql \"$DATABASE_URL\" -tAc 'SELECT current_user'",
     ]);
     assert_eq!(r.code, 0, "{}", r.all());
-    assert_eq!(r.stdout.trim(), "boxed");
+    assert_eq!(r.stdout.trim(), "boxed", "{}\n{text}", r.all());
     ok_in(&env, &dir, &["project", "down"]);
 }
 

@@ -68,17 +68,32 @@ impl DockerEngine {
             endpoint: endpoint.to_string(),
             reason,
         };
+        // The engine's version from `/_ping` (cheap everywhere), else from `/version`.
+        let known =
+            match tokio::time::timeout(CONNECT_LIMIT, super::api_version::from_ping(&endpoint))
+                .await
+            {
+                Ok(Ok(v)) => v,
+                Ok(Err(reason)) => return Err(unavailable(reason)),
+                Err(_) => {
+                    return Err(EngineError::Timeout {
+                        op: "ping".into(),
+                        limit: CONNECT_LIMIT,
+                    })
+                }
+            };
+        let speak = known.map(super::api_version::to_speak);
+        let version = speak.as_ref().unwrap_or(bollard::API_DEFAULT_VERSION);
         let docker = match &endpoint {
-            Endpoint::Unix(p) => Docker::connect_with_unix(
-                &p.to_string_lossy(),
-                CLIENT_TIMEOUT_SECS,
-                bollard::API_DEFAULT_VERSION,
-            ),
-            Endpoint::Tcp(h) => {
-                Docker::connect_with_http(h, CLIENT_TIMEOUT_SECS, bollard::API_DEFAULT_VERSION)
+            Endpoint::Unix(p) => {
+                Docker::connect_with_unix(&p.to_string_lossy(), CLIENT_TIMEOUT_SECS, version)
             }
+            Endpoint::Tcp(h) => Docker::connect_with_http(h, CLIENT_TIMEOUT_SECS, version),
         }
         .map_err(|e| unavailable(error_chain(&e)))?;
+        if speak.is_some() {
+            return Ok(DockerEngine { docker, endpoint });
+        }
         // Older engines (Debian's 20.10 speaks API 1.41) refuse a newer client version.
         let docker = match tokio::time::timeout(CONNECT_LIMIT, docker.negotiate_version()).await {
             Ok(Ok(d)) => d,
@@ -183,6 +198,20 @@ fn port_in_message(m: &str) -> Option<u16> {
     digits.parse().ok()
 }
 
+/// Docker's short ("familiar") form of an image reference: Podman's API answers with the full
+/// one (`docker.io/library/postgres:17`), Docker's with the name it was pulled as
+/// (`postgres:17`) — which is the form the store and the catalog hold. Any other registry's
+/// name is kept whole.
+fn familiar(reference: String) -> String {
+    let short = reference
+        .strip_prefix("docker.io/library/")
+        .or_else(|| reference.strip_prefix("docker.io/"));
+    match short {
+        Some(s) => s.to_string(),
+        None => reference,
+    }
+}
+
 /// `registry:5000/repo:tag` → (`registry:5000/repo`, `tag`).
 fn split_image(image: &str) -> (&str, &str) {
     match image.rsplit_once(':') {
@@ -253,7 +282,7 @@ fn container_info(r: ContainerInspectResponse) -> ContainerInfo {
             .unwrap_or_default()
             .trim_start_matches('/')
             .to_string(),
-        image: config.image.unwrap_or_default(),
+        image: familiar(config.image.unwrap_or_default()),
         state: run_state(state.status),
         exit_code: state.exit_code,
         oom_killed: state.oom_killed.unwrap_or(false),
@@ -347,7 +376,7 @@ fn summary_info(s: ContainerSummary) -> Option<ContainerInfo> {
             .unwrap_or_default()
             .trim_start_matches('/')
             .to_string(),
-        image: s.image.unwrap_or_default(),
+        image: familiar(s.image.unwrap_or_default()),
         state,
         exit_code: None,
         oom_killed: false,
@@ -472,8 +501,9 @@ impl Engine for DockerEngine {
                     .repo_tags
                     .into_iter()
                     .filter(|t| t != "<none>:<none>")
+                    .map(familiar)
                     .collect(),
-                digests: i.repo_digests,
+                digests: i.repo_digests.into_iter().map(familiar).collect(),
                 size_bytes: i.size.max(0) as u64,
                 created: i.created,
             })
@@ -670,12 +700,22 @@ impl Engine for DockerEngine {
             memory_swap: Some(swap),
             ..Default::default()
         };
-        self.call(
-            "update container memory",
-            CONTROL_LIMIT,
-            self.docker.update_container(name, body),
-        )
-        .await
+        let op = "update container memory";
+        match self
+            .call(op, CONTROL_LIMIT, self.docker.update_container(name, body))
+            .await
+        {
+            // Podman before 5.1 answers 404 for the route itself: the container is there.
+            Err(EngineError::NotFound(message))
+                if self.inspect_container(name).await?.is_some() =>
+            {
+                Err(EngineError::Unsupported {
+                    op: op.into(),
+                    message,
+                })
+            }
+            other => other,
+        }
     }
 
     async fn stop_container(&self, name: &str, grace: Duration) -> EngineResult<()> {
@@ -1010,6 +1050,21 @@ mod tests {
             Some(6379)
         );
         assert_eq!(port_in_message("something else"), None);
+    }
+
+    #[test]
+    fn podmans_full_image_names_read_as_dockers() {
+        for (given, familiar_name) in [
+            ("docker.io/library/postgres:17", "postgres:17"),
+            ("docker.io/valkey/valkey:8", "valkey/valkey:8"),
+            ("docker.io/library/redis@sha256:ab12", "redis@sha256:ab12"),
+            ("postgres:17", "postgres:17"),
+            ("127.0.0.1:5000/redis:7", "127.0.0.1:5000/redis:7"),
+            ("localhost/postgres:17", "localhost/postgres:17"),
+            ("quay.io/docker.io/x:1", "quay.io/docker.io/x:1"),
+        ] {
+            assert_eq!(familiar(given.to_string()), familiar_name);
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! a Docker implementation over bollard, and the discovery of which Docker socket to talk to.
 //! A fake in tests, or a native-process engine later, can sit behind the same trait.
 
+mod api_version;
 mod docker;
 #[cfg(test)]
 pub(crate) mod fake;
@@ -62,6 +63,11 @@ pub enum EngineError {
 
     #[error("Docker refused '{op}': {message}")]
     Api { op: String, message: String },
+
+    /// The engine's Docker-compatible API lacks the operation (Podman before 5.1 has no
+    /// container update).
+    #[error("this engine has no '{op}' in its Docker API ({message})")]
+    Unsupported { op: String, message: String },
 }
 
 impl EngineError {
@@ -74,6 +80,7 @@ impl EngineError {
             EngineError::PortAllocated { .. } => "port_in_use",
             EngineError::AlreadyInState(_) => "not_modified",
             EngineError::Api { .. } => "engine_error",
+            EngineError::Unsupported { .. } => "engine_unsupported",
         }
     }
 }
@@ -360,6 +367,10 @@ pub trait Engine: Send + Sync + 'static {
 /// How long the rest of an exec's output may take to arrive once the process has exited.
 const DRAIN_AFTER_EXIT: Duration = Duration::from_secs(5);
 
+/// How long an input-fed process whose output stream broke may take to be seen as exited (the
+/// exit poll backs off to 2 s) before the break counts as the engine's failure.
+const EXIT_AFTER_BROKEN_STREAM: Duration = Duration::from_secs(10);
+
 /// Moves one exec's bytes: `input` (if any) into the process's stdin, its output into `sink`.
 ///
 /// Feeding stops when the process no longer wants input: its output ends, or `exited` resolves
@@ -380,6 +391,7 @@ pub(crate) async fn pump<E>(
     sink: &mut (dyn FnMut(LogChunk) + Send),
 ) -> Result<Option<std::io::Error>, E> {
     use futures_util::StreamExt;
+    let fed_input = feed.is_some();
     let mut feeding_done = feed.is_none();
     let mut read_error = None;
     let mut feeding = Box::pin(async move {
@@ -393,6 +405,17 @@ pub(crate) async fn pump<E>(
         tokio::select! {
             item = output.next() => match item {
                 Some(Ok(chunk)) => sink(chunk),
+                // Podman (unlike Docker) resets the attach connection when a process exits
+                // before reading all of its input (`pg_restore --list` reads a dump's table of
+                // contents only; `psql` stops at an import's first error): a broken stream
+                // of a process that has exited is its end, and its exit code says how it went.
+                Some(Err(e)) if fed_input => {
+                    if tokio::time::timeout(EXIT_AFTER_BROKEN_STREAM, &mut exited).await.is_ok() {
+                        tracing::debug!("the engine closed the output of an exited process");
+                        break false;
+                    }
+                    return Err(e);
+                }
                 Some(Err(e)) => return Err(e),
                 None => break false,
             },

@@ -4,14 +4,15 @@
 
 use serde::Serialize;
 
+use super::intent::Intent;
 use super::naming::{container_of, volume_of};
 use super::{projects, Manager};
 use crate::catalog::Kind;
 use crate::drivers::RunOptions;
-use crate::engine::{RunState, Storage};
-use crate::error::Result;
+use crate::engine::{EngineError, RunState, Storage};
+use crate::error::{CoreError, Result};
 use crate::modes::{memory_arg, memory_text, tmpfs_mb, Mode, ModeError, ServiceOptions};
-use crate::store::{Resources, ServiceRow};
+use crate::store::{Origin, Resources, ServiceRow};
 
 const MB: u64 = 1024 * 1024;
 
@@ -23,6 +24,9 @@ pub struct MemoryChange {
     pub after_mb: Option<u32>,
     /// Whether the running container got the new limit at once (it keeps running).
     pub applied_live: bool,
+    /// The engine cannot change a container's limit in place (Podman before 5.1): the
+    /// container was created again with it, its data volume kept (restarted if it ran).
+    pub recreated: bool,
     /// An ephemeral service's data folder keeps the size it was created with.
     pub tmpfs_mb: Option<u32>,
 }
@@ -175,9 +179,19 @@ impl Manager {
         let mut applied_live = false;
         if let Some(c) = &container {
             // Lowering below what the server uses now is refused by the kernel: nothing changes.
-            self.engine
+            match self
+                .engine
                 .update_memory(&cname, Self::memory_bytes(&after_row))
-                .await?;
+                .await
+            {
+                Ok(()) => {}
+                Err(EngineError::Unsupported { message, .. }) => {
+                    return self
+                        .recreate_with_memory(&row, c.state, memory_mb, &message)
+                        .await
+                }
+                Err(e) => return Err(e.into()),
+            }
             // The kind's own settings in the container's files, for its next start, and on the
             // running server now.
             let driver = self.driver(row.kind);
@@ -207,7 +221,73 @@ impl Manager {
             before_mb: before,
             after_mb: memory_mb,
             applied_live,
+            recreated: false,
             tmpfs_mb: row.mode.ephemeral.then(|| tmpfs_mb(before)),
+        })
+    }
+
+    /// On an engine that cannot change a container's limit in place: the limit is recorded,
+    /// then the container is removed and created again from the record (its data volume and
+    /// password stay; it restarts if it ran). Killed in between, the record has the new limit
+    /// and the next `up` creates the container with it. Not for a container Dockhand did not
+    /// make, nor for an ephemeral one (its data would go).
+    async fn recreate_with_memory(
+        &self,
+        row: &ServiceRow,
+        state: RunState,
+        memory_mb: Option<u32>,
+        why: &str,
+    ) -> Result<MemoryChange> {
+        let refuse = |what: &str| {
+            CoreError::InvalidInput(format!(
+                "this engine cannot change a container's memory limit in place ({why}; Podman \
+                 added it in 5.1), and '{}' {what}; nothing was changed",
+                row.name
+            ))
+        };
+        if row.origin == Origin::Adopted {
+            return Err(refuse(
+                "is a container Dockhand did not make, which it does not re-create — \
+                 re-create it yourself with the limit",
+            ));
+        }
+        if row.mode.ephemeral && state == RunState::Running {
+            return Err(refuse(
+                "is ephemeral: creating its container again would clear its data — \
+                 `dockhand down` it and `up` it again with --memory",
+            ));
+        }
+        self.store.set_memory(&row.name, memory_mb)?;
+        let cname = container_of(row);
+        self.note_intent(&row.name, Intent::Stop);
+        let removed = async {
+            self.stop_if_running(&cname, row.kind).await?;
+            self.engine.remove_container(&cname).await?;
+            Ok::<_, CoreError>(())
+        }
+        .await;
+        self.clear_intent(&row.name);
+        removed?;
+        self.event(
+            &row.name,
+            "memory-limit",
+            &format!(
+                "memory limit changed from {} to {} (container created again: {why})",
+                memory_text(row.memory_mb),
+                memory_text(memory_mb)
+            ),
+        );
+        if state == RunState::Running {
+            let after = self.resolve(&row.name)?;
+            self.start(after, &|_| {}).await?;
+        }
+        Ok(MemoryChange {
+            service: row.name.clone(),
+            before_mb: row.memory_mb,
+            after_mb: memory_mb,
+            applied_live: false,
+            recreated: true,
+            tmpfs_mb: None,
         })
     }
 

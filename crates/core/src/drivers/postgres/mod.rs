@@ -15,8 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use super::{
-    starts_with, tool, BackupUnit, Driver, ReadabilityCheck, RestoreStrategy, SqlDialect,
-    ToolCommand, UrlVariable,
+    shell_tool, starts_with, tool, BackupUnit, Driver, ReadabilityCheck, RestoreStrategy,
+    SqlDialect, ToolCommand, UrlVariable,
 };
 use crate::drivers::Connection;
 use crate::drivers::Grant;
@@ -205,9 +205,15 @@ impl Driver for Postgres {
     }
 
     fn readability_check(&self) -> Option<ReadabilityCheck> {
-        // pg_restore reads the table of contents and exits: the rest of the file is not fed.
+        // pg_restore reads the table of contents and exits; the rest of the dump is read and
+        // thrown away in the container, so the tool's input stays open to the end: Podman (unlike
+        // Docker) resets the whole stream when a process stops reading, and the listing with it.
         Some(ReadabilityCheck {
-            tool: tool("pg_restore", &["--list"], vec![]),
+            tool: shell_tool(
+                "pg_restore",
+                "pg_restore --list; s=$?; cat >/dev/null; exit $s",
+                vec![],
+            ),
             entries: |out| {
                 String::from_utf8_lossy(out)
                     .lines()

@@ -32,10 +32,43 @@ fn key(service: &str) -> String {
     format!("intent.{service}")
 }
 
+/// Reads a recorded intent (`start:<ms>[:<pid>:<pid start>]`): none when it is older than
+/// [`INTENT_TTL`] or its process is gone — a process killed mid-start must not make a stopped
+/// service read "starting…" for minutes.
+fn read_intent(
+    value: &str,
+    now_ms: i64,
+    alive: impl Fn(u32, Option<&str>) -> bool,
+) -> Option<Intent> {
+    let mut parts = value.splitn(4, ':');
+    let what = parts.next()?;
+    let at: i64 = parts.next()?.parse().ok()?;
+    if now_ms.saturating_sub(at) > INTENT_TTL.as_millis() as i64 {
+        return None;
+    }
+    if let Some(pid) = parts.next().and_then(|p| p.parse().ok()) {
+        let start = parts.next().filter(|s| !s.is_empty());
+        if !alive(pid, start) {
+            return None;
+        }
+    }
+    match what {
+        "stop" => Some(Intent::Stop),
+        "start" => Some(Intent::Start),
+        _ => None,
+    }
+}
+
 impl Manager {
     /// Records that `service` is being stopped or started, until [`Manager::clear_intent`].
     pub(crate) fn note_intent(&self, service: &str, intent: Intent) {
-        let value = format!("{}:{}", intent.as_str(), now_ms());
+        let (pid, start) = crate::leases::this_process();
+        let value = format!(
+            "{}:{}:{pid}:{}",
+            intent.as_str(),
+            now_ms(),
+            start.unwrap_or_default()
+        );
         if let Err(e) = self.store.set_setting(&key(service), &value) {
             tracing::warn!("could not record that {service} is being {intent:?}ped: {e}");
         }
@@ -50,16 +83,7 @@ impl Manager {
     /// The operation under way on `service`, if one was noted recently.
     pub(crate) fn intent(&self, service: &str) -> Option<Intent> {
         let value = self.store.setting(&key(service)).ok()??;
-        let (what, at) = value.split_once(':')?;
-        let age = now_ms().saturating_sub(at.parse().ok()?);
-        if age > INTENT_TTL.as_millis() as i64 {
-            return None;
-        }
-        match what {
-            "stop" => Some(Intent::Stop),
-            "start" => Some(Intent::Start),
-            _ => None,
-        }
+        read_intent(&value, now_ms(), crate::leases::process_alive)
     }
 }
 
@@ -90,6 +114,34 @@ pub(crate) fn expected(
 mod tests {
     use super::*;
     use ServiceState as S;
+
+    #[test]
+    fn an_intent_of_a_dead_process_or_too_old_is_none() {
+        let now = 1_000_000;
+        let live = |_: u32, _: Option<&str>| true;
+        let dead = |_: u32, _: Option<&str>| false;
+        assert_eq!(
+            read_intent("start:999000:42:777", now, live),
+            Some(Intent::Start)
+        );
+        assert_eq!(read_intent("start:999000:42:777", now, dead), None);
+        assert_eq!(
+            read_intent("stop:999000:42:", now, live),
+            Some(Intent::Stop)
+        );
+        // Recorded before the PID was: the age alone decides.
+        assert_eq!(read_intent("stop:999000", now, dead), Some(Intent::Stop));
+        let old = now - INTENT_TTL.as_millis() as i64 - 1;
+        assert_eq!(read_intent(&format!("start:{old}:42:7"), now, live), None);
+        assert_eq!(read_intent("pause:999000", now, live), None);
+        // This very process is alive.
+        let (pid, start) = crate::leases::this_process();
+        let mine = format!("start:999000:{pid}:{}", start.unwrap_or_default());
+        assert_eq!(
+            read_intent(&mine, now, crate::leases::process_alive),
+            Some(Intent::Start)
+        );
+    }
 
     #[test]
     fn expected_steps_read_as_starting_or_stopping_and_nothing_else_changes() {

@@ -25,34 +25,6 @@ fn iterations() -> usize {
         .unwrap_or(10)
 }
 
-/// A small deterministic generator (xorshift), seeded from the clock unless DOCKHAND_SEED is set.
-struct Moments(u64);
-
-impl Moments {
-    fn new(test: &str) -> Moments {
-        let seed = std::env::var("DOCKHAND_SEED")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_nanos() as u64
-                    | 1
-            });
-        eprintln!("{test}: DOCKHAND_SEED={seed}");
-        Moments(seed)
-    }
-
-    /// A delay in [0, max_ms).
-    fn next_ms(&mut self, max_ms: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % max_ms
-    }
-}
-
 /// Starts `dockhand args` in `dir` and kills it with SIGKILL after `ms`; returns whether it had
 /// already finished on its own.
 fn kill_after(env: &Env, dir: &std::path::Path, args: &[&str], ms: u64) -> bool {

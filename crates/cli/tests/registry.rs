@@ -391,6 +391,61 @@ fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated(
     );
 }
 
+/// A PostgreSQL the user runs themselves (`docker run -e POSTGRES_PASSWORD …` on a fixed
+/// loopback port), answering; its admin URL. Removed by the caller's [`Foreign`].
+fn users_own_postgres(name: &str, password: &str) -> (u16, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        "-e",
+        &format!("POSTGRES_PASSWORD={password}"),
+        "-p",
+        &format!("127.0.0.1:{port}:5432"),
+        pg_spec(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let admin = format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres");
+    assert!(
+        wait_until(std::time::Duration::from_secs(90), || {
+            client_run("postgres", &admin, "SELECT 1").code == 0
+        }),
+        "{name} never answered"
+    );
+    (port, admin)
+}
+
+/// A user's own PostgreSQL (see [`users_own_postgres`]) where its admin made the user `app`
+/// (with `app_password`) owning the database `shop`; its port.
+fn server_with_an_app_user(name: &str, password: &str, app_password: &str) -> u16 {
+    let (port, admin) = users_own_postgres(name, password);
+    client(
+        "postgres",
+        &admin,
+        &format!(
+            "CREATE ROLE app LOGIN PASSWORD '{}'",
+            app_password.replace('\'', "''")
+        ),
+    );
+    client("postgres", &admin, "CREATE DATABASE shop OWNER app");
+    port
+}
+
+/// A project with no services yet, in its own folder under the test's home.
+fn empty_project(env: &Env, base: &str) -> (String, std::path::PathBuf) {
+    let proj = env.name(base);
+    let dir = env.home.path().join(&proj);
+    std::fs::create_dir_all(&dir).unwrap();
+    ok_in(env, &dir, &["project", "add", "--name", &proj]);
+    (proj, dir)
+}
+
 /// Runs `dockhand ARGS` with `input` on its standard input.
 fn with_stdin(env: &Env, args: &[&str], input: &str) -> Run {
     use std::io::Write;
@@ -422,39 +477,9 @@ fn an_external_database_is_handed_out_as_given_and_never_run() {
     // "Staging": a server Dockhand does not run, where its admin made the project a user.
     let staging = format!("staging-pg-{tag}");
     let _cleanup = Foreign(vec![staging.clone()], vec![]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let run = docker(&[
-        "run",
-        "-d",
-        "--name",
-        &staging,
-        "-e",
-        "POSTGRES_PASSWORD=staging-admin-1",
-        "-p",
-        &format!("127.0.0.1:{port}:5432"),
-        pg_spec(),
-    ]);
-    assert_eq!(run.code, 0, "{}", run.all());
-    let admin = format!("postgres://postgres:staging-admin-1@127.0.0.1:{port}/postgres");
-    assert!(wait_until(std::time::Duration::from_secs(90), || {
-        client_run("postgres", &admin, "SELECT 1").code == 0
-    }));
-    client(
-        "postgres",
-        &admin,
-        "CREATE ROLE app LOGIN PASSWORD 'App pw/1'",
-    );
-    client("postgres", &admin, "CREATE DATABASE shop OWNER app");
+    let port = server_with_an_app_user(&staging, "staging-admin-1", "App pw/1");
     let started = id_and_start(&staging);
-
-    let proj = env.name("shop");
-    let dir = env.home.path().join(&proj);
-    std::fs::create_dir_all(&dir).unwrap();
-    ok_in(&env, &dir, &["project", "add", "--name", &proj]);
+    let (proj, dir) = empty_project(&env, "shop");
     let given = format!("postgresql://app:App%20pw%2F1@127.0.0.1:{port}/shop?sslmode=disable");
 
     // Refusals record nothing: a password that does not log in, a URL of another kind.
@@ -563,4 +588,98 @@ fn an_external_database_is_handed_out_as_given_and_never_run() {
             .trim(),
         "exited"
     );
+}
+
+/// Starts `dockhand args` (with `input` on its stdin) and kills it with SIGKILL after `ms`.
+fn kill_after(env: &Env, args: &[&str], input: &str, ms: u64) {
+    use std::io::Write;
+    let mut child = env
+        .command(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `adopt` and `external add` each check a login, write the password to the keychain, then the
+/// record in one statement. Killed (-9) at random moments, they leave the record whole (listed,
+/// and its password logs in) or absent (and the rerun succeeds) — never a record without its
+/// password — and the user's container is never stopped or re-created.
+#[test]
+fn adopt_and_external_add_killed_at_random_moments_leave_a_whole_record_or_none() {
+    let env = Env::new();
+    let tag = format!("{:x}", std::process::id());
+    let legacy = format!("killed-adopt-pg-{tag}");
+    let _cleanup = Foreign(vec![legacy.clone()], vec![]);
+    let port = server_with_an_app_user(&legacy, "kill-Secret-1", "app-pw-1");
+    let untouched = id_and_start(&legacy);
+    let (proj, _dir) = empty_project(&env, "kshop");
+    let given = format!("postgresql://app:app-pw-1@127.0.0.1:{port}/shop");
+    let external = format!("{proj}-postgres-ext");
+    let iterations: usize = std::env::var("DOCKHAND_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let mut moments = Moments::new("adopt and external add");
+
+    for i in 0..iterations {
+        let svc = format!("kadopt{i}");
+        let ms = moments.next_ms(120);
+        kill_after(&env, &["adopt", &legacy, "--name", &svc], "", ms);
+        let listed = env
+            .status_json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == svc.as_str());
+        eprintln!("adopt killed after {ms} ms: recorded {listed}");
+        if !listed {
+            env.ok(&["adopt", &legacy, "--name", &svc]);
+        }
+        assert_eq!(
+            client("postgres", &env.url(&svc), "SELECT current_user"),
+            "postgres",
+            "adopt killed after {ms} ms (listed before the rerun: {listed})"
+        );
+        env.ok(&["destroy", &svc]);
+        assert_eq!(
+            id_and_start(&legacy),
+            untouched,
+            "the user's container was stopped or re-created (adopt killed after {ms} ms)"
+        );
+
+        let ms = moments.next_ms(120);
+        let add = ["external", "add", "postgres", "-p", &proj];
+        kill_after(&env, &add, &format!("{given}\n"), ms);
+        let list: Vec<serde_json::Value> =
+            serde_json::from_str(&env.ok(&["--json", "external", "list"])).unwrap();
+        eprintln!(
+            "external add killed after {ms} ms: recorded {}",
+            !list.is_empty()
+        );
+        if list.is_empty() {
+            let r = with_stdin(&env, &add, &format!("{given}\n"));
+            assert_eq!(r.code, 0, "external add killed after {ms} ms: {}", r.all());
+        }
+        let vars = env_map(&env.ok(&["env", &proj, "--json"]));
+        assert_eq!(
+            vars["DATABASE_URL"], given,
+            "external add killed after {ms} ms"
+        );
+        assert_eq!(
+            client("postgres", &vars["DATABASE_URL"], "SELECT current_user"),
+            "app"
+        );
+        env.ok(&["external", "remove", &external]);
+    }
+    assert!(!file_contains(
+        &env.home_dir().join("state.db"),
+        "kill-Secret-1"
+    ));
+    assert!(!file_contains(&env.home_dir().join("state.db"), "app-pw-1"));
 }

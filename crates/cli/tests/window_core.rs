@@ -305,17 +305,7 @@ fn a_db_drop_killed_at_random_moments_is_finished_by_the_next_run() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(6);
-    let mut seed: u64 = std::env::var("DOCKHAND_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                | 1
-        });
-    eprintln!("db drop kill test: DOCKHAND_SEED={seed}");
+    let mut moments = Moments::new("db drop kill test");
     for i in 0..iterations {
         let name = format!("kd{i}");
         env.ok(&["db", "create", &pg, &name]);
@@ -324,11 +314,7 @@ fn a_db_drop_killed_at_random_moments_is_finished_by_the_next_run() {
             &env.url(&name),
             "CREATE TABLE t (x int); INSERT INTO t VALUES (7)",
         );
-        // xorshift: a moment in [0, 1500) ms.
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let ms = seed % 1500;
+        let ms = moments.next_ms(1500);
         let mut child = env
             .command(&["db", "drop", &pg, &name, "--yes"])
             .stdout(std::process::Stdio::null())

@@ -404,3 +404,32 @@ pub fn env_map(out: &str) -> std::collections::HashMap<String, String> {
         .map(|(k, v)| (k, v.as_str().unwrap().to_string()))
         .collect()
 }
+
+/// Moments to kill a process at: a small deterministic generator (xorshift), seeded from the
+/// clock unless `DOCKHAND_SEED` is set (the seed is printed, so a failing run can be replayed).
+pub struct Moments(u64);
+
+impl Moments {
+    pub fn new(test: &str) -> Moments {
+        let seed = std::env::var("DOCKHAND_SEED")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos() as u64
+                    | 1
+            });
+        eprintln!("{test}: DOCKHAND_SEED={seed}");
+        Moments(seed)
+    }
+
+    /// A delay in [0, max_ms).
+    pub fn next_ms(&mut self, max_ms: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % max_ms
+    }
+}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the engine, project and backup tests against Podman's Docker-compatible API (Stardeck's
-# engine) instead of dockerd:
+# Runs Dockhand's tests against Podman's Docker-compatible API (Stardeck's engine) instead of
+# dockerd — by default the engine, project, backup, supervisor, modes, images and tasks tests:
 #   bash scripts/podman-tests.sh [cargo test arguments…]     (default: the files below)
 # Podman here is rootful Podman from Debian (4.3), serving the API with `podman system service`
 # on a private socket, with its own storage, network configuration and events log under one
@@ -15,6 +15,13 @@ cd "$(dirname "$0")/.."
 
 storage="${DOCKHAND_PODMAN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/dockhand/podman}"
 run=$(mktemp -d /tmp/dockhand-podman.XXXXXX)
+# Podman records its run folders in its database: they stay at the same place for this storage,
+# and are emptied after each run (as a reboot empties /run).
+podman_cmd=(podman --root "$storage/root" --runroot "$storage/run/root" --tmpdir "$storage/run/libpod")
+podman_() { "${podman_cmd[@]}" "$@"; }
+# The processes of this storage (the service, and conmon for each container and exec session),
+# found by its path, which no other Podman uses.
+ours() { pgrep -f -- "$storage/root" || true; }
 service_pid=""
 netavark_dir_was_there=1   # until known: never remove a folder that was there
 netavark_chains_before=1   # likewise for its firewall chains
@@ -31,8 +38,8 @@ cleanup() {
     fi
     kill "$service_pid" 2>/dev/null || true
     wait "$service_pid" 2>/dev/null || true
-    # conmon of an exec session whose stream Podman reset can outlive its container (seen with
-    # Podman 4.3): with no container left, any process of this storage is such an orphan.
+    # Podman 4.3 keeps the conmon of each exec session for 300 s after it ends: with no
+    # container left, any process of this storage is one of those.
     for _ in $(seq 20); do [ -z "$(ours)" ] && break; sleep 0.5; done
     leftover=$(ours)
     if [ -n "$leftover" ]; then
@@ -98,12 +105,6 @@ EOF
   done
 } > "$run/registries.conf"
 export CONTAINERS_CONF="$run/containers.conf" CONTAINERS_REGISTRIES_CONF="$run/registries.conf"
-# Podman records its run folders in its database: they stay at the same place for this storage,
-# and are emptied after each run (as a reboot empties /run).
-podman_() { podman --root "$storage/root" --runroot "$storage/run/root" --tmpdir "$storage/run/libpod" "$@"; }
-# The processes of this storage (the service, and conmon for each container and exec session),
-# found by its path, which no other Podman uses.
-ours() { pgrep -f -- "$storage/root" || true; }
 
 # The test images, under the names a Podman user who pulled them from Docker Hub has
 # (docker.io/library/postgres:17 …), copied from Docker when Podman lacks that image ID.
@@ -129,8 +130,7 @@ fi
 echo "== Podman $(podman --version | awk '{print $3}'): serving the Docker API on $run/podman.sock"
 # exec: the pid is the service's own (a function in the background would be a subshell, and
 # killing it would leave the service running).
-(exec podman --root "$storage/root" --runroot "$storage/run/root" --tmpdir "$storage/run/libpod" \
-  system service --time=0 "unix://$run/podman.sock") >"$run/service.log" 2>&1 &
+(exec "${podman_cmd[@]}" system service --time=0 "unix://$run/podman.sock") >"$run/service.log" 2>&1 &
 service_pid=$!
 export DOCKER_HOST="unix://$run/podman.sock"
 # Tests that depend on what this Podman lacks (a container update: Podman 5.1) ask this.

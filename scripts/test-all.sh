@@ -59,8 +59,10 @@ else
   echo "== not killing dockerd: it was running before this script (the scenario that kills it is skipped)"
 fi
 set -e
-passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+# The sum of cargo's "N passed" (or failed) over a log's test results.
+tally() { grep 'test result:' "$2" | grep -Eo "[0-9]+ $1" | awk '{s+=$1} END {print s+0}'; }
+passed=$(tally passed "$log")
+failed=$(tally failed "$log")
 # Each fault and adversarial scenario is one of the tests above; this says which held. A scenario
 # that failed or did not run fails the whole run.
 if ! bash tests/faults/summary.sh "$log"; then
@@ -75,8 +77,8 @@ set +e
 bash scripts/podman-tests.sh 2>&1 | tee "$log"
 podman_status=${PIPESTATUS[0]}
 set -e
-podman_passed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-podman_failed=$(grep 'test result:' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+podman_passed=$(tally passed "$log")
+podman_failed=$(tally failed "$log")
 grep -q '^== left behind on Podman' "$log" && podman_failed=$((podman_failed + 1))
 if [ "$podman_status" != 0 ] && [ "$podman_failed" = 0 ]; then podman_failed=1; fi
 echo "podman: ${podman_passed} passed, ${podman_failed} failed"

@@ -19,10 +19,7 @@ use std::time::{Duration, Instant};
 use common::*;
 
 fn iterations() -> usize {
-    std::env::var("DOCKHAND_STRESS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10)
+    stress_iterations(10)
 }
 
 /// Starts `dockhand args` in `dir` and kills it with SIGKILL after `ms`; returns whether it had

@@ -15,13 +15,13 @@ use common::*;
 
 const MIB: u64 = 1024 * 1024;
 
-/// `docker inspect -f FORMAT CONTAINER`, trimmed.
 /// Whether the engine changes a container's limits in place (Docker; Podman from 5.1): the
 /// Podman lane (scripts/podman-tests.sh) says which Podman it runs.
 fn engine_updates_in_place() -> bool {
     !std::env::var("DOCKHAND_TEST_ENGINE").is_ok_and(|e| e == "podman-4")
 }
 
+/// `docker inspect -f FORMAT CONTAINER`, trimmed.
 fn inspect(container: &str, format: &str) -> String {
     let r = docker(&["inspect", "-f", format, container]);
     assert_eq!(r.code, 0, "{}", r.all());

@@ -621,10 +621,7 @@ fn adopt_and_external_add_killed_at_random_moments_leave_a_whole_record_or_none(
     let (proj, _dir) = empty_project(&env, "kshop");
     let given = format!("postgresql://app:app-pw-1@127.0.0.1:{port}/shop");
     let external = format!("{proj}-postgres-ext");
-    let iterations: usize = std::env::var("DOCKHAND_STRESS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
+    let iterations = stress_iterations(8);
     let mut moments = Moments::new("adopt and external add");
 
     for i in 0..iterations {

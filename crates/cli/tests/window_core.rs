@@ -301,10 +301,7 @@ fn a_db_drop_killed_at_random_moments_is_finished_by_the_next_run() {
     let env = Env::new();
     let pg = env.name("kdrop");
     env.ok(&["up", "postgres:15", "--name", &pg]);
-    let iterations: u64 = std::env::var("DOCKHAND_STRESS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
+    let iterations = stress_iterations(6);
     let mut moments = Moments::new("db drop kill test");
     for i in 0..iterations {
         let name = format!("kd{i}");

@@ -405,6 +405,14 @@ pub fn env_map(out: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// How many rounds a kill-at-random-moments test makes: `DOCKHAND_STRESS`, else `default`.
+pub fn stress_iterations(default: usize) -> usize {
+    std::env::var("DOCKHAND_STRESS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Moments to kill a process at: a small deterministic generator (xorshift), seeded from the
 /// clock unless `DOCKHAND_SEED` is set (the seed is printed, so a failing run can be replayed).
 pub struct Moments(u64);

@@ -671,6 +671,19 @@ impl Manager {
         Ok(true)
     }
 
+    /// Stops and removes a service's container (data volume kept), if it has one of ours.
+    pub(super) async fn remove_container_of(
+        &self,
+        service: &str,
+        kind: crate::catalog::Kind,
+    ) -> Result<()> {
+        let cname = container_name(service);
+        if self.stop_if_running(&cname, kind).await? {
+            self.engine.remove_container(&cname).await?;
+        }
+        Ok(())
+    }
+
     pub async fn restart(&self, query: &str, progress: &ProgressFn<'_>) -> Result<UpOutcome> {
         let row = self.resolve(query)?;
         if row.mode.ephemeral {

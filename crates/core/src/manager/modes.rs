@@ -258,14 +258,8 @@ impl Manager {
             ));
         }
         self.store.set_memory(&row.name, memory_mb)?;
-        let cname = container_of(row);
         self.note_intent(&row.name, Intent::Stop);
-        let removed = async {
-            self.stop_if_running(&cname, row.kind).await?;
-            self.engine.remove_container(&cname).await?;
-            Ok::<_, CoreError>(())
-        }
-        .await;
+        let removed = self.remove_container_of(&row.name, row.kind).await;
         self.clear_intent(&row.name);
         removed?;
         self.event(

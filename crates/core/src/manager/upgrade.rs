@@ -784,15 +784,6 @@ impl Manager {
         Ok(String::from_utf8_lossy(&out.stdout).to_string())
     }
 
-    /// Stops and removes a service's container (data volume kept), if it has one of ours.
-    async fn remove_container_of(&self, service: &str, kind: crate::catalog::Kind) -> Result<()> {
-        let cname = container_name(service);
-        if self.stop_if_running(&cname, kind).await? {
-            self.engine.remove_container(&cname).await?;
-        }
-        Ok(())
-    }
-
     /// Undoes an upgrade that did not reach the switch: the staging server and its volume go,
     /// the projects may connect to the old server again, which runs if it should.
     async fn abandon_upgrade(&self, u: &UpgradeRow) -> Result<()> {

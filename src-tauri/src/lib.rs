@@ -203,12 +203,7 @@ pub fn run() {
         eprintln!("{why}");
         std::process::exit(2);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    dockhand_core::logging::init();
     // GTK panics (with a backtrace) when the display named in DISPLAY cannot be opened: catch
     // that and say it in one line.
     let hook = std::panic::take_hook();

@@ -61,13 +61,7 @@ fn main() -> ExitCode {
         Command::Internal(InternalCommand::Man) => return install_files::print_man_page(),
         _ => {}
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DOCKHAND_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    dockhand_core::logging::init();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -348,6 +342,14 @@ async fn run(cli: Cli) -> Result<()> {
             if !cli.json {
                 if purge {
                     println!("{} destroyed, with its data", row.name);
+                } else if row.origin != dockhand_core::store::Origin::Managed {
+                    println!(
+                        "Dockhand forgot {} (the container {}); it is left as it was, running or not, with its data — \
+                         `dockhand adopt {}` takes it over again",
+                        row.name,
+                        row.container.as_deref().unwrap_or("?"),
+                        row.container.as_deref().unwrap_or("?")
+                    );
                 } else {
                     println!(
                         "{} destroyed; its data volume is kept (`dockhand up {}:{} --name {}` brings it back, `--purge` deletes it)",

@@ -89,6 +89,23 @@ pub enum CoreError {
     #[error("nothing to back up on '{service}': {why}")]
     NothingToBackUp { service: String, why: String },
 
+    /// A new project's user, database or key prefix exists on the server already, made by
+    /// someone else: provisioning would take it over.
+    #[error("'{service}' has {what} already, which Dockhand did not create: a project given them would take over someone else's data and lock its owner out. Nothing was changed — attach the project under another name (`dockhand project add --name <other>` in its folder), or rename or drop them on the server yourself")]
+    TakenOnServer { service: String, what: String },
+
+    /// Databases no dump tool can read (PostgreSQL's `ALLOW_CONNECTIONS false`, which their
+    /// owner may set): a backup or an upgrade stops there rather than leave them out.
+    #[error("{what}: database(s) {names} on '{service}' take no connections (ALLOW_CONNECTIONS false), so no tool can read them{done}. Let them take connections again (as the admin: `ALTER DATABASE <name> ALLOW_CONNECTIONS true`) and try again")]
+    ClosedDatabases {
+        /// What could not be done ("cannot back up", "cannot upgrade").
+        what: String,
+        service: String,
+        names: String,
+        /// What was done all the same ("; the other 3 databases were backed up").
+        done: String,
+    },
+
     /// A new database's name is in use already.
     #[error("'{name}' exists already {place}; choose another name")]
     NameTaken { name: String, place: String },
@@ -149,6 +166,8 @@ impl CoreError {
             CoreError::File { .. } => "file",
             CoreError::NothingToBackUp { .. } => "nothing_to_back_up",
             CoreError::NameTaken { .. } => "name_taken",
+            CoreError::ClosedDatabases { .. } => "closed_databases",
+            CoreError::TakenOnServer { .. } => "taken_on_server",
             CoreError::UnknownDatabase { .. } => "unknown_database",
             CoreError::ServerDatabase { .. } => "server_database",
             CoreError::Import(e) => e.code(),
@@ -175,9 +194,11 @@ impl CoreError {
             CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,
             CoreError::NotReady { .. } => 5,
             CoreError::PortInUse { .. } | CoreError::NoFreePort { .. } => 6,
-            CoreError::ForeignResource { .. } | CoreError::Home(_) => 7,
+            CoreError::ForeignResource { .. }
+            | CoreError::TakenOnServer { .. }
+            | CoreError::Home(_) => 7,
             CoreError::ImagePull { .. } => 8,
-            CoreError::Tool { .. } => 9,
+            CoreError::Tool { .. } | CoreError::ClosedDatabases { .. } => 9,
             CoreError::File { .. } => 10,
             CoreError::NothingToBackUp { .. } => 11,
             // The file or the target was wrong; a file the server refused is the tool's failure.

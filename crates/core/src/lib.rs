@@ -12,6 +12,7 @@ pub mod facade;
 pub mod home;
 pub mod ident;
 pub mod leases;
+pub mod logging;
 pub mod manager;
 pub mod menu;
 pub mod modes;

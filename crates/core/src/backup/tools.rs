@@ -17,8 +17,14 @@ mod tests {
             assert!(!dump.cmd.iter().any(|a| a.contains(pw)), "{kind}: {dump:?}");
             assert!(dump.env.iter().any(|e| e.ends_with(pw)), "{kind}");
             assert!(!format!("{dump:?}").contains(pw));
-            if let Ok(r) = d.restore(pw, "shop", "shop") {
-                assert!(!r.cmd.iter().any(|a| a.contains(pw)), "{kind}: {r:?}");
+            let owner = crate::drivers::DatabaseOwner {
+                role: "shop",
+                password: "owner-s3cr3t",
+            };
+            if let Ok(r) = d.restore(pw, "shop", Some(&owner)) {
+                for secret in [pw, "owner-s3cr3t"] {
+                    assert!(!r.cmd.iter().any(|a| a.contains(secret)), "{kind}: {r:?}");
+                }
             }
             if let Some(sql) = d.sql() {
                 let q = sql.admin_sql(pw, "postgres", "SELECT 1");
@@ -29,7 +35,7 @@ mod tests {
 
     #[test]
     fn a_redis_snapshot_is_not_restored_half_way() {
-        let e = Kind::Redis.driver().restore("pw", "all", "x").unwrap_err();
+        let e = Kind::Redis.driver().restore("pw", "all", None).unwrap_err();
         assert!(e.to_string().contains("not supported"), "{e}");
     }
 }

@@ -183,7 +183,14 @@ pub struct ToolCommand {
     pub env: Vec<String>,
     /// The program messages name (`redis-cli` for a `sh -c "… redis-cli …"` script).
     pub program: &'static str,
+    /// The user (`uid:gid`) it runs as in the container; `None`: the container's own (root).
+    pub user: Option<&'static str>,
 }
+
+/// `nobody`: a tool that reads a file someone else wrote runs as this user, who can read none of
+/// the server's own files (its data, the admin password in /run/dockhand) whatever the file makes
+/// the tool do — MariaDB's `LOAD DATA LOCAL INFILE`, psql's `\copy` if its guard ever failed.
+pub const UNPRIVILEGED: &str = "65534:65534";
 
 impl std::fmt::Debug for ToolCommand {
     // The environment carries the admin password.
@@ -195,5 +202,13 @@ impl std::fmt::Debug for ToolCommand {
 impl ToolCommand {
     pub fn argv(&self) -> Vec<&str> {
         self.cmd.iter().map(String::as_str).collect()
+    }
+
+    /// The same command, run as [`UNPRIVILEGED`].
+    pub fn unprivileged(self) -> ToolCommand {
+        ToolCommand {
+            user: Some(UNPRIVILEGED),
+            ..self
+        }
     }
 }

@@ -127,7 +127,12 @@ impl Driver for FakeDriver {
         super::starts_with(head, DUMP_MAGIC, "a fake dump")
     }
 
-    fn restore(&self, _password: &str, _database: &str, _owner: &str) -> Result<ToolCommand> {
+    fn restore(
+        &self,
+        _admin_password: &str,
+        _database: &str,
+        _owner: Option<&crate::drivers::DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
         Ok(tool("fake_restore", &[], vec![]))
     }
 

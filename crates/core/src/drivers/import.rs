@@ -14,17 +14,27 @@ pub enum ImportInput {
     Sql,
 }
 
+/// Where an import goes and who it runs as.
+pub struct ImportTo<'a> {
+    /// The project's user and its password: the file's content runs as it.
+    pub user: &'a str,
+    pub password: &'a str,
+    pub database: &'a str,
+    /// For what only the admin may do, in a database nothing of the file's has reached yet.
+    pub admin_password: &'a str,
+    /// Extensions the admin may create for the file (those the service is made for).
+    pub extensions: &'a [&'a str],
+}
+
 /// How one kind imports a file into a project's database.
 pub trait Importer: Send + Sync {
     /// The command (run in the service's container) that reads `input` from stdin into
-    /// `database`, connected as `user` with `password`. `Err(why)` when this kind's tools cannot
+    /// `to.database`, connected as the project's user. `Err(why)` when this kind's tools cannot
     /// take that input safely.
     fn command(
         &self,
         input: ImportInput,
-        user: &str,
-        password: &str,
-        database: &str,
+        to: &ImportTo<'_>,
     ) -> std::result::Result<ToolCommand, String>;
 
     /// A query (run as the admin, connected to `database`) printing how many objects of a

@@ -24,7 +24,7 @@ pub mod upgrade;
 mod valkey;
 
 pub use contract::*;
-pub use import::{ImportInput, Importer, SqlLineFilter};
+pub use import::{ImportInput, ImportTo, Importer, SqlLineFilter};
 
 use std::time::Duration;
 
@@ -254,6 +254,19 @@ pub trait Driver: Send + Sync {
         false
     }
 
+    /// What the server already has under the names a new grant would take (its user, its
+    /// database or key prefix): `Some(what)`, described for the user. Asked before Dockhand
+    /// provisions a user it has no record of creating, so that it never takes over one it did
+    /// not create. Kinds that cannot tell answer `None` (MongoDB and SQL Server, whose servers
+    /// Dockhand only ever creates itself: they cannot be adopted).
+    async fn already_taken(
+        &self,
+        _admin: &ProbeTarget,
+        _grant: &Grant<'_>,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Removes a project's database and user (the caller has backed it up). Returns how many
     /// keys were deleted for kinds counted in keys.
     async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>>;
@@ -291,6 +304,13 @@ pub trait Driver: Send + Sync {
     /// The command (run in the container) that writes a dump of `database` to stdout.
     fn dump(&self, password: &str, database: &str) -> ToolCommand;
 
+    /// The command that writes `database` as SQL text, for an export to a `.sql` file: the
+    /// dump itself where it is SQL already, another form of it where the kind's own dump is not
+    /// (PostgreSQL's custom archive); `None` for kinds without SQL dumps.
+    fn dump_sql(&self, _password: &str, _database: &str) -> Option<ToolCommand> {
+        None
+    }
+
     /// The command that prints the dump tool's version.
     fn dump_tool_version(&self) -> ToolCommand;
 
@@ -305,12 +325,24 @@ pub trait Driver: Send + Sync {
         None
     }
 
-    /// The command that reads a dump from stdin into `database` (which exists and is empty),
-    /// creating objects as `owner`.
-    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand>;
+    /// The command that reads a dump from stdin into `database` (which exists and is empty):
+    /// the dump's objects become `owner`'s (the admin's when `None`). A dump's content is its
+    /// owner's code; kinds where loading it can run that code run it as `owner`.
+    fn restore(
+        &self,
+        admin_password: &str,
+        database: &str,
+        owner: Option<&DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand>;
 
     /// How a restore stays safe against a kill.
     fn restore_strategy(&self) -> RestoreStrategy;
+
+    /// Why the restore tool refused a dump (its exit code and words), when it refused one on
+    /// purpose rather than failed; `None`: a failure.
+    fn restore_refusal(&self, _code: i64, _stderr: &str) -> Option<String> {
+        None
+    }
 
     /// The SQL dialect of kinds with SQL databases.
     fn sql(&self) -> Option<&dyn SqlDialect> {
@@ -360,8 +392,16 @@ pub trait SqlDialect: Send + Sync {
     /// cannot rename or drop the database a session is connected to).
     fn maintenance_database(&self, target: &str) -> &'static str;
 
-    /// Lists the databases a user can have written to (not templates or system schemas).
+    /// Lists every database a user can have written to, whatever its flags (a database marked
+    /// as a template or closed to connections is one too): not the server's own system schemas
+    /// and pristine templates.
     fn list_databases(&self) -> &'static str;
+
+    /// Lists the databases that take no connections (PostgreSQL's `ALLOW_CONNECTIONS false`):
+    /// no dump tool can read them, so a backup or an upgrade says so rather than skip them.
+    fn closed_databases(&self) -> Option<&'static str> {
+        None
+    }
 
     fn drop_database(&self, name: &str) -> String;
 
@@ -374,17 +414,47 @@ pub trait SqlDialect: Send + Sync {
     }
 }
 
+/// A database's owner (a project's role) and the password it logs in with.
+pub struct DatabaseOwner<'a> {
+    pub role: &'a str,
+    pub password: &'a str,
+}
+
 /// The PostgreSQL-style restore: scratch database, then a rename in one transaction.
 pub trait RenamingRestore: Send + Sync {
-    /// Creates the (empty) scratch database owned by `owner`.
-    fn create_scratch(&self, scratch: &str, owner: &str) -> String;
-    /// Lets only `owner` connect (as provisioning does), for a project's database.
-    fn open_only_to(&self, database: &str, owner: &str) -> String;
+    /// Statements, each run on its own, that create the empty scratch database, which only the
+    /// admin can reach until it is handed over.
+    fn create_scratch(&self, scratch: &str) -> Vec<String>;
+    /// Gives a database the admin made to `owner` (ownership, the right to connect), for a
+    /// content the admin fills in (an import's SQL file) rather than the kind's restore tool,
+    /// which does it itself; `None`: nothing to do.
+    fn hand_over(&self, database: &str, owner: &str) -> Option<String>;
     /// Puts `scratch` in `target`'s place; with `replaced`, the current target steps aside under
     /// that name first (its sessions ended), both in one transaction.
     fn swap(&self, target: &str, scratch: &str, replaced: Option<&str>) -> String;
     /// Whether a failed swap is worth retrying (a session ended a moment ago still on its way out).
     fn swap_retryable(&self, stderr: &str) -> bool;
+
+    // Keeping the project out of a database about to be replaced, from its last backup to the
+    // swap, so that nothing it writes meanwhile is lost. `connection_limit` is `None` for kinds
+    // that cannot (then the others are not asked for).
+
+    /// A query printing the database's own connection limit (put back afterwards).
+    fn connection_limit(&self, _database: &str) -> Option<String> {
+        None
+    }
+    /// Nobody but the admin may connect, and every other session is ended.
+    fn close(&self, _database: &str) -> String {
+        String::new()
+    }
+    /// A query printing how many sessions of others are still there.
+    fn others_connected(&self, _database: &str) -> String {
+        String::new()
+    }
+    /// Puts a connection limit back.
+    fn reopen(&self, _database: &str, _limit: i64) -> String {
+        String::new()
+    }
 }
 
 /// The MariaDB/MySQL-style restore: the target created by the restore, marked until complete.
@@ -394,6 +464,19 @@ pub trait MarkedRestore: Send + Sync {
     fn drop_marker(&self, database: &str, marker: &str) -> String;
     /// One row: the number of tables in `database` and how many of them are `marker`.
     fn marker_state(&self, database: &str, marker: &str) -> String;
+    /// Keeps a project's user from connecting (its sessions go on until ended).
+    fn lock_user(&self, user: &str) -> String;
+    /// Lets a project's user connect again.
+    fn unlock_user(&self, user: &str) -> String;
+    /// A query printing the ids of the user's sessions, one per line.
+    fn sessions_of(&self, user: &str) -> String;
+    /// Ends a session.
+    fn end_session(&self, id: u64) -> String;
+    /// A statement an import's own session runs first, taking a named lock by which the admin
+    /// finds that session (and spares it, when it locks the project out).
+    fn take_lock(&self, name: &str) -> String;
+    /// A query printing the id of the session holding the named lock (`NULL`: none).
+    fn lock_holder(&self, name: &str) -> String;
 }
 
 /// `user:password`, percent-encoded.
@@ -414,6 +497,7 @@ pub(crate) fn tool(program: &'static str, args: &[&str], env: Vec<String>) -> To
             .collect(),
         env,
         program,
+        user: None,
     }
 }
 
@@ -423,6 +507,7 @@ pub(crate) fn shell_tool(program: &'static str, script: &str, env: Vec<String>) 
         cmd: ["sh", "-c", script].map(String::from).to_vec(),
         env,
         program,
+        user: None,
     }
 }
 

@@ -22,11 +22,18 @@ pub trait MajorUpgrade: Send + Sync {
     /// miss the copy. Re-provisioning a project undoes it.
     fn freeze(&self, password: &str, users: &[&str]) -> Vec<ToolCommand>;
 
-    /// Run in the NEW server's container as the admin (both servers share the admin password):
-    /// copies every database, role (with its password), owner, grant and extension from the old
-    /// server, reachable as `old_host` on Dockhand's network. Fails as a whole on any error.
-    /// `databases` are the old server's (its `list_databases`), for kinds that dump a list.
-    fn copy(&self, password: &str, old_host: &str, databases: &[String]) -> ToolCommand;
+    /// Run one after the other in the NEW server's container (both servers share the admin
+    /// password): copies every database, role (with its password), owner, grant and extension
+    /// from the old server, reachable as `old_host` on Dockhand's network. Any step failing
+    /// fails the copy. `databases` are the old server's (its `list_databases`), for kinds that
+    /// copy a list. Nothing of a project's may run with the admin's rights on the new server.
+    fn copy(&self, password: &str, old_host: &str, databases: &[String]) -> Vec<CopyStep>;
+
+    /// How many objects of roles other than their database's owner the copy gave to that
+    /// owner, as a step's output says (kinds that copy each database as its owner).
+    fn reowned(&self, _output: &str) -> u64 {
+        0
+    }
 
     /// Run in the new container after the copy (MariaDB's `mariadb-upgrade`).
     fn after_copy(&self, _password: &str) -> Option<ToolCommand> {
@@ -39,15 +46,15 @@ pub trait MajorUpgrade: Send + Sync {
         None
     }
 
-    /// How to get, as the admin, one row per user table of `database` — its name, its number
-    /// of rows and a checksum of its content — computed alike by both versions.
-    fn table_checksums(&self, database: &str) -> Checksums;
+    /// Statement(s), run as the admin in `database` in one session, printing one row per user
+    /// table — its name, its number of rows and a checksum of its content — computed alike by
+    /// both versions. The admin is on the project's ground there: nothing in them may resolve
+    /// to, or cast through, anything the project defined.
+    fn table_checksums(&self, database: &str) -> String;
 }
 
-/// A checksum statement, or a statement that writes it (kinds without a way to run a query per
-/// table inside one statement).
-pub enum Checksums {
-    Statement(String),
-    /// Prints the statement to run; prints `NULL` or nothing when the database has no tables.
-    Generator(String),
+/// One step of a copy, and what it copies (for progress).
+pub struct CopyStep {
+    pub tool: ToolCommand,
+    pub what: String,
 }

@@ -889,7 +889,8 @@ impl Engine for DockerEngine {
         limit: Duration,
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
-        self.run_exec(container, cmd, env, limit, None, sink).await
+        self.run_exec(container, cmd, env, None, limit, None, sink)
+            .await
     }
 
     async fn exec_with_input(
@@ -897,11 +898,12 @@ impl Engine for DockerEngine {
         container: &str,
         cmd: &[&str],
         env: &[String],
+        user: Option<&str>,
         limit: Duration,
         input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
-        self.run_exec(container, cmd, env, limit, Some(input), sink)
+        self.run_exec(container, cmd, env, user, limit, Some(input), sink)
             .await
     }
 
@@ -946,11 +948,13 @@ impl Engine for DockerEngine {
 }
 
 impl DockerEngine {
+    #[allow(clippy::too_many_arguments)]
     async fn run_exec(
         &self,
         container: &str,
         cmd: &[&str],
         env: &[String],
+        user: Option<&str>,
         limit: Duration,
         input: Option<&mut (dyn tokio::io::AsyncRead + Unpin + Send)>,
         sink: &mut (dyn FnMut(LogChunk) + Send),
@@ -961,6 +965,7 @@ impl DockerEngine {
             attach_stderr: Some(true),
             cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
             env: Some(env.to_vec()),
+            user: user.map(String::from),
             ..Default::default()
         };
         let created = self

@@ -387,8 +387,16 @@ impl Engine for FakeEngine {
         limit: Duration,
         sink: &mut (dyn FnMut(LogChunk) + Send),
     ) -> EngineResult<i64> {
-        self.exec_with_input(container, cmd, env, limit, &mut tokio::io::empty(), sink)
-            .await
+        self.exec_with_input(
+            container,
+            cmd,
+            env,
+            None,
+            limit,
+            &mut tokio::io::empty(),
+            sink,
+        )
+        .await
     }
 
     async fn exec_with_input(
@@ -396,6 +404,7 @@ impl Engine for FakeEngine {
         container: &str,
         cmd: &[&str],
         _env: &[String],
+        _user: Option<&str>,
         _limit: Duration,
         input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         sink: &mut (dyn FnMut(LogChunk) + Send),

@@ -339,11 +339,15 @@ pub trait Engine: Send + Sync + 'static {
     ) -> EngineResult<i64>;
     /// Like [`Engine::exec`], with `input` streamed to the command's stdin and closed at its end
     /// (how restores feed a dump to `pg_restore` without copying it into the container first).
+    /// `user` (`uid:gid`) runs it as another user than the container's own: a tool fed with a
+    /// file someone else wrote runs as a user who can read none of the server's files.
+    #[allow(clippy::too_many_arguments)]
     async fn exec_with_input(
         &self,
         container: &str,
         cmd: &[&str],
         env: &[String],
+        user: Option<&str>,
         limit: Duration,
         input: &mut (dyn tokio::io::AsyncRead + Unpin + Send),
         sink: &mut (dyn FnMut(LogChunk) + Send),

@@ -89,6 +89,7 @@ impl Manager {
                 "project '{project}' uses no service yet; `dockhand attach postgres` first"
             )));
         }
+        refuse_links(&file)?;
         let existing = match std::fs::read_to_string(&file) {
             Ok(s) => s,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -124,35 +125,69 @@ fn changes(existing: &str, vars: &[(String, String)]) -> (Vec<String>, Vec<Strin
     (added, updated)
 }
 
+/// A `.env` that is a link (to a shared env file, say) is not written: the write replaces the
+/// file as a whole, which would turn the link into a copy and leave what it points to as it
+/// was — or, written through, put this project's passwords in a file other things read. The
+/// user names the file they mean. Anything else but a regular file is refused too.
+fn refuse_links(file: &Path) -> Result<()> {
+    let meta = match std::fs::symlink_metadata(file) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(CoreError::file(file, "read", e)),
+    };
+    if meta.file_type().is_symlink() {
+        let to = std::fs::read_link(file)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "another file".into());
+        return Err(CoreError::InvalidInput(format!(
+            "{} is a link to {to}; Dockhand replaces a .env as a whole, which would turn the link into a \
+             copy and leave {to} unchanged. Nothing was written — to write the linked file, name it \
+             (`dockhand env --write <that file>`), or remove the link",
+            file.display()
+        )));
+    }
+    if !meta.is_file() {
+        return Err(CoreError::InvalidInput(format!(
+            "{} is not a regular file; nothing was written",
+            file.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Written to a temporary file beside it, then renamed over it: a reader never sees half a
-/// file, and the file is private (it holds passwords) from its first byte.
+/// file, and the file is private (it holds passwords) from its first byte. The temporary
+/// file's name is random and it is created new (`O_CREAT | O_EXCL`, which refuses any existing
+/// name, a link included): a folder cannot hold a link there in advance that the write would
+/// follow to some other file of the user's. The rename replaces `file` itself, never what a
+/// link there might point to.
 fn write_private(file: &Path, text: &str) -> Result<()> {
     let dir = file
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
-        ".{}.dockhand-tmp",
-        file.file_name().unwrap_or_default().to_string_lossy()
+        ".{}.{:016x}.dockhand-tmp",
+        file.file_name().unwrap_or_default().to_string_lossy(),
+        rand::random::<u64>()
     ));
     let write = || -> std::io::Result<()> {
-        let mut f = platform::private_file_mode(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(true)
-                .write(true),
-        )
-        .open(&tmp)?;
-        // An existing temporary file keeps its mode: make sure.
-        platform::set_mode(&tmp, 0o600)?;
+        let mut f =
+            platform::private_file_mode(std::fs::OpenOptions::new().create_new(true).write(true))
+                .open(&tmp)?;
         f.write_all(text.as_bytes())?;
         f.sync_all()
     };
     if let Err(e) = write() {
-        let _ = std::fs::remove_file(&tmp);
+        if e.kind() != std::io::ErrorKind::AlreadyExists {
+            let _ = std::fs::remove_file(&tmp);
+        }
         return Err(CoreError::file(&tmp, "write", e));
     }
-    std::fs::rename(&tmp, file).map_err(|e| CoreError::file(file, "write", e))
+    std::fs::rename(&tmp, file).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        CoreError::file(file, "write", e)
+    })
 }
 
 /// A warning when `file` is in a git work tree and not ignored. No git, no work tree, or a git
@@ -217,6 +252,44 @@ mod tests {
         let (added, updated) = changes("# A=0\nexport B=9\nC=3\nOTHER=x\n", &vars);
         assert_eq!(added, ["A"]);
         assert_eq!(updated, ["B"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn links_in_the_folder_are_never_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let victim = t.path().join("victim");
+        std::fs::write(&victim, "precious\n").unwrap();
+        // A repository that ships the old fixed temporary name as a link to the user's file.
+        std::os::unix::fs::symlink(&victim, t.path().join("..env.dockhand-tmp")).unwrap();
+        let file = t.path().join(".env");
+        write_private(&file, "A=1\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+        assert_eq!(platform::mode_of(&victim).unwrap() & 0o777, 0o644);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "A=1\n");
+        // A .env that is itself a link: refused, the link and its target as they were.
+        let shared = t.path().join("shared.env");
+        std::fs::write(&shared, "S=1\n").unwrap();
+        let linked = t.path().join("linked.env");
+        std::os::unix::fs::symlink(&shared, &linked).unwrap();
+        let e = refuse_links(&linked).unwrap_err().to_string();
+        assert!(
+            e.contains("is a link to") && e.contains("shared.env"),
+            "{e}"
+        );
+        assert!(std::fs::symlink_metadata(&linked)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&shared).unwrap(), "S=1\n");
+        // No temporary file is left behind.
+        let left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".dockhand-tmp"))
+            .filter(|e| !e.path().is_symlink())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
     }
 
     #[test]

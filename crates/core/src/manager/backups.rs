@@ -3,25 +3,23 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::tasks::restore_task_target;
+use super::restore::is_restore_scratch;
 use super::{container_of, Manager, TaskKind};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
 use crate::backup::{
     retention_victims, timestamp, validate_database_name, BackupAllReport, BackupPolicy,
-    BackupProgress, BackupProgressFn, BackupScope, Restored, Schedule, Verification, DEFAULT_KEEP,
+    BackupProgress, BackupProgressFn, BackupScope, Schedule, Verification, DEFAULT_KEEP,
 };
 use crate::catalog::Kind;
-use crate::drivers::{
-    BackupUnit, MarkedRestore, ReadabilityCheck, RenamingRestore, RestoreStrategy, SqlDialect,
-};
+use crate::drivers::{BackupUnit, ReadabilityCheck, SqlDialect};
 use crate::engine::{exec_collect_env, EngineError, LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{now_ms, BackupRow, NewBackup, ServiceRow};
 
 /// A dump or restore of a developer's database; generous, but never unbounded.
 pub(super) const DUMP_LIMIT: Duration = Duration::from_secs(6 * 3600);
-const TOOL_LIMIT: Duration = Duration::from_secs(30);
+pub(super) const TOOL_LIMIT: Duration = Duration::from_secs(30);
 
 const KEEP_KEY: &str = "backup_keep";
 const MAX_AGE_KEY: &str = "backup_max_age_days";
@@ -127,12 +125,30 @@ impl Manager {
             let databases = self
                 .databases_in_scope(row, password.expose(), scope)
                 .await?;
+            let closed = self.closed_databases(row, password.expose()).await?;
             let mut done = Vec::new();
+            let mut skipped = Vec::new();
             for db in databases {
+                if closed.contains(&db) {
+                    skipped.push(db);
+                    continue;
+                }
                 done.push(
                     self.backup_one(row, password.expose(), &db, reason, progress)
                         .await?,
                 );
+            }
+            if !skipped.is_empty() {
+                // The others are backed up (and listed); these are said, never left out quietly.
+                return Err(CoreError::ClosedDatabases {
+                    what: "cannot back up".into(),
+                    service: row.name.clone(),
+                    names: quoted_list(&skipped),
+                    done: match done.len() {
+                        0 => String::new(),
+                        n => format!("; the other {n} database(s) were backed up"),
+                    },
+                });
             }
             Ok(done)
         }
@@ -251,7 +267,7 @@ impl Manager {
         self.store.backups(service.as_deref(), database)
     }
 
-    fn backup_row(&self, id: i64) -> Result<BackupRow> {
+    pub(super) fn backup_row(&self, id: i64) -> Result<BackupRow> {
         self.store.backup(id)?.ok_or_else(|| {
             CoreError::InvalidInput(format!(
                 "no backup with id {id}; `dockhand backups` lists them"
@@ -344,492 +360,6 @@ impl Manager {
         Ok((check.entries)(&out))
     }
 
-    /// Restores a backup into `into` (default: the database it was taken of). An existing
-    /// database is only replaced with `overwrite`, and then only after a backup of it.
-    ///
-    /// Crash-safe: a restore killed at any moment leaves the target as it was (or, once the
-    /// restore is complete, restored), and whatever it had created is recognised and removed by
-    /// the next restore on the service; see [`PendingRestore`].
-    pub async fn restore(
-        &self,
-        id: i64,
-        into: Option<&str>,
-        overwrite: bool,
-        progress: &BackupProgressFn<'_>,
-    ) -> Result<Restored> {
-        let task = self.begin_task(TaskKind::Restore, &restore_task_target(id, into))?;
-        let feed = task.backup_feed(progress);
-        task.finish(self.restore_untracked(id, into, overwrite, &feed).await)
-    }
-
-    async fn restore_untracked(
-        &self,
-        id: i64,
-        into: Option<&str>,
-        overwrite: bool,
-        progress: &BackupProgressFn<'_>,
-    ) -> Result<Restored> {
-        let b = self.backup_row(id)?;
-        let kind = Kind::parse(&b.kind)?;
-        let target = into.unwrap_or(&b.database).to_string();
-        validate_database_name(&target)?;
-        if is_restore_scratch(&target) {
-            return Err(CoreError::InvalidInput(format!(
-                "'{target}' is a name Dockhand uses for restores in progress; choose another"
-            )));
-        }
-        if let RestoreStrategy::Unsupported(why) = self.driver(kind).restore_strategy() {
-            return Err(CoreError::InvalidInput(why.into()));
-        }
-        let v = self.verify(id).await?;
-        if !v.checksum_ok || v.readable == Some(false) {
-            return Err(CoreError::InvalidInput(format!(
-                "backup {id} failed verification ({}); nothing was restored",
-                v.detail
-            )));
-        }
-        let row = self.resolve(&b.service)?;
-        let holder = format!("restore:{}", std::process::id());
-        let noop = |_| {};
-        let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
-        let result = self
-            .restore_leased(&row, &b, &target, overwrite, progress)
-            .await;
-        if let Err(e) = self.release(&lease).await {
-            tracing::warn!("could not release the restore lease: {e}");
-        }
-        result
-    }
-
-    pub(super) async fn restore_leased(
-        &self,
-        row: &ServiceRow,
-        b: &BackupRow,
-        target: &str,
-        overwrite: bool,
-        progress: &BackupProgressFn<'_>,
-    ) -> Result<Restored> {
-        let started = Instant::now();
-        let password = self.admin_password(&row.name)?;
-        let pw = password.expose();
-        let finished_earlier = self.recover_restores(row, pw, Some((b.id, target))).await?;
-        // With --overwrite the user asks for the backup's content whatever is there now: that
-        // is done again. Without it, a target a killed run of this same restore completed is
-        // the answer (and nothing is destroyed either way).
-        let finished_earlier = finished_earlier && !overwrite;
-        let restored = |safety_backup, finished_by_earlier_run| Restored {
-            service: row.name.clone(),
-            database: target.to_string(),
-            from: b.clone(),
-            safety_backup,
-            took_ms: started.elapsed().as_millis() as u64,
-            finished_by_earlier_run,
-        };
-        if finished_earlier {
-            return Ok(restored(None, true));
-        }
-        let exists = self
-            .list_databases(row, pw)
-            .await?
-            .iter()
-            .any(|d| d == target);
-        // A project's database keeps its owner; a copy of one belongs to the same project user
-        // (so the project can open it); anything else to the admin.
-        let owner = self
-            .database_owner(row, target)
-            .or_else(|| self.database_owner(row, &b.database))
-            .unwrap_or_else(|| row.kind.spec().admin_user.to_string());
-        let mut safety_backup = None;
-        if exists {
-            if !overwrite {
-                return Err(CoreError::InvalidInput(format!(
-                    "database '{target}' already exists on '{}'; restore into another with --into <name>, \
-                     or replace it with --overwrite (a backup of it is taken first)",
-                    row.name
-                )));
-            }
-            safety_backup = Some(
-                self.backup_one(row, pw, target, "before-restore", progress)
-                    .await?,
-            );
-        }
-        let outcome = match self.driver(row.kind).restore_strategy() {
-            RestoreStrategy::ScratchThenRename(sql) => {
-                self.restore_renaming(row, pw, &Feed::Backup(b), target, &owner, exists, sql)
-                    .await
-            }
-            RestoreStrategy::MarkedInPlace(sql) => {
-                self.restore_marked(row, pw, &Feed::Backup(b), target, &owner, exists, sql)
-                    .await
-            }
-            RestoreStrategy::Unsupported(why) => Err(CoreError::InvalidInput(why.into())),
-        };
-        if let Err(e) = outcome {
-            if let Some(s) = &safety_backup {
-                self.event(
-                    &row.name,
-                    "restore-failed",
-                    &format!(
-                        "restore of backup {} into '{target}' failed; the previous contents are in backup {} ({})",
-                        b.id, s.id, s.path
-                    ),
-                );
-            }
-            return Err(e);
-        }
-        self.event(
-            &row.name,
-            "restore",
-            &format!("backup {} ({}) restored into '{target}'", b.id, b.database),
-        );
-        Ok(restored(safety_backup, false))
-    }
-
-    /// A kind with a database rename (PostgreSQL): the dump goes into a scratch database of this
-    /// restore's own, which takes the target's name only once complete — in one transaction
-    /// with the old one stepping aside when it is replaced. A kill at any moment leaves the
-    /// target as it was, or restored.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn restore_renaming(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        source: &Feed<'_>,
-        target: &str,
-        owner: &str,
-        replace: bool,
-        sql: &dyn RenamingRestore,
-    ) -> Result<()> {
-        let dialect = self.sql_of(row)?;
-        let token = restore_token();
-        let scratch = format!("{RESTORE_SCRATCH}{token}");
-        let old = format!("{RESTORE_REPLACED}{token}");
-        let mut pending = PendingRestore {
-            service: row.name.clone(),
-            backup: source.id(),
-            target: target.to_string(),
-            scratch: Some(scratch.clone()),
-            replaced: replace.then(|| old.clone()),
-            pid: std::process::id(),
-            pid_start: crate::leases::process_start_time(std::process::id()),
-            finishing: false,
-        };
-        // Recorded before the scratch database exists: whatever this run leaves, the next finds.
-        let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
-        self.record_pending(&key, &pending)?;
-        let via = dialect.maintenance_database(target);
-        let result = async {
-            self.run_sql_in(row, pw, via, &sql.create_scratch(&scratch, owner))
-                .await?;
-            if owner != row.kind.spec().admin_user {
-                // As provisioning does: the project's user alone may connect.
-                self.run_sql_in(row, pw, via, &sql.open_only_to(&scratch, owner))
-                    .await?;
-            }
-            self.feed(row, pw, source, &scratch, owner).await?;
-            test_pause("restored").await;
-            pending.finishing = true;
-            self.record_pending(&key, &pending)?;
-            test_pause("finishing").await;
-            let swap = sql.swap(target, &scratch, replace.then_some(old.as_str()));
-            let mut tries = 0;
-            loop {
-                match self.run_sql_in(row, pw, via, &swap).await {
-                    Ok(_) => break,
-                    // A session ended a moment ago may still be on its way out.
-                    Err(CoreError::Tool { stderr, .. })
-                        if tries < 20 && sql.swap_retryable(&stderr) =>
-                    {
-                        tries += 1;
-                        tokio::time::sleep(Duration::from_millis(250)).await;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            test_pause("swapped").await;
-            if replace {
-                self.run_sql_in(row, pw, via, &dialect.drop_database(&old))
-                    .await?;
-            }
-            test_pause("done").await;
-            Ok(())
-        }
-        .await;
-        self.settle_restore(row, pw, &key, &pending, result).await
-    }
-
-    /// A kind without a database rename (MariaDB/MySQL, where a table with triggers or a view
-    /// cannot move to another database either): the target is created by this restore, marked
-    /// with a table of Dockhand's until the dump is complete, and recorded as this restore's. A
-    /// kill leaves a marked (or empty) database that the next restore knows as its own and drops.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn restore_marked(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        source: &Feed<'_>,
-        target: &str,
-        owner: &str,
-        replace: bool,
-        sql: &dyn MarkedRestore,
-    ) -> Result<()> {
-        let dialect = self.sql_of(row)?;
-        if replace {
-            // Backed up just before (the safety backup).
-            self.run_sql(row, pw, &dialect.drop_database(target))
-                .await?;
-        }
-        let token = restore_token();
-        let mut pending = PendingRestore {
-            service: row.name.clone(),
-            backup: source.id(),
-            target: target.to_string(),
-            scratch: None,
-            replaced: None,
-            pid: std::process::id(),
-            pid_start: crate::leases::process_start_time(std::process::id()),
-            finishing: false,
-        };
-        let key = format!("{PENDING_PREFIX}{}/{token}", row.name);
-        self.record_pending(&key, &pending)?;
-        if let Err(e) = self.run_sql(row, pw, &sql.create_database(target)).await {
-            // Not created: nothing of this restore's to remove (whatever holds the name is not).
-            self.store.delete_setting(&key)?;
-            return Err(e);
-        }
-        let result = async {
-            self.run_sql(row, pw, &sql.create_marker(target, RESTORE_MARKER))
-                .await?;
-            test_pause("created").await;
-            self.feed(row, pw, source, target, owner).await?;
-            test_pause("restored").await;
-            pending.finishing = true;
-            self.record_pending(&key, &pending)?;
-            test_pause("finishing").await;
-            self.run_sql(row, pw, &sql.drop_marker(target, RESTORE_MARKER))
-                .await?;
-            test_pause("done").await;
-            Ok(())
-        }
-        .await;
-        self.settle_restore(row, pw, &key, &pending, result).await
-    }
-
-    /// Streams what a restore or an import brings into `database`.
-    async fn feed(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        source: &Feed<'_>,
-        database: &str,
-        owner: &str,
-    ) -> Result<()> {
-        match source {
-            Feed::Backup(b) => self.feed_restore(row, pw, b, database, owner).await,
-            Feed::Import(f) => self.feed_import(row, f, database).await,
-        }
-    }
-
-    /// Streams a backup file into the kind's restore tool, restoring into `database`.
-    async fn feed_restore(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        b: &BackupRow,
-        database: &str,
-        owner: &str,
-    ) -> Result<()> {
-        let path = Path::new(&b.path);
-        let mut f = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| io_error(path, "read", e))?;
-        let t = self.driver(row.kind).restore(pw, database, owner)?;
-        let context = format!("restore of backup {} on '{}'", b.id, row.name);
-        match self
-            .exec_input(&container_of(row), &t, DUMP_LIMIT, &mut f)
-            .await
-        {
-            Ok((0, _, _)) => Ok(()),
-            Ok((code, _, err)) => Err(tool_error(context, &t, Some(code), &err)),
-            Err(CoreError::Engine(e)) => Err(self.cut_off(row, context, &t, e).await),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn record_pending(&self, key: &str, p: &PendingRestore) -> Result<()> {
-        let v = serde_json::to_string(p).map_err(|e| CoreError::Io(std::io::Error::other(e)))?;
-        self.store.set_setting(key, &v)
-    }
-
-    /// Finishes or removes what killed restores on this service left. Only databases a
-    /// recorded restore created are ever dropped (and, once a replacement has committed, the
-    /// replaced one the user asked to overwrite). Returns whether `same` — (backup, target) of
-    /// the restore about to run — was already completed by a killed run.
-    pub(super) async fn recover_restores(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        same: Option<(i64, &str)>,
-    ) -> Result<bool> {
-        let prefix = format!("{PENDING_PREFIX}{}/", row.name);
-        let pending: Vec<(String, PendingRestore)> = self
-            .store
-            .settings_with_prefix(&prefix)?
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, serde_json::from_str(&v).ok()?)))
-            .collect();
-        let mut finished = false;
-        for (key, p) in pending {
-            if crate::leases::process_alive(p.pid, p.pid_start.as_deref()) {
-                continue; // a restore still running
-            }
-            let complete = self.recover_one(row, pw, &key, &p).await?;
-            if complete && same == Some((p.backup, p.target.as_str())) {
-                finished = true;
-            }
-        }
-        Ok(finished)
-    }
-
-    /// The end of a restore: its record goes when it succeeded; when it failed, what it made is
-    /// removed (a half-restored database is worse than none) and the failure returned.
-    async fn settle_restore(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        key: &str,
-        pending: &PendingRestore,
-        result: Result<()>,
-    ) -> Result<()> {
-        match result {
-            Ok(()) => self.store.delete_setting(key),
-            Err(e) => {
-                if let Err(e2) = self.recover_one(row, pw, key, pending).await {
-                    tracing::warn!("could not tidy up after a failed restore: {e2}");
-                }
-                Err(e)
-            }
-        }
-    }
-
-    /// A killed restore's statements can still be running in the server: its `CREATE DATABASE`
-    /// or `pg_restore` was started by `docker exec`, which carries on when its client dies. Looking
-    /// before they end would miss a database about to appear (and leave it behind for good), so
-    /// wait until no other session works on what the restore recorded.
-    async fn wait_until_nobody_works_on(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        p: &PendingRestore,
-    ) -> Result<()> {
-        let names: Vec<&str> = match &p.scratch {
-            Some(scratch) => std::iter::once(scratch.as_str())
-                .chain(p.replaced.as_deref())
-                .collect(),
-            None => vec![p.target.as_str()],
-        };
-        let q = self.sql_of(row)?.sessions_on(&names);
-        let deadline = tokio::time::Instant::now() + TOOL_LIMIT;
-        loop {
-            let busy: i64 = self.run_sql(row, pw, &q).await?.trim().parse().unwrap_or(1);
-            if busy == 0 {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(CoreError::InvalidInput(format!(
-                    "an interrupted restore into '{}' is still running in the server after {} s; \
-                     nothing was changed — try again when it has ended",
-                    p.target,
-                    TOOL_LIMIT.as_secs()
-                )));
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        }
-    }
-
-    /// Settles one recorded restore that is not running any more: removes what it created and
-    /// had not finished, and its record. Returns whether it had completed its target.
-    async fn recover_one(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        key: &str,
-        p: &PendingRestore,
-    ) -> Result<bool> {
-        self.wait_until_nobody_works_on(row, pw, p).await?;
-        let dbs = self.list_databases(row, pw).await?;
-        let has = |d: &str| dbs.iter().any(|x| x == d);
-        let dialect = self.sql_of(row)?;
-        let via = dialect.maintenance_database(&p.target);
-        let complete = match &p.scratch {
-            Some(scratch) if has(scratch) => {
-                self.run_sql_in(row, pw, via, &dialect.drop_database(scratch))
-                    .await?;
-                false
-            }
-            // Without its scratch database, a restore that had begun to finish has renamed it:
-            // the target is the restored one, and the database it replaced is to go.
-            Some(_) if p.finishing => {
-                if let Some(old) = p.replaced.as_deref().filter(|o| has(o)) {
-                    self.run_sql_in(row, pw, via, &dialect.drop_database(old))
-                        .await?;
-                }
-                has(&p.target)
-            }
-            Some(_) => false,
-            None if has(&p.target) => {
-                let RestoreStrategy::MarkedInPlace(marked) =
-                    self.driver(row.kind).restore_strategy()
-                else {
-                    return Err(CoreError::InvalidInput(format!(
-                        "a recorded restore into '{}' names no scratch database, which {} restores always do",
-                        p.target,
-                        row.kind.spec().display_name
-                    )));
-                };
-                let q = marked.marker_state(&p.target, RESTORE_MARKER);
-                let out = self.run_sql(row, pw, &q).await?;
-                let mut n = out
-                    .split_whitespace()
-                    .map(|x| x.parse::<i64>().unwrap_or(-1));
-                let (tables, marked) = (n.next().unwrap_or(-1), n.next().unwrap_or(-1));
-                if marked > 0 || tables == 0 {
-                    // Marked (or still empty): this restore's own unfinished database.
-                    self.run_sql(row, pw, &dialect.drop_database(&p.target))
-                        .await?;
-                    false
-                } else {
-                    p.finishing && marked == 0
-                }
-            }
-            None => false,
-        };
-        self.store.delete_setting(key)?;
-        if p.pid != std::process::id() {
-            // Imports record backup 0 (see `Feed::id`).
-            let run = match p.backup {
-                0 => "import".to_string(),
-                id => format!("restore of backup {id}"),
-            };
-            let what = if complete {
-                format!("a killed {run} into '{}' had completed it", p.target)
-            } else {
-                format!("removed what a killed {run} into '{}' had left", p.target)
-            };
-            self.event(&row.name, "restore-recovered", &what);
-        }
-        Ok(complete)
-    }
-
-    /// The project user owning a database, if it is a project's.
-    fn database_owner(&self, row: &ServiceRow, database: &str) -> Option<String> {
-        self.store
-            .attachments(None, Some(&row.name))
-            .ok()
-            .and_then(|atts| atts.into_iter().find(|a| a.db_name == database))
-            .map(|a| a.db_user)
-    }
-
     pub(crate) async fn is_running(&self, service: &str) -> Result<bool> {
         Ok(self
             .engine
@@ -891,6 +421,28 @@ impl Manager {
         password: &str,
     ) -> Result<Vec<String>> {
         let Some(q) = self.driver(row.kind).sql().map(|d| d.list_databases()) else {
+            return Ok(vec![]);
+        };
+        let out = self.run_sql(row, password, q).await?;
+        Ok(out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect())
+    }
+
+    /// The databases of the service that take no connections (see [`SqlDialect::closed_databases`]).
+    pub(super) async fn closed_databases(
+        &self,
+        row: &ServiceRow,
+        password: &str,
+    ) -> Result<Vec<String>> {
+        let Some(q) = self
+            .driver(row.kind)
+            .sql()
+            .and_then(|d| d.closed_databases())
+        else {
             return Ok(vec![]);
         };
         let out = self.run_sql(row, password, q).await?;
@@ -1003,7 +555,15 @@ impl Manager {
         };
         let code = self
             .engine
-            .exec_with_input(container, &t.argv(), &t.env, limit, input, &mut sink)
+            .exec_with_input(
+                container,
+                &t.argv(),
+                &t.env,
+                t.user,
+                limit,
+                input,
+                &mut sink,
+            )
             .await?;
         Ok((code, out, err))
     }
@@ -1159,59 +719,6 @@ fn head_and_tail(path: &Path) -> Result<(Vec<u8>, Vec<u8>)> {
     Ok((head, tail))
 }
 
-/// What fills the database a restore creates: a backup of Dockhand's, or a file to import.
-pub(super) enum Feed<'a> {
-    Backup(&'a BackupRow),
-    Import(&'a super::import::ImportFeed<'a>),
-}
-
-impl Feed<'_> {
-    /// The backup id a pending restore records; imports record 0 (no backup has it), so a
-    /// killed import is never taken for a completed restore of a backup.
-    fn id(&self) -> i64 {
-        match self {
-            Feed::Backup(b) => b.id,
-            Feed::Import(_) => 0,
-        }
-    }
-}
-
-/// Records of restores in progress, in the settings table: `restore-pending/<service>/<token>`.
-const PENDING_PREFIX: &str = "restore-pending/";
-/// PostgreSQL: the database a restore fills before it takes the target's name.
-const RESTORE_SCRATCH: &str = "dockhand_restore_";
-/// PostgreSQL: the name a replaced database has between the swap and its drop.
-const RESTORE_REPLACED: &str = "dockhand_replaced_";
-/// MariaDB/MySQL: the table marking a database a restore is still filling.
-const RESTORE_MARKER: &str = "__dockhand_restore_pending";
-
-/// What a restore in progress has created, recorded before it creates it, so that a later
-/// restore on the service can tell a killed restore's leftovers (which it removes) from anything
-/// else (which it never touches).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct PendingRestore {
-    service: String,
-    backup: i64,
-    target: String,
-    /// PostgreSQL: the scratch database the dump goes into.
-    scratch: Option<String>,
-    /// PostgreSQL, when replacing: the name the old database takes in the swap.
-    replaced: Option<String>,
-    pid: u32,
-    pid_start: Option<String>,
-    /// The dump is in; the last step (rename / marker removal) may have happened.
-    finishing: bool,
-}
-
-fn restore_token() -> String {
-    use rand::Rng;
-    format!("{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
-}
-
-pub(super) fn is_restore_scratch(name: &str) -> bool {
-    name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
-}
-
 pub(super) fn tool_error(
     context: String,
     t: &ToolCommand,
@@ -1228,8 +735,10 @@ pub(super) fn tool_error(
 
 /// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
 /// restore creates `<file>` on reaching `<step>` and waits there (to be killed, or to go on when
-/// the test removes the file). Steps: created (MariaDB), restored, finishing, swapped
-/// (PostgreSQL), done; a backup's backup-dumped (the dump written, not yet renamed).
+/// the test removes the file). Steps: locked (MariaDB, replacing: the project kept out),
+/// created (MariaDB), restored, closing (PostgreSQL, replacing: before the project is kept
+/// out), finishing, swapped (PostgreSQL), done; a backup's backup-dumped (the dump written, not
+/// yet renamed).
 pub(super) async fn test_pause(step: &str) {
     let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
         return;
@@ -1264,4 +773,13 @@ impl Manager {
             why: self.driver(row.kind).nothing_to_back_up().into(),
         }
     }
+}
+
+/// `'a', 'b'` for a message.
+pub(super) fn quoted_list(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -73,6 +73,20 @@ impl Manager {
     ) -> Result<Exported> {
         let started = Instant::now();
         let (row, database) = self.export_source(target)?;
+        // A file named `.sql` (or `.sql.gz`) gets SQL, whatever the kind's own dump format.
+        let as_sql = matches!(&dest, ExportDest::File(p) if {
+            let name = p.file_name().unwrap_or_default().to_string_lossy().to_lowercase();
+            name.ends_with(".sql") || name.ends_with(".sql.gz")
+        });
+        let driver = self.driver(row.kind);
+        if as_sql && driver.dump_sql("", &database).is_none() {
+            return Err(CoreError::InvalidInput(format!(
+                "a {} dump is not SQL; name the file .{} (or .{}.gz)",
+                row.kind.spec().display_name,
+                driver.dump_extension(),
+                driver.dump_extension()
+            )));
+        }
         let mut out = match &dest {
             ExportDest::File(p) => Output::file(p)?,
             ExportDest::Folder(d) => Output::file(&d.join(format!(
@@ -84,7 +98,9 @@ impl Manager {
         let holder = format!("export:{}", std::process::id());
         let noop = |_| {};
         let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
-        let result = self.dump_into(&row, &database, &mut out, progress).await;
+        let result = self
+            .dump_into(&row, &database, as_sql, &mut out, progress)
+            .await;
         if let Err(e) = self.release(&lease).await {
             tracing::warn!("could not release the export lease: {e}");
         }
@@ -149,11 +165,18 @@ impl Manager {
         &self,
         row: &ServiceRow,
         database: &str,
+        as_sql: bool,
         out: &mut Output,
         progress: &ExportProgressFn<'_>,
     ) -> Result<u64> {
         let password = self.admin_password(&row.name)?;
-        let t = self.driver(row.kind).dump(password.expose(), database);
+        let driver = self.driver(row.kind);
+        let t = match as_sql {
+            true => driver
+                .dump_sql(password.expose(), database)
+                .expect("checked by the caller"),
+            false => driver.dump(password.expose(), database),
+        };
         let mut stderr = Vec::new();
         let mut last = Instant::now();
         let mut sink = |c: LogChunk| match c.stream {

@@ -106,6 +106,26 @@ impl Manager {
     }
 }
 
+impl Manager {
+    /// Creates extensions (by their SQL names) in a database nothing of a project's is in yet,
+    /// as the admin: how an import gets the service's extensions before its content runs.
+    pub(super) async fn create_extensions_in(
+        &self,
+        row: &ServiceRow,
+        database: &str,
+        names: &[&str],
+    ) -> Result<()> {
+        let Some(sql) = self.driver(row.kind).extensions() else {
+            return Ok(());
+        };
+        if names.is_empty() {
+            return Ok(());
+        }
+        let admin = self.admin_target(row)?;
+        bounded(sql.create(&admin, database, names)).await
+    }
+}
+
 async fn bounded<T>(work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(PROVISION_LIMIT, work)
         .await

@@ -29,6 +29,17 @@ pub struct ExternalView {
     pub problem: Option<String>,
 }
 
+/// Why an external server did not log the URL's user in. A refused password is the URL's
+/// (the probe's own words speak of the admin password of a server Dockhand created).
+fn login_problem(e: &crate::drivers::ProbeError) -> String {
+    match e {
+        crate::drivers::ProbeError::Auth(said) => {
+            format!("the server refused the URL's user and password: {said}")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The parts of a URL Dockhand needs, checked against the kind it is said to be.
 #[derive(Debug, PartialEq, Eq)]
 struct Parsed {
@@ -162,9 +173,12 @@ impl Manager {
             .await
             .map_err(|e| {
                 CoreError::InvalidInput(format!(
-                    "the external {kind} at {}:{} did not log in as '{}' ({e}); nothing was recorded — check the URL \
+                    "the external {kind} at {}:{} did not log in as '{}' ({}); nothing was recorded — check the URL \
                      and that this machine can reach it",
-                    p.host, p.port, p.user
+                    p.host,
+                    p.port,
+                    p.user,
+                    login_problem(&e)
                 ))
             })?;
         // The keychain first: a process killed after it leaves an entry a later add under this
@@ -207,7 +221,7 @@ impl Manager {
                 Ok((kind, target)) => probe_with(self.driver(kind), &target, LOGIN_LIMIT)
                     .await
                     .err()
-                    .map(|e| e.to_string()),
+                    .map(|e| login_problem(&e)),
                 Err(e) => Some(e.to_string()),
             };
             ExternalView { row, problem }

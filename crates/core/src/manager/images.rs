@@ -69,10 +69,23 @@ impl Manager {
         Ok(used)
     }
 
-    /// Every image of Dockhand's kinds present in the engine, with the services that use it.
+    /// Every image of Dockhand's kinds present in the engine, with the services that use it —
+    /// and the containers that are not this home's services (another Dockhand home's, the
+    /// user's own): a prune must not count on the engine's refusal to spare those, which a
+    /// dry run never asks for.
     pub async fn images(&self) -> Result<Vec<ImageView>> {
         let present = self.engine.list_images().await?;
-        let used = self.images_in_use()?;
+        let mut used = self.images_in_use()?;
+        for c in self.engine.list_containers(&[]).await? {
+            let ours = c
+                .labels
+                .get(crate::engine::labels::INSTANCE)
+                .map(String::as_str)
+                == Some(self.instance.as_str());
+            if !ours {
+                used.push((c.image, format!("container {} (not this home's)", c.name)));
+            }
+        }
         let mut out = Vec::new();
         for ImageInfo {
             id,
@@ -88,7 +101,7 @@ impl Manager {
                 };
                 let mut used_by: Vec<String> = used
                     .iter()
-                    .filter(|(image, _)| *image == t)
+                    .filter(|(image, _)| *image == t || *image == id)
                     .map(|(_, s)| s.clone())
                     .collect();
                 used_by.sort();

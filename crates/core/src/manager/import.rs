@@ -17,12 +17,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::backups::{tool_error, Feed, DUMP_LIMIT};
-use super::import_file::{inspect, FeedStream, ImportFile};
+use super::backups::{tool_error, DUMP_LIMIT};
+use super::import_file::{inspect, FeedStream, Gate, ImportFile};
 use super::projects::project_secret_key;
+use super::restore::{Feed, Replacing};
 use super::{container_of, Manager, TaskKind};
 use crate::backup::{validate_database_name, BackupProgress};
-use crate::drivers::{ImportInput, Importer, RestoreStrategy};
+use crate::drivers::{DatabaseOwner, ImportInput, ImportTo, Importer};
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{AttachmentRow, BackupRow, ServiceRow};
@@ -161,13 +162,31 @@ pub struct Imported {
 /// What the restore machinery needs to fill a database from an import file.
 pub(super) struct ImportFeed<'a> {
     file: &'a ImportFile,
-    input: ImportInput,
+    pub(super) input: ImportInput,
     importer: &'a dyn Importer,
-    user: &'a str,
+    /// The project's user, which the file's content runs as, and its password.
+    pub(super) user: &'a str,
     password: &'a str,
+    /// The admin's password, for what only the admin may do (the extensions below).
+    admin_password: &'a str,
+    /// The extensions the admin may create for the file: those the service is made for.
+    pub(super) extensions: &'a [&'a str],
     service: &'a str,
     target: &'a str,
     progress: &'a ImportProgressFn<'a>,
+}
+
+impl ImportFeed<'_> {
+    /// The import's target and users as the kind's importer takes them.
+    fn import_to<'a>(&'a self, database: &'a str) -> ImportTo<'a> {
+        ImportTo {
+            user: self.user,
+            password: self.password,
+            database,
+            admin_password: self.admin_password,
+            extensions: self.extensions,
+        }
+    }
 }
 
 impl Manager {
@@ -231,20 +250,25 @@ impl Manager {
                 att.project, att.service, att.project, att.service
             ))
         })?;
-        // Asked now, so that a kind that cannot import safely says so before anything is done.
-        importer
-            .command(input, &att.db_user, password.expose(), &att.db_name)
-            .map_err(ImportError::Unsupported)?;
+        let admin_password = self.admin_password(&row.name)?;
+        let carried = self.service_carries(&row)?;
+        let extensions: Vec<&str> = carried.iter().map(|e| e.sql_name()).collect();
         let feed = ImportFeed {
             file: &f,
             input,
             importer,
             user: &att.db_user,
             password: password.expose(),
+            admin_password: admin_password.expose(),
+            extensions: &extensions,
             service: &row.name,
             target: &att.db_name,
             progress,
         };
+        // Asked now, so that a kind that cannot import safely says so before anything is done.
+        importer
+            .command(input, &feed.import_to(&att.db_name))
+            .map_err(ImportError::Unsupported)?;
         let holder = format!("import:{}", std::process::id());
         let noop = |_| {};
         let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
@@ -315,8 +339,8 @@ impl Manager {
         }
     }
 
-    /// Under the import's lease: settle killed restores and imports, check the target, back
-    /// it up, fill it. Returns the safety backup, if one was taken.
+    /// Under the import's lease: settle killed restores and imports, check the target, fill
+    /// it (replacing what is there only after a backup). Returns that backup, if one was taken.
     async fn import_leased(
         &self,
         row: &ServiceRow,
@@ -333,12 +357,11 @@ impl Manager {
             .await?
             .iter()
             .any(|d| d == target);
-        let mut safety_backup = None;
-        if exists {
-            let q = feed.importer.objects_in(target);
-            let out = self.run_sql_in(row, pw, target, &q).await?;
+        let objects_query = feed.importer.objects_in(target);
+        if exists && !replace {
+            let out = self.run_sql_in(row, pw, target, &objects_query).await?;
             let objects: i64 = out.trim().parse().unwrap_or(i64::MAX);
-            if objects > 0 && !replace {
+            if objects > 0 {
                 return Err(ImportError::HasData {
                     service: row.name.clone(),
                     database: target.to_string(),
@@ -346,32 +369,33 @@ impl Manager {
                 }
                 .into());
             }
-            let report = |p: BackupProgress| {
-                (feed.progress)(ImportProgress {
-                    service: p.service,
-                    database: p.database,
-                    phase: ImportPhase::BackingUp,
-                    bytes: p.bytes,
-                    total: None,
-                })
-            };
-            safety_backup = Some(
-                self.backup_one(row, pw, target, "before-import", &report)
-                    .await?,
-            );
         }
-        let source = Feed::Import(feed);
-        let outcome = match self.driver(row.kind).restore_strategy() {
-            RestoreStrategy::ScratchThenRename(sql) => {
-                self.restore_renaming(row, pw, &source, target, &att.db_user, exists, sql)
-                    .await
-            }
-            RestoreStrategy::MarkedInPlace(sql) => {
-                self.restore_marked(row, pw, &source, target, &att.db_user, exists, sql)
-                    .await
-            }
-            RestoreStrategy::Unsupported(why) => Err(ImportError::Unsupported(why.into()).into()),
+        let report = |p: BackupProgress| {
+            (feed.progress)(ImportProgress {
+                service: p.service,
+                database: p.database,
+                phase: ImportPhase::BackingUp,
+                bytes: p.bytes,
+                total: None,
+            })
         };
+        // An empty database the project writes to while the file streams in is not replaced
+        // without --replace either: counted again once the project is kept out.
+        let replacing = exists.then(|| Replacing {
+            reason: "before-import",
+            progress: &report,
+            refuse_objects: (!replace).then(|| objects_query.clone()),
+            backup: Default::default(),
+        });
+        let source = Feed::Import(feed);
+        let owner = DatabaseOwner {
+            role: &att.db_user,
+            password: feed.password,
+        };
+        let outcome = self
+            .fill_database(row, pw, &source, target, Some(&owner), replacing.as_ref())
+            .await;
+        let safety_backup = replacing.as_ref().and_then(|r| r.backup.get().cloned());
         match outcome {
             Ok(()) => {
                 self.event(
@@ -442,10 +466,11 @@ impl Manager {
         row: &ServiceRow,
         f: &ImportFeed<'_>,
         database: &str,
+        gate: Option<Gate>,
     ) -> Result<()> {
         let t = f
             .importer
-            .command(f.input, f.user, f.password, database)
+            .command(f.input, &f.import_to(database))
             .map_err(ImportError::Unsupported)?;
         let (prelude, filter) = match f.input {
             ImportInput::Sql => (
@@ -454,7 +479,7 @@ impl Manager {
             ),
             ImportInput::PgArchive => (Vec::new(), None),
         };
-        let mut stream = FeedStream::start(f.file, prelude, filter);
+        let mut stream = FeedStream::start(f.file, prelude, filter, gate);
         let read = stream.read.clone();
         let total = f.file.size;
         let report = |bytes| {
@@ -479,6 +504,7 @@ impl Manager {
                 &container,
                 &argv,
                 &t.env,
+                t.user,
                 DUMP_LIMIT,
                 &mut stream,
                 &mut sink,

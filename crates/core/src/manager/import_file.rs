@@ -230,18 +230,40 @@ pub struct FeedStream {
     producer: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// A pause at the start of a stream: `hello` is sent, then nothing until `open` says to go on
+/// (`true`: `then` and the file follow; `false` or dropped: the stream ends there). How an
+/// import's own session is made to connect before its project is locked out of the server.
+pub struct Gate {
+    pub hello: Vec<u8>,
+    pub open: tokio::sync::oneshot::Receiver<bool>,
+    pub then: Vec<u8>,
+}
+
 impl FeedStream {
-    /// Starts reading `file`: SQL gets `prelude` first and each line through `filter`.
+    /// Starts reading `file`: SQL gets `prelude` first and each line through `filter`; with a
+    /// `gate`, the file waits for it.
     pub fn start(
         file: &ImportFile,
         prelude: Vec<u8>,
         filter: Option<Box<dyn SqlLineFilter>>,
+        gate: Option<Gate>,
     ) -> FeedStream {
         let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(8);
         let read = Arc::new(AtomicU64::new(0));
         let failure = Arc::new(Mutex::new(None));
         let (file, counter, slot) = (file.clone(), read.clone(), failure.clone());
         let producer = tokio::task::spawn_blocking(move || {
+            let mut prelude = prelude;
+            if let Some(gate) = gate {
+                let mut hello = prelude;
+                hello.extend_from_slice(&gate.hello);
+                if tx.blocking_send(Bytes::from(hello)).is_err()
+                    || gate.open.blocking_recv() != Ok(true)
+                {
+                    return;
+                }
+                prelude = gate.then;
+            }
             if let Err(e) = produce(&file, prelude, filter, &counter, &tx) {
                 *slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
             }
@@ -469,6 +491,7 @@ mod tests {
             &f,
             b"-- pre\n".to_vec(),
             Some(Box::new(Keep)),
+            None,
         ))
         .await;
         assert!(failure.is_none());
@@ -476,9 +499,48 @@ mod tests {
         assert_eq!(&out[7..], &sql[..]);
         let (_d2, p2) = file_with(&packed[..packed.len() / 2]);
         let f = inspect(&p2).unwrap();
-        let (_, failure) = read_all(FeedStream::start(&f, vec![], Some(Box::new(Keep)))).await;
+        let (_, failure) =
+            read_all(FeedStream::start(&f, vec![], Some(Box::new(Keep)), None)).await;
         let e = failure.expect("a truncated gzip is a failure").to_string();
         assert!(e.contains("gzip"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_gated_stream_says_hello_then_waits_and_a_closed_gate_ends_it() {
+        let (_d, p) = file_with(b"INSERT INTO t VALUES (1);\n");
+        let f = inspect(&p).unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let gate = Gate {
+            hello: b"-- hello\n".to_vec(),
+            open: rx,
+            then: b"-- go\n".to_vec(),
+        };
+        let mut s = FeedStream::start(&f, b"-- pre\n".to_vec(), Some(Box::new(Keep)), Some(gate));
+        use tokio::io::AsyncReadExt;
+        let mut first = vec![0u8; 64];
+        let n = s.read(&mut first).await.unwrap();
+        assert_eq!(&first[..n], b"-- pre\n-- hello\n");
+        let waiting =
+            tokio::time::timeout(std::time::Duration::from_millis(200), s.read(&mut first)).await;
+        assert!(waiting.is_err(), "nothing comes before the gate opens");
+        tx.send(true).unwrap();
+        let (rest, failure) = read_all(s).await;
+        assert!(failure.is_none());
+        assert_eq!(rest, b"-- go\nINSERT INTO t VALUES (1);\n");
+
+        let (tx, rx) = tokio::sync::oneshot::channel::<bool>();
+        let gate = Gate {
+            hello: b"-- hello\n".to_vec(),
+            open: rx,
+            then: vec![],
+        };
+        let s = FeedStream::start(&f, vec![], Some(Box::new(Keep)), Some(gate));
+        drop(tx);
+        let (all, _) = read_all(s).await;
+        assert_eq!(
+            all, b"-- hello\n",
+            "a dropped gate ends the stream after hello"
+        );
     }
 
     struct Keep;

@@ -764,6 +764,10 @@ impl Manager {
                 detached.push(a.project);
             }
         }
+        if purge {
+            // The users Dockhand made went with the data.
+            self.store.forget_own_accounts(&row.name)?;
+        }
         self.store.delete_service(&row.name)?;
         let what = match (purge, detached.is_empty()) {
             (true, true) => "destroyed with its data".to_string(),

@@ -21,6 +21,7 @@ mod new_service;
 mod ownership;
 mod projects;
 mod reconcile;
+mod restore;
 mod settings;
 mod status;
 mod tasks;

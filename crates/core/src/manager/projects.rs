@@ -449,6 +449,18 @@ impl Manager {
         Ok((password, self.connection_limit()?))
     }
 
+    /// A project's password on a service, which must be in the keychain already (a database
+    /// restored or imported as the project's user needs the one the server has).
+    pub(super) fn project_password(&self, att: &AttachmentRow) -> Result<Secret> {
+        let key = project_secret_key(&self.instance, &att.project, &att.service);
+        self.secrets.get(&key)?.ok_or_else(|| {
+            CoreError::Secret(format!(
+                "the password of project '{}' on '{}' is not in the OS keychain; `dockhand attach {} {}` sets it again",
+                att.project, att.service, att.project, att.service
+            ))
+        })
+    }
+
     /// Creates or re-applies a project's database and user on its (running) service. A project
     /// whose user already logs in to its database is left as it is.
     pub async fn provision_attachment(&self, att: &AttachmentRow) -> Result<()> {
@@ -464,6 +476,7 @@ impl Manager {
             return Ok(());
         }
         let admin = self.admin_target(&row)?;
+        self.claim_account(&row, &admin, &grant).await?;
         provision::provision(
             self.engine.as_ref(),
             self.driver(row.kind),
@@ -472,6 +485,31 @@ impl Manager {
             &grant,
         )
         .await
+    }
+
+    /// Provisioning takes over no user (or database, or key prefix) that Dockhand did not
+    /// create: an adopted server's own `app`, or a role someone made through the admin URL,
+    /// would otherwise get a new password, lose its rights and hand its data to the project.
+    /// A user not in Dockhand's record of its own is checked for on the server first, then
+    /// recorded before it is created — a run killed in between finds it recorded.
+    async fn claim_account(
+        &self,
+        row: &ServiceRow,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<()> {
+        if self.store.is_own_account(&row.name, grant.user)? {
+            return Ok(());
+        }
+        let driver = self.driver(row.kind);
+        if let Some(what) = provision::already_taken(driver, admin, grant).await? {
+            return Err(CoreError::TakenOnServer {
+                service: row.name.clone(),
+                what,
+            });
+        }
+        self.store
+            .record_own_account(&row.name, grant.user, grant.database)
     }
 
     /// After a (re)start: every project's grant on the service, re-applied. Failures are logged
@@ -565,6 +603,7 @@ impl Manager {
         }
         let admin = self.admin_target(row)?;
         provision::revoke(self.driver(row.kind), &admin, &att.db_user).await?;
+        self.store.forget_own_account(&row.name, &att.db_user)?;
         Ok(true)
     }
 
@@ -945,6 +984,21 @@ impl Manager {
                 },
             )
             .await?;
+            // A user kept because it still owns data elsewhere stays Dockhand's own.
+            let kept = provision::already_taken(
+                self.driver(row.kind),
+                &admin,
+                &Grant {
+                    database: &att.db_name,
+                    user: &att.db_user,
+                    password: &pw,
+                    connection_limit: self.connection_limit()?,
+                },
+            )
+            .await?;
+            if kept.is_none() {
+                self.store.forget_own_account(&row.name, &att.db_user)?;
+            }
             self.secrets.delete(&project_secret_key(
                 &self.instance,
                 &att.project,
@@ -957,12 +1011,18 @@ impl Manager {
                 "taken by an earlier, interrupted removal".to_string(),
                 |b| b.path.clone(),
             );
-            let msg = match deleted {
+            let mut msg = match deleted {
                 Some(n) => format!(
                     "{what} ({n} deleted) and its user (backup of the whole server first: {file})"
                 ),
                 None => format!("{what} (backup: {file})"),
             };
+            if let Some(kept) = kept {
+                msg.push_str(&format!(
+                    "; {kept} kept, without login: it still owns data outside the project's database \
+                     (a restored copy), which is never dropped unasked nor handed to the admin"
+                ));
+            }
             self.event(&row.name, "dropped", &msg);
             Ok::<_, CoreError>(backup)
         }

@@ -33,7 +33,7 @@ use super::naming::{
 use super::{consumers, Manager, Progress, TaskKind, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;
-use crate::drivers::upgrade::{Checksums, MajorUpgrade};
+use crate::drivers::upgrade::MajorUpgrade;
 use crate::engine::exec_collect_env;
 use crate::error::{human_duration, CoreError, Result};
 use crate::ports::choose_port;
@@ -340,6 +340,29 @@ impl Manager {
         let (lease, _) = self
             .acquire(&row.name, &holder, false, None, &on_service)
             .await?;
+        // A database no tool can read could be neither backed up nor copied: stop before
+        // anything (its data would not be on the new server, and `--finish` would delete it).
+        let closed = async {
+            let pw = self.admin_password(&row.name)?;
+            self.closed_databases(&row, pw.expose()).await
+        }
+        .await;
+        let refusal = match closed {
+            Ok(c) if c.is_empty() => None,
+            Ok(c) => Some(CoreError::ClosedDatabases {
+                what: format!("cannot upgrade '{}'", row.name),
+                service: row.name.clone(),
+                names: super::backups::quoted_list(&c),
+                done: "; nothing was changed".into(),
+            }),
+            Err(e) => Some(e),
+        };
+        if let Some(e) = refusal {
+            if let Err(e) = self.release(&lease).await {
+                tracing::warn!("could not release the upgrade lease: {e}");
+            }
+            return Err(e);
+        }
         let u = UpgradeRow {
             service: row.name.clone(),
             kind: row.kind,
@@ -561,9 +584,30 @@ impl Manager {
         let staging_container = container_name(&u.staging);
         let copy_at = Instant::now();
         let databases = self.list_databases(row, admin_pw.expose()).await?;
-        let copy = target_up.copy(admin_pw.expose(), &row.name, &databases);
-        self.run_tool(&staging_container, &copy, COPY_LIMIT, "the copy")
-            .await?;
+        let steps = target_up.copy(admin_pw.expose(), &row.name, &databases);
+        let (count, mut reowned) = (steps.len(), 0);
+        for (i, step) in steps.iter().enumerate() {
+            if count > 1 {
+                progress(UpgradeProgress::Step(format!(
+                    "copying {} ({}/{count})",
+                    step.what,
+                    i + 1
+                )));
+            }
+            let out = self
+                .run_tool(&staging_container, &step.tool, COPY_LIMIT, "the copy")
+                .await?;
+            reowned += target_up.reowned(&out);
+        }
+        if reowned > 0 {
+            let note = format!(
+                "{reowned} object(s) in databases of projects belonged to other roles (the admin's, or \
+                 another project's); on {display} {} they belong to their database's owner, which restored them",
+                u.to_version
+            );
+            progress(UpgradeProgress::Step(note.clone()));
+            self.event(&row.name, "upgrade-reowned", &note);
+        }
         if let Some(after) = target_up.after_copy(admin_pw.expose()) {
             self.run_tool(&staging_container, &after, COPY_LIMIT, "the post-copy step")
                 .await?;
@@ -716,27 +760,7 @@ impl Manager {
         }
         let mut all = Vec::new();
         for db in &a {
-            let statement = match up.table_checksums(db) {
-                Checksums::Statement(s) => s,
-                Checksums::Generator(g) => {
-                    // Both servers write the statement; the same tables give the same one.
-                    let (x, y) = tokio::join!(
-                        self.run_sql_within(old, password, db, &g, VERIFY_LIMIT),
-                        self.run_sql_within(new, password, db, &g, VERIFY_LIMIT)
-                    );
-                    let (x, y) = (x?.trim().to_string(), y?.trim().to_string());
-                    if x != y {
-                        return Err(CoreError::InvalidInput(format!(
-                            "verification failed in database '{db}': the tables or their columns differ after the copy; nothing was switched"
-                        )));
-                    }
-                    if x.is_empty() || x == "NULL" {
-                        all.push(Vec::new());
-                        continue;
-                    }
-                    x
-                }
-            };
+            let statement = up.table_checksums(db);
             let (x, y) = tokio::join!(
                 self.run_sql_within(old, password, db, &statement, VERIFY_LIMIT),
                 self.run_sql_within(new, password, db, &statement, VERIFY_LIMIT)

@@ -47,6 +47,15 @@ pub async fn drop_grant(
     bounded(driver, driver.drop_grant(admin, grant)).await
 }
 
+/// What the server already has under a new grant's names (see `Driver::already_taken`).
+pub async fn already_taken(
+    driver: &dyn Driver,
+    admin: &ProbeTarget,
+    grant: &Grant<'_>,
+) -> Result<Option<String>> {
+    bounded(driver, driver.already_taken(admin, grant)).await
+}
+
 /// Whether the project's database still exists (a removal killed after dropping it is resumed
 /// without trying to back up what is gone). Kinds without a per-project database answer true.
 pub async fn database_exists(

@@ -151,6 +151,20 @@ const MIGRATIONS: &[&str] = &[
         db_user       TEXT NOT NULL,
         created_at_ms INTEGER NOT NULL
      );",
+    // 9: the users (roles, accounts) Dockhand itself created on each service, with their
+    // project's database. Provisioning never takes over a user it did not create (an adopted
+    // server's own `app`, a role made through the admin URL): one not listed here that the
+    // server has already is refused. Every project attached until now was provisioned by
+    // Dockhand, so their users are listed from the start.
+    "CREATE TABLE own_accounts (
+        service       TEXT NOT NULL,
+        db_user       TEXT NOT NULL,
+        db_name       TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (service, db_user)
+     );
+     INSERT OR IGNORE INTO own_accounts (service, db_user, db_name, created_at_ms)
+        SELECT service, db_user, db_name, created_at_ms FROM attachments;",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

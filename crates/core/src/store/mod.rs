@@ -8,6 +8,7 @@ mod extensions;
 mod externals;
 mod migrations;
 mod origin;
+mod own_accounts;
 mod projects;
 mod resources;
 mod tasks;

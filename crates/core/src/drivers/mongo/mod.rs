@@ -179,7 +179,13 @@ impl Driver for Mongo {
         starts_with(head, &[0x6d, 0xe2, 0x99, 0x81], "a mongodump archive")
     }
 
-    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
+    fn restore(
+        &self,
+        password: &str,
+        database: &str,
+        owner: Option<&crate::drivers::DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
+        let owner = owner.map_or(SPEC.admin_user, |o| o.role);
         Ok(shell_tool(
             "mongorestore",
             "umask 077; f=$(mktemp); printf 'password: \"%s\"\\n' \"$DOCKHAND_PW\" > \"$f\"; \

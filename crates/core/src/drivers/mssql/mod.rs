@@ -288,8 +288,21 @@ impl Driver for Mssql {
         })
     }
 
-    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
-        Ok(tools::restore(password, database, owner, SPEC.admin_user))
+    /// `RESTORE DATABASE` reads the backup's pages into the files as they were: it runs none
+    /// of the database's code, so the admin may do it.
+    fn restore(
+        &self,
+        admin_password: &str,
+        database: &str,
+        owner: Option<&crate::drivers::DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
+        let owner = owner.map_or(SPEC.admin_user, |o| o.role);
+        Ok(tools::restore(
+            admin_password,
+            database,
+            owner,
+            SPEC.admin_user,
+        ))
     }
 
     fn restore_strategy(&self) -> RestoreStrategy {
@@ -363,17 +376,14 @@ impl SqlDialect for Sql {
 struct Rename;
 
 impl RenamingRestore for Rename {
-    fn create_scratch(&self, scratch: &str, _owner: &str) -> String {
-        format!("CREATE DATABASE {}", ident(scratch))
+    fn create_scratch(&self, scratch: &str) -> Vec<String> {
+        vec![format!("CREATE DATABASE {}", ident(scratch))]
     }
 
-    /// Nothing to do before the restore: the restored database replaces the scratch one
-    /// entirely, and the restore script gives it to its owner afterwards.
-    fn open_only_to(&self, database: &str, _owner: &str) -> String {
-        format!(
-            "SELECT name FROM sys.databases WHERE name = {}",
-            literal(database)
-        )
+    /// Nothing to do: the restored database replaces the scratch one entirely, and the
+    /// restore script gives it to its owner afterwards.
+    fn hand_over(&self, _database: &str, _owner: &str) -> Option<String> {
+        None
     }
 
     fn swap(&self, target: &str, scratch: &str, replaced: Option<&str>) -> String {

@@ -238,7 +238,16 @@ fn a_replacing_swap_puts_the_old_database_back_when_the_rename_fails() {
 fn every_script_is_valid_shell() {
     let scripts = [
         Mssql.dump("pw", "shop"),
-        Mssql.restore("pw", "dockhand_restore_1", "shop").unwrap(),
+        Mssql
+            .restore(
+                "pw",
+                "dockhand_restore_1",
+                Some(&crate::drivers::DatabaseOwner {
+                    role: "shop",
+                    password: "x",
+                }),
+            )
+            .unwrap(),
         Mssql.dump_tool_version(),
         Mssql.readability_check().unwrap().tool,
         Sql.admin_sql("pw", "master", "SELECT 1"),

@@ -8,16 +8,14 @@
 use std::borrow::Cow;
 
 use super::MysqlFamily;
-use crate::drivers::{tool, ImportInput, Importer, Kind, SqlLineFilter, ToolCommand};
+use crate::drivers::{tool, ImportInput, ImportTo, Importer, Kind, SqlLineFilter, ToolCommand};
 use crate::ident::my_literal;
 
 impl Importer for MysqlFamily {
     fn command(
         &self,
         input: ImportInput,
-        user: &str,
-        password: &str,
-        database: &str,
+        to: &ImportTo<'_>,
     ) -> std::result::Result<ToolCommand, String> {
         if input == ImportInput::PgArchive {
             return Err(format!(
@@ -34,17 +32,24 @@ impl Importer for MysqlFamily {
                 self.spec.display_name, self.client
             ));
         }
+        // --sandbox: no client command (system, source, tee, …); --local-infile=0: no
+        // `LOAD DATA LOCAL INFILE`, which --sandbox allows and which reads a file of the
+        // container for the server. And the client runs as `nobody`, who can read none of the
+        // server's files (its data, the admin password) whatever it is made to do.
+        let user = format!("-u{}", to.user);
         Ok(tool(
             self.client,
             &[
                 "--sandbox",
+                "--local-infile=0",
                 "--protocol=TCP",
                 "-h127.0.0.1",
-                &format!("-u{user}"),
-                database,
+                &user,
+                to.database,
             ],
-            vec![format!("MYSQL_PWD={password}")],
-        ))
+            vec![format!("MYSQL_PWD={}", to.password)],
+        )
+        .unprivileged())
     }
 
     fn objects_in(&self, database: &str) -> String {
@@ -179,16 +184,25 @@ mod tests {
 
     #[test]
     fn mariadb_imports_sandboxed_as_the_project_user_and_mysql_is_refused() {
+        let to = ImportTo {
+            user: "shop",
+            password: "pw",
+            database: "shop",
+            admin_password: "rootpw",
+            extensions: &[],
+        };
         let c = Kind::Mariadb
             .driver()
             .importer()
             .unwrap()
-            .command(ImportInput::Sql, "shop", "pw", "shop")
+            .command(ImportInput::Sql, &to)
             .unwrap();
         assert!(c.cmd.contains(&"--sandbox".to_string()), "{c:?}");
+        assert!(c.cmd.contains(&"--local-infile=0".to_string()), "{c:?}");
         assert!(c.cmd.contains(&"-ushop".to_string()));
         assert!(!c.cmd.iter().any(|a| a.contains("root") || a.contains("pw")));
+        assert_eq!(c.user, Some(crate::drivers::UNPRIVILEGED));
         let mysql = Kind::Mysql.driver().importer().unwrap();
-        assert!(mysql.command(ImportInput::Sql, "s", "p", "s").is_err());
+        assert!(mysql.command(ImportInput::Sql, &to).is_err());
     }
 }

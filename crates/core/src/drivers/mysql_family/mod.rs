@@ -17,6 +17,7 @@ use super::{
     ToolCommand, UrlVariable,
 };
 use crate::drivers::Connection;
+use crate::drivers::DatabaseOwner;
 use crate::drivers::Grant;
 use crate::drivers::{ContainerSetup, KindSpec};
 use crate::drivers::{ProbeError, ProbeTarget};
@@ -137,6 +138,14 @@ impl Driver for MysqlFamily {
         provision::verify(host, port, grant).await
     }
 
+    async fn already_taken(
+        &self,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<Option<String>> {
+        provision::already_taken(self.kind, admin, grant).await
+    }
+
     async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
         provision::drop(self.kind, admin, grant).await.map(|_| None)
     }
@@ -165,6 +174,10 @@ impl Driver for MysqlFamily {
         )
     }
 
+    fn dump_sql(&self, password: &str, database: &str) -> Option<ToolCommand> {
+        Some(self.dump(password, database))
+    }
+
     fn dump_tool_version(&self) -> ToolCommand {
         tool(self.dump_tool, &["--version"], vec![])
     }
@@ -182,12 +195,30 @@ impl Driver for MysqlFamily {
             })
     }
 
-    fn restore(&self, password: &str, database: &str, _owner: &str) -> Result<ToolCommand> {
+    /// As the admin: loading a dump runs nothing of the project's with the admin's rights —
+    /// triggers, views, routines and events run as their DEFINER (the project's user, as the
+    /// dump says), and a table's defaults, generated columns and CHECK constraints can call
+    /// built-in functions only; triggers are created after their table's rows. The client reads
+    /// no file of the container (`--local-infile=0`, MariaDB's `--sandbox`) and runs as a user
+    /// who could read none anyway.
+    fn restore(
+        &self,
+        admin_password: &str,
+        database: &str,
+        _owner: Option<&DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
+        let user = format!("-u{}", self.spec.admin_user);
+        let mut args = vec!["--local-infile=0", "--protocol=TCP", "-h127.0.0.1", &user];
+        if self.kind == Kind::Mariadb {
+            args.insert(0, "--sandbox");
+        }
+        args.push(database);
         Ok(tool(
             self.client,
-            &[&format!("-u{}", self.spec.admin_user), database],
-            vec![format!("MYSQL_PWD={password}")],
-        ))
+            &args,
+            vec![format!("MYSQL_PWD={admin_password}")],
+        )
+        .unprivileged())
     }
 
     fn restore_strategy(&self) -> RestoreStrategy {
@@ -291,6 +322,36 @@ impl MarkedRestore for Marked {
         format!("DROP TABLE {}.{}", my_ident(database), my_ident(marker))
     }
 
+    fn lock_user(&self, user: &str) -> String {
+        format!("ALTER USER {}@'%' ACCOUNT LOCK", my_literal(user))
+    }
+
+    fn unlock_user(&self, user: &str) -> String {
+        format!(
+            "ALTER USER IF EXISTS {}@'%' ACCOUNT UNLOCK",
+            my_literal(user)
+        )
+    }
+
+    fn sessions_of(&self, user: &str) -> String {
+        format!(
+            "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = {}",
+            my_literal(user)
+        )
+    }
+
+    fn end_session(&self, id: u64) -> String {
+        format!("KILL CONNECTION {id}")
+    }
+
+    fn take_lock(&self, name: &str) -> String {
+        format!("DO GET_LOCK({}, 0);\n", my_literal(name))
+    }
+
+    fn lock_holder(&self, name: &str) -> String {
+        format!("SELECT IS_USED_LOCK({})", my_literal(name))
+    }
+
     fn marker_state(&self, database: &str, marker: &str) -> String {
         format!(
             "SELECT COUNT(*), COALESCE(SUM(table_name = {}), 0) FROM information_schema.tables \
@@ -319,7 +380,13 @@ mod tests {
         let mysql = Kind::Mysql.driver();
         assert_eq!(maria.dump("pw", "shop").cmd[0], "mariadb-dump");
         assert_eq!(mysql.dump("pw", "shop").cmd[0], "mysqldump");
-        assert_eq!(mysql.restore("pw", "shop", "shop").unwrap().cmd[0], "mysql");
+        assert_eq!(mysql.restore("pw", "shop", None).unwrap().cmd[0], "mysql");
+        let r = maria.restore("pw", "shop", None).unwrap();
+        assert!(
+            r.cmd.contains(&"--local-infile=0".to_string())
+                && r.cmd.contains(&"--sandbox".to_string())
+        );
+        assert_eq!(r.user, Some(crate::drivers::UNPRIVILEGED));
         assert_eq!(
             mysql.sql().unwrap().admin_sql("pw", "", "SELECT 1").cmd[0],
             "mysql"

@@ -146,6 +146,44 @@ pub(crate) async fn drop(kind: Kind, admin: &ProbeTarget, g: &Grant<'_>) -> Resu
     Ok(())
 }
 
+/// A user (under any host) or database of the grant's names that the server has already.
+pub(crate) async fn already_taken(
+    kind: Kind,
+    admin: &ProbeTarget,
+    g: &Grant<'_>,
+) -> Result<Option<String>> {
+    let mut c = connect(kind, admin).await?;
+    let f = |e| fail(kind, e);
+    let hosts: Vec<String> = c
+        .exec("SELECT Host FROM mysql.user WHERE User = ?", (g.user,))
+        .await
+        .map_err(f)?;
+    let db: Option<String> = c
+        .exec_first(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+            (g.database,),
+        )
+        .await
+        .map_err(f)?;
+    let _ = c.disconnect().await;
+    let user = (!hosts.is_empty()).then(|| {
+        format!(
+            "a user '{}' (@{})",
+            g.user,
+            hosts
+                .iter()
+                .map(|h| format!("'{h}'"))
+                .collect::<Vec<_>>()
+                .join(", @")
+        )
+    });
+    let db = db.map(|d| format!("a database '{d}'"));
+    Ok(match (user, db) {
+        (Some(u), Some(d)) => Some(format!("{u} and {d}")),
+        (u, d) => u.or(d),
+    })
+}
+
 /// Whether the database exists on the server.
 pub(crate) async fn database_exists(
     kind: Kind,

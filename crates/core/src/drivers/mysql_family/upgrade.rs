@@ -6,7 +6,7 @@
 //!
 //! MySQL is not upgraded this way: its image cannot run here, so nothing of it would be tested.
 
-use crate::drivers::upgrade::{Checksums, MajorUpgrade};
+use crate::drivers::upgrade::{CopyStep, MajorUpgrade};
 use crate::drivers::{shell_tool, tool, ToolCommand};
 use crate::ident::my_literal;
 
@@ -61,13 +61,16 @@ impl MajorUpgrade for MariadbUpgrade {
             .collect()
     }
 
-    fn copy(&self, password: &str, old_host: &str, databases: &[String]) -> ToolCommand {
+    fn copy(&self, password: &str, old_host: &str, databases: &[String]) -> Vec<CopyStep> {
         // --skip-ssl: MariaDB 11.4+ clients require TLS by default, which the old server on
-        // Dockhand's private network does not offer. The database names go through the environment, one per line, never through the
-        // shell's parser; `set -f` keeps the unquoted expansion from globbing.
+        // Dockhand's private network does not offer. The database names go through the
+        // environment, one per line, never through the shell's parser; `set -f` keeps the
+        // unquoted expansion from globbing. The dump is loaded as root: nothing of a project's
+        // runs with root's rights while it loads (see `MysqlFamily::restore`), and the client
+        // reads no file of the container (--sandbox, --local-infile=0).
         let script = "set -o pipefail; set -f; IFS='\n'; \
                       mariadb-dump --skip-ssl -h \"$OLD_HOST\" -uroot --single-transaction --routines --events --triggers \
-                      --databases $DATABASES | mariadb -uroot";
+                      --databases $DATABASES | mariadb --sandbox --local-infile=0 -uroot";
         let mut t = shell_tool(
             "mariadb-dump",
             script,
@@ -78,7 +81,10 @@ impl MajorUpgrade for MariadbUpgrade {
             ],
         );
         t.cmd[0] = "bash".into();
-        t
+        vec![CopyStep {
+            tool: t,
+            what: format!("{} database(s)", databases.len()),
+        }]
     }
 
     fn after_copy(&self, password: &str) -> Option<ToolCommand> {
@@ -89,18 +95,24 @@ impl MajorUpgrade for MariadbUpgrade {
         ))
     }
 
-    fn table_checksums(&self, database: &str) -> Checksums {
+    fn table_checksums(&self, database: &str) -> String {
         // Per table: rows, and the sum of a CRC32 of each row's columns (ISNULL markers keep
-        // NULL and '' apart; CONCAT_WS skips the NULLs themselves).
+        // NULL and '' apart; CONCAT_WS skips the NULLs themselves). MariaDB cannot run a query
+        // per table inside one statement: the statement is built from the catalog and run in
+        // the same session (PREPARE/EXECUTE), so a table's name never makes a round trip
+        // through the client's escaped output (a name with a backslash did). No table: no row.
         let db = my_literal(database);
-        Checksums::Generator(format!(
-            "SELECT GROUP_CONCAT(CONCAT('SELECT ', QUOTE(t.table_name), ', COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(''|'', ', c.cols, '))), 0) FROM `', \
+        format!(
+            "SET SESSION group_concat_max_len = 1073741824; \
+             SET @dockhand_sums = (SELECT GROUP_CONCAT(CONCAT('SELECT ', QUOTE(t.table_name), ', COUNT(*), COALESCE(SUM(CRC32(CONCAT_WS(''|'', ', c.cols, '))), 0) FROM `', \
              REPLACE(t.table_schema, '`', '``'), '`.`', REPLACE(t.table_name, '`', '``'), '`') ORDER BY t.table_name SEPARATOR ' UNION ALL ') \
              FROM information_schema.tables t JOIN (SELECT table_name, GROUP_CONCAT(CONCAT('ISNULL(`', REPLACE(column_name, '`', '``'), '`), `', \
              REPLACE(column_name, '`', '``'), '`') ORDER BY ordinal_position SEPARATOR ', ') AS cols FROM information_schema.columns \
              WHERE table_schema = {db} GROUP BY table_name) c ON c.table_name = t.table_name \
-             WHERE t.table_schema = {db} AND t.table_type = 'BASE TABLE'"
-        ))
+             WHERE t.table_schema = {db} AND t.table_type = 'BASE TABLE'); \
+             SET @dockhand_sums = COALESCE(@dockhand_sums, 'SELECT 1 FROM DUAL WHERE FALSE'); \
+             PREPARE dockhand_sums FROM @dockhand_sums; EXECUTE dockhand_sums; DEALLOCATE PREPARE dockhand_sums"
+        )
     }
 }
 
@@ -122,7 +134,10 @@ mod tests {
 
     #[test]
     fn database_names_and_the_password_stay_out_of_the_script() {
-        let t = MariadbUpgrade.copy("pw", "maria", &["a;rm -rf /".into(), "b".into()]);
+        let t = MariadbUpgrade
+            .copy("pw", "maria", &["a;rm -rf /".into(), "b".into()])
+            .remove(0)
+            .tool;
         let line = t.cmd.join(" ");
         assert!(!line.contains("rm -rf") && !line.contains("pw "), "{line}");
         assert!(t.env.iter().any(|e| e == "DATABASES=a;rm -rf /\nb"));

@@ -42,14 +42,10 @@ fn pg_error(e: tokio_postgres::Error) -> CoreError {
 }
 
 async fn connect(admin: &ProbeTarget, database: &str) -> Result<Client> {
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&admin.host)
-        .port(admin.port)
-        .user(&admin.user)
-        .password(&admin.password)
-        .dbname(database)
-        .application_name("dockhand");
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(pg_error)?;
+    let (client, conn) = super::session::admin_config(admin, database)
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(pg_error)?;
     tokio::spawn(conn);
     Ok(client)
 }
@@ -118,47 +114,5 @@ impl ExtensionSql for PgExtensions {
             })?;
         }
         Ok(())
-    }
-}
-
-/// Around a restore (`pg_restore … --role <project user>`, reading a custom-format dump on stdin),
-/// the steps only the admin may take: a dump of a database with extensions holds
-/// `CREATE EXTENSION` and `COMMENT ON EXTENSION`, which the project's role may not run, and the
-/// data of the extensions' configuration tables (PostGIS's `spatial_ref_sys`), which belong to
-/// the admin. The dump is kept in a temporary file in the container so that its table of
-/// contents can be read first; those entries are restored by the admin (extensions before, their
-/// tables' data after), everything else by the restore as it was. A dump without them is
-/// restored exactly as before. `restore` is the command as the driver built it; its program
-/// (`pg_restore`) and arguments stay visible, as `$0` and `$@` of the script.
-pub(super) fn with_admin_steps(
-    database: &str,
-    admin: &str,
-    restore: crate::drivers::ToolCommand,
-) -> crate::drivers::ToolCommand {
-    const SCRIPT: &str = r#"set -eu
-d=$(mktemp -d)
-trap 'rm -rf "$d"' EXIT
-cat > "$d/dump"
-pg_restore --list "$d/dump" > "$d/all"
-ext='^[0-9]+; [0-9]+ [0-9]+ (EXTENSION|COMMENT - EXTENSION) '
-admin_data="^[0-9]+; [0-9]+ [0-9]+ TABLE DATA .* $PGUSER\$"
-grep -E "$ext" "$d/all" > "$d/ext" || true
-grep -E "$admin_data" "$d/all" > "$d/admin" || true
-grep -vE "$ext" "$d/all" | grep -vE "$admin_data" > "$d/own" || true
-if [ -s "$d/ext" ]; then pg_restore --exit-on-error -d "$PGDATABASE" -L "$d/ext" "$d/dump"; fi
-"$0" "$@" -L "$d/own" "$d/dump"
-if [ -s "$d/admin" ]; then pg_restore --data-only --exit-on-error -d "$PGDATABASE" -L "$d/admin" "$d/dump"; fi
-"#;
-    let mut env = restore.env;
-    env.push(format!("PGDATABASE={database}"));
-    env.push(format!("PGUSER={admin}"));
-    crate::drivers::ToolCommand {
-        cmd: ["sh", "-c", SCRIPT]
-            .into_iter()
-            .map(String::from)
-            .chain(restore.cmd)
-            .collect(),
-        env,
-        program: restore.program,
     }
 }

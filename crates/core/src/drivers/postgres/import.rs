@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::SPEC;
-use crate::drivers::{tool, ImportInput, Importer, SqlLineFilter, ToolCommand};
+use crate::drivers::{tool, ImportInput, ImportTo, Importer, SqlLineFilter, ToolCommand};
 
 pub(super) struct Import;
 
@@ -19,56 +19,57 @@ impl Importer for Import {
     fn command(
         &self,
         input: ImportInput,
-        user: &str,
-        password: &str,
-        database: &str,
+        to: &ImportTo<'_>,
     ) -> std::result::Result<ToolCommand, String> {
-        let env = vec![format!("PGPASSWORD={password}")];
         Ok(match input {
-            // Objects belong to whoever creates them: the project's user. Grants to roles of
+            // Objects belong to whoever creates them: the project's user (the restore script,
+            // with the admin's part limited to the service's own extensions). Grants to roles of
             // the machine the dump came from mean nothing here.
-            ImportInput::PgArchive => tool(
-                "pg_restore",
-                &[
-                    "-U",
-                    user,
-                    "--no-owner",
-                    "--no-privileges",
-                    "--single-transaction",
-                    "--exit-on-error",
-                    "-d",
-                    database,
-                ],
-                env,
-            ),
+            ImportInput::PgArchive => super::restore::Script {
+                mode: super::restore::Mode::Import,
+                admin: SPEC.admin_user,
+                admin_password: to.admin_password,
+                database: to.database,
+                owner: Some(super::restore::Owner {
+                    role: to.user,
+                    login: to.user,
+                    password: to.password,
+                }),
+                extensions: to.extensions,
+            }
+            .command(),
             ImportInput::Sql => tool(
                 "psql",
                 &[
                     "-X",
                     "-q",
                     "-U",
-                    user,
+                    to.user,
                     "-d",
-                    database,
+                    to.database,
                     "-v",
                     "ON_ERROR_STOP=1",
                 ],
-                env,
-            ),
+                vec![format!("PGPASSWORD={}", to.password)],
+            )
+            .unprivileged(),
         })
     }
 
     fn objects_in(&self, _database: &str) -> String {
+        // Run as the admin inside the project's database: the session's search path is pinned
+        // to pg_catalog (see `session.rs`), so `=` and `::regclass` below are the server's own
+        // and never an operator the project defined for `oid = regclass` in its `public`.
         // Relations (tables, views, sequences, …) and routines outside the system schemas,
         // not members of an extension (a project database may come with extensions).
-        "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+        "SELECT (SELECT count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
          AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%' \
-         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass \
          AND d.objid = c.oid AND d.deptype = 'e')) \
-         + (SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
+         + (SELECT count(*) FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
          WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
-         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass \
+         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass \
          AND d.objid = p.oid AND d.deptype = 'e'))"
             .into()
     }
@@ -137,8 +138,9 @@ fn first_error(stderr: &str) -> &str {
 /// Makes a plain `pg_dump` file importable as the project's user, as `pg_restore --no-owner
 /// --no-privileges` does for an archive: the one-line ownership, grant and session-role
 /// statements pg_dump writes (about roles of the machine it ran on) are left out, and so are
-/// pg_dump's own `\restrict`/`\unrestrict` lines (the import sets its own). COPY data passes
-/// untouched.
+/// comments on extensions and pg_dump's own `\restrict`/`\unrestrict` lines (the import sets
+/// its own). `CREATE EXTENSION IF NOT EXISTS` stays: the admin has created the service's
+/// extensions beforehand, so it does nothing. COPY data passes untouched.
 #[derive(Default)]
 struct PlainDump {
     in_copy: bool,
@@ -162,6 +164,8 @@ impl SqlLineFilter for PlainDump {
         let drop = (t.starts_with("ALTER ") && t.contains(" OWNER TO ") && single_statement)
             || ((t.starts_with("GRANT ") || t.starts_with("REVOKE ")) && single_statement)
             || (t.starts_with("SET SESSION AUTHORIZATION ") && single_statement)
+            // An extension's comment is its owner's, the admin's (pg_dump writes one for each).
+            || (t.starts_with("COMMENT ON EXTENSION ") && single_statement)
             || is_restrict_line(t);
         (!drop).then_some(Cow::Borrowed(line))
     }
@@ -197,6 +201,7 @@ mod tests {
             "CREATE TABLE public.t (a text);\n",
             "ALTER TABLE public.t OWNER TO alice;\n",
             "GRANT ALL ON TABLE public.t TO bob;\n",
+            "COMMENT ON EXTENSION vector IS 'vector data type';\n",
             "COPY public.t (a) FROM stdin;\n",
             "GRANT ALL ON TABLE public.t TO bob;\n",
             "\\.\n",
@@ -217,11 +222,22 @@ mod tests {
 
     #[test]
     fn runs_as_the_project_user_and_never_the_admin() {
-        for input in [ImportInput::PgArchive, ImportInput::Sql] {
-            let c = Import.command(input, "shop", "pw", "shop").unwrap();
-            assert!(c.cmd.windows(2).any(|w| w == ["-U", "shop"]), "{c:?}");
-            assert!(!c.cmd.iter().any(|a| a == "postgres" || a == "--role"));
-            assert!(!c.cmd.iter().any(|a| a.contains("pw")));
+        let to = ImportTo {
+            user: "shop",
+            password: "pw",
+            database: "shop",
+            admin_password: "adminpw",
+            extensions: &["vector"],
+        };
+        let sql = Import.command(ImportInput::Sql, &to).unwrap();
+        assert!(sql.cmd.windows(2).any(|w| w == ["-U", "shop"]), "{sql:?}");
+        let archive = Import.command(ImportInput::PgArchive, &to).unwrap();
+        assert!(archive.env.contains(&"OWNER_LOGIN=shop".to_string()));
+        assert!(archive.env.contains(&"MODE=import".to_string()));
+        assert!(archive.env.contains(&"EXTENSIONS=vector".to_string()));
+        for c in [&sql, &archive] {
+            assert!(!c.cmd.iter().any(|a| a.contains("pw")), "{c:?}");
+            assert_eq!(c.user, Some(crate::drivers::UNPRIVILEGED));
         }
         assert!(String::from_utf8(Import.sql_prelude("k1")).unwrap() == "\\restrict k1\n");
     }

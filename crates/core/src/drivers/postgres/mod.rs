@@ -8,6 +8,7 @@ mod import;
 mod probe;
 mod provision;
 mod restore;
+mod session;
 mod upgrade;
 
 use std::time::Duration;
@@ -19,6 +20,7 @@ use super::{
     SqlDialect, ToolCommand, UrlVariable,
 };
 use crate::drivers::Connection;
+use crate::drivers::DatabaseOwner;
 use crate::drivers::Grant;
 use crate::drivers::{
     admin_password_file, ContainerSetup, KindSpec, RunOptions, ADMIN_PASSWORD_FILE,
@@ -172,6 +174,14 @@ impl Driver for Postgres {
         provision::verify(host, port, grant).await
     }
 
+    async fn already_taken(
+        &self,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<Option<String>> {
+        provision::already_taken(admin, grant).await
+    }
+
     async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
         provision::drop(admin, grant).await.map(|_| None)
     }
@@ -188,8 +198,17 @@ impl Driver for Postgres {
         tool(
             "pg_dump",
             &["-Fc", "-U", SPEC.admin_user, "-d", database],
-            vec![format!("PGPASSWORD={password}")],
+            session::admin_env(password),
         )
+    }
+
+    /// Plain `pg_dump`: what `psql` reads (and `dockhand import` takes back).
+    fn dump_sql(&self, password: &str, database: &str) -> Option<ToolCommand> {
+        Some(tool(
+            "pg_dump",
+            &["-U", SPEC.admin_user, "-d", database],
+            session::admin_env(password),
+        ))
     }
 
     fn dump_tool_version(&self) -> ToolCommand {
@@ -224,34 +243,42 @@ impl Driver for Postgres {
         })
     }
 
-    fn restore(&self, password: &str, database: &str, owner: &str) -> Result<ToolCommand> {
-        // One transaction: a restore that fails half-way leaves nothing behind.
-        let restore = tool(
-            "pg_restore",
-            &[
-                "-U",
-                SPEC.admin_user,
-                "--no-owner",
-                "--no-privileges",
-                "--role",
-                owner,
-                "--single-transaction",
-                "--exit-on-error",
-                "-d",
-                database,
-            ],
-            vec![format!("PGPASSWORD={password}")],
-        );
-        // What the project's role may not restore (extensions), the admin does.
-        Ok(extensions::with_admin_steps(
+    fn restore(
+        &self,
+        admin_password: &str,
+        database: &str,
+        owner: Option<&DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
+        Ok(restore::Script {
+            mode: restore::Mode::Restore,
+            admin: SPEC.admin_user,
+            admin_password,
             database,
-            SPEC.admin_user,
-            restore,
-        ))
+            owner: owner.map(|o| restore::Owner {
+                role: o.role,
+                login: o.role,
+                password: o.password,
+            }),
+            extensions: &[],
+        }
+        .command())
     }
 
     fn restore_strategy(&self) -> RestoreStrategy {
         RestoreStrategy::ScratchThenRename(&restore::Rename)
+    }
+
+    fn restore_refusal(&self, code: i64, stderr: &str) -> Option<String> {
+        (code == restore::FOREIGN_OBJECTS).then(|| {
+            let objects = restore::foreign_objects(stderr);
+            format!(
+                "the database belongs to the admin and the dump holds objects of other roles ({}); \
+                 restoring them as the admin would run those roles' code with the admin's rights. \
+                 Restore it into a project's database (`--into <its database>`), or drop those \
+                 objects from the source and back it up again",
+                objects.join(", ")
+            )
+        })
     }
 
     fn image_families(&self) -> Vec<&'static str> {
@@ -301,7 +328,7 @@ impl SqlDialect for Sql {
                 "-c",
                 statement,
             ],
-            vec![format!("PGPASSWORD={password}")],
+            session::admin_env(password),
         )
     }
 
@@ -314,10 +341,19 @@ impl SqlDialect for Sql {
         }
     }
 
-    /// Every database but templates: the admin's own (`postgres`, which the admin URL names)
-    /// and any the admin created by hand are backed up too, not only projects'.
+    /// Every database but the two templates the server made: the admin's own (`postgres`,
+    /// which the admin URL names) and any the admin created by hand are backed up too, not only
+    /// projects' — and a database flagged `IS_TEMPLATE` or `ALLOW_CONNECTIONS false` (its owner
+    /// may set both) is listed all the same: it holds data like any other.
     fn list_databases(&self) -> &'static str {
-        "SELECT datname FROM pg_database WHERE NOT datistemplate AND datallowconn ORDER BY 1"
+        "SELECT datname FROM pg_database WHERE datname NOT IN ('template0', 'template1') ORDER BY 1"
+    }
+
+    fn closed_databases(&self) -> Option<&'static str> {
+        Some(
+            "SELECT datname FROM pg_database WHERE NOT datallowconn \
+             AND datname NOT IN ('template0', 'template1') ORDER BY 1",
+        )
     }
 
     fn drop_database(&self, name: &str) -> String {
@@ -344,19 +380,53 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_admins_database_is_one_to_back_up() {
+    fn every_database_a_user_wrote_is_one_to_back_up() {
         let q = Sql.list_databases();
         assert!(!q.contains("<> 'postgres'"), "{q}");
-        assert!(q.contains("NOT datistemplate"));
+        // The owner of a database may flag it a template or closed: it is listed all the same.
+        assert!(
+            !q.contains("datistemplate") && !q.contains("datallowconn"),
+            "{q}"
+        );
+        assert!(q.contains("'template0', 'template1'"));
     }
 
     #[test]
-    fn dumps_restore_under_another_name_as_the_owner_in_one_transaction() {
+    fn dumps_restore_as_the_databases_owner_never_the_admin() {
         let d = Postgres.dump("pw", "shop");
         assert_eq!(&d.cmd[..2], &["pg_dump", "-Fc"]);
-        let r = Postgres.restore("pw", "shop_copy", "shop").unwrap();
-        assert!(r.cmd.windows(2).any(|w| w == ["--role", "shop"]));
-        assert!(r.cmd.contains(&"--single-transaction".to_string()));
+        let owner = DatabaseOwner {
+            role: "shop",
+            password: "shoppw",
+        };
+        let r = Postgres.restore("pw", "shop_copy", Some(&owner)).unwrap();
+        assert!(r.env.contains(&"OWNER_LOGIN=shop".to_string()), "{r:?}");
+        assert!(r.cmd.iter().any(|a| a.contains("--single-transaction")));
+        assert!(!r.cmd.iter().any(|a| a.contains("shoppw")));
+    }
+
+    /// Every tool Dockhand runs as the admin starts its session with the search path pinned
+    /// to the catalog (see `session.rs`): nothing it resolves can be a project's.
+    #[test]
+    fn every_admin_tool_pins_the_search_path() {
+        use crate::drivers::upgrade::MajorUpgrade;
+        let pinned = format!("PGOPTIONS={}", session::PINNED_SEARCH_PATH);
+        let mut tools = vec![
+            Sql.admin_sql("pw", "shop", "SELECT 1"),
+            Postgres.dump("pw", "shop"),
+            Postgres.dump_sql("pw", "shop").unwrap(),
+            Postgres.restore("pw", "shop", None).unwrap(),
+        ];
+        tools.extend(upgrade::Upgrade.freeze("pw", &["shop"]));
+        tools.extend(
+            upgrade::Upgrade
+                .copy("pw", "old", &["shop".into()])
+                .into_iter()
+                .map(|s| s.tool),
+        );
+        for t in tools {
+            assert!(t.env.contains(&pinned), "{t:?}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub(crate) async fn probe(t: &ProbeTarget, limit: Duration) -> Result<(), ProbeE
         .user(&t.user)
         .password(&t.password)
         .dbname("postgres")
+        .options(super::session::PINNED_SEARCH_PATH)
         .application_name("dockhand-probe")
         .connect_timeout(limit);
     let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(classify)?;

@@ -55,14 +55,10 @@ pub(crate) async fn verify(host: &str, port: u16, g: &Grant<'_>) -> bool {
 }
 
 async fn connect(admin: &ProbeTarget) -> Result<Client> {
-    let mut cfg = tokio_postgres::Config::new();
-    cfg.host(&admin.host)
-        .port(admin.port)
-        .user(&admin.user)
-        .password(&admin.password)
-        .dbname("postgres")
-        .application_name("dockhand");
-    let (client, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(pg_error)?;
+    let (client, conn) = super::session::admin_config(admin, "postgres")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(pg_error)?;
     tokio::spawn(conn);
     Ok(client)
 }
@@ -95,6 +91,7 @@ pub(crate) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
     )
     .await
     .map_err(e)?;
+    harden_server_databases(admin, &c).await?;
     let role = pg_ident(g.user);
     let db = pg_ident(g.database);
     if c.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&g.user])
@@ -126,7 +123,7 @@ pub(crate) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
     match owner {
         None => {
             c.batch_execute(&format!(
-                "CREATE DATABASE {db} OWNER {role} ALLOW_CONNECTIONS false"
+                "CREATE DATABASE {db} OWNER {role} TEMPLATE template0 ALLOW_CONNECTIONS false"
             ))
             .await
             .map_err(e)?;
@@ -153,9 +150,53 @@ pub(crate) async fn provision(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> 
     Ok(())
 }
 
-/// Drops the project's database and role. Databases the role owns besides its own (a backup
-/// restored `--into` another name belongs to the project's user) are kept and handed to the
-/// admin: dropping data nobody backed up is never part of removing a project.
+/// The server's own databases hold nothing a project wrote. Up to PostgreSQL 14 every role may
+/// create objects in schema `public` of every database it can connect to — `postgres` and
+/// `template1` included (PostgreSQL 15 changed that default): a project could plant a function or
+/// operator where the admin works (`postgres`, Dockhand's maintenance database) or in the
+/// template every database made by hand is copied from. Revoked here on every server Dockhand
+/// provisions on, as PostgreSQL 15 does by default (a no-op there); project databases are made
+/// from `template0`, so nothing in `template1` reaches them either.
+async fn harden_server_databases(admin: &ProbeTarget, postgres: &Client) -> Result<()> {
+    // Only when there is something to revoke (a server whose admin dropped `public` has
+    // nothing), one provisioning at a time: two revoking at once collide ("tuple concurrently
+    // updated").
+    const REVOKE: &str = "DO $$ BEGIN \
+        PERFORM pg_advisory_xact_lock(6581096, 0); \
+        IF EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'public') \
+           AND has_schema_privilege('public', 'public', 'CREATE') THEN \
+            REVOKE CREATE ON SCHEMA public FROM PUBLIC; \
+        END IF; END $$";
+    postgres.batch_execute(REVOKE).await.map_err(pg_error)?;
+    // Nobody can create anything in a template that takes no connections.
+    let open = postgres
+        .query_opt(
+            "SELECT 1 FROM pg_database WHERE datname = 'template1' AND datallowconn",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?
+        .is_some();
+    if !open {
+        return Ok(());
+    }
+    let (template1, conn) = super::session::admin_config(admin, "template1")
+        .connect(tokio_postgres::NoTls)
+        .await
+        .map_err(pg_error)?;
+    let driver = tokio::spawn(conn);
+    let done = template1.batch_execute(REVOKE).await;
+    std::mem::drop(template1);
+    driver.abort();
+    done.map_err(pg_error)
+}
+
+/// Drops the project's database and role. What the role owns besides its own database (a
+/// backup restored `--into` another name, objects in a database someone let it write to) is
+/// kept — dropping data nobody backed up is never part of removing a project — and so is the
+/// role, without login: handing its objects to the admin would make the admin the owner of
+/// code the project wrote (functions its tables' CHECKs call), run with the admin's rights by
+/// the next restore of that data.
 pub(crate) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     let c = connect(admin).await?;
     let e = pg_error;
@@ -178,8 +219,31 @@ pub(crate) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
     {
         return Ok(());
     }
-    // REASSIGN/DROP OWNED act on the current database (and shared objects), so every database
-    // that accepts connections is visited.
+    // pg_shdepend is shared: it records what the role owns in every database.
+    let owns: i64 = c
+        .query_one(
+            "SELECT count(*) FROM pg_shdepend WHERE deptype = 'o' \
+             AND refclassid = 'pg_authid'::regclass \
+             AND refobjid = (SELECT oid FROM pg_roles WHERE rolname = $1)",
+            &[&g.user],
+        )
+        .await
+        .map_err(e)?
+        .get(0);
+    let role = pg_ident(g.user);
+    if owns > 0 {
+        c.batch_execute(&format!(
+            "ALTER ROLE {role} NOLOGIN; \
+             SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = {}",
+            pg_literal(g.user)
+        ))
+        .await
+        .map_err(e)?;
+        return Ok(());
+    }
+    // It owns nothing: what is left are privileges granted to it, which DROP OWNED revokes in
+    // the database it runs in (and on shared objects), so every database that accepts
+    // connections is visited.
     let databases: Vec<String> = c
         .query(
             "SELECT datname FROM pg_database WHERE datallowconn ORDER BY datname",
@@ -190,23 +254,13 @@ pub(crate) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let role = pg_ident(g.user);
-    let to = pg_ident(&admin.user);
     for database in databases {
-        let mut cfg = tokio_postgres::Config::new();
-        cfg.host(&admin.host)
-            .port(admin.port)
-            .user(&admin.user)
-            .password(&admin.password)
-            .dbname(&database)
-            .application_name("dockhand");
-        let (other, conn) = cfg.connect(tokio_postgres::NoTls).await.map_err(e)?;
+        let (other, conn) = super::session::admin_config(admin, &database)
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(e)?;
         let driver = tokio::spawn(conn);
-        let done = other
-            .batch_execute(&format!(
-                "REASSIGN OWNED BY {role} TO {to}; DROP OWNED BY {role};"
-            ))
-            .await;
+        let done = other.batch_execute(&format!("DROP OWNED BY {role};")).await;
         std::mem::drop(other);
         driver.abort();
         done.map_err(e)?;
@@ -215,6 +269,29 @@ pub(crate) async fn drop(admin: &ProbeTarget, g: &Grant<'_>) -> Result<()> {
         .await
         .map_err(e)?;
     Ok(())
+}
+
+/// A role or database of the grant's names that the server has already.
+pub(crate) async fn already_taken(admin: &ProbeTarget, g: &Grant<'_>) -> Result<Option<String>> {
+    let c = connect(admin).await?;
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), \
+                    EXISTS (SELECT 1 FROM pg_database WHERE datname = $2)",
+            &[&g.user, &g.database],
+        )
+        .await
+        .map_err(pg_error)?;
+    let (role, db): (bool, bool) = (row.get(0), row.get(1));
+    Ok(match (role, db) {
+        (true, true) => Some(format!(
+            "a role '{}' and a database '{}'",
+            g.user, g.database
+        )),
+        (true, false) => Some(format!("a role '{}'", g.user)),
+        (false, true) => Some(format!("a database '{}'", g.database)),
+        (false, false) => None,
+    })
 }
 
 /// Whether the database exists on the server.

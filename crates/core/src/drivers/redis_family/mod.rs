@@ -189,6 +189,14 @@ impl Driver for RedisFamily {
     }
 
     /// The user, then every key under the project's prefix; returns how many keys went.
+    async fn already_taken(
+        &self,
+        admin: &ProbeTarget,
+        grant: &Grant<'_>,
+    ) -> Result<Option<String>> {
+        provision::already_taken(self.kind, admin, grant).await
+    }
+
     async fn drop_grant(&self, admin: &ProbeTarget, grant: &Grant<'_>) -> Result<Option<u64>> {
         provision::drop(self.kind, admin, grant, provision::DROP_DEADLINE)
             .await
@@ -253,7 +261,12 @@ impl Driver for RedisFamily {
         starts_with(head, b"REDIS", "an RDB snapshot")
     }
 
-    fn restore(&self, _password: &str, _database: &str, _owner: &str) -> Result<ToolCommand> {
+    fn restore(
+        &self,
+        _admin_password: &str,
+        _database: &str,
+        _owner: Option<&crate::drivers::DatabaseOwner<'_>>,
+    ) -> Result<ToolCommand> {
         Err(crate::error::CoreError::InvalidInput(
             RESTORE_UNSUPPORTED.into(),
         ))

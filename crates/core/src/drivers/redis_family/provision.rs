@@ -173,6 +173,65 @@ pub(crate) async fn provision(kind: Kind, target: &ProbeTarget, g: &Grant<'_>) -
         .map_err(|e| fail(kind, format!("ACL SETUSER answered {e}")))
 }
 
+/// An ACL user of the grant's name, or keys under its prefix (in any database), that the
+/// server has already: a project given them would read and write someone else's keys.
+pub(crate) async fn already_taken(
+    kind: Kind,
+    target: &ProbeTarget,
+    g: &Grant<'_>,
+) -> Result<Option<String>> {
+    let mut c = admin(kind, target).await?;
+    let f = |e: redis::RedisError| fail(kind, e);
+    let user: Option<redis::Value> = redis::cmd("ACL")
+        .arg("GETUSER")
+        .arg(g.user)
+        .query_async(&mut c)
+        .await
+        .map_err(f)?;
+    if user.is_some_and(|v| v != redis::Value::Nil) {
+        return Ok(Some(format!("an ACL user '{}'", g.user)));
+    }
+    let prefix = redis_prefix(g.database);
+    let pattern = format!("{}*", glob_escape(&prefix));
+    let keyspace: String = redis::cmd("INFO")
+        .arg("keyspace")
+        .query_async(&mut c)
+        .await
+        .map_err(f)?;
+    for db in keyspace
+        .lines()
+        .filter_map(|l| l.strip_prefix("db")?.split(':').next()?.parse::<i64>().ok())
+    {
+        redis::cmd("SELECT")
+            .arg(db)
+            .query_async::<()>(&mut c)
+            .await
+            .map_err(f)?;
+        let mut cursor: u64 = 0;
+        loop {
+            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut c)
+                .await
+                .map_err(f)?;
+            if let Some(k) = keys.first() {
+                return Ok(Some(format!(
+                    "keys under the prefix '{prefix}' (such as '{k}' in database {db})"
+                )));
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+    }
+    Ok(None)
+}
+
 /// Sets `maxmemory` on the running server (the config file, rewritten by the caller, carries it
 /// across restarts).
 pub(crate) async fn set_maxmemory(kind: Kind, target: &ProbeTarget, bytes: u64) -> Result<()> {

@@ -5,7 +5,7 @@
 //! server from the keychain (same passwords, same key prefixes and rules).
 
 use super::RedisFamily;
-use crate::drivers::upgrade::{Checksums, MajorUpgrade};
+use crate::drivers::upgrade::{CopyStep, MajorUpgrade};
 use crate::drivers::{shell_tool, tool, Kind, ToolCommand};
 
 /// Per database: the number of keys and a checksum of every key's name, type and content, in
@@ -119,7 +119,7 @@ impl MajorUpgrade for RedisUpgrade {
             .collect()
     }
 
-    fn copy(&self, password: &str, old_host: &str, _databases: &[String]) -> ToolCommand {
+    fn copy(&self, password: &str, old_host: &str, _databases: &[String]) -> Vec<CopyStep> {
         // The admin password reaches the server on stdin (printf is a shell builtin), never in
         // an argument list. The wait is bounded by the caller's deadline on the whole exec.
         let cli = self.family.cli;
@@ -146,7 +146,10 @@ impl MajorUpgrade for RedisUpgrade {
             ],
         );
         t.cmd[0] = "bash".into();
-        t
+        vec![CopyStep {
+            tool: t,
+            what: "every database, by replication".into(),
+        }]
     }
 
     fn server_checksums(&self, password: &str) -> Option<ToolCommand> {
@@ -170,9 +173,9 @@ impl MajorUpgrade for RedisUpgrade {
         })
     }
 
-    fn table_checksums(&self, _database: &str) -> Checksums {
+    fn table_checksums(&self, _database: &str) -> String {
         // Not used: `server_checksums` covers every database.
-        Checksums::Statement(String::new())
+        String::new()
     }
 }
 
@@ -197,8 +200,10 @@ mod tests {
         let u = RedisUpgrade {
             family: &crate::drivers::redis::REDIS,
         };
-        for t in [u.copy("s3cret", "r", &[])]
+        for t in u
+            .copy("s3cret", "r", &[])
             .into_iter()
+            .map(|s| s.tool)
             .chain(u.freeze("s3cret", &["p"]))
         {
             assert!(!t.cmd.join(" ").contains("s3cret"), "{:?}", t.cmd);

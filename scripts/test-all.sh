@@ -40,13 +40,16 @@ defaults_tests=(
   a_killed_container_is_reported_failed                                              # supervisor.rs
   postgres_imports_each_format mariadb_imports_dumps a_hostile_sql_file              # import_export.rs
   fast_mode_settings_are_what_a_projects_session_sees                                # modes.rs
+  postgres_imports_and_restores_never_run mariadb_imports_read_no_server_file        # hostile_ground.rs
+  writes_made_while_an_import mariadb_keeps_the_project_out
 )
 echo "== the default versions (Debian 13 test images)"
 export DOCKHAND_TEST_VERSIONS=defaults
 bash scripts/with-keyring.sh cargo test -p dockhand-cli --locked --no-fail-fast --test adversarial_redis 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 bash scripts/with-keyring.sh cargo test -p dockhand-cli --locked --no-fail-fast \
-  --test engine --test projects --test backups --test supervisor --test import_export --test modes -- "${defaults_tests[@]}" 2>&1 | tee -a "$log"
+  --test engine --test projects --test backups --test supervisor --test import_export --test modes \
+  --test hostile_ground -- "${defaults_tests[@]}" 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 unset DOCKHAND_TEST_VERSIONS
 if [ "$engine_was_running" = 0 ]; then

@@ -384,7 +384,9 @@ fn removing_a_project_that_owns_a_restored_copy_keeps_the_copy_and_finishes() {
     let out = env.ok(&["project", "remove", "alpha", "--drop-data", "--yes"]);
     assert!(!env.ok(&["project", "list"]).contains("alpha"), "{out}");
     let admin = env.url(&pg);
-    // The copy (the project user's, made by restore) is kept for the admin, with its rows.
+    // The copy (the project user's, made by restore) is kept with its rows, and so is its
+    // owner, without login: handing the project's objects to the admin would make the admin run
+    // the project's code when that data is next restored.
     assert_eq!(
         client(
             "postgres",
@@ -397,9 +399,10 @@ fn removing_a_project_that_owns_a_restored_copy_keeps_the_copy_and_finishes() {
         client(
             "postgres",
             &admin,
-            "SELECT count(*) FROM pg_roles WHERE rolname = 'alpha'"
+            "SELECT rolcanlogin::text || ' ' || pg_get_userbyid(datdba) FROM pg_roles, pg_database \
+             WHERE rolname = 'alpha' AND datname = 'alpha_copy'"
         ),
-        "0"
+        "false alpha"
     );
     // A second run says clearly that there is nothing left to remove.
     let again = env.run(&["project", "remove", "alpha", "--drop-data", "--yes"]);

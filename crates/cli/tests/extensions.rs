@@ -129,6 +129,24 @@ fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_ap
         ),
         "ai"
     );
+    // Its export imports back over its own database, as an archive and as SQL: the admin creates
+    // `vector` (which the service is made for) in the new database before the project's user
+    // restores the rest.
+    for name in ["ai.dump", "ai.sql"] {
+        let file = env.home.path().join(name);
+        let file = file.to_str().unwrap();
+        ok_in(&env, &ai, &["export", "ai", file]);
+        ok_in(&env, &ai, &["import", "ai", file, "--replace", "--yes"]);
+        assert_eq!(
+            client(
+                "postgres",
+                &ai_url,
+                "SELECT string_agg(id::text, ',' ORDER BY embedding <-> '[4,5,5]') FROM items"
+            ),
+            "2,1,3",
+            "{name}"
+        );
+    }
 
     // Another project on the same server, without extensions: none in its database, and the
     // first one's database and tables stay out of its reach.

@@ -55,6 +55,34 @@ fn images_lists_what_services_use_and_prune_dry_run_keeps_them() {
         !would.contains(&"postgres:15"),
         "a used image would be removed: {dry}"
     );
+    // A container that is not this home's (another Dockhand home's, or the user's own) uses
+    // postgres:17: a dry run keeps it too, naming that container — it does not count on the
+    // engine's refusal, which a dry run never asks for.
+    let theirs = format!("dockhand-{}", env.name("theirs"));
+    let created = docker(&[
+        "create",
+        "--name",
+        &theirs,
+        "--label",
+        "dockhand.instance=another-home",
+        "postgres:17",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.all());
+    let dry: serde_json::Value =
+        serde_json::from_str(&env.ok(&["images", "prune", "--dry-run", "--json"])).unwrap();
+    let pg17 = dry["kept"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["reference"] == "postgres:17")
+        .unwrap_or_else(|| panic!("postgres:17 is not kept: {dry}"));
+    assert!(pg17["used_by"].to_string().contains(&theirs), "{pg17}");
+    let would: Vec<&str> = dry["removed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["reference"].as_str().unwrap())
+        .collect();
     // Without --yes off a terminal, nothing is removed and the list is named.
     let refused = env.run(&["images", "prune"]);
     if !would.is_empty() {

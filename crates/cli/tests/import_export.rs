@@ -214,6 +214,25 @@ fn postgres_imports_each_format_as_the_project_user_and_refuses_what_does_not_fi
     assert!(std::fs::read(f("piped.dump"))
         .unwrap()
         .starts_with(b"PGDMP"));
+    // A file named .sql (or .sql.gz) gets SQL, which psql reads; it imports back too.
+    for name in ["export.sql", "export2.sql.gz"] {
+        let path = f(name);
+        env.ok(&["export", "src", &path.display().to_string()]);
+        let text = sh(&format!("zcat -f '{}' | head -c 2000", path.display())).stdout;
+        assert!(
+            text.contains("PostgreSQL database dump") && !text.starts_with("PGDMP"),
+            "{name}: {text}"
+        );
+        client("postgres", &dst, "DELETE FROM items WHERE id > 10");
+        env.ok(&[
+            "import",
+            "dst",
+            &path.display().to_string(),
+            "--replace",
+            "--yes",
+        ]);
+        assert_eq!(client("postgres", &dst, PG_FINGERPRINT), want, "{name}");
+    }
     // A database of no project is not imported into (the file would run as the admin).
     let r = env.run(&[
         "import",

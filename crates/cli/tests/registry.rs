@@ -355,7 +355,12 @@ fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated(
     let r = env.run(&["destroy", &svc, "--purge", "--yes"]);
     assert_ne!(r.code, 0);
     assert!(r.stderr.contains("only data it created"), "{}", r.all());
-    env.ok(&["destroy", &svc]);
+    let forgot = env.ok(&["destroy", &svc]);
+    // The user's container is not Dockhand's to bring back with `up`: adopting it is the way.
+    assert!(
+        forgot.contains("dockhand adopt") && !forgot.contains("dockhand up"),
+        "{forgot}"
+    );
     assert!(env
         .status_json()
         .as_array()
@@ -491,6 +496,13 @@ fn an_external_database_is_handed_out_as_given_and_never_run() {
     );
     assert!(
         r.code != 0 && r.stderr.contains("did not log in"),
+        "{}",
+        r.all()
+    );
+    // The words are the URL's, not those of a server Dockhand created.
+    assert!(
+        r.stderr.contains("refused the URL's user and password")
+            && !r.stderr.contains("data volume"),
         "{}",
         r.all()
     );

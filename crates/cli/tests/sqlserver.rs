@@ -215,7 +215,13 @@ fn backup_and_restore_scripts_do_what_sql_server_documents() {
         wrong.all()
     );
 
-    let restore = d.restore("Pw1-test", "dockhand_restore_1", "shop").unwrap();
+    let owner = dockhand_core::drivers::DatabaseOwner {
+        role: "shop",
+        password: "unused",
+    };
+    let restore = d
+        .restore("Pw1-test", "dockhand_restore_1", Some(&owner))
+        .unwrap();
     let r = run_tool(&restore, "/opt/mssql-tools18/bin", b"TAPE-fed-in");
     assert!(r.stderr.contains("rc=0"), "{}", r.all());
     assert!(r.stderr.contains("restored:TAPE-fed-in"), "{}", r.stderr);

@@ -551,6 +551,75 @@ fn mariadb_keeps_the_project_out_while_its_database_is_replaced() {
     }
 }
 
+/// An import that replaces a database, killed (-9) while its project is kept out: the next
+/// Dockhand command lets the project in again, and the import runs again to the end.
+#[test]
+fn a_replacement_killed_while_the_project_is_kept_out_lets_it_in_again() {
+    let env = Env::new();
+    let pg = env.name("pgx");
+    let my = env.name("myx");
+    env.ok(&["up", pg_spec(), "--name", &pg]);
+    env.ok(&["up", maria_spec(), "--name", &my]);
+    let vars = attached_project(&env, "app", &[&pg, &my]);
+    let file = env.home.path().join("seed.sql");
+    std::fs::write(
+        &file,
+        "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
+    )
+    .unwrap();
+    for (kind, service, step) in [("postgres", &pg, "finishing"), ("mariadb", &my, "locked")] {
+        let url = vars[if kind == "postgres" {
+            "DATABASE_URL"
+        } else {
+            "MYSQL_URL"
+        }]
+        .as_str()
+        .unwrap()
+        .to_string();
+        let (_, db) = user_and_database(&url);
+        client(kind, &url, "CREATE TABLE kept (a int)");
+        let target = format!("{service}/{db}");
+        kill_at_step(
+            &env,
+            step,
+            &[
+                "import",
+                &target,
+                file.to_str().unwrap(),
+                "--replace",
+                "--yes",
+            ],
+        );
+        // Kept out right now; any Dockhand command lets it in again.
+        let r = client_run(kind, &url, "SELECT 1");
+        assert_ne!(
+            r.code,
+            0,
+            "{kind}: the project was not kept out: {}",
+            r.all()
+        );
+        env.ok(&["status"]);
+        assert_eq!(client(kind, &url, "SELECT 1"), "1", "{kind}");
+        env.ok(&[
+            "import",
+            &target,
+            file.to_str().unwrap(),
+            "--replace",
+            "--yes",
+        ]);
+        assert_eq!(
+            client(kind, &url, "SELECT COUNT(*) FROM seeded"),
+            "1",
+            "{kind}"
+        );
+        assert_ne!(
+            client_run(kind, &url, "SELECT 1 FROM kept").code,
+            0,
+            "{kind}"
+        );
+    }
+}
+
 /// MariaDB: an import's client reads no file of the server's container (the admin password
 /// there) and a restore takes over no more than the project had.
 #[test]

@@ -149,9 +149,9 @@ impl Manager {
             }
         }
         // An upgrade a killed process left half-way is finished or undone by whoever comes next;
-        // so is a restore or import (a project it kept out of its database is let in again).
+        // a project a killed restore or import kept out of its database is let in again.
         self.recover_upgrades().await?;
-        self.recover_interrupted_restores().await;
+        self.let_in_after_killed_restores().await;
         // Without a supervisor running, every Dockhand process does the supervisor's work of
         // stopping services whose last consumer left longer than the grace period ago.
         // Any state but "stopped" may hide a running container (a consumer killed while its

@@ -640,37 +640,42 @@ impl Manager {
         Ok(finished)
     }
 
-    /// Settles the restores and imports killed processes left on running services (at start-up
-    /// of every Dockhand process, from `reconcile`). Failures are logged: the next restore on the
-    /// service tries again.
-    pub(super) async fn recover_interrupted_restores(&self) {
+    /// Lets a project back into its database when the restore or import that kept it out was
+    /// killed (at start-up of every Dockhand process, from `reconcile`): its limit put back,
+    /// its account unlocked. The rest of what the killed run left — a scratch database, a
+    /// half-filled one — the next restore on the service settles (it also tells whether that
+    /// run had completed what it is asked again). Failures are logged; the next restore tries.
+    pub(super) async fn let_in_after_killed_restores(&self) {
         let Ok(records) = self.store.settings_with_prefix(PENDING_PREFIX) else {
             return;
         };
-        let mut services: Vec<String> = records
-            .iter()
-            .filter_map(|(_, v)| serde_json::from_str::<PendingRestore>(v).ok())
-            .filter(|p| !crate::leases::process_alive(p.pid, p.pid_start.as_deref()))
-            .map(|p| p.service)
-            .collect();
-        services.sort();
-        services.dedup();
-        for service in services {
+        for (key, v) in records {
+            let Ok(mut p) = serde_json::from_str::<PendingRestore>(&v) else {
+                continue;
+            };
+            if (p.closed.is_none() && p.locked_user.is_none())
+                || crate::leases::process_alive(p.pid, p.pid_start.as_deref())
+            {
+                continue;
+            }
             let settled = async {
-                let Some(row) = self.store.service(&service)? else {
+                let Some(row) = self.store.service(&p.service)? else {
                     return Ok(());
                 };
                 if !self.is_running(&row.name).await? {
                     return Ok(());
                 }
                 let pw = self.admin_password(&row.name)?;
-                self.recover_restores(&row, pw.expose(), None)
-                    .await
-                    .map(|_| ())
+                self.let_in_again(&row, pw.expose(), &p).await?;
+                (p.closed, p.locked_user) = (None, None);
+                self.record_pending(&key, &p)
             }
             .await;
             if let Err(e) = settled {
-                tracing::warn!(service, "could not settle an interrupted restore: {e}");
+                tracing::warn!(
+                    service = p.service,
+                    "could not let a project in after a killed restore: {e}"
+                );
             }
         }
     }

@@ -602,8 +602,9 @@ impl Manager {
             return Ok(false);
         }
         let admin = self.admin_target(row)?;
+        // The record stays: the user's keys stay under its prefix, still the project's, and a
+        // later attach takes them (and the user's name) up again.
         provision::revoke(self.driver(row.kind), &admin, &att.db_user).await?;
-        self.store.forget_own_account(&row.name, &att.db_user)?;
         Ok(true)
     }
 

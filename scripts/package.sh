@@ -6,8 +6,10 @@
 #   bash scripts/package.sh            # release build:  target/release/bundle/{deb,rpm}/
 #   bash scripts/package.sh --debug    # debug build (what the install test uses: the warm test
 #                                      # build cache makes it minutes instead of a full release build)
-# Needs what scripts/setup-machine.sh installs (the app's -dev libraries). Installs tauri-cli into
-# CARGO_HOME on first use (a one-time build of several minutes).
+# Needs what scripts/setup-machine.sh installs (the app's -dev libraries, Node). Tauri's CLI is the
+# prebuilt one from npm (@tauri-apps/cli, pinned below), installed once into the build folder in
+# seconds — `cargo install tauri-cli` compiled it for about 10 minutes on a machine that never had
+# it; that remains the way when npm is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
@@ -27,13 +29,26 @@ target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,s
 
 # The commit for `--version` and About comes from git; a tarball without .git can pass it in
 # DOCKHAND_GIT_COMMIT (build.rs falls back to it, then to "unknown").
-if ! cargo tauri --version 2>/dev/null | grep -q '^tauri-cli 2\.'; then
-  echo "== installing tauri-cli 2 into $CARGO_HOME (once)"
-  cargo install tauri-cli --version '^2' --locked
+tauri_cli_version=2.12.4
+tools="$target/tools/tauri-cli-$tauri_cli_version"
+if command -v npm >/dev/null; then
+  if ! "$tools/node_modules/.bin/tauri" --version 2>/dev/null | grep -qx "tauri-cli $tauri_cli_version"; then
+    echo "== installing @tauri-apps/cli $tauri_cli_version from npm into $tools (once)"
+    mkdir -p "$tools"
+    npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "@tauri-apps/cli@$tauri_cli_version"
+  fi
+  tauri=("$tools/node_modules/.bin/tauri")
+else
+  if ! cargo tauri --version 2>/dev/null | grep -q '^tauri-cli 2\.'; then
+    echo "== installing tauri-cli 2 into $CARGO_HOME (once; npm would take seconds)"
+    cargo install tauri-cli --version "=$tauri_cli_version" --locked
+  fi
+  tauri=(cargo tauri)
 fi
 
 echo "== building the dockhand CLI ($profile)"
-cargo build -p dockhand-cli --bin dockhand --locked "${cargo_profile[@]}"
+# --workspace, as the test build: the same features, so a debug package reuses its dependencies.
+cargo build --workspace --bin dockhand --locked "${cargo_profile[@]}"
 
 # The files tauri.conf.json's bundle.linux.{deb,rpm}.files put into the packages; one staging
 # folder whatever the profile, so the configuration names fixed paths.
@@ -51,7 +66,7 @@ echo "== building the tray app and bundling (.deb, .rpm; $profile)"
 # AppImage is not built: its bundler downloads linuxdeploy and plugins at build time, which a
 # machine without open internet cannot do. .app/.dmg/.msi need macOS/Windows.
 rm -rf "$target/$profile/bundle/deb" "$target/$profile/bundle/rpm"
-cargo tauri build --ci --bundles deb,rpm "${tauri_profile[@]}" -- --locked
+"${tauri[@]}" build --ci --bundles deb,rpm "${tauri_profile[@]}" -- --locked
 
 # Tauri names the files after productName (Dockhand_…); Debian and Fedora name them after the
 # package (dockhand_0.1.0_amd64.deb, dockhand-0.1.0-1.x86_64.rpm), which is what the README says.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Dockhand's tests against Podman's Docker-compatible API (Stardeck's engine) instead of
 # dockerd — by default the engine, project, backup, supervisor, modes, images and tasks tests:
-#   bash scripts/podman-tests.sh [cargo test arguments…]     (default: the files below)
+#   bash scripts/podman-tests.sh [test filters…]     (default: the modules below, e.g. backups::)
 # Podman here is rootful Podman from Debian (4.3), serving the API with `podman system service`
 # on a private socket, with its own storage, network configuration and events log under one
 # folder: the machine's own Podman (its images, containers, /etc/cni/net.d) is never touched,
@@ -139,10 +139,11 @@ export DOCKHAND_TEST_ENGINE
 for _ in $(seq 50); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 docker version >/dev/null 2>&1 || { echo "podman system service did not answer"; cat "$run/service.log"; exit 1; }
 
-[ $# -gt 0 ] || set -- --test engine --test projects --test backups --test supervisor --test modes \
-  --test images --test tasks -- --skip an_oom_kill_names_the_limit
+[ $# -gt 0 ] || set -- engine:: projects:: backups:: supervisor:: modes:: images:: tasks:: \
+  --skip an_oom_kill_names_the_limit
 set +e
-bash scripts/with-keyring.sh cargo test -p dockhand-cli --locked --no-fail-fast "$@"
+# --workspace, as in scripts/test-all.sh: the same features, nothing compiled twice.
+bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test it -- "$@"
 status=$?
 set -e
 exit $status

@@ -4,6 +4,9 @@
 # mariadb:10.11/11.8, pgvector/pgvector:pg17, postgis/postgis:17-3.5, from Debian 12 and 13
 # packages: tests/images/build-images.sh).
 # Idempotent: each step is skipped when its result is already there.
+#   bash scripts/setup-machine.sh [packages] [clients] [engine] [images]     (default: all four)
+# scripts/test-all.sh runs `packages` first (what the fast lane needs to build and lint), then the
+# rest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +32,11 @@ PACKAGES=(
   python3-sqlalchemy                             # reads the SQL Server URL Dockhand hands out (sqlserver.rs)
   build-essential pkg-config                     # C parts of crates (SQLite)
 )
+steps=" ${*:-packages clients engine images} "
+want() { [[ "$steps" == *" $1 "* ]]; }
+
 missing=()
-for p in "${PACKAGES[@]}"; do
+want packages && for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -39,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# --- Client libraries (crates/cli/tests/client_libraries.rs runs real apps' clients against
+# --- Client libraries (crates/cli/tests/it/client_libraries.rs runs real apps' clients against
 # Dockhand's variables). Debian: a JDK, the PostgreSQL and MariaDB JDBC drivers, Go with pgx v4,
 # Ruby with ActiveRecord and pg. PyPI and npm: tests/clients/setup.sh installs the pinned
 # requirements into a cache keyed by their hash (nothing to do when it is there already).
@@ -48,8 +54,9 @@ CLIENT_PACKAGES=(
   golang-go golang-github-jackc-pgx-v4-dev
   ruby-activerecord ruby-pg
 )
+want clients || CLIENT_PACKAGES=()
 # Node may come from elsewhere (nodesource, nvm): Debian's is needed only when there is none.
-command -v node >/dev/null && command -v npm >/dev/null || CLIENT_PACKAGES+=(nodejs npm)
+want clients && ! { command -v node >/dev/null && command -v npm >/dev/null; } && CLIENT_PACKAGES+=(nodejs npm)
 missing=()
 for p in "${CLIENT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -59,10 +66,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -q
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 fi
-bash tests/clients/setup.sh
+if want clients; then bash tests/clients/setup.sh; fi
 # --- end of client libraries
 
-if ! docker info >/dev/null 2>&1; then
+if want engine && ! docker info >/dev/null 2>&1; then
   echo "== starting dockerd"
   # No systemd on the CI machines: run the daemon directly.
   $SUDO sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
@@ -70,5 +77,7 @@ if ! docker info >/dev/null 2>&1; then
   docker info >/dev/null 2>&1 || { echo "dockerd did not start; see /var/log/dockerd.log"; tail -20 /var/log/dockerd.log; exit 1; }
 fi
 
-echo "== test images"
-bash tests/images/build-images.sh
+if want images; then
+  echo "== test images"
+  bash tests/images/build-images.sh
+fi

@@ -1,61 +1,82 @@
 #!/usr/bin/env bash
-# Runs every test of Dockhand: sets the machine up (packages, Docker engine, test images), then the
-# unit tests and the end-to-end tests against the real engine. Prints one summary line at the end.
+# Runs every test of Dockhand: sets the machine up (packages, Docker engine, test images), runs the
+# fast lane (lint and unit tests, no Docker: scripts/fast-lane.sh) and stops there if it fails,
+# then the end-to-end tests against the real engines, the app and the package. Prints each
+# stage's time and one summary line at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
+
+# Each stage's time, printed at the end (and when the run stops early).
+timings=(); stage_name=""; stage_start=$start
+stage() {
+  local now; now=$(date +%s)
+  [ -z "$stage_name" ] || timings+=("$(printf '%6d s  %s' $((now - stage_start)) "$stage_name")")
+  stage_name=$1; stage_start=$now
+  [ -z "$1" ] || echo "== $1"
+}
+print_timings() {
+  stage ""
+  echo "== stages"; printf '%s\n' "${timings[@]}"
+  echo "== done in $(( $(date +%s) - start )) s"
+}
 
 # Whether this run starts the Docker engine: only a daemon this script started may be killed by
 # the fault test that kills dockerd (a developer's own engine is never touched).
 engine_was_running=0
 docker info >/dev/null 2>&1 && engine_was_running=1
-bash scripts/setup-machine.sh
-
+stage "packages"
+bash scripts/setup-machine.sh packages
 command -v cargo >/dev/null || { echo "cargo not found: install Rust (https://rustup.rs)"; exit 1; }
-echo "== build"
+
+# The fault summary reads every pass's results from this log (some scenarios are unit tests).
+log=$(mktemp)
+stage "fast lane (scripts/fast-lane.sh)"
+set +e
+bash scripts/fast-lane.sh 2>&1 | tee "$log"
+fast_status=${PIPESTATUS[0]}
+set -e
+if [ "$fast_status" != 0 ]; then
+  rm -f "$log"
+  print_timings
+  echo "== the fast lane failed: fix it before the Docker tests run (bash scripts/fast-lane.sh)"
+  exit 1
+fi
+
+stage "client libraries, engine, test images"
+bash scripts/setup-machine.sh clients engine images
+
+stage "build"
 cargo build --workspace --all-targets --locked
 
-echo "== tests (in a private D-Bus session with an unlocked gnome-keyring: the real OS keychain)"
-log=$(mktemp)
+stage "tests (in a private D-Bus session with an unlocked gnome-keyring: the real OS keychain)"
 set +e
+# Every integration-test binary (`--test '*'`); the unit tests ran in the fast lane.
 # --no-fail-fast: a failing test binary must not hide the ones after it (the summary below
 # reports any scenario that did not run as a failure).
-bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast 2>&1 | tee "$log"
+bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test '*' 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 # The pass above runs the oldest supported versions (postgres:15, redis:7, mariadb:10.11), and
-# the extension tests (crates/cli/tests/extensions.rs) on pgvector/pgvector:pg17 and
-# postgis/postgis:17-3.5, which exist for PostgreSQL 17 only here; this
-# one runs again on the catalog's defaults — what a user gets without naming a version
-# (postgres:17, redis:8, mariadb:11, and Valkey 8 wherever Redis runs; see
-# crates/cli/tests/common/versions.rs): every Redis-isolation test, and of the lifecycle, project,
-# backup and supervisor tests those whose outcome depends on the server's version (its
-# initialisation, isolation rules, dump and restore tools, exit on kill). The rest — bad input,
-# Docker hung, ports, leases, kill -9 of Dockhand itself — test Dockhand's own code, the same
-# whatever the server, and stay in the first pass only (about 6 minutes saved).
-defaults_tests=(
-  lifecycle_keeps_data three_services_start_in_parallel                             # engine.rs
-  each_project_gets_its_own_database env_write_merges removing_a_project_keeps_data  # projects.rs
-  rows_survive_backup_drop_and_restore a_redis_backup_is_a_complete_snapshot         # backups.rs
-  data_written_through_the_admin_url
-  a_killed_container_is_reported_failed                                              # supervisor.rs
-  postgres_imports_each_format mariadb_imports_dumps a_hostile_sql_file              # import_export.rs
-  fast_mode_settings_are_what_a_projects_session_sees                                # modes.rs
-  postgres_imports_and_restores_never_run mariadb_imports_read_no_server_file        # hostile_ground.rs
-  writes_made_while_an_import mariadb_keeps_the_project_out
-)
-echo "== the default versions (Debian 13 test images)"
+# the extension tests (crates/cli/tests/it/extensions.rs) on pgvector/pgvector:pg17 and
+# postgis/postgis:17-3.5, which exist for PostgreSQL 17 only here. This one runs again, on the
+# catalog's defaults — what a user gets without naming a version (postgres:17, redis:8,
+# mariadb:11, and Valkey 8 wherever Redis runs; see crates/cli/tests/it/common/versions.rs) —
+# every test in an `each_version` module: those whose outcome depends on the server's version
+# (its initialisation, isolation rules, dump and restore tools, exit on kill). The rest — bad
+# input, Docker hung, ports, leases, kill -9 of Dockhand itself — test Dockhand's own code, the
+# same whatever the server, and stay in the first pass only (about 6 minutes saved).
+# `--workspace`, as every cargo command of this run: the same package selection unifies the same
+# features, so nothing is compiled twice (`-p dockhand-cli` recompiled ~100 dependencies).
+stage "the default versions (Debian 13 test images)"
 export DOCKHAND_TEST_VERSIONS=defaults
-bash scripts/with-keyring.sh cargo test -p dockhand-cli --locked --no-fail-fast --test adversarial_redis 2>&1 | tee -a "$log"
-[ "${PIPESTATUS[0]}" = 0 ] || status=1
-bash scripts/with-keyring.sh cargo test -p dockhand-cli --locked --no-fail-fast \
-  --test engine --test projects --test backups --test supervisor --test import_export --test modes \
-  --test hostile_ground -- "${defaults_tests[@]}" 2>&1 | tee -a "$log"
+bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test it -- each_version:: 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 unset DOCKHAND_TEST_VERSIONS
 if [ "$engine_was_running" = 0 ]; then
   # The engine is ours: the ignored test that kills dockerd (and restarts it) may run.
-  bash scripts/with-keyring.sh \
-    cargo test -p dockhand-cli --test supervisor --locked -- --ignored --exact the_daemon_going_away_is_reported_within_seconds_and_services_come_back 2>&1 | tee -a "$log"
+  stage "the engine killed (dockerd is this run's own)"
+  bash scripts/with-keyring.sh cargo test --workspace --locked --test it -- --ignored --exact \
+    supervisor::the_daemon_going_away_is_reported_within_seconds_and_services_come_back 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" = 0 ] || status=1
   echo "owned-engine" >>"$log"
 else
@@ -72,7 +93,7 @@ if ! bash tests/faults/summary.sh "$log"; then
   [ "$status" = 0 ] && status=1
 fi
 
-echo "== Podman: the engine, project, backup, supervisor, modes, images and tasks tests on Podman's Docker API"
+stage "Podman: the engine, project, backup, supervisor, modes, images and tasks tests on Podman's Docker API"
 # Its own engine (a private `podman system service`, scripts/podman-tests.sh) beside dockerd; the
 # same test files, so they stay out of the fault summary above (which reads dockerd's run). The
 # OOM test is Docker's only: Podman 4.3 on these machines (cgroup v1) does not report OOMKilled.
@@ -88,7 +109,7 @@ echo "podman: ${podman_passed} passed, ${podman_failed} failed"
 passed=$((passed + podman_passed)); failed=$((failed + podman_failed))
 [ "$status" = 0 ] && status=$podman_status
 
-echo "== end-to-end: the tray app under Xvfb, driven by WebDriver and over D-Bus"
+stage "end-to-end: the tray app under Xvfb, driven by WebDriver and over D-Bus"
 set +e
 bash tests/e2e/run.sh 2>&1 | tee "$log"
 e2e_status=${PIPESTATUS[0]}
@@ -100,7 +121,7 @@ if [ -z "$e2e_line" ] && [ "$e2e_status" != 0 ]; then e2e_failed=1; fi
 passed=$((passed + e2e_passed)); failed=$((failed + e2e_failed))
 [ "$status" = 0 ] && status=$e2e_status
 
-echo "== install: the .deb from scripts/package.sh, installed into a clean Debian 12 container"
+stage "install: the .deb from scripts/package.sh, installed into a clean Debian 12 container"
 # A debug build: it reuses the test build above, adding only the app's bundled variant (Tauri's
 # custom-protocol feature) — compiled once per build cache, then the step is about a minute to
 # package plus a few minutes to install; a release build would compile every crate again.
@@ -131,6 +152,6 @@ if [ -n "$leaks" ]; then
   [ "$status" = 0 ] && status=1
   failed=$((failed + 1))
 fi
-echo "== done in $(( $(date +%s) - start )) s"
+print_timings
 echo "${passed} passed, ${failed} failed"
 exit "$status"

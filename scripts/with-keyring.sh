@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with a real, unlocked, empty OS keychain (gnome-keyring serving the Secret
 # Service) on a private D-Bus session, in a scratch HOME that is removed afterwards:
-#   bash scripts/with-keyring.sh cargo test -p dockhand-cli --test projects
+#   bash scripts/with-keyring.sh cargo test --workspace --test it -- projects::
 # cargo and rustup keep the toolchain of the real HOME (CARGO_HOME/RUSTUP_HOME are exported
 # before HOME moves), so the command works as written on a developer's machine. A caller that
 # already runs in its own D-Bus session and scratch HOME sets DOCKHAND_KEYRING_HOME to that HOME.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the client libraries crates/cli/tests/client_libraries.rs runs: the Python packages of
+# Installs the client libraries crates/cli/tests/it/client_libraries.rs runs: the Python packages of
 # requirements.txt into a venv and the npm packages of package.json + package-lock.json, both in
 # a folder of a cache keyed by the hash of those pinned files, so a second run (or another
 # checkout with the same pins) installs nothing. tests/clients/.installed then points at it (the

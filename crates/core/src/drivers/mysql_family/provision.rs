@@ -65,7 +65,7 @@ fn lock_name(database: &str) -> String {
 }
 
 /// Isolation rules for a project on a shared MariaDB/MySQL server (tested by
-/// crates/cli/tests/adversarial.rs):
+/// crates/cli/tests/it/adversarial.rs):
 /// - its own user `'name'@'%'` with no global privileges (only `USAGE ON *.*`);
 /// - `ALL` on its own database only, granted on the escaped name ([`grant_db_pattern`]);
 /// - `MAX_USER_CONNECTIONS` so one project cannot take all of `max_connections` (the admin keeps

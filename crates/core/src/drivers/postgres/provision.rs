@@ -67,7 +67,7 @@ async fn connect(admin: &ProbeTarget) -> Result<Client> {
 const LOCK_CLASS: i32 = 0x646b68;
 
 /// Isolation rules for a project on a shared PostgreSQL server (tested by
-/// crates/cli/tests/adversarial.rs):
+/// crates/cli/tests/it/adversarial.rs):
 /// - its own role (LOGIN, no superuser/createdb/createrole/replication/bypassrls) owning its own
 ///   database; `CONNECT` and `TEMPORARY` revoked from PUBLIC, so no other project's role can even
 ///   open the database;

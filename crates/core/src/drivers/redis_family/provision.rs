@@ -5,7 +5,7 @@
 //! Isolation on a shared server. A key pattern confines commands that *name* keys or channels;
 //! it does not filter commands that act on the whole server or list what is in it. Each rule
 //! below closes one such command, and each was checked against Redis 7.0 (see `ACL_RULES` and
-//! the adversarial tests in `crates/cli/tests/adversarial_redis.rs`). What stays allowed is what
+//! the adversarial tests in `crates/cli/tests/it/adversarial_redis.rs`). What stays allowed is what
 //! real apps use: `EVAL`/`EVALSHA`/`SCRIPT LOAD`/`SCRIPT EXISTS` on own keys (Sidekiq, BullMQ,
 //! Celery, Rails cache), pub/sub on own channels, `INFO`, `SELECT`, `PING`, `HELLO`, `CLIENT
 //! SETNAME`/`ID`/`INFO`, transactions. Redis Functions are server-wide (one namespace of

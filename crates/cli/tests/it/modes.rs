@@ -6,7 +6,7 @@
 
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -124,51 +124,6 @@ fn an_ephemeral_service_keeps_data_in_memory_and_down_leaves_nothing() {
     );
     let r = env.run(&["url", &name]);
     assert_eq!(r.code, 4, "{}", r.all());
-}
-
-#[test]
-fn fast_mode_settings_are_what_a_projects_session_sees() {
-    let env = Env::new();
-    let (pg, maria, redis) = (env.name("fpg"), env.name("fmaria"), env.name("fredis"));
-    let out = env.ok(&["up", pg_spec(), "--name", &pg, "--fast"]);
-    assert!(
-        out.contains("lose or corrupt") && out.contains("fsync=off"),
-        "up does not warn plainly:\n{out}"
-    );
-    env.ok(&["up", maria_spec(), "--name", &maria, "--fast"]);
-    env.ok(&["up", redis_spec(), "--name", &redis, "--fast"]);
-    let vars = attached_project(&env, "quick", &[&pg, &maria]);
-    let pg_url = vars["DATABASE_URL"].as_str().unwrap();
-    for (setting, want) in [
-        ("fsync", "off"),
-        ("synchronous_commit", "off"),
-        ("full_page_writes", "off"),
-    ] {
-        assert_eq!(client("postgres", pg_url, &format!("SHOW {setting}")), want);
-    }
-    let my_url = vars["MYSQL_URL"].as_str().unwrap();
-    // innodb_doublewrite reads 0 on MariaDB 10.11 and OFF on 11.8 (an enum there).
-    let got = client(
-        "mariadb",
-        my_url,
-        "SELECT @@innodb_flush_log_at_trx_commit, @@sync_binlog, @@innodb_doublewrite",
-    );
-    assert!(["0\t0\t0", "0\t0\tOFF"].contains(&got.as_str()), "{got}");
-    let got = redis_admin(&env.url(&redis), &["CONFIG", "GET", "appendfsync"]).stdout;
-    assert!(got.contains("appendfsync\nno"), "{got}");
-    let got = redis_admin(&env.url(&redis), &["CONFIG", "GET", "save"]).stdout;
-    assert_eq!(got.trim(), "save", "periodic snapshots still on: {got}");
-    assert_eq!(env.service_status(&pg)["mode"], "fast");
-
-    // A durable one is as before.
-    let plain = env.name("dpg");
-    env.ok(&["up", pg_spec(), "--name", &plain]);
-    let admin = env.url(&plain);
-    assert_eq!(client("postgres", &admin, "SHOW fsync"), "on");
-    // The mode is chosen at creation: asking for another is refused, and says why.
-    let r = env.run(&["up", pg_spec(), "--name", &plain, "--fast"]);
-    assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("created durable"), "{}", r.all());
 }
 
 #[test]
@@ -319,4 +274,56 @@ fn a_full_ephemeral_data_folder_is_a_full_disk_not_an_oom_kill() {
     assert_eq!(inspect(&c, "{{.State.OOMKilled}}"), "false");
     env.ok(&["down", &name]);
     assert!(!container_exists(&c));
+}
+
+/// The tests whose outcome depends on the server's version (its initialisation, isolation rules,
+/// dump and restore tools, exit on kill): run on the oldest supported versions, then again on the
+/// catalog's defaults — scripts/test-all.sh selects every `each_version::` test for that pass.
+mod each_version {
+    use super::*;
+
+    #[test]
+    fn fast_mode_settings_are_what_a_projects_session_sees() {
+        let env = Env::new();
+        let (pg, maria, redis) = (env.name("fpg"), env.name("fmaria"), env.name("fredis"));
+        let out = env.ok(&["up", pg_spec(), "--name", &pg, "--fast"]);
+        assert!(
+            out.contains("lose or corrupt") && out.contains("fsync=off"),
+            "up does not warn plainly:\n{out}"
+        );
+        env.ok(&["up", maria_spec(), "--name", &maria, "--fast"]);
+        env.ok(&["up", redis_spec(), "--name", &redis, "--fast"]);
+        let vars = attached_project(&env, "quick", &[&pg, &maria]);
+        let pg_url = vars["DATABASE_URL"].as_str().unwrap();
+        for (setting, want) in [
+            ("fsync", "off"),
+            ("synchronous_commit", "off"),
+            ("full_page_writes", "off"),
+        ] {
+            assert_eq!(client("postgres", pg_url, &format!("SHOW {setting}")), want);
+        }
+        let my_url = vars["MYSQL_URL"].as_str().unwrap();
+        // innodb_doublewrite reads 0 on MariaDB 10.11 and OFF on 11.8 (an enum there).
+        let got = client(
+            "mariadb",
+            my_url,
+            "SELECT @@innodb_flush_log_at_trx_commit, @@sync_binlog, @@innodb_doublewrite",
+        );
+        assert!(["0\t0\t0", "0\t0\tOFF"].contains(&got.as_str()), "{got}");
+        let got = redis_admin(&env.url(&redis), &["CONFIG", "GET", "appendfsync"]).stdout;
+        assert!(got.contains("appendfsync\nno"), "{got}");
+        let got = redis_admin(&env.url(&redis), &["CONFIG", "GET", "save"]).stdout;
+        assert_eq!(got.trim(), "save", "periodic snapshots still on: {got}");
+        assert_eq!(env.service_status(&pg)["mode"], "fast");
+
+        // A durable one is as before.
+        let plain = env.name("dpg");
+        env.ok(&["up", pg_spec(), "--name", &plain]);
+        let admin = env.url(&plain);
+        assert_eq!(client("postgres", &admin, "SHOW fsync"), "on");
+        // The mode is chosen at creation: asking for another is refused, and says why.
+        let r = env.run(&["up", pg_spec(), "--name", &plain, "--fast"]);
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(r.stderr.contains("created durable"), "{}", r.all());
+    }
 }

@@ -17,7 +17,7 @@
 
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -145,79 +145,6 @@ fn attacker_and_victim(env: &Env, service: &str) -> (String, String) {
         &(plant_pg(&attacker_role, &victim_role) + SEARCH_PATH_ON_THE_DATABASE),
     );
     (attacker, victim)
-}
-
-/// Imports (refused or not), restores and exports of a database full of planted code: each
-/// runs the project's code as the project, never as the admin.
-#[test]
-fn postgres_imports_and_restores_never_run_a_projects_code_as_the_admin() {
-    let env = Env::new();
-    let pg = env.name("pgh");
-    env.ok(&["up", pg_spec(), "--name", &pg]);
-    let admin = env.url(&pg);
-    let (attacker, victim) = attacker_and_victim(&env, &pg);
-    let (_, attacker_db) = user_and_database(&attacker);
-    let work = env.home.path().join("files");
-    std::fs::create_dir_all(&work).unwrap();
-
-    // 1. An import into a database that holds something is refused — after counting its
-    // objects as the admin, in the attacker's database.
-    let sql = work.join("small.sql");
-    std::fs::write(&sql, "CREATE TABLE imported (a int);\n").unwrap();
-    let r = env.run(&["import", "attacker", sql.to_str().unwrap()]);
-    assert_eq!(r.code, 2, "{}", r.all());
-    assert!(r.stderr.contains("already holds"), "{}", r.all());
-    assert_contained("a refused import", &admin, &attacker, &victim);
-
-    // 2. Its own backup restored into a copy, then over itself.
-    env.ok(&["backup", &pg, "--project", "attacker"]);
-    let id = newest_backup(&env, &attacker_db);
-    env.ok(&["restore", &id, "--into", "attacker_copy"]);
-    assert_contained("a restore into a copy", &admin, &attacker, &victim);
-    let copy = attacker.rsplit_once('/').unwrap().0.to_string() + "/attacker_copy";
-    assert_eq!(
-        client("postgres", &copy, "SELECT count(*) FROM checked"),
-        "3"
-    );
-    env.ok(&[
-        "restore",
-        &id,
-        "--into",
-        &attacker_db,
-        "--overwrite",
-        "--yes",
-    ]);
-    assert_contained("a restore over the database", &admin, &attacker, &victim);
-    assert_eq!(
-        client("postgres", &attacker, "SELECT count(*) FROM typed"),
-        "1"
-    );
-
-    // 3. Its export imported back, as an archive and as SQL (replacing its content).
-    for name in ["attacker.dump", "attacker.sql"] {
-        let file = work.join(name);
-        env.ok(&["export", "attacker", file.to_str().unwrap()]);
-        env.ok(&[
-            "import",
-            "attacker",
-            file.to_str().unwrap(),
-            "--replace",
-            "--yes",
-        ]);
-        assert_contained(&format!("an import of {name}"), &admin, &attacker, &victim);
-        assert_eq!(
-            client("postgres", &attacker, "SELECT count(*) FROM checked"),
-            "3"
-        );
-    }
-
-    // 4. The server's own databases take nothing of a project's (PostgreSQL 14 and older let
-    // every role create objects in `public` of `postgres` and `template1`).
-    for db in ["postgres", "template1"] {
-        let url = attacker.rsplit_once('/').unwrap().0.to_string() + "/" + db;
-        let r = client_run("postgres", &url, "CREATE TABLE public.planted (a int)");
-        assert_ne!(r.code, 0, "a project wrote into {db}: {}", r.all());
-    }
 }
 
 /// An admin-owned database whose backup holds another role's objects is not restored by the
@@ -366,191 +293,6 @@ fn a_project_cannot_hide_its_database_from_backups_or_upgrades() {
     assert!(!status.contains("switched"), "{status}");
 }
 
-/// Rows an application writes while an import streams in are never lost: without `--replace`
-/// they make the import refuse (the file was meant for an empty database); with it, they are
-/// in the backup taken just before the database is replaced.
-#[test]
-fn writes_made_while_an_import_streams_in_are_never_lost() {
-    let env = Env::new();
-    let pg = env.name("pgw");
-    env.ok(&["up", pg_spec(), "--name", &pg]);
-    let app = attached_project(&env, "app", &[&pg])["DATABASE_URL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, app_db) = user_and_database(&app);
-    let file = env.home.path().join("seed.sql");
-    std::fs::write(
-        &file,
-        "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
-    )
-    .unwrap();
-    for replace in [false, true] {
-        client(
-            "postgres",
-            &app,
-            "DROP TABLE IF EXISTS seeded; DROP TABLE IF EXISTS written_meanwhile",
-        );
-        let flag = env.home.path().join(format!("paused-{replace}"));
-        let mut args = vec!["import", "app", file.to_str().unwrap()];
-        if replace {
-            args.extend(["--replace", "--yes"]);
-        }
-        let child = env
-            .command(&args)
-            .env(
-                "DOCKHAND_TEST_PAUSE_AT",
-                format!("restored:{}", flag.display()),
-            )
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        assert!(
-            wait_until(std::time::Duration::from_secs(120), || flag.exists()),
-            "the import never reached its pause"
-        );
-        // The file is in (in a database of its own); the application writes meanwhile.
-        client(
-            "postgres",
-            &app,
-            "CREATE TABLE written_meanwhile (a int); INSERT INTO written_meanwhile VALUES (42)",
-        );
-        std::fs::remove_file(&flag).unwrap();
-        let out = child.wait_with_output().unwrap();
-        let said = String::from_utf8_lossy(&out.stderr).to_string();
-        if replace {
-            assert!(out.status.success(), "{said}");
-            assert_eq!(client("postgres", &app, "SELECT count(*) FROM seeded"), "1");
-            // The backup taken before the replacement holds what was written meanwhile.
-            let id = newest_backup(&env, &app_db);
-            env.ok(&["restore", &id, "--into", "check_meanwhile"]);
-            let check = app.rsplit_once('/').unwrap().0.to_string() + "/check_meanwhile";
-            assert_eq!(
-                client("postgres", &check, "SELECT a FROM written_meanwhile"),
-                "42"
-            );
-        } else {
-            assert_eq!(out.status.code(), Some(2), "{said}");
-            assert!(said.contains("already holds"), "{said}");
-            assert_eq!(
-                client("postgres", &app, "SELECT a FROM written_meanwhile"),
-                "42",
-                "the application's table is there"
-            );
-            assert_ne!(
-                client_run("postgres", &app, "SELECT 1 FROM seeded").code,
-                0,
-                "nothing of the file arrived"
-            );
-        }
-        // The project can connect again (the import kept it out only for the swap).
-        assert_eq!(client("postgres", &app, "SELECT 1"), "1");
-    }
-}
-
-/// MariaDB replaces a database by dropping it (it has no rename): its project is kept out from
-/// the database's last backup until the new content is in — its account locked, its sessions
-/// ended — and an import, which runs as that very account, is let through.
-#[test]
-fn mariadb_keeps_the_project_out_while_its_database_is_replaced() {
-    let env = Env::new();
-    let db = env.name("mw");
-    env.ok(&["up", maria_spec(), "--name", &db]);
-    let app = attached_project(&env, "app", &[&db])["DATABASE_URL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let (_, app_db) = user_and_database(&app);
-    let admin_base = env.url(&db).rsplit_once('/').unwrap().0.to_string();
-    let file = env.home.path().join("seed.sql");
-    std::fs::write(
-        &file,
-        "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
-    )
-    .unwrap();
-    for kind in ["import", "restore"] {
-        let args: Vec<String> = match kind {
-            "import" => [
-                "import",
-                "app",
-                file.to_str().unwrap(),
-                "--replace",
-                "--yes",
-            ]
-            .map(String::from)
-            .to_vec(),
-            _ => {
-                env.ok(&["backup", &db, "--project", "app"]);
-                let id = newest_backup(&env, &app_db);
-                ["restore", &id, "--into", &app_db, "--overwrite", "--yes"]
-                    .map(String::from)
-                    .to_vec()
-            }
-        };
-        // Written just before the operation starts, by an application that stays connected.
-        let written = format!("written_before_{kind}");
-        client(
-            "mariadb",
-            &app,
-            &format!("CREATE TABLE {written} (a int); INSERT INTO {written} VALUES (42)"),
-        );
-        let mut session = client_command("mariadb", &app, "SELECT SLEEP(600)")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let flag = env.home.path().join(format!("locked-{kind}"));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let child = env
-            .command(&args)
-            .env(
-                "DOCKHAND_TEST_PAUSE_AT",
-                format!("locked:{}", flag.display()),
-            )
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        assert!(
-            wait_until(std::time::Duration::from_secs(120), || flag.exists()),
-            "the {kind} never locked the project out"
-        );
-        // Kept out: its open session was ended, a new one is refused.
-        assert!(
-            wait_until(std::time::Duration::from_secs(10), || session
-                .try_wait()
-                .unwrap()
-                .is_some()),
-            "the application's session survived the lock-out"
-        );
-        let r = client_run("mariadb", &app, "SELECT 1");
-        assert_ne!(r.code, 0, "the project connected during the {kind}");
-        assert!(r.stderr.contains("locked"), "{}", r.all());
-        std::fs::remove_file(&flag).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Let in again; what it wrote before is in the backup taken first.
-        assert_eq!(client("mariadb", &app, "SELECT 1"), "1");
-        let id = newest_backup(&env, &app_db);
-        let check = format!("check_{kind}");
-        env.ok(&["restore", &id, "--into", &check]);
-        assert_eq!(
-            client(
-                "mariadb",
-                &format!("{admin_base}/{check}"),
-                &format!("SELECT a FROM {written}")
-            ),
-            "42",
-            "{kind}"
-        );
-    }
-}
-
 /// An import that replaces a database, killed (-9) while its project is kept out: the next
 /// Dockhand command lets the project in again, and the import runs again to the end.
 #[test]
@@ -618,85 +360,6 @@ fn a_replacement_killed_while_the_project_is_kept_out_lets_it_in_again() {
             "{kind}"
         );
     }
-}
-
-/// MariaDB: an import's client reads no file of the server's container (the admin password
-/// there) and a restore takes over no more than the project had.
-#[test]
-fn mariadb_imports_read_no_server_file_and_restores_grant_nothing_new() {
-    let env = Env::new();
-    let db = env.name("mh");
-    env.ok(&["up", maria_spec(), "--name", &db]);
-    let attacker = attached_project(&env, "attacker", &[&db])["DATABASE_URL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let victim = attached_project(&env, "victim", &[&db])["DATABASE_URL"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    client(
-        "mariadb",
-        &victim,
-        "CREATE TABLE secret (s text); INSERT INTO secret VALUES ('victim secret')",
-    );
-    let (attacker_user, attacker_db) = user_and_database(&attacker);
-    let (_, victim_db) = user_and_database(&victim);
-    let grants_before = client("mariadb", &attacker, "SHOW GRANTS");
-    let file = env.home.path().join("leak.sql");
-    std::fs::write(
-        &file,
-        "CREATE TABLE leak (s TEXT);\n\
-         LOAD DATA LOCAL INFILE '/run/dockhand/admin-password' INTO TABLE leak;\n",
-    )
-    .unwrap();
-    let r = env.run(&["import", "attacker", file.to_str().unwrap()]);
-    assert_ne!(r.code, 0, "{}", r.all());
-    assert!(
-        r.stderr.contains("local infile") || r.stderr.contains("LOCAL"),
-        "{}",
-        r.all()
-    );
-    assert_ne!(
-        client_run("mariadb", &attacker, "SELECT * FROM leak").code,
-        0,
-        "nothing of the file stayed"
-    );
-    // Its own code in its database: a trigger, a view, a routine (DEFINER = itself), restored.
-    client(
-        "mariadb",
-        &attacker,
-        "CREATE TABLE t (a int); INSERT INTO t VALUES (1); \
-         CREATE VIEW v AS SELECT a FROM t; \
-         CREATE FUNCTION f() RETURNS int RETURN (SELECT COUNT(*) FROM t); \
-         CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = NEW.a + f()",
-    );
-    env.ok(&["backup", &db, "--project", "attacker"]);
-    let id = newest_backup(&env, &attacker_db);
-    env.ok(&[
-        "restore",
-        &id,
-        "--into",
-        &attacker_db,
-        "--overwrite",
-        "--yes",
-    ]);
-    assert_eq!(client("mariadb", &attacker, "SELECT COUNT(*) FROM v"), "1");
-    assert_eq!(
-        client("mariadb", &attacker, "SHOW GRANTS"),
-        grants_before,
-        "the restore granted the project nothing new"
-    );
-    let into_victim = format!("{}/{victim_db}", attacker.rsplit_once('/').unwrap().0);
-    assert_ne!(
-        client_run("mariadb", &into_victim, "SELECT * FROM secret").code,
-        0,
-        "{attacker_user} reads the victim's database"
-    );
-    assert_eq!(
-        client("mariadb", &victim, "SELECT s FROM secret"),
-        "victim secret"
-    );
 }
 
 /// Attaching never takes over a role, user, database or key prefix someone else made on the
@@ -795,4 +458,348 @@ fn env_write_follows_no_link_in_the_project_folder() {
     assert!(r.stderr.contains("is a link to"), "{}", r.all());
     assert_eq!(std::fs::read_to_string(&precious).unwrap(), "mine\n");
     assert!(Path::new(&dir.join(".env")).is_symlink());
+}
+
+/// The tests whose outcome depends on the server's version (its initialisation, isolation rules,
+/// dump and restore tools, exit on kill): run on the oldest supported versions, then again on the
+/// catalog's defaults — scripts/test-all.sh selects every `each_version::` test for that pass.
+mod each_version {
+    use super::*;
+
+    /// Imports (refused or not), restores and exports of a database full of planted code: each
+    /// runs the project's code as the project, never as the admin.
+    #[test]
+    fn postgres_imports_and_restores_never_run_a_projects_code_as_the_admin() {
+        let env = Env::new();
+        let pg = env.name("pgh");
+        env.ok(&["up", pg_spec(), "--name", &pg]);
+        let admin = env.url(&pg);
+        let (attacker, victim) = attacker_and_victim(&env, &pg);
+        let (_, attacker_db) = user_and_database(&attacker);
+        let work = env.home.path().join("files");
+        std::fs::create_dir_all(&work).unwrap();
+
+        // 1. An import into a database that holds something is refused — after counting its
+        // objects as the admin, in the attacker's database.
+        let sql = work.join("small.sql");
+        std::fs::write(&sql, "CREATE TABLE imported (a int);\n").unwrap();
+        let r = env.run(&["import", "attacker", sql.to_str().unwrap()]);
+        assert_eq!(r.code, 2, "{}", r.all());
+        assert!(r.stderr.contains("already holds"), "{}", r.all());
+        assert_contained("a refused import", &admin, &attacker, &victim);
+
+        // 2. Its own backup restored into a copy, then over itself.
+        env.ok(&["backup", &pg, "--project", "attacker"]);
+        let id = newest_backup(&env, &attacker_db);
+        env.ok(&["restore", &id, "--into", "attacker_copy"]);
+        assert_contained("a restore into a copy", &admin, &attacker, &victim);
+        let copy = attacker.rsplit_once('/').unwrap().0.to_string() + "/attacker_copy";
+        assert_eq!(
+            client("postgres", &copy, "SELECT count(*) FROM checked"),
+            "3"
+        );
+        env.ok(&[
+            "restore",
+            &id,
+            "--into",
+            &attacker_db,
+            "--overwrite",
+            "--yes",
+        ]);
+        assert_contained("a restore over the database", &admin, &attacker, &victim);
+        assert_eq!(
+            client("postgres", &attacker, "SELECT count(*) FROM typed"),
+            "1"
+        );
+
+        // 3. Its export imported back, as an archive and as SQL (replacing its content).
+        for name in ["attacker.dump", "attacker.sql"] {
+            let file = work.join(name);
+            env.ok(&["export", "attacker", file.to_str().unwrap()]);
+            env.ok(&[
+                "import",
+                "attacker",
+                file.to_str().unwrap(),
+                "--replace",
+                "--yes",
+            ]);
+            assert_contained(&format!("an import of {name}"), &admin, &attacker, &victim);
+            assert_eq!(
+                client("postgres", &attacker, "SELECT count(*) FROM checked"),
+                "3"
+            );
+        }
+
+        // 4. The server's own databases take nothing of a project's (PostgreSQL 14 and older let
+        // every role create objects in `public` of `postgres` and `template1`).
+        for db in ["postgres", "template1"] {
+            let url = attacker.rsplit_once('/').unwrap().0.to_string() + "/" + db;
+            let r = client_run("postgres", &url, "CREATE TABLE public.planted (a int)");
+            assert_ne!(r.code, 0, "a project wrote into {db}: {}", r.all());
+        }
+    }
+
+    /// Rows an application writes while an import streams in are never lost: without `--replace`
+    /// they make the import refuse (the file was meant for an empty database); with it, they are
+    /// in the backup taken just before the database is replaced.
+    #[test]
+    fn writes_made_while_an_import_streams_in_are_never_lost() {
+        let env = Env::new();
+        let pg = env.name("pgw");
+        env.ok(&["up", pg_spec(), "--name", &pg]);
+        let app = attached_project(&env, "app", &[&pg])["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, app_db) = user_and_database(&app);
+        let file = env.home.path().join("seed.sql");
+        std::fs::write(
+            &file,
+            "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
+        )
+        .unwrap();
+        for replace in [false, true] {
+            client(
+                "postgres",
+                &app,
+                "DROP TABLE IF EXISTS seeded; DROP TABLE IF EXISTS written_meanwhile",
+            );
+            let flag = env.home.path().join(format!("paused-{replace}"));
+            let mut args = vec!["import", "app", file.to_str().unwrap()];
+            if replace {
+                args.extend(["--replace", "--yes"]);
+            }
+            let child = env
+                .command(&args)
+                .env(
+                    "DOCKHAND_TEST_PAUSE_AT",
+                    format!("restored:{}", flag.display()),
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            assert!(
+                wait_until(std::time::Duration::from_secs(120), || flag.exists()),
+                "the import never reached its pause"
+            );
+            // The file is in (in a database of its own); the application writes meanwhile.
+            client(
+                "postgres",
+                &app,
+                "CREATE TABLE written_meanwhile (a int); INSERT INTO written_meanwhile VALUES (42)",
+            );
+            std::fs::remove_file(&flag).unwrap();
+            let out = child.wait_with_output().unwrap();
+            let said = String::from_utf8_lossy(&out.stderr).to_string();
+            if replace {
+                assert!(out.status.success(), "{said}");
+                assert_eq!(client("postgres", &app, "SELECT count(*) FROM seeded"), "1");
+                // The backup taken before the replacement holds what was written meanwhile.
+                let id = newest_backup(&env, &app_db);
+                env.ok(&["restore", &id, "--into", "check_meanwhile"]);
+                let check = app.rsplit_once('/').unwrap().0.to_string() + "/check_meanwhile";
+                assert_eq!(
+                    client("postgres", &check, "SELECT a FROM written_meanwhile"),
+                    "42"
+                );
+            } else {
+                assert_eq!(out.status.code(), Some(2), "{said}");
+                assert!(said.contains("already holds"), "{said}");
+                assert_eq!(
+                    client("postgres", &app, "SELECT a FROM written_meanwhile"),
+                    "42",
+                    "the application's table is there"
+                );
+                assert_ne!(
+                    client_run("postgres", &app, "SELECT 1 FROM seeded").code,
+                    0,
+                    "nothing of the file arrived"
+                );
+            }
+            // The project can connect again (the import kept it out only for the swap).
+            assert_eq!(client("postgres", &app, "SELECT 1"), "1");
+        }
+    }
+
+    /// MariaDB replaces a database by dropping it (it has no rename): its project is kept out from
+    /// the database's last backup until the new content is in — its account locked, its sessions
+    /// ended — and an import, which runs as that very account, is let through.
+    #[test]
+    fn mariadb_keeps_the_project_out_while_its_database_is_replaced() {
+        let env = Env::new();
+        let db = env.name("mw");
+        env.ok(&["up", maria_spec(), "--name", &db]);
+        let app = attached_project(&env, "app", &[&db])["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, app_db) = user_and_database(&app);
+        let admin_base = env.url(&db).rsplit_once('/').unwrap().0.to_string();
+        let file = env.home.path().join("seed.sql");
+        std::fs::write(
+            &file,
+            "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
+        )
+        .unwrap();
+        for kind in ["import", "restore"] {
+            let args: Vec<String> = match kind {
+                "import" => [
+                    "import",
+                    "app",
+                    file.to_str().unwrap(),
+                    "--replace",
+                    "--yes",
+                ]
+                .map(String::from)
+                .to_vec(),
+                _ => {
+                    env.ok(&["backup", &db, "--project", "app"]);
+                    let id = newest_backup(&env, &app_db);
+                    ["restore", &id, "--into", &app_db, "--overwrite", "--yes"]
+                        .map(String::from)
+                        .to_vec()
+                }
+            };
+            // Written just before the operation starts, by an application that stays connected.
+            let written = format!("written_before_{kind}");
+            client(
+                "mariadb",
+                &app,
+                &format!("CREATE TABLE {written} (a int); INSERT INTO {written} VALUES (42)"),
+            );
+            let mut session = client_command("mariadb", &app, "SELECT SLEEP(600)")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let flag = env.home.path().join(format!("locked-{kind}"));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let child = env
+                .command(&args)
+                .env(
+                    "DOCKHAND_TEST_PAUSE_AT",
+                    format!("locked:{}", flag.display()),
+                )
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            assert!(
+                wait_until(std::time::Duration::from_secs(120), || flag.exists()),
+                "the {kind} never locked the project out"
+            );
+            // Kept out: its open session was ended, a new one is refused.
+            assert!(
+                wait_until(std::time::Duration::from_secs(10), || session
+                    .try_wait()
+                    .unwrap()
+                    .is_some()),
+                "the application's session survived the lock-out"
+            );
+            let r = client_run("mariadb", &app, "SELECT 1");
+            assert_ne!(r.code, 0, "the project connected during the {kind}");
+            assert!(r.stderr.contains("locked"), "{}", r.all());
+            std::fs::remove_file(&flag).unwrap();
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Let in again; what it wrote before is in the backup taken first.
+            assert_eq!(client("mariadb", &app, "SELECT 1"), "1");
+            let id = newest_backup(&env, &app_db);
+            let check = format!("check_{kind}");
+            env.ok(&["restore", &id, "--into", &check]);
+            assert_eq!(
+                client(
+                    "mariadb",
+                    &format!("{admin_base}/{check}"),
+                    &format!("SELECT a FROM {written}")
+                ),
+                "42",
+                "{kind}"
+            );
+        }
+    }
+
+    /// MariaDB: an import's client reads no file of the server's container (the admin password
+    /// there) and a restore takes over no more than the project had.
+    #[test]
+    fn mariadb_imports_read_no_server_file_and_restores_grant_nothing_new() {
+        let env = Env::new();
+        let db = env.name("mh");
+        env.ok(&["up", maria_spec(), "--name", &db]);
+        let attacker = attached_project(&env, "attacker", &[&db])["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let victim = attached_project(&env, "victim", &[&db])["DATABASE_URL"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        client(
+            "mariadb",
+            &victim,
+            "CREATE TABLE secret (s text); INSERT INTO secret VALUES ('victim secret')",
+        );
+        let (attacker_user, attacker_db) = user_and_database(&attacker);
+        let (_, victim_db) = user_and_database(&victim);
+        let grants_before = client("mariadb", &attacker, "SHOW GRANTS");
+        let file = env.home.path().join("leak.sql");
+        std::fs::write(
+            &file,
+            "CREATE TABLE leak (s TEXT);\n\
+         LOAD DATA LOCAL INFILE '/run/dockhand/admin-password' INTO TABLE leak;\n",
+        )
+        .unwrap();
+        let r = env.run(&["import", "attacker", file.to_str().unwrap()]);
+        assert_ne!(r.code, 0, "{}", r.all());
+        assert!(
+            r.stderr.contains("local infile") || r.stderr.contains("LOCAL"),
+            "{}",
+            r.all()
+        );
+        assert_ne!(
+            client_run("mariadb", &attacker, "SELECT * FROM leak").code,
+            0,
+            "nothing of the file stayed"
+        );
+        // Its own code in its database: a trigger, a view, a routine (DEFINER = itself), restored.
+        client(
+            "mariadb",
+            &attacker,
+            "CREATE TABLE t (a int); INSERT INTO t VALUES (1); \
+         CREATE VIEW v AS SELECT a FROM t; \
+         CREATE FUNCTION f() RETURNS int RETURN (SELECT COUNT(*) FROM t); \
+         CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = NEW.a + f()",
+        );
+        env.ok(&["backup", &db, "--project", "attacker"]);
+        let id = newest_backup(&env, &attacker_db);
+        env.ok(&[
+            "restore",
+            &id,
+            "--into",
+            &attacker_db,
+            "--overwrite",
+            "--yes",
+        ]);
+        assert_eq!(client("mariadb", &attacker, "SELECT COUNT(*) FROM v"), "1");
+        assert_eq!(
+            client("mariadb", &attacker, "SHOW GRANTS"),
+            grants_before,
+            "the restore granted the project nothing new"
+        );
+        let into_victim = format!("{}/{victim_db}", attacker.rsplit_once('/').unwrap().0);
+        assert_ne!(
+            client_run("mariadb", &into_victim, "SELECT * FROM secret").code,
+            0,
+            "{attacker_user} reads the victim's database"
+        );
+        assert_eq!(
+            client("mariadb", &victim, "SELECT s FROM secret"),
+            "victim secret"
+        );
+    }
 }

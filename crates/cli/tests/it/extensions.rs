@@ -5,7 +5,7 @@
 //! The real `dockhand` binary, the real Docker engine, the test images pgvector/pgvector:pg17 and
 //! postgis/postgis:17-3.5 (tests/images/build-images.sh).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -3,7 +3,7 @@
 //! `--dry-run`; the removal itself is tested against the fake engine in the core
 //! (`prune_keeps_what_services_use_and_what_is_not_dockhands`).
 
-mod common;
+use crate::common;
 
 use common::*;
 

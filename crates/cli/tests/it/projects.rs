@@ -6,7 +6,7 @@
 // Unix only: it uses process groups and checks file permission bits.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -65,111 +65,6 @@ fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
             && r.stderr.contains("DOCKHAND_SECRET_STORE=file"),
         "{}",
         r.all()
-    );
-}
-
-#[test]
-fn each_project_gets_its_own_database_and_cannot_open_another_projects() {
-    let env = Env::new();
-    let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
-    let svcs = [
-        ("postgres", versions().postgres, pg.as_str()),
-        ("mariadb", versions().mariadb, maria.as_str()),
-        ("redis", versions().redis, redis.as_str()),
-    ];
-    let a = project_dir(&env, "alpha", &svcs);
-    let b = project_dir(&env, "beta-app", &svcs);
-    env.ok(&["config", "set", "grace-period", "10m"]);
-    let out = ok_in(&env, &a, &["attach"]);
-    assert!(
-        out.contains("project 'alpha' added") && out.contains("database 'alpha'"),
-        "{out}"
-    );
-    ok_in(&env, &b, &["attach"]);
-    let ea = env_map(&ok_in(&env, &a, &["env", "--json"]));
-    let eb = env_map(&ok_in(&env, &b, &["env", "--json"]));
-    assert_eq!(ea["PGDATABASE"], "alpha");
-    assert_eq!(eb["PGDATABASE"], "beta_app");
-    assert_eq!(ea["PGUSER"], "alpha");
-    assert!(
-        ea["DATABASE_URL"].starts_with("postgres://alpha:"),
-        "{}",
-        ea["DATABASE_URL"]
-    );
-    assert!(ea.contains_key("MYSQL_URL") && ea.contains_key("REDIS_URL"));
-
-    // Each project works in its own database...
-    client(
-        "postgres",
-        &ea["DATABASE_URL"],
-        "CREATE TABLE t (x int); INSERT INTO t VALUES (1)",
-    );
-    assert_eq!(
-        client("postgres", &ea["DATABASE_URL"], "SELECT current_user"),
-        "alpha"
-    );
-    assert_eq!(
-        client(
-            "mariadb",
-            &ea["MYSQL_URL"],
-            "CREATE TABLE t (x int); SELECT DATABASE()"
-        ),
-        "alpha"
-    );
-    assert_eq!(client("redis", &ea["REDIS_URL"], "SET alpha:k 1"), "OK");
-
-    // ...and cannot get into the other's.
-    let b_db_with_a_creds = eb["DATABASE_URL"].replace(
-        &format!("beta_app:{}", eb["PGPASSWORD"]),
-        &format!("alpha:{}", ea["PGPASSWORD"]),
-    );
-    let denied = run_limited(
-        {
-            let mut c = Command::new("psql");
-            c.args([&b_db_with_a_creds, "-tAc", "SELECT 1"]);
-            c
-        },
-        COMMAND_LIMIT,
-    );
-    assert_ne!(denied.code, 0, "alpha connected to beta's database");
-    assert!(
-        denied.stderr.contains("permission denied for database"),
-        "{}",
-        denied.all()
-    );
-
-    let (_, mport) = password_and_port(&ea["MYSQL_URL"]);
-    let mut c = Command::new("mariadb");
-    c.args([
-        "-h",
-        "127.0.0.1",
-        "-P",
-        &mport.to_string(),
-        "-u",
-        "alpha",
-        "-e",
-        "SELECT * FROM beta_app.t",
-    ])
-    .env("MYSQL_PWD", &ea["MYSQL_PASSWORD"]);
-    let denied = run_limited(c, COMMAND_LIMIT);
-    assert_ne!(denied.code, 0);
-    assert!(denied.stderr.contains("denied"), "{}", denied.all());
-
-    let sneak = client_raw("redis", &ea["REDIS_URL"], "GET beta_app:k");
-    assert!(sneak.contains("NOPERM"), "{sneak}");
-    let flush = client_raw("redis", &ea["REDIS_URL"], "FLUSHALL");
-    assert!(flush.contains("NOPERM"), "{flush}");
-
-    // Attaching again is idempotent and keeps the data.
-    ok_in(&env, &a, &["attach"]);
-    assert_eq!(
-        client("postgres", &ea["DATABASE_URL"], "SELECT count(*) FROM t"),
-        "1"
-    );
-    let projects = env.ok(&["project", "list"]);
-    assert!(
-        projects.contains("alpha") && projects.contains("beta-app"),
-        "{projects}"
     );
 }
 
@@ -405,13 +300,6 @@ fn env_for_containers_reaches_the_server_over_the_dockhand_network() {
     ok_in(&env, &dir, &["project", "down"]);
 }
 
-#[test]
-fn env_write_merges_into_an_existing_dotenv_and_keeps_it_private() {
-    for (kind, version, _) in versions().redis_family {
-        env_write_merges_on(kind, version);
-    }
-}
-
 fn env_write_merges_on(kind: &str, version: &str) {
     let env = Env::new();
     let r7 = env.name("dotenv");
@@ -439,61 +327,6 @@ fn env_write_merges_on(kind: &str, version: &str) {
             & 0o777,
         0o600
     );
-}
-
-#[test]
-fn removing_a_project_keeps_data_unless_asked_and_backs_up_before_dropping() {
-    let env = Env::new();
-    let pg = env.name("droppg");
-    let dir = project_dir(&env, "doomed", &[("postgres", versions().postgres, &pg)]);
-    ok_in(&env, &dir, &["attach"]);
-    ok_in(&env, &dir, &["project", "up"]);
-    let e = env_map(&ok_in(&env, &dir, &["env", "--json"]));
-    client(
-        "postgres",
-        &e["DATABASE_URL"],
-        "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)",
-    );
-
-    let r = env.run(&["project", "remove", "doomed", "--drop-data"]);
-    assert_ne!(r.code, 0, "dropping without confirmation must be refused");
-    assert!(r.stderr.contains("Nothing was deleted"), "{}", r.all());
-    assert_eq!(
-        client("postgres", &e["DATABASE_URL"], "SELECT count(*) FROM t"),
-        "1000"
-    );
-
-    let out = env.ok(&["project", "remove", "doomed", "--drop-data", "--yes"]);
-    let backup = out
-        .lines()
-        .find_map(|l| l.strip_prefix("backed up to "))
-        .expect(&out)
-        .to_string();
-    let listing = pg_restore_list(std::path::Path::new(&backup));
-    assert_eq!(listing.code, 0, "backup unreadable: {}", listing.all());
-    assert!(
-        listing.stdout.contains("TABLE public t"),
-        "{}",
-        listing.stdout
-    );
-    let admin = env.url(&pg);
-    assert_eq!(
-        client(
-            "postgres",
-            &admin,
-            "SELECT count(*) FROM pg_database WHERE datname = 'doomed'"
-        ),
-        "0"
-    );
-    assert_eq!(
-        client(
-            "postgres",
-            &admin,
-            "SELECT count(*) FROM pg_roles WHERE rolname = 'doomed'"
-        ),
-        "0"
-    );
-    assert!(!env.ok(&["project", "list"]).contains("doomed"));
 }
 
 #[test]
@@ -572,4 +405,178 @@ fn an_attach_killed_mid_provisioning_leaves_nothing_the_next_attach_cannot_finis
         "no lease of a killed attach survives: {holders:?}"
     );
     assert_eq!(containers_of(&pg).len(), 1, "one container, no duplicate");
+}
+
+/// The tests whose outcome depends on the server's version (its initialisation, isolation rules,
+/// dump and restore tools, exit on kill): run on the oldest supported versions, then again on the
+/// catalog's defaults — scripts/test-all.sh selects every `each_version::` test for that pass.
+mod each_version {
+    use super::*;
+
+    #[test]
+    fn each_project_gets_its_own_database_and_cannot_open_another_projects() {
+        let env = Env::new();
+        let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
+        let svcs = [
+            ("postgres", versions().postgres, pg.as_str()),
+            ("mariadb", versions().mariadb, maria.as_str()),
+            ("redis", versions().redis, redis.as_str()),
+        ];
+        let a = project_dir(&env, "alpha", &svcs);
+        let b = project_dir(&env, "beta-app", &svcs);
+        env.ok(&["config", "set", "grace-period", "10m"]);
+        let out = ok_in(&env, &a, &["attach"]);
+        assert!(
+            out.contains("project 'alpha' added") && out.contains("database 'alpha'"),
+            "{out}"
+        );
+        ok_in(&env, &b, &["attach"]);
+        let ea = env_map(&ok_in(&env, &a, &["env", "--json"]));
+        let eb = env_map(&ok_in(&env, &b, &["env", "--json"]));
+        assert_eq!(ea["PGDATABASE"], "alpha");
+        assert_eq!(eb["PGDATABASE"], "beta_app");
+        assert_eq!(ea["PGUSER"], "alpha");
+        assert!(
+            ea["DATABASE_URL"].starts_with("postgres://alpha:"),
+            "{}",
+            ea["DATABASE_URL"]
+        );
+        assert!(ea.contains_key("MYSQL_URL") && ea.contains_key("REDIS_URL"));
+
+        // Each project works in its own database...
+        client(
+            "postgres",
+            &ea["DATABASE_URL"],
+            "CREATE TABLE t (x int); INSERT INTO t VALUES (1)",
+        );
+        assert_eq!(
+            client("postgres", &ea["DATABASE_URL"], "SELECT current_user"),
+            "alpha"
+        );
+        assert_eq!(
+            client(
+                "mariadb",
+                &ea["MYSQL_URL"],
+                "CREATE TABLE t (x int); SELECT DATABASE()"
+            ),
+            "alpha"
+        );
+        assert_eq!(client("redis", &ea["REDIS_URL"], "SET alpha:k 1"), "OK");
+
+        // ...and cannot get into the other's.
+        let b_db_with_a_creds = eb["DATABASE_URL"].replace(
+            &format!("beta_app:{}", eb["PGPASSWORD"]),
+            &format!("alpha:{}", ea["PGPASSWORD"]),
+        );
+        let denied = run_limited(
+            {
+                let mut c = Command::new("psql");
+                c.args([&b_db_with_a_creds, "-tAc", "SELECT 1"]);
+                c
+            },
+            COMMAND_LIMIT,
+        );
+        assert_ne!(denied.code, 0, "alpha connected to beta's database");
+        assert!(
+            denied.stderr.contains("permission denied for database"),
+            "{}",
+            denied.all()
+        );
+
+        let (_, mport) = password_and_port(&ea["MYSQL_URL"]);
+        let mut c = Command::new("mariadb");
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &mport.to_string(),
+            "-u",
+            "alpha",
+            "-e",
+            "SELECT * FROM beta_app.t",
+        ])
+        .env("MYSQL_PWD", &ea["MYSQL_PASSWORD"]);
+        let denied = run_limited(c, COMMAND_LIMIT);
+        assert_ne!(denied.code, 0);
+        assert!(denied.stderr.contains("denied"), "{}", denied.all());
+
+        let sneak = client_raw("redis", &ea["REDIS_URL"], "GET beta_app:k");
+        assert!(sneak.contains("NOPERM"), "{sneak}");
+        let flush = client_raw("redis", &ea["REDIS_URL"], "FLUSHALL");
+        assert!(flush.contains("NOPERM"), "{flush}");
+
+        // Attaching again is idempotent and keeps the data.
+        ok_in(&env, &a, &["attach"]);
+        assert_eq!(
+            client("postgres", &ea["DATABASE_URL"], "SELECT count(*) FROM t"),
+            "1"
+        );
+        let projects = env.ok(&["project", "list"]);
+        assert!(
+            projects.contains("alpha") && projects.contains("beta-app"),
+            "{projects}"
+        );
+    }
+
+    #[test]
+    fn env_write_merges_into_an_existing_dotenv_and_keeps_it_private() {
+        for (kind, version, _) in versions().redis_family {
+            env_write_merges_on(kind, version);
+        }
+    }
+
+    #[test]
+    fn removing_a_project_keeps_data_unless_asked_and_backs_up_before_dropping() {
+        let env = Env::new();
+        let pg = env.name("droppg");
+        let dir = project_dir(&env, "doomed", &[("postgres", versions().postgres, &pg)]);
+        ok_in(&env, &dir, &["attach"]);
+        ok_in(&env, &dir, &["project", "up"]);
+        let e = env_map(&ok_in(&env, &dir, &["env", "--json"]));
+        client(
+            "postgres",
+            &e["DATABASE_URL"],
+            "CREATE TABLE t (x int); INSERT INTO t SELECT generate_series(1, 1000)",
+        );
+
+        let r = env.run(&["project", "remove", "doomed", "--drop-data"]);
+        assert_ne!(r.code, 0, "dropping without confirmation must be refused");
+        assert!(r.stderr.contains("Nothing was deleted"), "{}", r.all());
+        assert_eq!(
+            client("postgres", &e["DATABASE_URL"], "SELECT count(*) FROM t"),
+            "1000"
+        );
+
+        let out = env.ok(&["project", "remove", "doomed", "--drop-data", "--yes"]);
+        let backup = out
+            .lines()
+            .find_map(|l| l.strip_prefix("backed up to "))
+            .expect(&out)
+            .to_string();
+        let listing = pg_restore_list(std::path::Path::new(&backup));
+        assert_eq!(listing.code, 0, "backup unreadable: {}", listing.all());
+        assert!(
+            listing.stdout.contains("TABLE public t"),
+            "{}",
+            listing.stdout
+        );
+        let admin = env.url(&pg);
+        assert_eq!(
+            client(
+                "postgres",
+                &admin,
+                "SELECT count(*) FROM pg_database WHERE datname = 'doomed'"
+            ),
+            "0"
+        );
+        assert_eq!(
+            client(
+                "postgres",
+                &admin,
+                "SELECT count(*) FROM pg_roles WHERE rolname = 'doomed'"
+            ),
+            "0"
+        );
+        assert!(!env.ok(&["project", "list"]).contains("doomed"));
+    }
 }

@@ -6,7 +6,7 @@
 // Unix only: processes are killed with SIGKILL.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::time::Duration;

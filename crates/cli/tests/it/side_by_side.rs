@@ -1,7 +1,7 @@
 //! Several versions of one kind at once: PostgreSQL 15 and 17 as two services on one machine, each
 //! with its own project. The real `dockhand` binary, the real Docker engine, the two test images.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -11,7 +11,7 @@
 //! JDBC drivers, Go with pgx v4, Ruby with ActiveRecord and pg). A missing one fails the test
 //! with what to install: a missing client must never pass as if it had been tested.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -305,6 +305,21 @@ pub fn volume_exists(name: &str) -> bool {
     docker(&["volume", "inspect", &format!("dockhand-{name}-data")]).code == 0
 }
 
+/// Waits, inside a PostgreSQL server, until `condition` (a boolean SQL expression) holds: one
+/// session checks it every 5 ms, so a phase lasting tens of milliseconds (a small COPY) is not
+/// missed between two client runs, as polling with a new `psql` each time (~100 ms apart) can.
+/// Statistics views are re-read each time (`pg_stat_clear_snapshot`: a transaction otherwise
+/// sees one snapshot of them). False when `limit` passes first.
+pub fn pg_wait_for(url: &str, condition: &str, limit: Duration) -> bool {
+    let tries = limit.as_millis() / 5;
+    let sql = format!(
+        "DO $$ BEGIN FOR i IN 1..{tries} LOOP PERFORM pg_stat_clear_snapshot(); \
+         IF ({condition}) THEN RETURN; END IF; PERFORM pg_sleep(0.005); END LOOP; \
+         RAISE EXCEPTION 'not seen'; END $$"
+    );
+    client_run("postgres", url, &sql).code == 0
+}
+
 pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
     while start.elapsed() < limit {

@@ -3,7 +3,7 @@
 //! rollback; and a kill -9 at every step, after which the old service runs untouched and the next
 //! command removes what the killed one left.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 // Unix only: it kills whole process groups.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Stdio};

@@ -5,7 +5,7 @@
 //! image: the kind is known everywhere, and a start that cannot get its image fails with a clear
 //! error and leaves nothing behind — no container, volume, state row or keychain entry.
 
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use super::restore::is_restore_scratch;
+use super::test_pause::test_pause;
 use super::{container_of, Manager, TaskKind};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::{ToolCommand, WHOLE_SERVER};
@@ -730,29 +731,6 @@ pub(super) fn tool_error(
         tool: t.program.to_string(),
         exit,
         stderr: String::from_utf8_lossy(stderr).trim().to_string(),
-    }
-}
-
-/// Crash tests stop a restore at a named step: with `DOCKHAND_TEST_PAUSE_AT=<step>:<file>` the
-/// restore creates `<file>` on reaching `<step>` and waits there (to be killed, or to go on when
-/// the test removes the file). Steps: locked (MariaDB, replacing: the project kept out),
-/// created (MariaDB), restored, closing (PostgreSQL, replacing: before the project is kept
-/// out), finishing, swapped (PostgreSQL), done; a backup's backup-dumped (the dump written, not
-/// yet renamed).
-pub(super) async fn test_pause(step: &str) {
-    let Some(v) = std::env::var_os("DOCKHAND_TEST_PAUSE_AT") else {
-        return;
-    };
-    let v = v.to_string_lossy().to_string();
-    let Some((at, file)) = v.split_once(':') else {
-        return;
-    };
-    if at == step {
-        let _ = std::fs::write(file, step);
-        let until = std::time::Instant::now() + Duration::from_secs(600);
-        while std::path::Path::new(file).exists() && std::time::Instant::now() < until {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
     }
 }
 

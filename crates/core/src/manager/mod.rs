@@ -25,6 +25,7 @@ mod restore;
 mod settings;
 mod status;
 mod tasks;
+mod test_pause;
 mod types;
 mod upgrade;
 

@@ -4,9 +4,10 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::backups::{test_pause, tool_error, DUMP_LIMIT, TOOL_LIMIT};
+use super::backups::{tool_error, DUMP_LIMIT, TOOL_LIMIT};
 use super::import_file::Gate;
 use super::tasks::restore_task_target;
+use super::test_pause::test_pause;
 use super::{container_of, Manager, TaskKind};
 use crate::backup::file::io_error;
 use crate::backup::{validate_database_name, BackupProgressFn, Restored};

@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::backups::{test_pause, tool_error};
+use super::backups::tool_error;
 use super::intent::Intent;
 use super::naming::{
     admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
 };
+use super::test_pause::test_pause;
 use super::{consumers, Manager, Progress, TaskKind, HOST};
 use crate::backup::{BackupProgress, BackupScope};
 use crate::catalog::ServiceSpec;

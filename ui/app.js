@@ -331,7 +331,7 @@ async function openNewService(kind, version) {
   $("#new-mode").replaceChildren();
   const kinds = snapshot ? snapshot.kinds : [];
   $("#new-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
-  $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "postgres";
+  $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "";
   if (!dlg.open) dlg.showModal();
   await fillForm($("#new-kind").value, version);
 }
@@ -800,6 +800,8 @@ async function loadTasks() {
 setInterval(loadRunningTasks, 2000);
 
 // ---- backups ----
+// Whether Dockhand restores backups of this kind (the kinds table says: the drivers decide).
+const canRestore = (kind) => !!(snapshot && snapshot.kinds.some((k) => k.kind === kind && k.restores));
 async function loadBackups() {
   const body = $("#backups tbody");
   invoke("backups_folder").then((d) => ($("#backups-dir").textContent = d)).catch(() => {});
@@ -812,7 +814,7 @@ async function loadBackups() {
         const v = await invoke("verify_backup", { id: b.id });
         toast(`Backup ${b.id}: ${v.checksum_ok ? "checksum ok" : "CHECKSUM MISMATCH"}, ${v.readable === false ? "NOT readable" : v.readable ? "readable" : "readability not checked"}. ${v.detail}`);
       });
-      const restore = el("button", { textContent: "Restore…", ariaLabel: `Restore backup ${b.id}`, disabled: b.kind === "redis" });
+      const restore = el("button", { textContent: "Restore…", ariaLabel: `Restore backup ${b.id}`, disabled: !canRestore(b.kind) });
       restore.onclick = () => openRestore(b);
       return el("tr", { id: `backup-${b.id}` },
         el("td", { textContent: new Date(b.created_at_ms).toLocaleString() }),

@@ -138,7 +138,7 @@ pub fn parse_list<S: AsRef<str>>(
         .collect::<Result<Vec<_>, _>>()?;
     out.sort();
     out.dedup();
-    if !out.is_empty() && kind != Kind::Postgres {
+    if !out.is_empty() && kind.driver().extensions().is_none() {
         return Err(ExtensionError::NotForKind {
             kind: kind.spec().display_name,
         });
@@ -154,7 +154,7 @@ pub fn image_for(
 ) -> Result<Option<String>, ExtensionError> {
     match extensions {
         [] => Ok(None),
-        _ if spec.kind != Kind::Postgres => Err(ExtensionError::NotForKind {
+        _ if spec.kind.driver().extensions().is_none() => Err(ExtensionError::NotForKind {
             kind: spec.kind.spec().display_name,
         }),
         [one] => Ok(Some(one.image(&spec.version))),
@@ -221,16 +221,17 @@ impl ExtensionError {
         }
     }
 
-    /// What the service at `service` (running `image`, version `version`) lacks, with the image
-    /// and command that give it.
+    /// What the service at `service` (of `kind`, running `image`, version `version`) lacks,
+    /// with the image and command that give it.
     pub fn missing_from_image(
         service: &str,
+        kind: Kind,
         image: &str,
         version: &str,
         missing: &[Extension],
     ) -> ExtensionError {
         let spec = ServiceSpec {
-            kind: Kind::Postgres,
+            kind,
             version: version.to_string(),
         };
         let suggested = match image_for(&spec, missing) {
@@ -243,8 +244,9 @@ impl ExtensionError {
             missing: list(missing),
             advice: format!(
                 "{suggested} has it: create such a service with `{}` and name it in dockhand.toml \
-                 (`postgres = {{ version = \"{version}\", service = \"<its name>\", extensions = [...] }}`)",
-                up_command(&spec, missing)
+                 (`{} = {{ version = \"{version}\", service = \"<its name>\", extensions = [...] }}`)",
+                up_command(&spec, missing),
+                spec.kind
             ),
         }
     }
@@ -345,6 +347,7 @@ mod tests {
     fn a_missing_extension_names_the_image_and_the_command() {
         let e = ExtensionError::missing_from_image(
             "postgres-17",
+            Kind::Postgres,
             "postgres:17",
             "17",
             &[Extension::Postgis],

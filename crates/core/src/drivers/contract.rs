@@ -29,6 +29,14 @@ pub struct KindSpec {
     pub data_path: &'static str,
     pub admin_user: &'static str,
     pub url_scheme: &'static str,
+    /// The URL schemes this kind's clients take (an external database's URL must use one);
+    /// empty when its connection strings are not URLs.
+    pub url_schemes: &'static [&'static str],
+    /// How a URL's path names a database: by name, or by number (Redis's 0–15, where a URL
+    /// without a user means the `default` user).
+    pub url_database: UrlDatabase,
+    /// Whether Dockhand can drop a project's data on this kind (after backing it up).
+    pub drops_project_data: bool,
     /// How long a start may take before Dockhand gives up and says why; first starts run
     /// initialisation (initdb, mariadb-install-db) and need the most.
     pub ready_deadline: Duration,
@@ -36,6 +44,15 @@ pub struct KindSpec {
     pub stop_timeout: Duration,
     /// The uid the official image runs the server as; secret files are handed to it.
     pub server_uid: u64,
+}
+
+/// How a kind's URLs name a database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlDatabase {
+    /// `…/DATABASE`, required.
+    Named,
+    /// `…/N`, optional (Redis's numbered databases); no user means the `default` user.
+    Numbered,
 }
 
 pub const PORT_RANGE: u16 = 100;

@@ -14,6 +14,21 @@ pub enum ImportInput {
     Sql,
 }
 
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileFormat {
+    /// `pg_dump -Fc` (`PGDMP`).
+    PgArchive,
+    /// Plain `pg_dump` output (its header comment).
+    PgSql,
+    /// `mariadb-dump`/`mysqldump` output (its header comment).
+    MysqlSql,
+    /// SQL of unknown origin.
+    Sql,
+    /// A Redis/Valkey snapshot (`REDIS`).
+    RedisRdb,
+}
+
 /// Where an import goes and who it runs as.
 pub struct ImportTo<'a> {
     /// The project's user and its password: the file's content runs as it.
@@ -28,6 +43,9 @@ pub struct ImportTo<'a> {
 
 /// How one kind imports a file into a project's database.
 pub trait Importer: Send + Sync {
+    /// What this kind's tools make of a file of `format`; `None`: they do not take it.
+    fn takes(&self, format: FileFormat) -> Option<ImportInput>;
+
     /// The command (run in the service's container) that reads `input` from stdin into
     /// `to.database`, connected as the project's user. `Err(why)` when this kind's tools cannot
     /// take that input safely.

@@ -20,11 +20,13 @@ pub(crate) mod mysql_family;
 mod postgres;
 mod redis;
 pub(crate) mod redis_family;
+#[cfg(test)]
+mod seam;
 pub mod upgrade;
 mod valkey;
 
 pub use contract::*;
-pub use import::{ImportInput, ImportTo, Importer, SqlLineFilter};
+pub use import::{FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter};
 
 use std::time::Duration;
 

@@ -70,13 +70,19 @@ pub struct AttachmentView {
     pub dedicated: bool,
 }
 
-/// A kind of server: its display name, the user's default version, the versions offered.
+/// A kind of server: its display name, the user's default version, the versions offered, and
+/// what Dockhand can do with it (the drivers' data, so the window never names a kind).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct KindView {
     pub kind: &'static str,
     pub name: &'static str,
     pub version: String,
     pub versions: &'static [&'static str],
+    /// Whether Dockhand restores its backups (Redis-family and MongoDB ones are kept, not
+    /// restored).
+    pub restores: bool,
+    /// Whether Dockhand drops a project's data on it (after a backup).
+    pub drops_data: bool,
 }
 
 /// Everything the tray and the dashboard show, taken at one moment.

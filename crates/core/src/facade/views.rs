@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::snapshot::{AttachmentView, KindView, ProjectView};
 use crate::catalog::Kind;
+use crate::drivers::RestoreStrategy;
 use crate::error::Result;
 use crate::manager::{Manager, ServiceStatus};
 use crate::menu;
@@ -126,6 +127,11 @@ impl Manager {
                 name: k.spec().display_name,
                 version: self.default_version(*k),
                 versions: k.spec().versions,
+                restores: !matches!(
+                    k.driver().restore_strategy(),
+                    RestoreStrategy::Unsupported(_)
+                ),
+                drops_data: k.spec().drops_project_data,
             })
             .collect()
     }

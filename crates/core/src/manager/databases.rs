@@ -166,7 +166,7 @@ impl Manager {
             .into_iter()
             .find(|a| a.db_name == name);
         if let Some(att) = att {
-            if row.kind.as_str() == "mongo" {
+            if !row.kind.spec().drops_project_data {
                 return Err(CoreError::InvalidInput(format!(
                     "dropping a project's data is not supported for {} yet; nothing was deleted",
                     row.kind.spec().display_name

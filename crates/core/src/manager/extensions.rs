@@ -77,10 +77,14 @@ impl Manager {
             .copied()
             .filter(|e| missing.iter().any(|m| m == e.sql_name()))
             .collect();
-        Err(
-            ExtensionError::missing_from_image(&row.name, &row.image, &row.version, &missing)
-                .into(),
+        Err(ExtensionError::missing_from_image(
+            &row.name,
+            row.kind,
+            &row.image,
+            &row.version,
+            &missing,
         )
+        .into())
     }
 
     /// Creates the wanted extensions in the project's database, as the admin; idempotent.

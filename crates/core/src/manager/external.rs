@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::Manager;
 use crate::catalog::Kind;
+use crate::drivers::UrlDatabase;
 use crate::error::{CoreError, Result};
 use crate::probe::{probe_with, ProbeTarget};
 use crate::secrets::Secret;
@@ -54,16 +55,9 @@ pub(super) fn external_secret_key(instance: &str, name: &str) -> String {
     format!("{instance}/external/{name}")
 }
 
-/// The URL schemes each kind's clients take.
+/// The URL schemes each kind's clients take (driver data).
 fn schemes(kind: Kind) -> &'static [&'static str] {
-    match kind {
-        Kind::Postgres => &["postgres", "postgresql"],
-        Kind::Mariadb | Kind::Mysql => &["mysql", "mariadb"],
-        Kind::Redis | Kind::Valkey => &["redis", "rediss", "valkey", "valkeys"],
-        Kind::Mongo => &["mongodb"],
-        // Its clients' connection strings are not URLs (`sqlserver://h:1433;database=…`).
-        Kind::Mssql => &[],
-    }
+    kind.spec().url_schemes
 }
 
 fn parse(kind: Kind, url: &str) -> std::result::Result<Parsed, String> {
@@ -106,12 +100,12 @@ fn parse(kind: Kind, url: &str) -> std::result::Result<Parsed, String> {
     let user = match decode(u.username()) {
         u if !u.is_empty() => u,
         // `redis://:password@host` is the old AUTH form: Redis's default user.
-        _ if matches!(kind, Kind::Redis | Kind::Valkey) => "default".to_string(),
+        _ if kind.spec().url_database == UrlDatabase::Numbered => "default".to_string(),
         _ => return Err("it names no user (USER:PASSWORD@HOST)".into()),
     };
     let path = decode(u.path().trim_start_matches('/'));
-    let database = match kind {
-        Kind::Redis | Kind::Valkey => {
+    let database = match kind.spec().url_database {
+        UrlDatabase::Numbered => {
             if !path.is_empty() && path.parse::<u8>().is_err() {
                 return Err(format!("/{path} is not a Redis database number (0–15)"));
             }

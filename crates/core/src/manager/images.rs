@@ -40,15 +40,15 @@ fn repo_of(reference: &str) -> &str {
     }
 }
 
-/// Which kind an image repository serves: the kind's own image, or an extension image built on
-/// PostgreSQL's (`pgvector/pgvector`, `postgis/postgis`).
+/// Which kind an image repository serves: the kind's own image, or one of its family (an
+/// extension image built on PostgreSQL's: `pgvector/pgvector`, `postgis/postgis`).
 fn kind_of_repo(repo: &str) -> Option<Kind> {
     let name = repo.rsplit('/').next().unwrap_or(repo);
     Kind::ALL.into_iter().find(|k| {
         let own = k.spec().image_repo;
         repo == own
             || repo.ends_with(&format!("/{own}"))
-            || (*k == Kind::Postgres && matches!(name, "pgvector" | "postgis"))
+            || k.driver().image_families().contains(&name)
     })
 }
 

@@ -28,7 +28,7 @@ use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{AttachmentRow, BackupRow, ServiceRow};
 
-pub use super::import_file::FileFormat;
+pub use crate::drivers::FileFormat;
 
 /// How often progress is reported while a file streams in.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -219,7 +219,7 @@ impl Manager {
             .map_err(|e| CoreError::Io(std::io::Error::other(e)))??;
         if f.format == FileFormat::RedisRdb {
             // Whatever the target: no shared server takes a whole-server snapshot.
-            let hint = f.format.fits(crate::catalog::Kind::Redis).unwrap_err();
+            let hint = super::import_file::SNAPSHOT_REFUSED.to_string();
             return Err(ImportError::Snapshot {
                 path: f.path.clone(),
                 hint,

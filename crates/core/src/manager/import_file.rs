@@ -13,27 +13,19 @@ use bytes::Bytes;
 
 use super::import::ImportError;
 use crate::catalog::Kind;
-use crate::drivers::{ImportInput, SqlLineFilter};
+use crate::drivers::{FileFormat, ImportInput, SqlLineFilter};
 
 /// How much of a file (decompressed) is read to tell what it is.
 const HEAD: usize = 8192;
 /// The size of the pieces sent to the tool.
 const CHUNK: usize = 256 * 1024;
 
-/// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileFormat {
-    /// `pg_dump -Fc` (`PGDMP`).
-    PgArchive,
-    /// Plain `pg_dump` output (its header comment).
-    PgSql,
-    /// `mariadb-dump`/`mysqldump` output (its header comment).
-    MysqlSql,
-    /// SQL of unknown origin.
-    Sql,
-    /// A Redis/Valkey snapshot (`REDIS`).
-    RedisRdb,
-}
+/// Why a snapshot is not imported, and what to do with it instead.
+pub(super) const SNAPSHOT_REFUSED: &str =
+    "a Redis snapshot replaces the whole dataset of the server it is loaded into, every \
+     project's keys included, so Dockhand does not load one into a shared server (a project only \
+     has its key prefix). Open it with a Redis of its own: \
+     `docker run --rm -p 6390:6379 -v \"$PWD/dump.rdb:/data/dump.rdb\" redis:7`";
 
 impl FileFormat {
     pub fn describe(self) -> &'static str {
@@ -46,27 +38,24 @@ impl FileFormat {
         }
     }
 
-    /// Whether a server of `kind` can take it; `Err(what to do)` otherwise.
+    /// Whether a server of `kind` can take it (its driver's importer says); `Err(what to do)`
+    /// otherwise.
     pub fn fits(self, kind: Kind) -> std::result::Result<ImportInput, String> {
-        let sql_family = matches!(kind, Kind::Mariadb | Kind::Mysql);
-        match (self, kind) {
-            (FileFormat::PgArchive, Kind::Postgres) => Ok(ImportInput::PgArchive),
-            (FileFormat::PgSql | FileFormat::Sql, Kind::Postgres) => Ok(ImportInput::Sql),
-            (FileFormat::MysqlSql | FileFormat::Sql, _) if sql_family => Ok(ImportInput::Sql),
-            (FileFormat::RedisRdb, _) => Err(
-                "a Redis snapshot replaces the whole dataset of the server it is loaded into, \
-                 every project's keys included, so Dockhand does not load one into a shared \
-                 server (a project only has its key prefix). Open it with a Redis of its own: \
-                 `docker run --rm -p 6390:6379 -v \"$PWD/dump.rdb:/data/dump.rdb\" redis:7`"
-                    .into(),
-            ),
-            (FileFormat::PgArchive | FileFormat::PgSql, _) => Err(
+        if self == FileFormat::RedisRdb {
+            return Err(SNAPSHOT_REFUSED.into());
+        }
+        if let Some(input) = kind.driver().importer().and_then(|i| i.takes(self)) {
+            return Ok(input);
+        }
+        match self {
+            FileFormat::RedisRdb => Err(SNAPSHOT_REFUSED.into()),
+            FileFormat::PgArchive | FileFormat::PgSql => Err(
                 "import it into a PostgreSQL database (`dockhand import <postgres-service>/<database> FILE`)".into(),
             ),
-            (FileFormat::MysqlSql, _) => Err(
+            FileFormat::MysqlSql => Err(
                 "import it into a MariaDB or MySQL database (`dockhand import <mariadb-service>/<database> FILE`)".into(),
             ),
-            (FileFormat::Sql, _) => Err(format!(
+            FileFormat::Sql => Err(format!(
                 "{} has no SQL databases; import it into a PostgreSQL or MariaDB one",
                 kind.spec().display_name
             )),

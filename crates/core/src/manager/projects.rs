@@ -822,7 +822,10 @@ impl Manager {
         let atts = self.store.attachments(Some(&project.name), None)?;
         let mut backups = Vec::new();
         if drop_data {
-            if let Some(a) = atts.iter().find(|a| a.kind.as_str() == "mongo") {
+            if let Some(a) = atts
+                .iter()
+                .find(|a| Kind::parse(&a.kind).is_ok_and(|k| !k.spec().drops_project_data))
+            {
                 return Err(CoreError::InvalidInput(format!(
                     "dropping a project's data is not supported for {} yet (service '{}'); nothing was deleted — \
                      remove the project without --drop-data to keep its data",

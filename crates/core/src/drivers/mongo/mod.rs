@@ -16,7 +16,7 @@ use super::{
 use crate::drivers::Connection;
 use crate::drivers::Grant;
 use crate::drivers::{
-    admin_password_file, ContainerSetup, KindSpec, RunOptions, ADMIN_PASSWORD_FILE,
+    admin_password_file, ContainerSetup, KindSpec, RunOptions, UrlDatabase, ADMIN_PASSWORD_FILE,
 };
 use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
@@ -36,6 +36,9 @@ const SPEC: KindSpec = KindSpec {
     data_path: "/data/db",
     admin_user: "root",
     url_scheme: "mongodb",
+    url_schemes: &["mongodb"],
+    url_database: UrlDatabase::Named,
+    drops_project_data: false,
     ready_deadline: Duration::from_secs(90),
     stop_timeout: Duration::from_secs(30),
     server_uid: 999,

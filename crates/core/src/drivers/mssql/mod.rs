@@ -4,7 +4,7 @@
 //! Debian packages, so this driver is tested against the image's documented contract — unit
 //! tests on every statement, script and connection string, probes against stand-in servers, and
 //! an end-to-end test that `dockhand up mssql` fails cleanly without the image
-//! (crates/cli/tests/sqlserver.rs). It has never run against a real SQL Server here.
+//! (crates/cli/tests/it/sqlserver.rs). It has never run against a real SQL Server here.
 //!
 //! The contract: `ACCEPT_EULA=Y`, `MSSQL_SA_PASSWORD` (8+ characters from 3 of 4 classes, or
 //! the server does not start), `MSSQL_PID=Developer`; port 1433; data in `/var/opt/mssql`; the
@@ -29,7 +29,8 @@ use super::{
     ToolCommand, UrlVariable,
 };
 use crate::drivers::{
-    Connection, ContainerSetup, Grant, KindSpec, ProbeError, ProbeTarget, ADMIN_PASSWORD_FILE,
+    Connection, ContainerSetup, Grant, KindSpec, ProbeError, ProbeTarget, UrlDatabase,
+    ADMIN_PASSWORD_FILE,
 };
 use crate::engine::{ContainerFile, Engine};
 use crate::error::Result;
@@ -50,6 +51,10 @@ const SPEC: KindSpec = KindSpec {
     data_path: "/var/opt/mssql",
     admin_user: "sa",
     url_scheme: "sqlserver",
+    // Its clients' connection strings are not URLs (`sqlserver://h:1433;database=…`).
+    url_schemes: &[],
+    url_database: UrlDatabase::Named,
+    drops_project_data: true,
     // A first start creates and upgrades the system databases: a minute or more.
     ready_deadline: Duration::from_secs(180),
     stop_timeout: Duration::from_secs(30),

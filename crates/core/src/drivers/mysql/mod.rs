@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::mysql_family::MysqlFamily;
 use super::Kind;
-use crate::drivers::{admin_password_file, ContainerSetup, KindSpec, ADMIN_PASSWORD_FILE};
+use crate::drivers::{
+    admin_password_file, ContainerSetup, KindSpec, UrlDatabase, ADMIN_PASSWORD_FILE,
+};
 
 pub(super) static MYSQL: MysqlFamily = MysqlFamily {
     kind: Kind::Mysql,
@@ -33,6 +35,9 @@ const SPEC: KindSpec = KindSpec {
     data_path: "/var/lib/mysql",
     admin_user: "root",
     url_scheme: "mysql",
+    url_schemes: &["mysql", "mariadb"],
+    url_database: UrlDatabase::Named,
+    drops_project_data: true,
     ready_deadline: Duration::from_secs(150),
     stop_timeout: Duration::from_secs(30),
     server_uid: 999,

@@ -8,10 +8,19 @@
 use std::borrow::Cow;
 
 use super::MysqlFamily;
-use crate::drivers::{tool, ImportInput, ImportTo, Importer, Kind, SqlLineFilter, ToolCommand};
+use crate::drivers::{
+    tool, FileFormat, ImportInput, ImportTo, Importer, Kind, SqlLineFilter, ToolCommand,
+};
 use crate::ident::my_literal;
 
 impl Importer for MysqlFamily {
+    fn takes(&self, format: FileFormat) -> Option<ImportInput> {
+        match format {
+            FileFormat::MysqlSql | FileFormat::Sql => Some(ImportInput::Sql),
+            FileFormat::PgArchive | FileFormat::PgSql | FileFormat::RedisRdb => None,
+        }
+    }
+
     fn command(
         &self,
         input: ImportInput,

@@ -11,11 +11,21 @@
 use std::borrow::Cow;
 
 use super::SPEC;
-use crate::drivers::{tool, ImportInput, ImportTo, Importer, SqlLineFilter, ToolCommand};
+use crate::drivers::{
+    tool, FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter, ToolCommand,
+};
 
 pub(super) struct Import;
 
 impl Importer for Import {
+    fn takes(&self, format: FileFormat) -> Option<ImportInput> {
+        match format {
+            FileFormat::PgArchive => Some(ImportInput::PgArchive),
+            FileFormat::PgSql | FileFormat::Sql => Some(ImportInput::Sql),
+            FileFormat::MysqlSql | FileFormat::RedisRdb => None,
+        }
+    }
+
     fn command(
         &self,
         input: ImportInput,

@@ -23,7 +23,7 @@ use crate::drivers::Connection;
 use crate::drivers::DatabaseOwner;
 use crate::drivers::Grant;
 use crate::drivers::{
-    admin_password_file, ContainerSetup, KindSpec, RunOptions, ADMIN_PASSWORD_FILE,
+    admin_password_file, ContainerSetup, KindSpec, RunOptions, UrlDatabase, ADMIN_PASSWORD_FILE,
 };
 use crate::drivers::{ProbeError, ProbeTarget};
 use crate::engine::Engine;
@@ -44,6 +44,9 @@ const SPEC: KindSpec = KindSpec {
     data_path: "/var/lib/postgresql/data",
     admin_user: "postgres",
     url_scheme: "postgres",
+    url_schemes: &["postgres", "postgresql"],
+    url_database: UrlDatabase::Named,
+    drops_project_data: true,
     ready_deadline: Duration::from_secs(90),
     stop_timeout: Duration::from_secs(20),
     server_uid: 999,

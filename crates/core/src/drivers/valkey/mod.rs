@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::redis_family::RedisFamily;
-use super::{Kind, KindSpec};
+use super::{Kind, KindSpec, UrlDatabase};
 
 pub(super) static VALKEY: RedisFamily = RedisFamily {
     kind: Kind::Valkey,
@@ -28,6 +28,9 @@ const SPEC: KindSpec = KindSpec {
     data_path: "/data",
     admin_user: "default",
     url_scheme: "redis",
+    url_schemes: &["redis", "rediss", "valkey", "valkeys"],
+    url_database: UrlDatabase::Numbered,
+    drops_project_data: true,
     ready_deadline: Duration::from_secs(30),
     stop_timeout: Duration::from_secs(15),
     server_uid: 999,

@@ -865,6 +865,7 @@ async function loadSettings() {
   try {
     const s = await invoke("settings");
     $("#quit-behaviour").value = s.quit;
+    if (document.activeElement !== $("#connection-limit")) $("#connection-limit").value = s.connection_limit;
     $("#backup-schedule").value = s.backup.schedule;
     $("#backup-keep").value = s.backup.keep;
     $("#backup-age").value = s.backup.max_age_days || 0;
@@ -961,6 +962,10 @@ $("#autostart").onchange = async (ev) => {
   try { await invoke("set_autostart", { enabled: ev.target.checked }); } catch (e) { toast(message(e)); }
 };
 $("#grace-save").onclick = () => act($("#grace-save"), "Saving…", () => invoke("set_grace_period", { secs: Number($("#grace").value) || 0 }));
+$("#connection-limit-save").onclick = () => act($("#connection-limit-save"), "Saving…", async () => {
+  await invoke("set_setting", { name: "connection-limit", value: String(Number($("#connection-limit").value) || 0) });
+  toast("Connection limit saved");
+});
 
 // ---- what the app pushes ----
 await listen("snapshot", (e) => render(e.payload));

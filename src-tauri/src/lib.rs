@@ -92,6 +92,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::backups::restore_backup,
             commands::backups::reveal_backups,
             commands::settings::settings,
+            commands::settings::set_setting,
             commands::settings::set_backup_setting,
             commands::settings::set_notify,
             commands::settings::set_restart_on_failure,

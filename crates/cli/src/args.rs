@@ -1,6 +1,7 @@
 //! The command line, as clap sees it.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use dockhand_core::facade::SETTINGS;
 
 /// `dockhand --version`: the release and the commit it was built from (set by build.rs).
 pub const VERSION: &str = concat!(
@@ -411,13 +412,7 @@ pub enum ImagesCommand {
 pub enum ConfigCommand {
     /// Show all settings.
     Show,
-    /// Change a setting: grace-period (how long an unused service keeps running, e.g. 0, 300, 5m),
-    /// connection-limit (connections one project's user may hold on a shared server, default 50),
-    /// backup-keep (backups kept per database, 0 = all), backup-max-age-days (0 = off),
-    /// backup-schedule (off, hourly, daily, weekly; run by the tray app), backup-dir (a folder),
-    /// restart-on-failure.<service> (on/off), default-version.<kind> (e.g. 16),
-    /// notify.<started|failed|recovered|backup|engine> (on/off), quit (ask, keep, stop: what the
-    /// tray app's Quit does to services).
+    /// Change a setting (the list below; `dockhand config show` prints each with its value).
     Set { key: String, value: String },
 }
 
@@ -431,4 +426,52 @@ pub enum InternalCommand {
     },
     /// Prints the man page (roff) made from this command line; the packages install it as dockhand.1.
     Man,
+}
+
+/// The command line with what clap's derive cannot hold: the settings `config set` takes, listed
+/// from the core's table (so the help, the man page and the completions name every setting).
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("config", |c| {
+        c.mut_subcommand("set", |s| s.after_help(settings_help()))
+    })
+}
+
+fn settings_help() -> String {
+    let mut out = String::from("Settings:\n");
+    for def in SETTINGS {
+        out.push_str(&format!(
+            "  {}\n      {}; takes {}",
+            def.pattern(),
+            def.doc,
+            def.takes
+        ));
+        if !def.aliases.is_empty() {
+            out.push_str(&format!(" (also: {})", def.aliases.join(", ")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `config set --help` (and so the man page) names every setting of the core's table.
+    #[test]
+    fn config_set_help_lists_every_setting() {
+        let mut cmd = command();
+        let set = cmd
+            .find_subcommand_mut("config")
+            .and_then(|c| c.find_subcommand_mut("set"))
+            .unwrap();
+        let help = set.render_long_help().to_string();
+        for def in SETTINGS {
+            assert!(
+                help.contains(&def.pattern()),
+                "{} missing:\n{help}",
+                def.name
+            );
+        }
+    }
 }

@@ -4,22 +4,21 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::CommandFactory;
 use clap_complete::Shell;
 
-use crate::args::Cli;
+use crate::args::command;
 
 /// `dockhand completions <shell>`: the completion script on stdout.
 pub fn print_completions(shell: Shell) -> ExitCode {
     let mut out = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "dockhand", &mut out);
+    clap_complete::generate(shell, &mut command(), "dockhand", &mut out);
     write_stdout(&out, "completion script")
 }
 
 /// `dockhand internal man`: the man page (roff) on stdout.
 pub fn print_man_page() -> ExitCode {
     let mut out = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(Cli::command()).render(&mut out) {
+    if let Err(e) = clap_mangen::Man::new(command()).render(&mut out) {
         eprintln!("error: could not render the man page: {e}");
         return ExitCode::FAILURE;
     }
@@ -44,7 +43,7 @@ mod tests {
     #[test]
     fn bash_completion_offers_the_subcommands_and_up_flags() {
         let mut out = Vec::new();
-        clap_complete::generate(Shell::Bash, &mut Cli::command(), "dockhand", &mut out);
+        clap_complete::generate(Shell::Bash, &mut command(), "dockhand", &mut out);
         let script = String::from_utf8(out).unwrap();
         assert!(script.contains("-F _dockhand"), "{script}");
         assert!(
@@ -57,9 +56,7 @@ mod tests {
     #[test]
     fn man_page_names_the_commands_but_not_the_internal_ones() {
         let mut out = Vec::new();
-        clap_mangen::Man::new(Cli::command())
-            .render(&mut out)
-            .unwrap();
+        clap_mangen::Man::new(command()).render(&mut out).unwrap();
         let page = String::from_utf8(out).unwrap();
         assert!(page.starts_with(".ie"), "not roff: {page}");
         assert!(

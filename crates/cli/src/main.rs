@@ -19,7 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::FromArgMatches;
 use dockhand_core::actions::refusal;
 use dockhand_core::facade::SettingKey;
 use dockhand_core::manager::ProgressFn;
@@ -54,7 +54,10 @@ fn quiet_on_closed_stdout() {
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
-    let cli = Cli::parse();
+    let cli = match Cli::from_arg_matches(&args::command().get_matches()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     // These print what the packages install; they need neither Docker nor the state database.
     match &cli.command {
         Command::Completions { shell } => return install_files::print_completions(*shell),
@@ -132,39 +135,31 @@ async fn run(cli: Cli) -> Result<()> {
         } => projects::env(&m, project, &audience, write, cli.json),
         Command::Url { name, service } => projects::url(&m, &name, service.as_deref(), cli.json),
         Command::Config(ConfigCommand::Show) => {
-            let s = m.settings()?;
-            let b = &s.backup;
+            let values = m.setting_values()?;
             if cli.json {
+                let s = m.settings()?;
                 println!(
                     "{}",
-                    serde_json::json!({"grace_period_secs": s.grace_period_secs, "connection_limit": s.connection_limit, "home": m.home().root(), "backup": b})
+                    serde_json::json!({"grace_period_secs": s.grace_period_secs, "connection_limit": s.connection_limit, "home": m.home().root(), "backup": s.backup, "settings": values})
                 );
             } else {
-                for k in &s.default_versions {
-                    println!("default-version.{:<8} = {}", k.kind, k.version);
+                let width = values
+                    .iter()
+                    .map(|v| v.name.len() + v.value.len() + 3)
+                    .max()
+                    .unwrap_or(0);
+                let mut last_doc = "";
+                for v in &values {
+                    let line = format!("{} = {}", v.name, v.value);
+                    // A family's rows share one doc: said once, on its first row.
+                    if v.doc == last_doc {
+                        println!("{line}");
+                    } else {
+                        println!("{line:<width$}   # {}", v.doc);
+                    }
+                    last_doc = v.doc;
                 }
-                println!(
-                    "backup-keep         = {}   (backups kept per database; 0 keeps all)",
-                    b.keep
-                );
-                println!(
-                    "backup-max-age-days = {}",
-                    b.max_age_days.map_or("off".to_string(), |d| d.to_string())
-                );
-                println!(
-                    "backup-schedule     = {}   (run by the tray app)",
-                    b.schedule.as_str()
-                );
-                println!("backup-dir          = {}", b.dir.display());
-                println!(
-                    "grace-period = {} s   (how long an unused service keeps running)",
-                    s.grace_period_secs
-                );
-                println!(
-                    "connection-limit = {}   (connections one project may hold on a shared server)",
-                    s.connection_limit
-                );
-                println!("home         = {}", m.home().root().display());
+                println!("home = {}", m.home().root().display());
             }
             Ok(())
         }

@@ -11,6 +11,19 @@ pub async fn settings(state: State<'_, AppState>) -> Res<Settings> {
     Ok(state.manager().await?.settings()?)
 }
 
+/// Any setting by its name (the core's settings table), as `dockhand config set` does.
+#[tauri::command]
+pub async fn set_setting<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    value: String,
+) -> Res<()> {
+    state.manager().await?.set_setting(&name, &value)?;
+    crate::refresh(&app).await;
+    Ok(())
+}
+
 #[tauri::command]
 pub async fn set_grace_period<R: Runtime>(
     app: AppHandle<R>,
@@ -74,4 +87,27 @@ pub async fn set_default_version(
 pub async fn set_quit_behaviour(state: State<'_, AppState>, behaviour: String) -> Res<()> {
     state.manager().await?.set_setting("quit", &behaviour)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use dockhand_core::facade::SETTINGS;
+
+    /// Every setting of the core's table has its control in the window (marked with its name),
+    /// so none is reachable from the CLI only.
+    #[test]
+    fn every_setting_has_a_control_in_the_window() {
+        let page =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../ui/index.html"))
+                .unwrap();
+        let missing: Vec<&str> = SETTINGS
+            .iter()
+            .map(|d| d.name)
+            .filter(|name| !page.contains(&format!("data-setting=\"{name}\"")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "settings without a control in ui/index.html: {missing:?}"
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub use inspect::Inspection;
 pub use port_check::PortCheck;
 pub use quit::HolderKind;
 pub use settings::{
-    parse_duration, QuitBehaviour, SettingKey, Settings, NOTIFICATION_KINDS, SETTING_NAMES,
+    parse_duration, setting_names, QuitBehaviour, SettingDef, SettingKey, SettingScope,
+    SettingValue, Settings, NOTIFICATION_KINDS, SETTINGS,
 };
 pub use snapshot::{AttachmentView, HealthView, KindView, ProjectView, ServiceView, Snapshot};

@@ -79,7 +79,136 @@ pub enum SettingKey {
     Quit,
 }
 
-pub const SETTING_NAMES: &str = "grace-period, connection-limit, backup-keep, backup-max-age-days, backup-schedule, backup-dir, restart-on-failure.<service>, default-version.<kind>, notify.<kind>, quit";
+/// How a setting's name is completed: alone, or once per kind, service or notification kind
+/// (`default-version.<kind>`, `restart-on-failure.<service>`, `notify.<kind>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SettingScope {
+    One,
+    PerKind,
+    PerService,
+    PerNotification,
+}
+
+/// One setting: its canonical name (a family's without its suffix), the older names still
+/// accepted, what value it takes and what it does. The CLI's `config set` help, `config show
+/// [--json]` and the window's settings all come from [`SETTINGS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SettingDef {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub scope: SettingScope,
+    pub takes: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every setting. Adding one: a row here, its [`SettingKey`] variant (the match in
+/// `SettingKey::parse` and `name`), its value in `Manager::setting_value` and its change in
+/// `Manager::set_setting`; the window's control carries `data-setting="<name>"`.
+pub const SETTINGS: &[SettingDef] = &[
+    SettingDef {
+        name: "grace-period",
+        aliases: &["grace-period-secs"],
+        scope: SettingScope::One,
+        takes: "seconds, or a duration: 0, 90, 90s, 5m, 1h",
+        doc: "how long an unused service keeps running after its last project leaves",
+    },
+    SettingDef {
+        name: "connection-limit",
+        aliases: &["project-connection-limit"],
+        scope: SettingScope::One,
+        takes: "a whole number (default 50)",
+        doc: "connections one project's user may hold on a shared server (applied at its next attach or start)",
+    },
+    SettingDef {
+        name: "backup-keep",
+        aliases: &["keep"],
+        scope: SettingScope::One,
+        takes: "a number of backups (0 keeps all)",
+        doc: "backups kept per database",
+    },
+    SettingDef {
+        name: "backup-max-age-days",
+        aliases: &["max-age-days"],
+        scope: SettingScope::One,
+        takes: "a number of days (0: never)",
+        doc: "backups older than this are removed; the newest of each database always stays",
+    },
+    SettingDef {
+        name: "backup-schedule",
+        aliases: &["schedule"],
+        scope: SettingScope::One,
+        takes: "off, hourly, daily or weekly",
+        doc: "automatic backups (run by the tray app or `dockhand supervise`)",
+    },
+    SettingDef {
+        name: "backup-dir",
+        aliases: &["dir"],
+        scope: SettingScope::One,
+        takes: "an absolute folder path",
+        doc: "where backups are written",
+    },
+    SettingDef {
+        name: "restart-on-failure",
+        aliases: &[],
+        scope: SettingScope::PerService,
+        takes: "on or off",
+        doc: "whether the supervisor restarts the service when it fails",
+    },
+    SettingDef {
+        name: "default-version",
+        aliases: &[],
+        scope: SettingScope::PerKind,
+        takes: "a version the kind offers (e.g. 16)",
+        doc: "what `dockhand up <kind>` and projects without a version get",
+    },
+    SettingDef {
+        name: "notify",
+        aliases: &[],
+        scope: SettingScope::PerNotification,
+        takes: "on or off",
+        doc: "desktop notifications of this kind (started, failed, recovered, backup, engine)",
+    },
+    SettingDef {
+        name: "quit",
+        aliases: &["quit-behaviour", "quit-stops-services"],
+        scope: SettingScope::One,
+        takes: "ask, keep or stop",
+        doc: "what the tray app's Quit does to the services",
+    },
+];
+
+impl SettingDef {
+    /// Its name as written, with the family's placeholder (`default-version.<kind>`).
+    pub fn pattern(&self) -> String {
+        match self.scope {
+            SettingScope::One => self.name.to_string(),
+            SettingScope::PerKind => format!("{}.<kind>", self.name),
+            SettingScope::PerService => format!("{}.<service>", self.name),
+            SettingScope::PerNotification => {
+                format!("{}.<{}>", self.name, NOTIFICATION_KINDS.join("|"))
+            }
+        }
+    }
+}
+
+/// Every setting's name as written, for messages and help.
+pub fn setting_names() -> String {
+    SETTINGS
+        .iter()
+        .map(SettingDef::pattern)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One setting's current value, as `config set` takes it back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SettingValue {
+    pub name: String,
+    pub value: String,
+    pub takes: &'static str,
+    pub doc: &'static str,
+}
 
 impl SettingKey {
     /// The key a name means: its canonical name, or an older one still accepted (`keep`,
@@ -89,30 +218,45 @@ impl SettingKey {
             Some((h, t)) => (h.replace('_', "-"), Some(t)),
             None => (name.replace('_', "-"), None),
         };
-        let key = match (head.as_str(), tail) {
-            ("grace-period" | "grace-period-secs", None) => SettingKey::GracePeriod,
-            ("connection-limit" | "project-connection-limit", None) => SettingKey::ConnectionLimit,
-            ("backup-keep" | "keep", None) => SettingKey::BackupKeep,
-            ("backup-max-age-days" | "max-age-days", None) => SettingKey::BackupMaxAgeDays,
-            ("backup-schedule" | "schedule", None) => SettingKey::BackupSchedule,
-            ("backup-dir" | "dir", None) => SettingKey::BackupDir,
-            ("quit" | "quit-behaviour" | "quit-stops-services", None) => SettingKey::Quit,
-            ("default-version", Some(k)) => SettingKey::DefaultVersion(Kind::parse(k)?),
-            ("restart-on-failure", Some(s)) if !s.is_empty() => {
+        let unknown = || {
+            CoreError::InvalidInput(format!(
+                "unknown setting {name:?}; settings: {}",
+                setting_names()
+            ))
+        };
+        let def = SETTINGS
+            .iter()
+            .find(|d| d.name == head || d.aliases.contains(&head.as_str()))
+            .ok_or_else(unknown)?;
+        let key = match (def.scope, tail) {
+            (SettingScope::One, None) => match def.name {
+                "grace-period" => SettingKey::GracePeriod,
+                "connection-limit" => SettingKey::ConnectionLimit,
+                "backup-keep" => SettingKey::BackupKeep,
+                "backup-max-age-days" => SettingKey::BackupMaxAgeDays,
+                "backup-schedule" => SettingKey::BackupSchedule,
+                "backup-dir" => SettingKey::BackupDir,
+                "quit" => SettingKey::Quit,
+                _ => return Err(unknown()),
+            },
+            (SettingScope::PerKind, Some(k)) => SettingKey::DefaultVersion(Kind::parse(k)?),
+            (SettingScope::PerService, Some(s)) if !s.is_empty() => {
                 SettingKey::RestartOnFailure(s.to_string())
             }
-            ("notify", Some(k)) if NOTIFICATION_KINDS.contains(&k) => {
+            (SettingScope::PerNotification, Some(k)) if NOTIFICATION_KINDS.contains(&k) => {
                 SettingKey::Notify(k.to_string())
             }
-            ("notify", Some(k)) => {
+            (SettingScope::PerNotification, Some(k)) => {
                 return Err(CoreError::InvalidInput(format!(
                     "unknown notification kind '{k}'; choose one of {}",
                     NOTIFICATION_KINDS.join(", ")
                 )))
             }
-            _ => {
+            (SettingScope::One, Some(_)) => return Err(unknown()),
+            (_, _) => {
                 return Err(CoreError::InvalidInput(format!(
-                    "unknown setting {name:?}; settings: {SETTING_NAMES}"
+                    "{name:?} names a family of settings; write {}",
+                    def.pattern()
                 )))
             }
         };
@@ -187,6 +331,64 @@ impl Manager {
                     (r.name, on)
                 })
                 .collect(),
+        })
+    }
+
+    /// Every setting with its current value, one row per kind, service and notification kind
+    /// for the families, in the table's order.
+    pub fn setting_values(&self) -> Result<Vec<SettingValue>> {
+        let services: Vec<String> = self
+            .store()
+            .services()?
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        let mut out = Vec::new();
+        for def in SETTINGS {
+            let names: Vec<String> = match def.scope {
+                SettingScope::One => vec![def.name.to_string()],
+                SettingScope::PerKind => Kind::ALL
+                    .iter()
+                    .map(|k| format!("{}.{k}", def.name))
+                    .collect(),
+                SettingScope::PerService => services
+                    .iter()
+                    .map(|s| format!("{}.{s}", def.name))
+                    .collect(),
+                SettingScope::PerNotification => NOTIFICATION_KINDS
+                    .iter()
+                    .map(|k| format!("{}.{k}", def.name))
+                    .collect(),
+            };
+            for name in names {
+                let value = self.setting_value(&SettingKey::parse(&name)?)?;
+                out.push(SettingValue {
+                    name,
+                    value,
+                    takes: def.takes,
+                    doc: def.doc,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// One setting's current value, written as `set_setting` takes it.
+    pub fn setting_value(&self, key: &SettingKey) -> Result<String> {
+        let on_off = |on: bool| if on { "on" } else { "off" }.to_string();
+        Ok(match key {
+            SettingKey::GracePeriod => self.grace_period()?.as_secs().to_string(),
+            SettingKey::ConnectionLimit => self.connection_limit()?.to_string(),
+            SettingKey::BackupKeep => self.backup_policy()?.keep.to_string(),
+            SettingKey::BackupMaxAgeDays => {
+                self.backup_policy()?.max_age_days.unwrap_or(0).to_string()
+            }
+            SettingKey::BackupSchedule => self.backup_policy()?.schedule.as_str().to_string(),
+            SettingKey::BackupDir => self.backup_policy()?.dir.display().to_string(),
+            SettingKey::DefaultVersion(kind) => self.default_version(*kind),
+            SettingKey::RestartOnFailure(service) => on_off(self.restart_on_failure(service)),
+            SettingKey::Notify(kind) => on_off(self.notification_enabled(kind)),
+            SettingKey::Quit => self.quit_behaviour()?.as_str().to_string(),
         })
     }
 
@@ -280,6 +482,52 @@ mod tests {
         );
         let e = SettingKey::parse("colour").unwrap_err().to_string();
         assert!(e.contains("backup-keep"), "{e}");
+        let e = SettingKey::parse("default-version")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("default-version.<kind>"), "{e}");
+    }
+
+    /// Every row of the table: its name and each alias parse to one key whose canonical name is
+    /// the row's, and the value `settings_values` shows is one `set_setting` takes back unchanged.
+    #[test]
+    fn every_setting_in_the_table_parses_shows_and_takes_its_value_back() {
+        let (m, _t) = manager();
+        let shown = m.setting_values().unwrap();
+        for def in SETTINGS {
+            let suffix = match def.scope {
+                SettingScope::One => String::new(),
+                SettingScope::PerKind => format!(".{}", Kind::ALL[0]),
+                SettingScope::PerService => ".some-service".to_string(),
+                SettingScope::PerNotification => format!(".{}", NOTIFICATION_KINDS[0]),
+            };
+            let canonical = format!("{}{suffix}", def.name);
+            for name in std::iter::once(&def.name).chain(def.aliases) {
+                let key = SettingKey::parse(&format!("{name}{suffix}")).unwrap();
+                assert_eq!(key.name(), canonical, "{name}");
+            }
+            if def.scope == SettingScope::PerService {
+                continue; // no service in this home: nothing shown
+            }
+            let v = shown
+                .iter()
+                .find(|v| v.name == canonical)
+                .unwrap_or_else(|| panic!("{canonical} is not shown"));
+            assert_eq!((v.takes, v.doc), (def.takes, def.doc));
+            m.set_setting(&v.name, &v.value)
+                .unwrap_or_else(|e| panic!("{} = {}: {e}", v.name, v.value));
+            let again = m.setting_values().unwrap();
+            assert!(
+                again.contains(v),
+                "{} changed by setting its own value",
+                v.name
+            );
+        }
+        assert_eq!(
+            shown.len(),
+            SETTINGS.len() - 3 + Kind::ALL.len() + NOTIFICATION_KINDS.len(),
+            "one row per setting, per kind and per notification kind"
+        );
     }
 
     #[test]

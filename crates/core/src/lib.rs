@@ -9,25 +9,28 @@ pub mod engine;
 pub mod env;
 pub mod error;
 pub mod facade;
-pub mod home;
+pub(crate) mod home;
 pub mod ident;
-pub mod leases;
+pub(crate) mod leases;
 pub mod logging;
 pub mod manager;
 pub mod menu;
 pub mod modes;
 pub mod names;
 pub mod platform;
-pub mod ports;
+pub(crate) mod ports;
 pub mod probe;
 pub mod project_config;
-pub mod provision;
-pub mod readiness;
+pub(crate) mod provision;
+pub(crate) mod readiness;
 pub mod secrets;
-pub mod state;
+pub(crate) mod state;
 pub mod store;
 pub mod supervisor;
-pub mod url;
+pub(crate) mod url;
+
+#[cfg(test)]
+mod rooms;
 
 pub use actions::{actions_for, Action, Actions};
 pub use catalog::{Kind, ServiceSpec};

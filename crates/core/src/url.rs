@@ -1,7 +1,6 @@
 //! Connection URLs, with user and password percent-encoded so any character survives.
 
 use crate::catalog::Kind;
-pub use crate::drivers::encode_userinfo;
 
 /// The admin URL of a service, as clients of each kind expect it.
 pub fn admin_url(kind: Kind, host: &str, port: u16, password: &str) -> String {

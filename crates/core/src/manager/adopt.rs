@@ -281,7 +281,7 @@ impl Manager {
         // leaving them pointing at a service that is gone (whose `up` would make a new one).
         let mut detached = Vec::new();
         for a in self.store.attachments(None, Some(&row.name))? {
-            self.secrets.delete(&super::projects::project_secret_key(
+            self.secrets.delete(&super::naming::project_secret_key(
                 &self.instance,
                 &a.project,
                 &row.name,

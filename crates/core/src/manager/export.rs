@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::backups::{tool_error, DUMP_LIMIT};
+use super::exec::{tool_error, DUMP_LIMIT};
+use super::tasks::{bytes, Task, TaskSummary};
 use super::{container_of, Manager, TaskKind};
 use crate::backup::validate_database_name;
 use crate::engine::{LogChunk, OutputStream};
@@ -367,4 +368,33 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
         o.mode(0o600);
     }
     o.open(path)
+}
+
+/// How an export is worded in its task record.
+impl Task<'_> {
+    pub(crate) fn export_feed<'a>(
+        &'a self,
+        inner: &'a ExportProgressFn<'_>,
+    ) -> impl Fn(ExportProgress) + Send + Sync + 'a {
+        move |p: ExportProgress| {
+            self.progress(bytes(
+                p.bytes,
+                None,
+                format!("exporting {}/{}", p.service, p.database),
+            ));
+            inner(p)
+        }
+    }
+}
+
+impl TaskSummary for Exported {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "'{}' on '{}' exported ({} bytes) to {}",
+            self.database,
+            self.service,
+            self.file_bytes,
+            self.path.as_deref().unwrap_or("stdout")
+        ))
+    }
 }

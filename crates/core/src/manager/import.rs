@@ -11,137 +11,32 @@
 //! that refuses client-side commands (see `drivers/*/import.rs`), so it can only do what the
 //! project itself could.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::backups::{tool_error, DUMP_LIMIT};
-use super::import_file::{inspect, FeedStream, Gate, ImportFile};
-use super::projects::project_secret_key;
+use super::exec::{tool_error, DUMP_LIMIT};
+use super::import_file::{
+    inspect, FeedStream, Gate, ImportFeed, ImportFile, ImportPhase, ImportProgress,
+    ImportProgressFn,
+};
+use super::naming::project_secret_key;
 use super::restore::{Feed, Replacing};
+use super::tasks::{bytes, Task, TaskSummary};
 use super::{container_of, Manager, TaskKind};
 use crate::backup::{validate_database_name, BackupProgress};
-use crate::drivers::{DatabaseOwner, ImportInput, ImportTo, Importer};
+use crate::drivers::{DatabaseOwner, ImportInput};
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
 use crate::store::{AttachmentRow, BackupRow, ServiceRow};
 
 pub use crate::drivers::FileFormat;
+pub use crate::error::ImportError;
 
 /// How often progress is reported while a file streams in.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
-
-/// Why an import did not happen (the target is as it was in every case).
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error("cannot read {}: {source}", .path.display())]
-    Unreadable {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-
-    #[error("{} is {what}, not a file; name the dump file itself", .path.display())]
-    NotAFile { path: PathBuf, what: &'static str },
-
-    #[error("{} is empty: there is nothing to import (was the dump cut short, or written to another file?)", .path.display())]
-    Empty { path: PathBuf },
-
-    #[error("{} is not a complete gzip file ({detail}): it was probably cut short while it was copied or written; copy or dump it again. Nothing was imported", .path.display())]
-    BadGzip { path: PathBuf, detail: String },
-
-    #[error("{} is {what}", .path.display())]
-    NotADump { path: PathBuf, what: String },
-
-    #[error("{} is {file_is}, which cannot go into {kind} '{service}': {hint}. Nothing was imported", .path.display())]
-    WrongKind {
-        path: PathBuf,
-        file_is: String,
-        kind: String,
-        service: String,
-        hint: String,
-    },
-
-    #[error("{} is a Redis snapshot (RDB), which Dockhand does not import: {hint}", .path.display())]
-    Snapshot { path: PathBuf, hint: String },
-
-    #[error("database '{database}' on '{service}' already holds {objects} table(s), view(s) or routine(s); nothing was changed. Replace its whole content with --replace (a backup of it is taken first), or import into another project")]
-    HasData {
-        service: String,
-        database: String,
-        objects: i64,
-    },
-
-    #[error("no project named '{0}'; name a project (`dockhand projects` lists them) or a service's database as <service>/<database>")]
-    UnknownTarget(String),
-
-    #[error("'{database}' on '{service}' is no project's database: an import runs as the project's own user, so that the file cannot reach anything else. Import into a project's database (`dockhand db list {service}` shows who owns each), or create one with `dockhand db create {service} <name>`")]
-    NotAProjectDatabase { service: String, database: String },
-
-    #[error("project '{project}' has no database {detail}; attach one first (`dockhand attach {project} postgres`)")]
-    NoDatabase { project: String, detail: String },
-
-    #[error("project '{project}' has databases on {services}; name one: `dockhand import <service>/{database} FILE`")]
-    AmbiguousProject {
-        project: String,
-        services: String,
-        database: String,
-    },
-
-    #[error("{0}")]
-    Unsupported(String),
-
-    #[error("the import into '{database}' on '{service}' failed: {why}. Nothing was imported{}", .safety.as_ref().map(|s| format!("; the database is as it was (backup {s} holds it too)")).unwrap_or_default())]
-    Rejected {
-        service: String,
-        database: String,
-        why: String,
-        safety: Option<i64>,
-    },
-}
-
-impl ImportError {
-    pub fn code(&self) -> &'static str {
-        match self {
-            ImportError::Unreadable { .. } | ImportError::NotAFile { .. } => "import_unreadable",
-            ImportError::Empty { .. } => "import_empty",
-            ImportError::BadGzip { .. } => "import_bad_gzip",
-            ImportError::NotADump { .. } => "import_not_a_dump",
-            ImportError::WrongKind { .. } => "import_wrong_kind",
-            ImportError::Snapshot { .. } => "import_redis_snapshot",
-            ImportError::HasData { .. } => "import_has_data",
-            ImportError::UnknownTarget(_) => "import_unknown_target",
-            ImportError::NotAProjectDatabase { .. } => "import_not_a_project_database",
-            ImportError::NoDatabase { .. } => "import_no_database",
-            ImportError::AmbiguousProject { .. } => "import_ambiguous",
-            ImportError::Unsupported(_) => "import_unsupported",
-            ImportError::Rejected { .. } => "import_rejected",
-        }
-    }
-}
-
-/// Where an import stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImportPhase {
-    /// The existing database is being backed up; `bytes` written.
-    BackingUp,
-    /// The file is streaming in; `bytes` of it read (of `total`).
-    Importing,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImportProgress {
-    pub service: String,
-    pub database: String,
-    pub phase: ImportPhase,
-    pub bytes: u64,
-    pub total: Option<u64>,
-}
-
-pub type ImportProgressFn<'a> = dyn Fn(ImportProgress) + Send + Sync + 'a;
 
 /// A finished import.
 #[derive(Debug, Clone, Serialize)]
@@ -157,36 +52,6 @@ pub struct Imported {
     /// The backup taken of the database before it was replaced.
     pub safety_backup: Option<BackupRow>,
     pub took_ms: u64,
-}
-
-/// What the restore machinery needs to fill a database from an import file.
-pub(super) struct ImportFeed<'a> {
-    file: &'a ImportFile,
-    pub(super) input: ImportInput,
-    importer: &'a dyn Importer,
-    /// The project's user, which the file's content runs as, and its password.
-    pub(super) user: &'a str,
-    password: &'a str,
-    /// The admin's password, for what only the admin may do (the extensions below).
-    admin_password: &'a str,
-    /// The extensions the admin may create for the file: those the service is made for.
-    pub(super) extensions: &'a [&'a str],
-    service: &'a str,
-    target: &'a str,
-    progress: &'a ImportProgressFn<'a>,
-}
-
-impl ImportFeed<'_> {
-    /// The import's target and users as the kind's importer takes them.
-    fn import_to<'a>(&'a self, database: &'a str) -> ImportTo<'a> {
-        ImportTo {
-            user: self.user,
-            password: self.password,
-            database,
-            admin_password: self.admin_password,
-            extensions: self.extensions,
-        }
-    }
 }
 
 impl Manager {
@@ -562,4 +427,34 @@ fn restrict_key() -> String {
     (0..32)
         .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
         .collect()
+}
+
+/// How an import is worded in its task record.
+impl Task<'_> {
+    pub(crate) fn import_feed<'a>(
+        &'a self,
+        inner: &'a ImportProgressFn<'_>,
+    ) -> impl Fn(ImportProgress) + Send + Sync + 'a {
+        move |p: ImportProgress| {
+            let what = match p.phase {
+                ImportPhase::BackingUp => "backing up",
+                ImportPhase::Importing => "importing into",
+            };
+            self.progress(bytes(
+                p.bytes,
+                p.total,
+                format!("{what} {}/{}", p.service, p.database),
+            ));
+            inner(p)
+        }
+    }
+}
+
+impl TaskSummary for Imported {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "{} ({}, {} bytes) imported into '{}' on '{}'",
+            self.file, self.format, self.bytes, self.database, self.service
+        ))
+    }
 }

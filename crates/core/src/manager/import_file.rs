@@ -11,9 +11,62 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
-use super::import::ImportError;
 use crate::catalog::Kind;
-use crate::drivers::{FileFormat, ImportInput, SqlLineFilter};
+use serde::Serialize;
+
+use crate::drivers::{FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter};
+use crate::error::ImportError;
+
+/// Where an import stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportPhase {
+    /// The existing database is being backed up; `bytes` written.
+    BackingUp,
+    /// The file is streaming in; `bytes` of it read (of `total`).
+    Importing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImportProgress {
+    pub service: String,
+    pub database: String,
+    pub phase: ImportPhase,
+    pub bytes: u64,
+    pub total: Option<u64>,
+}
+
+pub type ImportProgressFn<'a> = dyn Fn(ImportProgress) + Send + Sync + 'a;
+
+/// What the restore machinery needs to fill a database from an import file.
+pub(super) struct ImportFeed<'a> {
+    pub(super) file: &'a ImportFile,
+    pub(super) input: ImportInput,
+    pub(super) importer: &'a dyn Importer,
+    /// The project's user, which the file's content runs as, and its password.
+    pub(super) user: &'a str,
+    pub(super) password: &'a str,
+    /// The admin's password, for what only the admin may do (the extensions below).
+    pub(super) admin_password: &'a str,
+    /// The extensions the admin may create for the file: those the service is made for.
+    pub(super) extensions: &'a [&'a str],
+    pub(super) service: &'a str,
+    pub(super) target: &'a str,
+    pub(super) progress: &'a ImportProgressFn<'a>,
+}
+
+impl ImportFeed<'_> {
+    /// The import's target and users as the kind's importer takes them.
+    pub(super) fn import_to<'a>(&'a self, database: &'a str) -> ImportTo<'a> {
+        ImportTo {
+            user: self.user,
+            password: self.password,
+            database,
+            admin_password: self.admin_password,
+            extensions: self.extensions,
+        }
+    }
+}
 
 /// How much of a file (decompressed) is read to tell what it is.
 const HEAD: usize = 8192;

@@ -9,7 +9,7 @@ use super::naming::{
     admin_secret_key, container_name, container_of, versioned_volume_name, volume_name, volume_of,
     NETWORK,
 };
-use super::{consumers, projects, Manager, ProgressFn, TaskKind, UpOutcome, UpRequest};
+use super::{consumers, naming, Manager, ProgressFn, TaskKind, UpOutcome, UpRequest};
 use super::{Progress, HOST, PORT_RETRIES, STATUS_PROBE_LIMIT};
 use crate::catalog::ServiceSpec;
 use crate::engine::{labels, ContainerInfo, ContainerSpec, EngineError, PullProgress, RunState};
@@ -752,7 +752,7 @@ impl Manager {
         let mut detached = Vec::new();
         if purge {
             for a in self.store.attachments(None, Some(&row.name))? {
-                self.secrets.delete(&projects::project_secret_key(
+                self.secrets.delete(&naming::project_secret_key(
                     &self.instance,
                     &a.project,
                     &row.name,
@@ -760,7 +760,7 @@ impl Manager {
                 self.store.detach(&a.project, &row.name)?;
                 let _ = self
                     .store
-                    .remove_standing_lease(&row.name, &projects::standing_holder(&a.project));
+                    .remove_standing_lease(&row.name, &naming::standing_holder(&a.project));
                 detached.push(a.project);
             }
         }

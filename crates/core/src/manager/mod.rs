@@ -6,6 +6,7 @@ mod adopt;
 mod backups;
 mod consumers;
 mod databases;
+mod exec;
 mod export;
 mod extensions;
 mod external;
@@ -35,14 +36,12 @@ pub use databases::DatabaseView;
 pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
 pub use external::ExternalView;
 pub use images::{ImagePullProgress, ImageView, PruneReport};
-pub use import::{
-    FileFormat, ImportError, ImportPhase, ImportProgress, ImportProgressFn, Imported,
-};
+pub use import::{FileFormat, ImportError, Imported};
+pub use import_file::{ImportPhase, ImportProgress, ImportProgressFn};
 pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
-pub(crate) use naming::{admin_secret_key, container_of, volume_name, volume_of};
+pub(crate) use naming::{admin_secret_key, container_of, standing_holder, volume_name, volume_of};
 pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
-pub(crate) use projects::standing_holder;
 pub use projects::ProjectConnection;
 pub use tasks::{TaskKind, TaskSummary, PROGRESS_EVERY};
 pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::intent::Intent;
 use super::naming::{container_of, volume_of};
-use super::{projects, Manager};
+use super::{naming, Manager};
 use crate::catalog::Kind;
 use crate::drivers::RunOptions;
 use crate::engine::{EngineError, RunState, Storage};
@@ -156,7 +156,7 @@ impl Manager {
             // Destroy detached them; a project's standing lease went with the attachment.
             let _ = self
                 .store
-                .remove_standing_lease(&name, &projects::standing_holder(p));
+                .remove_standing_lease(&name, &naming::standing_holder(p));
         }
         Ok(projects)
     }
@@ -377,7 +377,7 @@ mod tests {
         m.attach(&project, &["scratch".to_string()], &quiet)
             .await
             .unwrap();
-        let key = projects::project_secret_key(&m.instance, "shop", "scratch");
+        let key = crate::manager::naming::project_secret_key(&m.instance, "shop", "scratch");
         assert!(m.secrets.get(&key).unwrap().is_some());
 
         let row = m.down("scratch").await.unwrap();

@@ -102,6 +102,27 @@ impl Manager {
     }
 }
 
+/// The holder name of a project's standing lease on a service.
+pub(crate) fn standing_holder(project: &str) -> String {
+    format!("project:{project}")
+}
+
+/// The keychain entry of a project's password on a service.
+pub(super) fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
+    format!("{instance}/project/{project}/{service}")
+}
+
+/// PostgreSQL: the database a restore fills before it takes the target's name.
+pub(super) const RESTORE_SCRATCH: &str = "dockhand_restore_";
+/// PostgreSQL: the name a replaced database has between the swap and its drop.
+pub(super) const RESTORE_REPLACED: &str = "dockhand_replaced_";
+
+/// Whether a database is a restore's own (its scratch or the database it replaced), which
+/// backups and listings leave out.
+pub(super) fn is_restore_scratch(name: &str) -> bool {
+    name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

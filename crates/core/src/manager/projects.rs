@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::naming::dedicated_service_name;
+use super::naming::{dedicated_service_name, project_secret_key, standing_holder};
 use super::{admin_secret_key, container_of, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
 use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
@@ -33,14 +33,6 @@ pub struct ProjectConnection {
     /// An external database's URL as its owner gave it (kept as-is: its TLS and other
     /// settings are theirs).
     pub given_url: Option<Secret>,
-}
-
-pub(super) fn project_secret_key(instance: &str, project: &str, service: &str) -> String {
-    format!("{instance}/project/{project}/{service}")
-}
-
-pub(crate) fn standing_holder(project: &str) -> String {
-    format!("project:{project}")
 }
 
 /// Setting: the most connections one project's user may hold on a shared server.

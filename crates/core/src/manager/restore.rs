@@ -4,8 +4,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::backups::{tool_error, DUMP_LIMIT, TOOL_LIMIT};
+use super::exec::{tool_error, DUMP_LIMIT, TOOL_LIMIT};
 use super::import_file::Gate;
+use super::naming::{is_restore_scratch, RESTORE_REPLACED, RESTORE_SCRATCH};
 use super::tasks::restore_task_target;
 use super::test_pause::test_pause;
 use super::{container_of, Manager, TaskKind};
@@ -279,7 +280,7 @@ impl Manager {
                         .parse()
                         .unwrap_or(i64::MAX);
                     if objects > 0 {
-                        return Err(super::import::ImportError::HasData {
+                        return Err(crate::error::ImportError::HasData {
                             service: row.name.clone(),
                             database: target.to_string(),
                             objects,
@@ -523,7 +524,7 @@ impl Manager {
                     .parse()
                     .unwrap_or(i64::MAX);
                 if objects > 0 {
-                    return Err(super::import::ImportError::HasData {
+                    return Err(crate::error::ImportError::HasData {
                         service: row.name.clone(),
                         database: target.to_string(),
                         objects,
@@ -855,7 +856,7 @@ impl Manager {
 /// What fills the database a restore creates: a backup of Dockhand's, or a file to import.
 pub(super) enum Feed<'a> {
     Backup(&'a BackupRow),
-    Import(&'a super::import::ImportFeed<'a>),
+    Import(&'a super::import_file::ImportFeed<'a>),
 }
 
 impl Feed<'_> {
@@ -871,10 +872,6 @@ impl Feed<'_> {
 
 /// Records of restores in progress, in the settings table: `restore-pending/<service>/<token>`.
 const PENDING_PREFIX: &str = "restore-pending/";
-/// PostgreSQL: the database a restore fills before it takes the target's name.
-const RESTORE_SCRATCH: &str = "dockhand_restore_";
-/// PostgreSQL: the name a replaced database has between the swap and its drop.
-const RESTORE_REPLACED: &str = "dockhand_replaced_";
 /// MariaDB/MySQL: the table marking a database a restore is still filling.
 const RESTORE_MARKER: &str = "__dockhand_restore_pending";
 
@@ -920,8 +917,4 @@ pub(super) struct Replacing<'a> {
 fn restore_token() -> String {
     use rand::Rng;
     format!("{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
-}
-
-pub(super) fn is_restore_scratch(name: &str) -> bool {
-    name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
 }

@@ -11,11 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{
-    ExportProgress, ExportProgressFn, Exported, ImportPhase, ImportProgress, ImportProgressFn,
-    Imported, Manager, Progress, ProgressFn, RolledBack, UpOutcome, UpgradeProgress,
-    UpgradeProgressFn, Upgraded,
-};
+use super::{Manager, Progress, ProgressFn, UpOutcome};
 use crate::backup::{BackupAllReport, BackupProgress, BackupProgressFn, BackupScope, Restored};
 use crate::error::Result;
 use crate::leases::{process_alive, this_process};
@@ -270,56 +266,6 @@ impl Task<'_> {
             inner(p)
         }
     }
-
-    pub(crate) fn upgrade_feed<'a>(
-        &'a self,
-        inner: &'a UpgradeProgressFn<'_>,
-    ) -> impl Fn(UpgradeProgress) + Send + Sync + 'a {
-        move |u: UpgradeProgress| {
-            self.progress(match &u {
-                UpgradeProgress::Step(s) => message(s.clone()),
-                UpgradeProgress::Service(p) => service_progress(p),
-                UpgradeProgress::Backup(b) => bytes(
-                    b.bytes,
-                    None,
-                    format!("backing up {}/{}", b.service, b.database),
-                ),
-            });
-            inner(u)
-        }
-    }
-
-    pub(crate) fn import_feed<'a>(
-        &'a self,
-        inner: &'a ImportProgressFn<'_>,
-    ) -> impl Fn(ImportProgress) + Send + Sync + 'a {
-        move |p: ImportProgress| {
-            let what = match p.phase {
-                ImportPhase::BackingUp => "backing up",
-                ImportPhase::Importing => "importing into",
-            };
-            self.progress(bytes(
-                p.bytes,
-                p.total,
-                format!("{what} {}/{}", p.service, p.database),
-            ));
-            inner(p)
-        }
-    }
-
-    pub(crate) fn export_feed<'a>(
-        &'a self,
-        inner: &'a ExportProgressFn<'_>,
-    ) -> impl Fn(ExportProgress) + Send + Sync + 'a {
-        move |p: ExportProgress| {
-            self.progress(bytes(
-                p.bytes,
-                None,
-                format!("exporting {}/{}", p.service, p.database),
-            ));
-            inner(p)
-        }
-    }
 }
 
 impl Drop for Task<'_> {
@@ -374,7 +320,7 @@ fn flush(inner: &Mutex<Inner>, store: &Store) {
     }
 }
 
-fn bytes(done: u64, total: Option<u64>, message: String) -> TaskProgress {
+pub(super) fn bytes(done: u64, total: Option<u64>, message: String) -> TaskProgress {
     TaskProgress {
         done: Some(done),
         total,
@@ -383,14 +329,14 @@ fn bytes(done: u64, total: Option<u64>, message: String) -> TaskProgress {
     }
 }
 
-fn message(m: String) -> TaskProgress {
+pub(super) fn message(m: String) -> TaskProgress {
     TaskProgress {
         message: Some(m),
         ..Default::default()
     }
 }
 
-fn service_progress(p: &Progress) -> TaskProgress {
+pub(super) fn service_progress(p: &Progress) -> TaskProgress {
     let text = p
         .describe()
         .unwrap_or_else(|| format!("{} is ready", p.service()));
@@ -479,50 +425,6 @@ impl TaskSummary for Restored {
     }
 }
 
-impl TaskSummary for Upgraded {
-    fn summary(&self) -> std::result::Result<String, String> {
-        Ok(format!(
-            "'{}' upgraded from {} to {} ({} databases, {} rows verified); the old data is kept in {}",
-            self.service,
-            self.from_version,
-            self.to_version,
-            self.databases,
-            self.rows,
-            self.kept_volume
-        ))
-    }
-}
-
-impl TaskSummary for RolledBack {
-    fn summary(&self) -> std::result::Result<String, String> {
-        Ok(format!(
-            "'{}' rolled back from {} to {}; the {} data is kept in {}",
-            self.service, self.from_version, self.version, self.from_version, self.kept_volume
-        ))
-    }
-}
-
-impl TaskSummary for Imported {
-    fn summary(&self) -> std::result::Result<String, String> {
-        Ok(format!(
-            "{} ({}, {} bytes) imported into '{}' on '{}'",
-            self.file, self.format, self.bytes, self.database, self.service
-        ))
-    }
-}
-
-impl TaskSummary for Exported {
-    fn summary(&self) -> std::result::Result<String, String> {
-        Ok(format!(
-            "'{}' on '{}' exported ({} bytes) to {}",
-            self.database,
-            self.service,
-            self.file_bytes,
-            self.path.as_deref().unwrap_or("stdout")
-        ))
-    }
-}
-
 impl TaskSummary for UpOutcome {
     fn summary(&self) -> std::result::Result<String, String> {
         Ok(format!(
@@ -540,6 +442,7 @@ mod tests {
     use crate::engine::fake::FakeEngine;
     use crate::error::CoreError;
     use crate::manager::tests::manager;
+    use crate::manager::UpgradeProgress;
 
     struct Done;
     impl TaskSummary for Done {

@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::backups::tool_error;
+use super::exec::tool_error;
 use super::intent::Intent;
 use super::naming::{
     admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
 };
+use super::tasks::{bytes, message, service_progress, Task, TaskSummary};
 use super::test_pause::test_pause;
 use super::{consumers, Manager, Progress, TaskKind, HOST};
 use crate::backup::{BackupProgress, BackupScope};
@@ -353,7 +354,7 @@ impl Manager {
             Ok(c) => Some(CoreError::ClosedDatabases {
                 what: format!("cannot upgrade '{}'", row.name),
                 service: row.name.clone(),
-                names: super::backups::quoted_list(&c),
+                names: super::exec::quoted_list(&c),
                 done: "; nothing was changed".into(),
             }),
             Err(e) => Some(e),
@@ -1153,6 +1154,50 @@ impl Manager {
     async fn try_upgrade_lock(&self, service: &str) -> Result<crate::leases::ServiceLock> {
         self.lock(&format!("upgrade-{service}"), Duration::from_millis(200))
             .await
+    }
+}
+
+/// How an upgrade is worded in its task record.
+impl Task<'_> {
+    pub(crate) fn upgrade_feed<'a>(
+        &'a self,
+        inner: &'a UpgradeProgressFn<'_>,
+    ) -> impl Fn(UpgradeProgress) + Send + Sync + 'a {
+        move |u: UpgradeProgress| {
+            self.progress(match &u {
+                UpgradeProgress::Step(s) => message(s.clone()),
+                UpgradeProgress::Service(p) => service_progress(p),
+                UpgradeProgress::Backup(b) => bytes(
+                    b.bytes,
+                    None,
+                    format!("backing up {}/{}", b.service, b.database),
+                ),
+            });
+            inner(u)
+        }
+    }
+}
+
+impl TaskSummary for Upgraded {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "'{}' upgraded from {} to {} ({} databases, {} rows verified); the old data is kept in {}",
+            self.service,
+            self.from_version,
+            self.to_version,
+            self.databases,
+            self.rows,
+            self.kept_volume
+        ))
+    }
+}
+
+impl TaskSummary for RolledBack {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "'{}' rolled back from {} to {}; the {} data is kept in {}",
+            self.service, self.from_version, self.version, self.from_version, self.kept_volume
+        ))
     }
 }
 

@@ -14,7 +14,7 @@
 //! admin's statements avoid: `pg_catalog.record_out(t)` instead of `t::text` (a project may
 //! `CREATE CAST (its_table AS text)`).
 
-use crate::probe::ProbeTarget;
+use crate::drivers::ProbeTarget;
 
 /// The startup option (libpq's `options`, `PGOPTIONS` for the tools).
 pub(crate) const PINNED_SEARCH_PATH: &str = "-c search_path=pg_catalog,pg_temp";

@@ -3,6 +3,12 @@
 
 use std::time::Duration;
 
+mod extension;
+mod import;
+
+pub use extension::ExtensionError;
+pub use import::ImportError;
+
 use crate::engine::EngineError;
 
 #[derive(Debug, thiserror::Error)]
@@ -122,10 +128,10 @@ pub enum CoreError {
 
     /// A file could not be imported (`dockhand import`): what it is and what to do.
     #[error(transparent)]
-    Import(#[from] crate::manager::ImportError),
+    Import(#[from] ImportError),
     /// Boxed: its largest variant would make every `Result` in the core larger.
     #[error(transparent)]
-    Extension(Box<crate::catalog::extensions::ExtensionError>),
+    Extension(Box<ExtensionError>),
 
     /// A mode or memory limit that cannot be used (`up --fast`, `set --memory`).
     #[error(transparent)]
@@ -138,8 +144,8 @@ pub enum CoreError {
     Interrupted,
 }
 
-impl From<crate::catalog::extensions::ExtensionError> for CoreError {
-    fn from(e: crate::catalog::extensions::ExtensionError) -> Self {
+impl From<ExtensionError> for CoreError {
+    fn from(e: ExtensionError) -> Self {
         CoreError::Extension(Box::new(e))
     }
 }
@@ -202,7 +208,7 @@ impl CoreError {
             CoreError::File { .. } => 10,
             CoreError::NothingToBackUp { .. } => 11,
             // The file or the target was wrong; a file the server refused is the tool's failure.
-            CoreError::Import(crate::manager::ImportError::Rejected { .. }) => 9,
+            CoreError::Import(ImportError::Rejected { .. }) => 9,
             CoreError::Import(_) => 2,
             CoreError::Interrupted => 130,
             _ => 1,

@@ -600,9 +600,6 @@ async function upgradeStep(button, busy, fn) {
   $("#upgrade-progress").textContent = "";
   try { await act(button, busy, fn); } finally { upgrading = false; refreshDetails(); }
 }
-listen("upgrade-progress", (e) => {
-  if (e.payload.service === detailsOf) $("#upgrade-progress").textContent = e.payload.text;
-});
 $("#upgrade-go").onclick = () => upgradeStep($("#upgrade-go"), "Upgrading…", async () => {
   const service = detailsOf;
   const opt = $("#upgrade-to").selectedOptions[0];
@@ -969,21 +966,27 @@ $("#connection-limit-save").onclick = () => act($("#connection-limit-save"), "Sa
 
 // ---- what the app pushes ----
 await listen("snapshot", (e) => render(e.payload));
-await listen("up-progress", (e) => {
-  const p = e.payload;
-  const cell = document.querySelector(`#svc-${CSS.escape(p.service)} .state`);
-  if (cell) { cell.textContent = p.text; cell.dataset.progress = "1"; }
-  $("#summary").textContent = `${p.service}: ${p.text}`;
-  if (dlg.open && (creating === p.service || !creating)) {
-    $("#new-progress-text").textContent = p.text;
-    const pct = /\((\d+)%\)/.exec(p.text);
-    if (pct) $("#new-progress-bar").value = Number(pct[1]) / 100; else $("#new-progress-bar").removeAttribute("value");
-  }
-});
-await listen("backup-progress", (e) => {
-  const p = e.payload;
-  $("#backup-progress").textContent = `${p.service}/${p.database}: ${bytes(p.bytes)} written`;
-});
+// Every long operation reports one "progress" event (the core's Progress: op, service, text,
+// line, done, total), shown where that operation is shown.
+const showProgress = {
+  up(p) {
+    const cell = document.querySelector(`#svc-${CSS.escape(p.service)} .state`);
+    if (cell) { cell.textContent = p.line; cell.dataset.progress = "1"; }
+    $("#summary").textContent = `${p.service}: ${p.line}`;
+    if (dlg.open && (creating === p.service || !creating)) {
+      $("#new-progress-text").textContent = p.line;
+      if (p.total) $("#new-progress-bar").value = p.done / p.total; else $("#new-progress-bar").removeAttribute("value");
+    }
+  },
+  upgrade(p) {
+    if (p.service === detailsOf) $("#upgrade-progress").textContent = p.line;
+  },
+  other(p) {
+    $("#backup-progress").textContent = `${p.service}: ${p.line}`;
+  },
+};
+showProgress.rollback = showProgress.upgrade;
+await listen("progress", (e) => (showProgress[e.payload.op] || showProgress.other)(e.payload));
 await listen("backups-changed", () => {
   $("#backup-progress").textContent = "";
   loadRunningTasks();

@@ -1,12 +1,11 @@
 //! `backup`, `backups`, `verify`, `restore`.
 
-use std::io::IsTerminal;
 use std::sync::Arc;
 
-use dockhand_core::backup::{BackupAllReport, BackupProgress, BackupScope};
+use dockhand_core::backup::{BackupAllReport, BackupScope};
 use dockhand_core::{CoreError, Manager, Result};
 
-use crate::output::{ago, human_bytes, table, timestamp};
+use crate::output::{ago, human_bytes, table, timestamp, ProgressView};
 
 pub async fn backup(
     m: &Arc<Manager>,
@@ -25,17 +24,8 @@ pub async fn backup(
             "choose one of --database, --project and --all".into(),
         ));
     }
-    let tty = !json && std::io::stderr().is_terminal();
-    let progress = move |p: BackupProgress| {
-        if tty {
-            eprint!(
-                "\r\x1b[2K{}/{}: {} written",
-                p.service,
-                p.database,
-                human_bytes(p.bytes)
-            );
-        }
-    };
+    let view = ProgressView::new(json);
+    let progress = |p| view.show(p);
     let report = match service {
         Some(s) => {
             let scope = match (database, project) {
@@ -55,9 +45,7 @@ pub async fn backup(
             ))
         }
     };
-    if tty {
-        eprint!("\r\x1b[2K");
-    }
+    view.done();
     let BackupAllReport {
         done: rows,
         failed,

@@ -1,13 +1,9 @@
 //! `images` (list, pull, prune) and `inspect`.
 
-use std::io::IsTerminal;
-
-use dockhand_core::manager::ImagePullProgress;
 use dockhand_core::{CoreError, Manager, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::args::ImagesCommand;
-use crate::output::{ago, human_bytes, table};
+use crate::output::{ago, human_bytes, table, ProgressView};
 
 pub async fn run(m: &Manager, action: Option<ImagesCommand>, json: bool) -> Result<()> {
     match action {
@@ -56,32 +52,10 @@ async fn list(m: &Manager, json: bool) -> Result<()> {
 }
 
 async fn pull(m: &Manager, specs: &[String], json: bool) -> Result<()> {
-    // One bar per image on a terminal (bytes over all its layers), nothing elsewhere.
-    let tty = !json && std::io::stderr().is_terminal();
-    let bar = tty.then(|| {
-        let b = ProgressBar::new(0);
-        b.set_style(
-            ProgressStyle::with_template(
-                "{msg:24} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}",
-            )
-            .unwrap()
-            .progress_chars("=> "),
-        );
-        b
-    });
-    let progress = |p: ImagePullProgress| {
-        if let Some(b) = &bar {
-            if b.message() != p.image {
-                b.set_message(p.image.clone());
-            }
-            b.set_length(p.total);
-            b.set_position(p.current);
-        }
-    };
+    let view = ProgressView::new(json);
+    let progress = |p| view.show(p);
     let pulled = m.pull_images(specs, &progress).await;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    view.done();
     let pulled = pulled?;
     if json {
         println!("{}", serde_json::json!({ "pulled": pulled }));

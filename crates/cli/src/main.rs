@@ -28,7 +28,7 @@ use dockhand_core::{Action, CoreError, Manager, Result, UpRequest};
 use futures_util::StreamExt;
 
 use args::{Cli, Command, ConfigCommand, InternalCommand};
-use output::{print_error, table, ProgressPrinter};
+use output::{print_error, table, ProgressView};
 
 /// `logs` without `--follow` returns what Docker has; this bounds a stalled engine.
 const LOGS_LIMIT: Duration = Duration::from_secs(30);
@@ -307,10 +307,9 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(why) = refusal(&st.name, st.state, Action::Restart) {
                 return Err(CoreError::InvalidInput(why));
             }
-            let printer = ProgressPrinter::new(!cli.json);
-            let report = |p| printer.report(p);
-            let out = m.restart(&service, &report).await;
-            printer.clear();
+            let view = ProgressView::new(cli.json);
+            let out = m.restart(&service, &|p| view.show(p)).await;
+            view.done();
             let out = out?;
             if cli.json {
                 println!("{}", serde_json::to_string(&out).unwrap());
@@ -506,21 +505,25 @@ async fn up(
         Some(r) => dockhand_core::catalog::extensions::parse_list(r.spec.kind, &with)?,
         None => Vec::new(),
     };
-    let printer = Arc::new(ProgressPrinter::new(!json && requests.len() == 1));
+    // Several services start in parallel: one bar would show them in turn, so lines only.
+    let printer = Arc::new(match requests.len() {
+        1 => ProgressView::new(json),
+        _ => ProgressView::lines(json),
+    });
     // Several services start in parallel: each waits for its own readiness.
     let results = futures_util::future::join_all(requests.into_iter().map(|req| {
         let m = m.clone();
         let printer = printer.clone();
         let wanted = wanted.clone();
         async move {
-            let report = move |p| printer.report(p);
+            let report = move |p| printer.show(p);
             let progress: &ProgressFn<'_> = &report;
             let r = m.up_with_extensions(req.clone(), &wanted, progress).await;
             (req, r)
         }
     }))
     .await;
-    printer.clear();
+    printer.done();
     let mut first_err = None;
     let mut outcomes = Vec::new();
     for (req, r) in results {

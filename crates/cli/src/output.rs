@@ -2,9 +2,11 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use dockhand_core::manager::TaskKind;
 use dockhand_core::{CoreError, Progress};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// Prints rows as aligned columns.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -32,46 +34,115 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Progress for long steps. On a terminal one line per service is redrawn in place; elsewhere
-/// only milestones are printed, so logs stay readable.
-pub struct ProgressPrinter {
+/// How often a plain line of a counter (bytes) is written when stderr is not a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// Every long operation's progress, as the core words it ([`Progress`]). On a terminal a step
+/// is a line of its own and a counter an indicatif bar under it (bytes of how many, rate,
+/// time left); elsewhere steps are lines and a counter a line every few seconds, so logs stay
+/// readable. `--json` shows none.
+pub struct ProgressView {
     tty: bool,
-    last: Mutex<String>,
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+    /// Off a terminal: when the last counter line was written, and for which step.
+    plain: Mutex<(Instant, String)>,
 }
 
-impl ProgressPrinter {
-    pub fn new(enabled: bool) -> Self {
-        ProgressPrinter {
-            tty: enabled && std::io::stderr().is_terminal(),
-            last: Mutex::new(String::new()),
+impl ProgressView {
+    pub fn new(json: bool) -> Self {
+        ProgressView {
+            tty: !json && std::io::stderr().is_terminal(),
+            quiet: json,
+            bar: Mutex::new(None),
+            plain: Mutex::new((Instant::now(), String::new())),
         }
     }
 
-    pub fn report(&self, p: Progress) {
-        // Pull starts are milestones worth a line of their own in a log.
-        let milestone = matches!(p, Progress::Pulling { .. });
-        let line = p
-            .describe()
-            .map(|text| format!("{}: {text}", p.service()))
-            .unwrap_or_default();
-        let mut err = std::io::stderr().lock();
+    /// Lines only, even on a terminal: for operations running side by side, whose bars would
+    /// overwrite each other.
+    pub fn lines(json: bool) -> Self {
+        ProgressView {
+            tty: false,
+            ..ProgressView::new(json)
+        }
+    }
+
+    pub fn show(&self, p: Progress) {
+        if self.quiet {
+            return;
+        }
         if self.tty {
-            let mut last = self.last.lock().unwrap();
-            if *last != line {
-                let _ = write!(err, "\r\x1b[2K{line}");
-                let _ = err.flush();
-                *last = line;
+            self.on_terminal(p);
+            return;
+        }
+        if p.step {
+            // `up`'s own start is routine: only a pull or a creation is worth a log line.
+            if p.op != TaskKind::Up || p.long {
+                eprintln!("{}", p.line);
             }
-        } else if milestone {
-            let _ = writeln!(err, "{line}");
+            return;
         }
+        if p.done.is_none() {
+            return;
+        }
+        let mut last = self.plain.lock().unwrap_or_else(|e| e.into_inner());
+        // A new counter gets a line at once; the same one, a line every few seconds.
+        if last.1 == p.text && last.0.elapsed() < PLAIN_EVERY {
+            return;
+        }
+        *last = (Instant::now(), p.text.clone());
+        eprintln!("{}", p.line);
     }
 
-    pub fn clear(&self) {
-        if self.tty {
-            let _ = write!(std::io::stderr(), "\r\x1b[2K");
+    fn on_terminal(&self, p: Progress) {
+        let mut bar = self.bar.lock().unwrap_or_else(|e| e.into_inner());
+        if p.step {
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            let _ = writeln!(std::io::stderr(), "{}", p.line);
+            return;
+        }
+        let b = bar.get_or_insert_with(|| {
+            let b = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            b.set_style(style(None));
+            b
+        });
+        let Some(done) = p.done else {
+            // A counter of time (waiting for the server): the line says it all.
+            b.set_length(0);
+            b.set_style(ProgressStyle::with_template("{msg}").expect("a valid template"));
+            b.set_message(p.line);
+            return;
+        };
+        if b.length() != p.total {
+            match p.total {
+                Some(t) => b.set_length(t),
+                None => b.unset_length(),
+            }
+            b.set_style(style(p.total));
+        }
+        b.set_message(p.text);
+        b.set_position(done);
+    }
+
+    /// Clears what is left of a bar (before the operation's result is printed).
+    pub fn done(&self) {
+        if let Some(b) = self.bar.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            b.finish_and_clear();
         }
     }
+}
+
+fn style(total: Option<u64>) -> ProgressStyle {
+    let template = match total {
+        Some(_) => "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
+        None => "{msg} {bytes} ({bytes_per_sec})",
+    };
+    ProgressStyle::with_template(template)
+        .expect("a valid template")
+        .progress_chars("=> ")
 }
 
 /// A destructive step's confirmation: at a terminal, `prompt` and one of `accepts` typed back;

@@ -10,7 +10,7 @@ use dockhand_core::platform;
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::args::ProjectCommand;
-use crate::output::{table, ProgressPrinter};
+use crate::output::{table, ProgressView};
 
 fn cwd() -> Result<PathBuf> {
     Ok(std::env::current_dir()?)
@@ -73,10 +73,10 @@ pub async fn project(m: &Arc<Manager>, cmd: ProjectCommand, json: bool) -> Resul
         }
         ProjectCommand::Up { name } => {
             let p = m.project_for(name.as_deref(), &cwd()?)?;
-            let printer = ProgressPrinter::new(!json);
-            let report = |e| printer.report(e);
+            let printer = ProgressView::new(json);
+            let report = |e| printer.show(e);
             let held = m.hold_project(&p, None, &report).await;
-            printer.clear();
+            printer.done();
             for (lease, o) in held? {
                 if !json {
                     println!(
@@ -159,10 +159,10 @@ pub async fn attach(
             }
         },
     };
-    let printer = ProgressPrinter::new(!json);
-    let report = |e| printer.report(e);
+    let printer = ProgressView::new(json);
+    let report = |e| printer.show(e);
     let atts = m.attach_as(&p, &targets, dedicated, &report).await;
-    printer.clear();
+    printer.done();
     let atts = atts?;
     if json {
         println!("{}", serde_json::to_string_pretty(&atts).unwrap());
@@ -276,10 +276,10 @@ pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>
     // A mistake in its `[env]` stops the run before any service is started for it.
     m.env_mapping(&p)?;
     let holder = format!("run:{}", command[0]);
-    let printer = ProgressPrinter::new(true);
-    let report = |e| printer.report(e);
+    let printer = ProgressView::new(false);
+    let report = |e| printer.show(e);
     let held = m.hold_project(&p, Some(&holder), &report).await;
-    printer.clear();
+    printer.done();
     let held = held?;
     let vars = m.project_env(&p.name, Audience::Host)?;
     let spawned = tokio::process::Command::new(&command[0])

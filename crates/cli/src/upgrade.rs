@@ -1,11 +1,8 @@
 //! `upgrade`: major-version upgrades, their rollback and the removal of the data they keep.
 
-use std::io::IsTerminal;
-
-use dockhand_core::manager::UpgradeProgress;
 use dockhand_core::{CoreError, Manager, Result};
 
-use crate::output::{human_bytes, ProgressPrinter};
+use crate::output::ProgressView;
 
 pub enum Action {
     To { to: String, image: Option<String> },
@@ -15,32 +12,12 @@ pub enum Action {
 }
 
 pub async fn run(m: &Manager, service: &str, action: Action, json: bool) -> Result<()> {
-    let printer = ProgressPrinter::new(!json);
-    let tty = !json && std::io::stderr().is_terminal();
-    // Steps are milestones: one line each, on a terminal or in a log.
-    let progress = |p: UpgradeProgress| match p {
-        UpgradeProgress::Step(s) => {
-            printer.clear();
-            if !json {
-                eprintln!("{s}");
-            }
-        }
-        UpgradeProgress::Service(p) => printer.report(p),
-        UpgradeProgress::Backup(b) => {
-            if tty {
-                eprint!(
-                    "\r\x1b[2K{}/{}: {} written",
-                    b.service,
-                    b.database,
-                    human_bytes(b.bytes)
-                );
-            }
-        }
-    };
+    let view = ProgressView::new(json);
+    let progress = |p| view.show(p);
     match action {
         Action::To { to, image } => {
             let r = m.upgrade(service, &to, image.as_deref(), &progress).await;
-            printer.clear();
+            view.done();
             let r = r?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap());
@@ -69,7 +46,7 @@ pub async fn run(m: &Manager, service: &str, action: Action, json: bool) -> Resu
         }
         Action::Rollback => {
             let r = m.rollback_upgrade(service, &progress).await;
-            printer.clear();
+            view.done();
             let r = r?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap());

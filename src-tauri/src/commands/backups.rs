@@ -1,12 +1,12 @@
 //! Backing up, listing, verifying and restoring backups, and showing their folder.
 
-use dockhand_core::backup::{BackupProgress, BackupScope, Restored, Verification};
+use dockhand_core::backup::{BackupScope, Restored, Verification};
 use dockhand_core::store::BackupRow;
 use dockhand_core::supervisor::SupervisorEvent;
 use tauri::Emitter;
 use tauri::{AppHandle, Runtime, State};
 
-use super::Res;
+use super::{progress_events, Res};
 use crate::error::UiError;
 use crate::state::AppState;
 
@@ -18,7 +18,7 @@ pub async fn backup_service<R: Runtime>(
     name: String,
 ) -> Res<Vec<BackupRow>> {
     let m = state.manager().await?;
-    let progress = backup_progress(&app);
+    let progress = progress_events(&app);
     let r = m
         .backup(&name, &BackupScope::All, "manual", &progress)
         .await;
@@ -34,7 +34,7 @@ pub async fn backup_all<R: Runtime>(
     state: State<'_, AppState>,
 ) -> Res<Vec<BackupRow>> {
     let m = state.manager().await?;
-    let progress = backup_progress(&app);
+    let progress = progress_events(&app);
     let (done, failed) = m.backup_all_running("manual", &progress).await?;
     for b in &done {
         crate::announce(&app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
@@ -54,14 +54,6 @@ pub async fn backup_all<R: Runtime>(
     match first_failure {
         Some((_, e)) => Err(e.into()),
         None => Ok(done),
-    }
-}
-
-/// Bytes written so far, for the window's progress line.
-fn backup_progress<R: Runtime>(app: &AppHandle<R>) -> impl Fn(BackupProgress) + Send + Sync {
-    let app = app.clone();
-    move |p: BackupProgress| {
-        let _ = app.emit("backup-progress", &p);
     }
 }
 
@@ -129,7 +121,9 @@ pub async fn restore_backup<R: Runtime>(
             return Ok(None);
         }
     }
-    let r = m.restore(id, into.as_deref(), overwrite, &|_| {}).await;
+    let r = m
+        .restore(id, into.as_deref(), overwrite, &progress_events(&app))
+        .await;
     let _ = app.emit("backups-changed", ());
     Ok(Some(r?))
 }

@@ -5,7 +5,7 @@ use dockhand_core::facade::DatabaseView;
 use dockhand_core::store::{AttachmentRow, BackupRow};
 use tauri::{AppHandle, Emitter, Runtime, State};
 
-use super::{after_action, Res};
+use super::{after_action, progress_events, Res};
 use crate::state::AppState;
 
 #[tauri::command]
@@ -45,11 +45,9 @@ pub async fn drop_database<R: Runtime>(
         return Ok(None);
     }
     let m = state.manager().await?;
-    let a = app.clone();
-    let progress = move |p: dockhand_core::backup::BackupProgress| {
-        let _ = a.emit("backup-progress", &p);
-    };
-    let r = m.drop_database(&service, &name, &progress).await;
+    let r = m
+        .drop_database(&service, &name, &progress_events(&app))
+        .await;
     let _ = app.emit("backups-changed", ());
     after_action(&app, &state).await;
     Ok(r?)

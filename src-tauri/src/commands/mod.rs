@@ -28,17 +28,62 @@ pub(crate) async fn after_action<R: Runtime>(app: &AppHandle<R>, state: &AppStat
     crate::refresh(app).await;
 }
 
-/// Image pulls and first starts take a while: the window shows how far along they are.
+/// Every long operation's progress goes to the window as one `progress` event carrying the
+/// core's [`dockhand_core::Progress`]; the window shows it where that operation is shown.
 pub(crate) fn progress_events<R: Runtime>(
     app: &AppHandle<R>,
 ) -> impl Fn(dockhand_core::Progress) + Send + Sync {
     let a = app.clone();
     move |p: dockhand_core::Progress| {
-        if let Some(text) = p.describe() {
-            let _ = a.emit(
-                "up-progress",
-                serde_json::json!({ "service": p.service(), "text": text }),
-            );
+        let _ = a.emit("progress", &p);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// One channel for progress: the window listens to `progress` and no per-operation event,
+    /// and the app emits it from one place (a second name would be a contract the window misses).
+    #[test]
+    fn progress_reaches_the_window_as_one_event() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let js = std::fs::read_to_string(format!("{root}/ui/app.js")).unwrap();
+        assert!(
+            js.contains(r#"listen("progress""#),
+            "ui/app.js listens to progress"
+        );
+        let per_op: Vec<&str> = js
+            .split("listen(\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next())
+            .filter(|name| name.ends_with("-progress"))
+            .collect();
+        assert!(
+            per_op.is_empty(),
+            "per-operation progress events: {per_op:?}"
+        );
+
+        let mut emits = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(format!("{root}/src-tauri/src"))];
+        while let Some(dir) = dirs.pop() {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let path = e.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for name in text
+                    .split(".emit(\"")
+                    .skip(1)
+                    .filter_map(|s| s.split('"').next())
+                {
+                    if name.contains("progress") {
+                        emits.push(format!("{}: {name}", path.display()));
+                    }
+                }
+            }
         }
+        assert_eq!(emits.len(), 1, "progress emitted from: {emits:?}");
+        assert!(emits[0].ends_with("commands/mod.rs: progress"), "{emits:?}");
     }
 }

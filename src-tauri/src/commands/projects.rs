@@ -62,7 +62,7 @@ pub async fn project_up<R: Runtime>(
 ) -> Res<()> {
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
-    let r = m.hold_project(&p, None, &|_| {}).await;
+    let r = m.hold_project(&p, None, &progress_events(&app)).await;
     after_action(&app, &state).await;
     r.map(|_| ()).map_err(Into::into)
 }

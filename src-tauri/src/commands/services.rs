@@ -42,7 +42,7 @@ pub async fn restart<R: Runtime>(
     name: String,
 ) -> Res<u64> {
     let m = state.manager().await?;
-    let r = m.restart(&name, &|_| {}).await;
+    let r = m.restart(&name, &progress_events(&app)).await;
     after_action(&app, &state).await;
     Ok(r?.ready_ms)
 }

@@ -1,40 +1,15 @@
 //! Major-version upgrades from the details panel: the choices, the upgrade, its rollback and
 //! the removal of the data it kept — each after a native confirmation that says what happens.
 
-use dockhand_core::manager::{Finished, RolledBack, UpgradeChoices, UpgradeProgress, Upgraded};
+use dockhand_core::manager::{Finished, RolledBack, UpgradeChoices, Upgraded};
 use tauri::{AppHandle, Emitter, Runtime, State};
 
-use super::{after_action, Res};
+use super::{after_action, progress_events, Res};
 use crate::state::AppState;
 
 #[tauri::command]
 pub async fn upgrade_choices(state: State<'_, AppState>, service: String) -> Res<UpgradeChoices> {
     Ok(state.manager().await?.upgrade_choices(&service)?)
-}
-
-/// Steps and pulls go to the window as `upgrade-progress` events (one line each).
-fn progress_events<R: Runtime>(
-    app: &AppHandle<R>,
-    service: &str,
-) -> impl Fn(UpgradeProgress) + Send + Sync {
-    let (a, service) = (app.clone(), service.to_string());
-    move |p: UpgradeProgress| {
-        let text = match p {
-            UpgradeProgress::Step(s) => Some(s),
-            UpgradeProgress::Service(p) => p.describe().map(|t| format!("{}: {t}", p.service())),
-            UpgradeProgress::Backup(b) => Some(format!(
-                "backing up {}: {} MB written",
-                b.database,
-                b.bytes / 1_000_000
-            )),
-        };
-        if let Some(text) = text {
-            let _ = a.emit(
-                "upgrade-progress",
-                serde_json::json!({ "service": service, "text": text }),
-            );
-        }
-    }
 }
 
 /// `None` when the user said no.
@@ -56,9 +31,7 @@ pub async fn upgrade_service<R: Runtime>(
         return Ok(None);
     }
     let m = state.manager().await?;
-    let r = m
-        .upgrade(&service, &to, None, &progress_events(&app, &service))
-        .await;
+    let r = m.upgrade(&service, &to, None, &progress_events(&app)).await;
     let _ = app.emit("backups-changed", ());
     after_action(&app, &state).await;
     Ok(Some(r?))
@@ -85,9 +58,7 @@ pub async fn rollback_upgrade<R: Runtime>(
     if !crate::dialogs::confirm(&app, "Roll back", &question, "Back up and roll back").await {
         return Ok(None);
     }
-    let r = m
-        .rollback_upgrade(&service, &progress_events(&app, &service))
-        .await;
+    let r = m.rollback_upgrade(&service, &progress_events(&app)).await;
     let _ = app.emit("backups-changed", ());
     after_action(&app, &state).await;
     Ok(Some(r?))

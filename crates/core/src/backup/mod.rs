@@ -23,16 +23,6 @@ pub enum BackupScope {
     All,
 }
 
-/// Reported while a dump is written (bytes so far).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BackupProgress {
-    pub service: String,
-    pub database: String,
-    pub bytes: u64,
-}
-
-pub type BackupProgressFn<'a> = dyn Fn(BackupProgress) + Send + Sync + 'a;
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {

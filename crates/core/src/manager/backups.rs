@@ -5,13 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::exec::{quoted_list, tool_error, DUMP_LIMIT, TOOL_LIMIT};
 use super::naming::is_restore_scratch;
+use super::progress::stamped;
 use super::test_pause::test_pause;
-use super::{container_of, Manager, TaskKind};
+use super::{container_of, Manager, Progress, ProgressFn, TaskKind};
 use crate::backup::file::{io_error, private_dir_all, sha256_of, DumpFile};
 use crate::backup::tools::WHOLE_SERVER;
 use crate::backup::{
     retention_victims, timestamp, validate_database_name, BackupAllReport, BackupPolicy,
-    BackupProgress, BackupProgressFn, BackupScope, Schedule, Verification, DEFAULT_KEEP,
+    BackupScope, Schedule, Verification, DEFAULT_KEEP,
 };
 use crate::catalog::Kind;
 use crate::drivers::{BackupUnit, ReadabilityCheck};
@@ -85,10 +86,10 @@ impl Manager {
         query: &str,
         scope: &BackupScope,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Vec<BackupRow>> {
         let task = self.begin_task(TaskKind::Backup, &self.backup_task_target(query, scope))?;
-        let feed = task.backup_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.backup_untracked(query, scope, reason, &feed).await)
     }
 
@@ -97,7 +98,7 @@ impl Manager {
         query: &str,
         scope: &BackupScope,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Vec<BackupRow>> {
         let row = self.resolve(query)?;
         let done = self.backup_held(&row, scope, reason, progress).await?;
@@ -113,7 +114,7 @@ impl Manager {
         row: &ServiceRow,
         scope: &BackupScope,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Vec<BackupRow>> {
         let holder = format!("backup:{}", std::process::id());
         let noop = |_| {};
@@ -161,7 +162,7 @@ impl Manager {
     pub async fn backup_all_running(
         &self,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<(Vec<BackupRow>, Vec<(String, CoreError)>)> {
         let r = self.backup_all(reason, progress).await?;
         Ok((r.done, r.failed))
@@ -172,17 +173,17 @@ impl Manager {
     pub async fn backup_all(
         &self,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<BackupAllReport> {
         let task = self.begin_task(TaskKind::BackupAll, "every running service")?;
-        let feed = task.backup_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.backup_all_untracked(reason, &feed).await)
     }
 
     async fn backup_all_untracked(
         &self,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<BackupAllReport> {
         let mut report = BackupAllReport::default();
         for row in self.store.services()? {
@@ -212,8 +213,9 @@ impl Manager {
     /// backup is older than the interval. Returns what was done.
     pub async fn run_scheduled_backups(
         &self,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<(Vec<BackupRow>, Vec<(String, CoreError)>)> {
+        let progress = &stamped(TaskKind::Backup, progress);
         let policy = self.backup_policy()?;
         let Some(every) = policy.schedule.interval() else {
             return Ok((vec![], vec![]));
@@ -419,7 +421,7 @@ impl Manager {
         password: &str,
         database: &str,
         reason: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<BackupRow> {
         let started = Instant::now();
         let container = container_of(row);
@@ -448,11 +450,12 @@ impl Manager {
                 file.write(&c.bytes);
                 if last_report.elapsed() >= Duration::from_millis(250) {
                     last_report = Instant::now();
-                    progress(BackupProgress {
-                        service: row.name.clone(),
-                        database: database.to_string(),
-                        bytes: file.bytes(),
-                    });
+                    progress(Progress::bytes(
+                        &row.name,
+                        format!("backing up {database}"),
+                        file.bytes(),
+                        None,
+                    ));
                 }
             }
             OutputStream::Stderr => stderr.extend_from_slice(&c.bytes),
@@ -496,11 +499,12 @@ impl Manager {
         }
         // All of the dump is written (not yet fsynced and renamed: a kill from here on leaves
         // only a `.partial` file, which the next backup into this folder removes).
-        progress(BackupProgress {
-            service: row.name.clone(),
-            database: database.to_string(),
-            bytes: file.bytes(),
-        });
+        progress(Progress::bytes(
+            &row.name,
+            format!("backing up {database}"),
+            file.bytes(),
+            None,
+        ));
         test_pause("backup-dumped").await;
         let written = match file.finish() {
             Ok(w) => w,

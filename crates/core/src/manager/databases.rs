@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use super::Manager;
-use crate::backup::BackupProgressFn;
+use super::progress::stamped;
+use super::{Manager, ProgressFn, TaskKind};
 use crate::error::{CoreError, Result};
 use crate::ident::{derive_identifier, validate_project_name};
 use crate::store::{AttachmentRow, BackupRow, ServiceRow};
@@ -150,8 +150,9 @@ impl Manager {
         &self,
         service: &str,
         name: &str,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Option<BackupRow>> {
+        let progress = &stamped(TaskKind::Backup, progress);
         let row = self.resolve(service)?;
         if self.server_own(&row).contains(&name) {
             return Err(CoreError::ServerDatabase {

@@ -10,8 +10,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::exec::{tool_error, DUMP_LIMIT};
-use super::tasks::{bytes, Task, TaskSummary};
+use super::tasks::TaskSummary;
 use super::{container_of, Manager, TaskKind};
+use super::{Progress, ProgressFn};
 use crate::backup::validate_database_name;
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
@@ -27,16 +28,6 @@ pub enum ExportDest {
     Folder(PathBuf),
     Stdout,
 }
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ExportProgress {
-    pub service: String,
-    pub database: String,
-    /// Bytes of the dump so far (before compression).
-    pub bytes: u64,
-}
-
-pub type ExportProgressFn<'a> = dyn Fn(ExportProgress) + Send + Sync + 'a;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Exported {
@@ -59,10 +50,10 @@ impl Manager {
         &self,
         target: &str,
         dest: ExportDest,
-        progress: &ExportProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Exported> {
         let task = self.begin_task(TaskKind::Export, target)?;
-        let feed = task.export_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.export_untracked(target, dest, &feed).await)
     }
 
@@ -70,7 +61,7 @@ impl Manager {
         &self,
         target: &str,
         dest: ExportDest,
-        progress: &ExportProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Exported> {
         let started = Instant::now();
         let (row, database) = self.export_source(target)?;
@@ -168,7 +159,7 @@ impl Manager {
         database: &str,
         as_sql: bool,
         out: &mut Output,
-        progress: &ExportProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<u64> {
         let password = self.admin_password(&row.name)?;
         let driver = self.driver(row.kind);
@@ -185,11 +176,12 @@ impl Manager {
                 out.write(&c.bytes);
                 if last.elapsed() >= PROGRESS_EVERY {
                     last = Instant::now();
-                    progress(ExportProgress {
-                        service: row.name.clone(),
-                        database: database.to_string(),
-                        bytes: out.dump_bytes,
-                    });
+                    progress(Progress::bytes(
+                        &row.name,
+                        format!("exporting {database}"),
+                        out.dump_bytes,
+                        None,
+                    ));
                 }
             }
             OutputStream::Stderr => stderr.extend_from_slice(&c.bytes),
@@ -217,11 +209,12 @@ impl Manager {
             }
             return Err(tool_error(context, &t, Some(code), &stderr));
         }
-        progress(ExportProgress {
-            service: row.name.clone(),
-            database: database.to_string(),
-            bytes: out.dump_bytes,
-        });
+        progress(Progress::bytes(
+            &row.name,
+            format!("exporting {database}"),
+            out.dump_bytes,
+            None,
+        ));
         Ok(out.dump_bytes)
     }
 }
@@ -371,22 +364,6 @@ fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
 }
 
 /// How an export is worded in its task record.
-impl Task<'_> {
-    pub(crate) fn export_feed<'a>(
-        &'a self,
-        inner: &'a ExportProgressFn<'_>,
-    ) -> impl Fn(ExportProgress) + Send + Sync + 'a {
-        move |p: ExportProgress| {
-            self.progress(bytes(
-                p.bytes,
-                None,
-                format!("exporting {}/{}", p.service, p.database),
-            ));
-            inner(p)
-        }
-    }
-}
-
 impl TaskSummary for Exported {
     fn summary(&self) -> std::result::Result<String, String> {
         Ok(format!(

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use super::Manager;
+use super::progress::stamped;
+use super::{Manager, Progress, ProgressFn, TaskKind};
 use crate::catalog::{Kind, ServiceSpec};
 use crate::engine::{EngineError, ImageInfo, PullProgress};
 use crate::error::{CoreError, Result};
@@ -20,14 +21,6 @@ pub struct ImageView {
     pub size_bytes: u64,
     /// Services (and upgrades kept for a rollback) that use it.
     pub used_by: Vec<String>,
-}
-
-/// Progress of `images pull`: one image at a time, bytes over every layer.
-#[derive(Debug, Clone)]
-pub struct ImagePullProgress {
-    pub image: String,
-    pub current: u64,
-    pub total: u64,
 }
 
 /// The repository of an image reference (`valkey/valkey:8` → `valkey/valkey`, a registry port
@@ -125,8 +118,9 @@ impl Manager {
     pub async fn pull_images(
         &self,
         specs: &[String],
-        progress: &(dyn Fn(ImagePullProgress) + Send + Sync),
+        progress: &ProgressFn<'_>,
     ) -> Result<Vec<String>> {
+        let progress = stamped(TaskKind::Pull, progress);
         let images: Vec<String> = specs
             .iter()
             .map(|s| ServiceSpec::parse(s).map(|spec| spec.default_image()))
@@ -134,11 +128,12 @@ impl Manager {
         for image in &images {
             let on = |p: PullProgress| {
                 if let PullProgress::Bytes { current, total } = p {
-                    progress(ImagePullProgress {
-                        image: image.clone(),
+                    progress(Progress::bytes(
+                        image,
+                        format!("pulling {image}"),
                         current,
-                        total,
-                    });
+                        Some(total),
+                    ));
                 }
             };
             self.engine

@@ -18,15 +18,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::exec::{tool_error, DUMP_LIMIT};
-use super::import_file::{
-    inspect, FeedStream, Gate, ImportFeed, ImportFile, ImportPhase, ImportProgress,
-    ImportProgressFn,
-};
+use super::import_file::{inspect, FeedStream, Gate, ImportFeed, ImportFile};
 use super::naming::project_secret_key;
 use super::restore::{Feed, Replacing};
-use super::tasks::{bytes, Task, TaskSummary};
+use super::tasks::TaskSummary;
 use super::{container_of, Manager, TaskKind};
-use crate::backup::{validate_database_name, BackupProgress};
+use super::{Progress, ProgressFn};
+use crate::backup::validate_database_name;
 use crate::drivers::{DatabaseOwner, ImportInput};
 use crate::engine::{LogChunk, OutputStream};
 use crate::error::{CoreError, Result};
@@ -63,10 +61,10 @@ impl Manager {
         target: &str,
         file: &Path,
         replace: bool,
-        progress: &ImportProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Imported> {
         let task = self.begin_task(TaskKind::Import, target)?;
-        let feed = task.import_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.import_untracked(target, file, replace, &feed).await)
     }
 
@@ -75,7 +73,7 @@ impl Manager {
         target: &str,
         file: &Path,
         replace: bool,
-        progress: &ImportProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Imported> {
         let started = Instant::now();
         let path = file.to_path_buf();
@@ -235,20 +233,11 @@ impl Manager {
                 .into());
             }
         }
-        let report = |p: BackupProgress| {
-            (feed.progress)(ImportProgress {
-                service: p.service,
-                database: p.database,
-                phase: ImportPhase::BackingUp,
-                bytes: p.bytes,
-                total: None,
-            })
-        };
         // An empty database the project writes to while the file streams in is not replaced
         // without --replace either: counted again once the project is kept out.
         let replacing = exists.then(|| Replacing {
             reason: "before-import",
-            progress: &report,
+            progress: feed.progress,
             refuse_objects: (!replace).then(|| objects_query.clone()),
             backup: Default::default(),
         });
@@ -347,15 +336,10 @@ impl Manager {
         let mut stream = FeedStream::start(f.file, prelude, filter, gate);
         let read = stream.read.clone();
         let total = f.file.size;
-        let report = |bytes| {
-            (f.progress)(ImportProgress {
-                service: f.service.to_string(),
-                database: f.target.to_string(),
-                phase: ImportPhase::Importing,
-                bytes,
-                total: Some(total),
-            })
-        };
+        let what = format!("importing into {}", f.target);
+        (f.progress)(Progress::step(f.service, what.clone()));
+        let report =
+            |bytes| (f.progress)(Progress::bytes(f.service, what.clone(), bytes, Some(total)));
         let (mut out, mut err) = (Vec::new(), Vec::new());
         let argv = t.argv();
         let container = container_of(row);
@@ -430,26 +414,6 @@ fn restrict_key() -> String {
 }
 
 /// How an import is worded in its task record.
-impl Task<'_> {
-    pub(crate) fn import_feed<'a>(
-        &'a self,
-        inner: &'a ImportProgressFn<'_>,
-    ) -> impl Fn(ImportProgress) + Send + Sync + 'a {
-        move |p: ImportProgress| {
-            let what = match p.phase {
-                ImportPhase::BackingUp => "backing up",
-                ImportPhase::Importing => "importing into",
-            };
-            self.progress(bytes(
-                p.bytes,
-                p.total,
-                format!("{what} {}/{}", p.service, p.database),
-            ));
-            inner(p)
-        }
-    }
-}
-
 impl TaskSummary for Imported {
     fn summary(&self) -> std::result::Result<String, String> {
         Ok(format!(

@@ -12,31 +12,9 @@ use std::task::{Context, Poll};
 use bytes::Bytes;
 
 use crate::catalog::Kind;
-use serde::Serialize;
 
 use crate::drivers::{FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter};
 use crate::error::ImportError;
-
-/// Where an import stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ImportPhase {
-    /// The existing database is being backed up; `bytes` written.
-    BackingUp,
-    /// The file is streaming in; `bytes` of it read (of `total`).
-    Importing,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ImportProgress {
-    pub service: String,
-    pub database: String,
-    pub phase: ImportPhase,
-    pub bytes: u64,
-    pub total: Option<u64>,
-}
-
-pub type ImportProgressFn<'a> = dyn Fn(ImportProgress) + Send + Sync + 'a;
 
 /// What the restore machinery needs to fill a database from an import file.
 pub(super) struct ImportFeed<'a> {
@@ -52,7 +30,7 @@ pub(super) struct ImportFeed<'a> {
     pub(super) extensions: &'a [&'a str],
     pub(super) service: &'a str,
     pub(super) target: &'a str,
-    pub(super) progress: &'a ImportProgressFn<'a>,
+    pub(super) progress: &'a super::ProgressFn<'a>,
 }
 
 impl ImportFeed<'_> {

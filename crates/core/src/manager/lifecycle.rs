@@ -140,7 +140,7 @@ impl Manager {
         // From here until the start is done, what the supervisor sees is the way up.
         self.note_intent(&name, Intent::Start);
         let task = self.lazy_task(TaskKind::Up, &name);
-        let progress = &task.up_feed(progress);
+        let progress = &task.feed(progress);
         let started = async {
             self.store.set_desired(&name, Desired::Running)?;
             self.store.set_pinned(&name, true)?;
@@ -340,9 +340,7 @@ impl Manager {
             if container.state == RunState::Running {
                 break;
             }
-            progress(Progress::Starting {
-                service: name.clone(),
-            });
+            progress(Progress::step(&name, "starting"));
             self.store.set_state(&name, ServiceState::Starting, None)?;
             match self.engine.start_container(&cname).await {
                 Ok(()) => {
@@ -384,9 +382,15 @@ impl Manager {
         let kind = row.kind;
         let svc = name.clone();
         let on_wait = move |elapsed| {
-            progress(Progress::Waiting {
-                service: svc.clone(),
-                elapsed,
+            progress(Progress {
+                step: false,
+                ..Progress::step(
+                    &svc,
+                    format!(
+                        "waiting for the server to answer ({})",
+                        human_duration(elapsed)
+                    ),
+                )
             })
         };
         let driver = self.driver(kind);
@@ -418,10 +422,6 @@ impl Manager {
         // Users live in the data (PostgreSQL, MariaDB) or in memory (Redis ACLs): re-applying
         // every project's grant after a start keeps them all in step with the keychain.
         self.reprovision_all(&name).await;
-        progress(Progress::Ready {
-            service: name.clone(),
-            took,
-        });
         Ok(self.outcome(&row, took, false))
     }
 
@@ -451,18 +451,19 @@ impl Manager {
         if self.engine.image_present(&row.image).await? {
             return Ok(());
         }
-        progress(Progress::Pulling {
-            service: row.name.clone(),
-            image: row.image.clone(),
-        });
+        progress(Progress::long_step(
+            &row.name,
+            format!("pulling image {}", row.image),
+        ));
         let svc = row.name.clone();
         let on_progress = move |p: PullProgress| {
             if let PullProgress::Bytes { current, total } = p {
-                progress(Progress::PullBytes {
-                    service: svc.clone(),
+                progress(Progress::bytes(
+                    &svc,
+                    "pulling the image",
                     current,
-                    total,
-                });
+                    Some(total),
+                ));
             }
         };
         match self.engine.pull_image(&row.image, &on_progress).await {
@@ -505,9 +506,7 @@ impl Manager {
             }
             return Ok(c);
         }
-        progress(Progress::Creating {
-            service: row.name.clone(),
-        });
+        progress(Progress::long_step(&row.name, "creating container"));
         self.store
             .set_state(&row.name, ServiceState::Creating, None)?;
         let spec = row.kind.spec();

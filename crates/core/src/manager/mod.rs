@@ -20,6 +20,7 @@ mod modes;
 mod naming;
 mod new_service;
 mod ownership;
+mod progress;
 mod projects;
 mod reconcile;
 mod restore;
@@ -33,22 +34,19 @@ mod upgrade;
 pub use adopt::Detected;
 pub use consumers::{Lease, Settled, DEFAULT_GRACE};
 pub use databases::DatabaseView;
-pub use export::{ExportDest, ExportProgress, ExportProgressFn, Exported};
+pub use export::{ExportDest, Exported};
 pub use external::ExternalView;
-pub use images::{ImagePullProgress, ImageView, PruneReport};
+pub use images::{ImageView, PruneReport};
 pub use import::{FileFormat, ImportError, Imported};
-pub use import_file::{ImportPhase, ImportProgress, ImportProgressFn};
 pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_of, standing_holder, volume_name, volume_of};
 pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
+pub use progress::{Progress, ProgressFn};
 pub use projects::ProjectConnection;
 pub use tasks::{TaskKind, TaskSummary, PROGRESS_EVERY};
-pub use types::{Progress, ProgressFn, ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
-pub use upgrade::{
-    Finished, RolledBack, UpgradeChoices, UpgradeProgress, UpgradeProgressFn, UpgradeTarget,
-    Upgraded,
-};
+pub use types::{ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
+pub use upgrade::{Finished, RolledBack, UpgradeChoices, UpgradeTarget, Upgraded};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -899,7 +899,7 @@ impl Manager {
         &self,
         att: &AttachmentRow,
         holder: &str,
-        progress: &crate::backup::BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Option<BackupRow>> {
         let noop = |_| {};
         let (lease, _) = self

@@ -9,9 +9,9 @@ use super::import_file::Gate;
 use super::naming::{is_restore_scratch, RESTORE_REPLACED, RESTORE_SCRATCH};
 use super::tasks::restore_task_target;
 use super::test_pause::test_pause;
-use super::{container_of, Manager, TaskKind};
+use super::{container_of, Manager, ProgressFn, TaskKind};
 use crate::backup::file::io_error;
-use crate::backup::{validate_database_name, BackupProgressFn, Restored};
+use crate::backup::{validate_database_name, Restored};
 use crate::catalog::Kind;
 use crate::drivers::{DatabaseOwner, ImportInput, MarkedRestore, RenamingRestore, RestoreStrategy};
 use crate::error::{CoreError, Result};
@@ -29,10 +29,10 @@ impl Manager {
         id: i64,
         into: Option<&str>,
         overwrite: bool,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Restored> {
         let task = self.begin_task(TaskKind::Restore, &restore_task_target(id, into))?;
-        let feed = task.backup_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.restore_untracked(id, into, overwrite, &feed).await)
     }
 
@@ -41,7 +41,7 @@ impl Manager {
         id: i64,
         into: Option<&str>,
         overwrite: bool,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Restored> {
         let b = self.backup_row(id)?;
         let kind = Kind::parse(&b.kind)?;
@@ -81,7 +81,7 @@ impl Manager {
         b: &BackupRow,
         target: &str,
         overwrite: bool,
-        progress: &BackupProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Restored> {
         let started = Instant::now();
         let password = self.admin_password(&row.name)?;
@@ -905,7 +905,7 @@ struct PendingRestore {
 pub(super) struct Replacing<'a> {
     /// The reason recorded with the backup taken of it first.
     pub reason: &'a str,
-    pub progress: &'a BackupProgressFn<'a>,
+    pub progress: &'a ProgressFn<'a>,
     /// An import not asked to replace content: a query (as the admin, in the target) counting
     /// the objects it holds — when it holds any once the project is kept out (written while
     /// the file streamed in), nothing is replaced.

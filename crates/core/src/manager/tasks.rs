@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::{Manager, Progress, ProgressFn, UpOutcome};
-use crate::backup::{BackupAllReport, BackupProgress, BackupProgressFn, BackupScope, Restored};
+use crate::backup::{BackupAllReport, BackupScope, Restored};
 use crate::error::Result;
 use crate::leases::{process_alive, this_process};
 use crate::store::{BackupRow, Store, TaskProgress, TaskRow, TaskState};
@@ -21,7 +21,7 @@ use crate::store::{BackupRow, Store, TaskProgress, TaskRow, TaskState};
 /// reports): a row update costs well under a millisecond, so the record costs nothing measurable.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// What a task does.
+/// What a task does (and which operation a [`Progress`] report belongs to).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
     /// `up` that pulls an image or creates a container.
@@ -34,6 +34,8 @@ pub enum TaskKind {
     Rollback,
     Import,
     Export,
+    /// `images pull`: reported as progress, recorded as no task.
+    Pull,
 }
 
 impl TaskKind {
@@ -47,7 +49,14 @@ impl TaskKind {
             TaskKind::Rollback => "rollback",
             TaskKind::Import => "import",
             TaskKind::Export => "export",
+            TaskKind::Pull => "pull",
         }
+    }
+}
+
+impl serde::Serialize for TaskKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -235,34 +244,22 @@ impl Task<'_> {
         }
     }
 
-    /// Bytes of a backup (or of each backup of a `backup --all`).
-    pub(crate) fn backup_feed<'a>(
-        &'a self,
-        inner: &'a BackupProgressFn<'_>,
-    ) -> impl Fn(BackupProgress) + Send + Sync + 'a {
-        move |b: BackupProgress| {
-            self.progress(bytes(
-                b.bytes,
-                None,
-                format!("backing up {}/{}", b.service, b.database),
-            ));
-            inner(b)
-        }
-    }
-
-    /// `up`: the task is recorded when a pull or a container creation begins (a start of an
-    /// existing container is no long operation), then follows the pull's bytes and each step.
-    pub(crate) fn up_feed<'a>(
+    /// The operation's reports, recorded (as they come, at most every [`PROGRESS_EVERY`]) and
+    /// handed on to the shell as part of this task's operation. A lazy task (`up`) is recorded
+    /// when a pull or a container creation begins: a start of an existing container is no long
+    /// operation.
+    pub(crate) fn feed<'a>(
         &'a self,
         inner: &'a ProgressFn<'_>,
     ) -> impl Fn(Progress) + Send + Sync + 'a {
         move |p: Progress| {
-            if matches!(p, Progress::Pulling { .. } | Progress::Creating { .. }) {
+            let p = p.of(self.kind);
+            if p.long {
                 if let Err(e) = self.begin() {
                     tracing::warn!("could not record a task for {}: {e}", self.target);
                 }
             }
-            self.progress(service_progress(&p));
+            self.progress(p.task());
             inner(p)
         }
     }
@@ -317,36 +314,6 @@ fn flush(inner: &Mutex<Inner>, store: &Store) {
     if let (Some(id), Some(p)) = (inner.id, inner.pending.take()) {
         inner.last_write = Some(Instant::now());
         write_progress(store, id, &p);
-    }
-}
-
-pub(super) fn bytes(done: u64, total: Option<u64>, message: String) -> TaskProgress {
-    TaskProgress {
-        done: Some(done),
-        total,
-        unit: Some("bytes".into()),
-        message: Some(message),
-    }
-}
-
-pub(super) fn message(m: String) -> TaskProgress {
-    TaskProgress {
-        message: Some(m),
-        ..Default::default()
-    }
-}
-
-pub(super) fn service_progress(p: &Progress) -> TaskProgress {
-    let text = p
-        .describe()
-        .unwrap_or_else(|| format!("{} is ready", p.service()));
-    match p {
-        Progress::PullBytes { current, total, .. } => bytes(
-            *current,
-            Some(*total).filter(|t| *t > 0),
-            format!("pulling the image of {}", p.service()),
-        ),
-        _ => message(text),
     }
 }
 
@@ -442,7 +409,6 @@ mod tests {
     use crate::engine::fake::FakeEngine;
     use crate::error::CoreError;
     use crate::manager::tests::manager;
-    use crate::manager::UpgradeProgress;
 
     struct Done;
     impl TaskSummary for Done {
@@ -520,14 +486,8 @@ mod tests {
         let (m, _t) = manager(Arc::new(FakeEngine::default()));
         let task = m.begin_task(TaskKind::Backup, "pg").unwrap();
         let noop = |_| {};
-        let feed = task.backup_feed(&noop);
-        let report = |n| {
-            feed(BackupProgress {
-                service: "pg".into(),
-                database: "shop".into(),
-                bytes: n,
-            })
-        };
+        let feed = task.feed(&noop);
+        let report = |n| feed(Progress::bytes("pg", "backing up shop", n, None));
         report(100);
         report(200);
         let row = only(&m);
@@ -537,7 +497,7 @@ mod tests {
             "the second report came too soon"
         );
         assert_eq!(row.progress.unit.as_deref(), Some("bytes"));
-        assert_eq!(row.progress.message.as_deref(), Some("backing up pg/shop"));
+        assert_eq!(row.progress.message.as_deref(), Some("backing up shop"));
         std::thread::sleep(PROGRESS_EVERY);
         report(300);
         assert_eq!(only(&m).progress.done, Some(300));
@@ -549,9 +509,9 @@ mod tests {
         let (m, _t) = manager(Arc::new(FakeEngine::default()));
         let task = m.begin_task(TaskKind::Upgrade, "pg to 17").unwrap();
         let noop = |_| {};
-        let feed = task.upgrade_feed(&noop);
-        feed(UpgradeProgress::Step("backing up".into()));
-        feed(UpgradeProgress::Step("copying every database".into()));
+        let feed = task.feed(&noop);
+        feed(Progress::step("pg", "backing up"));
+        feed(Progress::step("pg", "copying every database"));
         assert_eq!(
             only(&m).progress.message.as_deref(),
             Some("backing up"),
@@ -596,15 +556,10 @@ mod tests {
         let (m, _t) = manager(Arc::new(FakeEngine::default()));
         let quiet = |_| {};
         let task = m.lazy_task(TaskKind::Up, "pg");
-        let feed = task.up_feed(&quiet);
-        feed(Progress::Starting {
-            service: "pg".into(),
-        });
+        let feed = task.feed(&quiet);
+        feed(Progress::step("pg", "starting"));
         assert!(m.tasks(10).unwrap().is_empty(), "a start is no task");
-        feed(Progress::Pulling {
-            service: "pg".into(),
-            image: "postgres:17".into(),
-        });
+        feed(Progress::long_step("pg", "pulling image postgres:17"));
         assert_eq!(only(&m).state, TaskState::Running);
         drop(feed);
         let _ = task.finish(Ok(Done));

@@ -1,12 +1,8 @@
-//! The manager's public types: what `up` is asked and answers, progress reports, and the
-//! status of a service.
-
-use std::time::Duration;
+//! The manager's public types: what `up` is asked and answers, and the status of a service.
 
 use serde::Serialize;
 
 use crate::catalog::{Kind, ServiceSpec};
-use crate::error::human_duration;
 use crate::modes::{Mode, ServiceOptions};
 use crate::state::ServiceState;
 use crate::store::{Desired, ServiceRow};
@@ -60,74 +56,6 @@ impl UpRequest {
             image: None,
             options: ServiceOptions::default(),
         }
-    }
-}
-
-/// What long operations report while they run (for progress display).
-#[derive(Debug, Clone, PartialEq)]
-pub enum Progress {
-    Pulling {
-        service: String,
-        image: String,
-    },
-    PullBytes {
-        service: String,
-        current: u64,
-        total: u64,
-    },
-    Creating {
-        service: String,
-    },
-    Starting {
-        service: String,
-    },
-    Waiting {
-        service: String,
-        elapsed: Duration,
-    },
-    Ready {
-        service: String,
-        took: Duration,
-    },
-}
-
-pub type ProgressFn<'a> = dyn Fn(Progress) + Send + Sync + 'a;
-
-impl Progress {
-    pub fn service(&self) -> &str {
-        match self {
-            Progress::Pulling { service, .. }
-            | Progress::PullBytes { service, .. }
-            | Progress::Creating { service }
-            | Progress::Starting { service }
-            | Progress::Waiting { service, .. }
-            | Progress::Ready { service, .. } => service,
-        }
-    }
-
-    /// The step in words, for a progress line (none for `Ready`: the caller says that).
-    pub fn describe(&self) -> Option<String> {
-        Some(match self {
-            Progress::Pulling { image, .. } => format!("pulling image {image}"),
-            Progress::PullBytes { current, total, .. } => {
-                let mut s = format!(
-                    "pulling {:.1} / {:.1} MB",
-                    *current as f64 / 1e6,
-                    *total as f64 / 1e6
-                );
-                if *total > 0 {
-                    s.push_str(&format!(" ({}%)", current * 100 / total));
-                }
-                s
-            }
-            Progress::Creating { .. } => "creating container".into(),
-            Progress::Starting { .. } => "starting".into(),
-            Progress::Waiting { elapsed, .. } => format!(
-                "waiting for the server to answer ({})",
-                human_duration(*elapsed)
-            ),
-            Progress::Ready { .. } => return None,
-        })
     }
 }
 

@@ -30,10 +30,10 @@ use super::intent::Intent;
 use super::naming::{
     admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
 };
-use super::tasks::{bytes, message, service_progress, Task, TaskSummary};
+use super::tasks::TaskSummary;
 use super::test_pause::test_pause;
-use super::{consumers, Manager, Progress, TaskKind, HOST};
-use crate::backup::{BackupProgress, BackupScope};
+use super::{consumers, Manager, Progress, ProgressFn, TaskKind, HOST};
+use crate::backup::BackupScope;
 use crate::catalog::ServiceSpec;
 use crate::drivers::upgrade::MajorUpgrade;
 use crate::engine::exec_collect_env;
@@ -49,19 +49,6 @@ const COPY_LIMIT: Duration = Duration::from_secs(6 * 3600);
 const VERIFY_LIMIT: Duration = Duration::from_secs(3600);
 /// One statement or command as the admin.
 const SQL_LIMIT: Duration = Duration::from_secs(30);
-
-/// What an upgrade reports as it goes.
-#[derive(Debug, Clone)]
-pub enum UpgradeProgress {
-    /// A step begins (one line for the user).
-    Step(String),
-    /// The new server's pull, creation and start.
-    Service(Progress),
-    /// The snapshot's backups.
-    Backup(BackupProgress),
-}
-
-pub type UpgradeProgressFn<'a> = dyn Fn(UpgradeProgress) + Send + Sync + 'a;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Upgraded {
@@ -183,11 +170,11 @@ impl Manager {
         query: &str,
         to: &str,
         image: Option<&str>,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Upgraded> {
         let target = format!("{} to {to}", self.task_target(query));
         let task = self.begin_task(TaskKind::Upgrade, &target)?;
-        let feed = task.upgrade_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.upgrade_untracked(query, to, image, &feed).await)
     }
 
@@ -196,7 +183,7 @@ impl Manager {
         query: &str,
         to: &str,
         image: Option<&str>,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Upgraded> {
         let row = self.resolve(query)?;
         self.refuse_staging(&row)?;
@@ -338,7 +325,7 @@ impl Manager {
         // The old service runs, held by a lease, until the switch.
         let started = Instant::now();
         let holder = format!("upgrade:{}", std::process::id());
-        let on_service = |p| progress(UpgradeProgress::Service(p));
+        let on_service = |p: Progress| progress(p.on_behalf_of(&row.name));
         let (lease, _) = self
             .acquire(&row.name, &holder, false, None, &on_service)
             .await?;
@@ -396,7 +383,7 @@ impl Manager {
         u: &UpgradeRow,
         up: Upgraders<'_>,
         started: Instant,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<Upgraded> {
         let display = row.kind.spec().display_name;
         self.store.begin_upgrade(u)?;
@@ -410,14 +397,16 @@ impl Manager {
         );
         // The snapshot and the new server's start (pull, initdb) overlap: neither touches what
         // the other does, and the copy waits for both.
-        progress(UpgradeProgress::Step(format!(
-            "backing up every database of '{}' while {display} {} starts beside it",
-            row.name, u.to_version
-        )));
+        progress(Progress::step(
+            &row.name,
+            format!(
+                "backing up every database of '{}' while {display} {} starts beside it",
+                row.name, u.to_version
+            ),
+        ));
         let reason = format!("before the upgrade to {display} {}", u.to_version);
-        let on_backup = |b| progress(UpgradeProgress::Backup(b));
         let (backups, staging) = tokio::join!(
-            self.backup_held(row, &BackupScope::All, &reason, &on_backup),
+            self.backup_held(row, &BackupScope::All, &reason, progress),
             self.start_staging(row, u, progress)
         );
         let outcome = async {
@@ -505,7 +494,7 @@ impl Manager {
         &self,
         row: &ServiceRow,
         u: &UpgradeRow,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<ServiceRow> {
         let display = u.to_kind.spec().display_name;
         test_pause("upgrade-staging").await;
@@ -542,13 +531,18 @@ impl Manager {
             memory_mb: row.memory_mb,
             ..staging
         };
-        progress(UpgradeProgress::Step(format!(
-            "starting {display} {} beside {} (as '{}', port {})",
-            u.to_version, u.from_version, u.staging, staging.host_port
-        )));
+        progress(Progress::step(
+            &row.name,
+            format!(
+                "starting {display} {} beside {} (as '{}', port {})",
+                u.to_version, u.from_version, u.staging, staging.host_port
+            ),
+        ));
         let _lock = self.lock(&u.staging, consumers::LOCK_LIMIT).await?;
-        self.start(staging.clone(), &|p| progress(UpgradeProgress::Service(p)))
-            .await?;
+        self.start(staging.clone(), &|p: Progress| {
+            progress(p.on_behalf_of(&row.name))
+        })
+        .await?;
         Ok(staging)
     }
 
@@ -560,7 +554,7 @@ impl Manager {
         u: &UpgradeRow,
         staging: &ServiceRow,
         (up, target_up): Upgraders<'_>,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<(Vec<Vec<TableSum>>, Timings)> {
         let display = row.kind.spec().display_name;
         let kind = row.kind;
@@ -579,10 +573,13 @@ impl Manager {
             .await?;
         }
         test_pause("upgrade-copying").await;
-        progress(UpgradeProgress::Step(format!(
-            "copying every database, role and grant from {} to {} (projects wait meanwhile)",
-            u.from_version, u.to_version
-        )));
+        progress(Progress::step(
+            &row.name,
+            format!(
+                "copying every database, role and grant from {} to {} (projects wait meanwhile)",
+                u.from_version, u.to_version
+            ),
+        ));
         let staging_container = container_name(&u.staging);
         let copy_at = Instant::now();
         let databases = self.list_databases(row, admin_pw.expose()).await?;
@@ -590,11 +587,10 @@ impl Manager {
         let (count, mut reowned) = (steps.len(), 0);
         for (i, step) in steps.iter().enumerate() {
             if count > 1 {
-                progress(UpgradeProgress::Step(format!(
-                    "copying {} ({}/{count})",
-                    step.what,
-                    i + 1
-                )));
+                progress(Progress::step(
+                    &row.name,
+                    format!("copying {} ({}/{count})", step.what, i + 1),
+                ));
             }
             let out = self
                 .run_tool(&staging_container, &step.tool, COPY_LIMIT, "the copy")
@@ -607,7 +603,7 @@ impl Manager {
                  another project's); on {display} {} they belong to their database's owner, which restored them",
                 u.to_version
             );
-            progress(UpgradeProgress::Step(note.clone()));
+            progress(Progress::step(&row.name, note.clone()));
             self.event(&row.name, "upgrade-reowned", &note);
         }
         if let Some(after) = target_up.after_copy(admin_pw.expose()) {
@@ -618,8 +614,9 @@ impl Manager {
         let copy_took = copy_at.elapsed();
         test_pause("upgrade-verifying").await;
         let verify_at = Instant::now();
-        progress(UpgradeProgress::Step(
-            "verifying: databases, row counts and content checksums of every table".into(),
+        progress(Progress::step(
+            &row.name,
+            "verifying: databases, row counts and content checksums of every table",
         ));
         let sums = self
             .verify_copy(row, staging, (up, target_up), admin_pw.expose())
@@ -654,10 +651,13 @@ impl Manager {
 
         let verify_took = verify_at.elapsed();
         test_pause("upgrade-switching").await;
-        progress(UpgradeProgress::Step(format!(
-            "switching '{}' to {display} {} on port {}",
-            row.name, u.to_version, row.host_port
-        )));
+        progress(Progress::step(
+            &row.name,
+            format!(
+                "switching '{}' to {display} {} on port {}",
+                row.name, u.to_version, row.host_port
+            ),
+        ));
         self.store
             .set_upgrade_step(&row.name, UpgradeStep::Switching, None)?;
         let switch_at = Instant::now();
@@ -685,7 +685,7 @@ impl Manager {
                 .delete(&admin_secret_key(&self.instance, &u.staging));
             let new_row = self.resolve(&row.name)?;
             let start = self
-                .start(new_row, &|p| progress(UpgradeProgress::Service(p)))
+                .start(new_row, &|p: Progress| progress(p.on_behalf_of(&row.name)))
                 .await;
             self.clear_intent(&row.name);
             if let Err(e) = start {
@@ -910,17 +910,17 @@ impl Manager {
     pub async fn rollback_upgrade(
         &self,
         query: &str,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<RolledBack> {
         let task = self.begin_task(TaskKind::Rollback, &self.task_target(query))?;
-        let feed = task.upgrade_feed(progress);
+        let feed = task.feed(progress);
         task.finish(self.rollback_untracked(query, &feed).await)
     }
 
     async fn rollback_untracked(
         &self,
         query: &str,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<RolledBack> {
         let row = self.resolve(query)?;
         self.refuse_staging(&row)?;
@@ -949,7 +949,7 @@ impl Manager {
         &self,
         service: &str,
         known: Option<&UpgradeRow>,
-        progress: &UpgradeProgressFn<'_>,
+        progress: &ProgressFn<'_>,
     ) -> Result<RolledBack> {
         let u = match known {
             Some(u) => u.clone(),
@@ -967,15 +967,16 @@ impl Manager {
         let row = self.resolve(service)?;
         let mut backups = 0;
         if row.version == u.to_version && self.is_running(service).await? {
-            progress(UpgradeProgress::Step(format!(
-                "backing up every database of '{service}' on {display} {} first",
-                u.to_version
-            )));
+            progress(Progress::step(
+                &row.name,
+                format!(
+                    "backing up every database of '{service}' on {display} {} first",
+                    u.to_version
+                ),
+            ));
             let reason = format!("before the rollback to {display} {}", u.from_version);
             match self
-                .backup_held(&row, &BackupScope::All, &reason, &|b| {
-                    progress(UpgradeProgress::Backup(b))
-                })
+                .backup_held(&row, &BackupScope::All, &reason, progress)
                 .await
             {
                 Ok(b) => backups = b.len(),
@@ -988,10 +989,10 @@ impl Manager {
         }
         self.store
             .set_upgrade_step(service, UpgradeStep::RollingBack, None)?;
-        progress(UpgradeProgress::Step(format!(
-            "switching '{service}' back to {display} {}",
-            u.from_version
-        )));
+        progress(Progress::step(
+            &row.name,
+            format!("switching '{service}' back to {display} {}", u.from_version),
+        ));
         let _lock = self.lock(service, consumers::LOCK_LIMIT).await?;
         self.note_intent(service, Intent::Stop);
         let result = async {
@@ -1000,7 +1001,7 @@ impl Manager {
             self.store.switch_back_upgrade(&u, &volume_name(service))?;
             let old = self.resolve(service)?;
             if old.desired == Desired::Running {
-                self.start(old, &|p| progress(UpgradeProgress::Service(p)))
+                self.start(old, &|p: Progress| progress(p.on_behalf_of(service)))
                     .await?;
             }
             Ok::<_, CoreError>(())
@@ -1158,26 +1159,6 @@ impl Manager {
 }
 
 /// How an upgrade is worded in its task record.
-impl Task<'_> {
-    pub(crate) fn upgrade_feed<'a>(
-        &'a self,
-        inner: &'a UpgradeProgressFn<'_>,
-    ) -> impl Fn(UpgradeProgress) + Send + Sync + 'a {
-        move |u: UpgradeProgress| {
-            self.progress(match &u {
-                UpgradeProgress::Step(s) => message(s.clone()),
-                UpgradeProgress::Service(p) => service_progress(p),
-                UpgradeProgress::Backup(b) => bytes(
-                    b.bytes,
-                    None,
-                    format!("backing up {}/{}", b.service, b.database),
-                ),
-            });
-            inner(u)
-        }
-    }
-}
-
 impl TaskSummary for Upgraded {
     fn summary(&self) -> std::result::Result<String, String> {
         Ok(format!(

@@ -24,7 +24,7 @@ use crate::state::{AppState, Snapshot};
 const POLL: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
-struct TrayCache(Mutex<Option<dockhand_core::menu::MenuModel>>);
+struct TrayCache(Mutex<Option<dockhand_core::facade::menu::MenuModel>>);
 
 #[derive(Default)]
 struct Notes(notify::Notifier);
@@ -204,7 +204,7 @@ pub fn run() {
         eprintln!("{why}");
         std::process::exit(2);
     }
-    dockhand_core::logging::init();
+    dockhand_core::facade::init_logging();
     // GTK panics (with a backtrace) when the display named in DISPLAY cannot be opened: catch
     // that and say it in one line.
     let hook = std::panic::take_hook();
@@ -262,7 +262,9 @@ pub async fn refresh<R: Runtime>(app: &AppHandle<R>) -> Snapshot {
 /// Turns the supervisor's events into desktop notifications (and tells the window).
 async fn notify_from<R: Runtime>(
     app: AppHandle<R>,
-    mut events: tokio::sync::broadcast::Receiver<dockhand_core::supervisor::SupervisorEvent>,
+    mut events: tokio::sync::broadcast::Receiver<
+        dockhand_core::facade::supervisor::SupervisorEvent,
+    >,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
@@ -279,7 +281,7 @@ async fn notify_from<R: Runtime>(
 /// Shows the notification an event deserves, unless switched off or said within the minute.
 pub async fn announce<R: Runtime>(
     app: &AppHandle<R>,
-    e: &dockhand_core::supervisor::SupervisorEvent,
+    e: &dockhand_core::facade::supervisor::SupervisorEvent,
 ) {
     let state = app.state::<AppState>();
     let last = state.last.lock().unwrap().clone();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dockhand_core::supervisor::{Health, SupervisorEvent};
+use dockhand_core::facade::supervisor::{Health, SupervisorEvent};
 use serde::Serialize;
 
 const QUIET_PERIOD: Duration = Duration::from_secs(60);
@@ -152,7 +152,7 @@ fn reason_gist(body: &str) -> String {
 }
 
 fn human_ms(ms: u64) -> String {
-    dockhand_core::error::human_duration(Duration::from_millis(ms))
+    dockhand_core::facade::human_duration(Duration::from_millis(ms))
 }
 
 fn human_bytes(n: u64) -> String {
@@ -190,7 +190,7 @@ pub fn show(note: Note) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockhand_core::store::BackupRow;
+    use dockhand_core::facade::BackupRow;
 
     fn describe(s: &str) -> String {
         format!("PostgreSQL 16 ({s})")

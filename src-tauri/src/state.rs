@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use dockhand_core::facade::supervisor::{self, SupervisorHandle};
 pub use dockhand_core::facade::Snapshot;
-use dockhand_core::supervisor::{self, SupervisorHandle};
 use dockhand_core::{CoreError, Manager};
 
 #[derive(Default)]

@@ -1,7 +1,7 @@
 //! Renders the core's [`MenuModel`] as the tray menu, keeps it and the icon in step with each
 //! snapshot, and turns clicks into actions.
 
-use dockhand_core::menu::{self, ItemKind, MenuAction, MenuItem as ModelItem, MenuModel};
+use dockhand_core::facade::menu::{self, ItemKind, MenuAction, MenuItem as ModelItem, MenuModel};
 use tauri::image::Image;
 use tauri::menu::{CheckMenuItem, IsMenuItem, Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::TrayIconBuilder;

@@ -2,7 +2,7 @@
 
 use std::io::BufRead;
 
-use dockhand_core::secrets::Secret;
+use dockhand_core::facade::Secret;
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::table;

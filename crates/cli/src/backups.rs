@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use dockhand_core::backup::{BackupAllReport, BackupScope};
+use dockhand_core::facade::{BackupAllReport, BackupScope};
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{ago, human_bytes, table, timestamp, ProgressView};

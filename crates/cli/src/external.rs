@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use dockhand_core::secrets::Secret;
+use dockhand_core::facade::Secret;
 use dockhand_core::{CoreError, Kind, Manager, Result};
 
 use crate::args::ExternalCommand;

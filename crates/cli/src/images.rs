@@ -155,7 +155,7 @@ pub async fn inspect(m: &Manager, service: &str, events: usize, json: bool) -> R
         ),
     );
     line("mode", v.mode.describe().to_string());
-    let limit = dockhand_core::modes::memory_text(v.memory_limit_mb);
+    let limit = dockhand_core::facade::memory_text(v.memory_limit_mb);
     line(
         "memory",
         match d.memory_bytes {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dockhand_core::manager::ExportDest;
+use dockhand_core::facade::ExportDest;
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{human_bytes, ProgressView};

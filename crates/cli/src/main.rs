@@ -20,10 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::FromArgMatches;
-use dockhand_core::actions::refusal;
+use dockhand_core::facade::refusal;
+use dockhand_core::facade::ProgressFn;
 use dockhand_core::facade::SettingKey;
-use dockhand_core::manager::ProgressFn;
-use dockhand_core::modes::{Mode, ServiceOptions};
+use dockhand_core::facade::{Mode, ServiceOptions};
 use dockhand_core::{Action, CoreError, Manager, Result, UpRequest};
 use futures_util::StreamExt;
 
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
         Command::Internal(InternalCommand::Man) => return install_files::print_man_page(),
         _ => {}
     }
-    dockhand_core::logging::init();
+    dockhand_core::facade::init_logging();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -251,18 +251,18 @@ async fn run(cli: Cli) -> Result<()> {
                 mode: (ephemeral || fast).then_some(Mode { ephemeral, fast }),
                 memory_mb: memory
                     .as_deref()
-                    .map(dockhand_core::modes::parse_memory)
+                    .map(dockhand_core::facade::parse_memory)
                     .transpose()?,
             };
             up(&m, specs, name, port, image, with, options, cli.json).await
         }
         Command::Set { service, memory } => {
-            let mb = dockhand_core::modes::parse_memory(&memory)?;
+            let mb = dockhand_core::facade::parse_memory(&memory)?;
             let change = m.set_memory(&service, mb).await?;
             if cli.json {
                 println!("{}", serde_json::to_string(&change).unwrap());
             } else {
-                let text = dockhand_core::modes::memory_text;
+                let text = dockhand_core::facade::memory_text;
                 println!(
                     "{}: memory limit {} → {}{}",
                     change.service,
@@ -336,7 +336,7 @@ async fn run(cli: Cli) -> Result<()> {
             if !cli.json {
                 if purge {
                     println!("{} destroyed, with its data", row.name);
-                } else if row.origin != dockhand_core::store::Origin::Managed {
+                } else if row.origin != dockhand_core::facade::Origin::Managed {
                     println!(
                         "Dockhand forgot {} (the container {}); it is left as it was, running or not, with its data — \
                          `dockhand adopt {}` takes it over again",
@@ -384,7 +384,7 @@ async fn run(cli: Cli) -> Result<()> {
                     users.extend(s.consumers.iter().cloned());
                     let detail = s.detail.clone().unwrap_or_default();
                     let server = match s.origin {
-                        dockhand_core::store::Origin::Managed => {
+                        dockhand_core::facade::Origin::Managed => {
                             format!("{} {}", s.kind.spec().display_name, s.version)
                         }
                         other => format!(
@@ -406,7 +406,7 @@ async fn run(cli: Cli) -> Result<()> {
                         projects,
                         users.join(", "),
                         s.mode.to_string(),
-                        dockhand_core::modes::memory_arg(s.memory_limit_mb),
+                        dockhand_core::facade::memory_arg(s.memory_limit_mb),
                         detail.lines().next().unwrap_or("").to_string(),
                     ]
                 })
@@ -502,7 +502,7 @@ async fn up(
         .collect::<Result<Vec<_>>>()?;
     // --with goes with one service (checked above).
     let wanted = match requests.first() {
-        Some(r) => dockhand_core::catalog::extensions::parse_list(r.spec.kind, &with)?,
+        Some(r) => dockhand_core::facade::parse_extensions(r.spec.kind, &with)?,
         None => Vec::new(),
     };
     // Several services start in parallel: one bar would show them in turn, so lines only.
@@ -535,7 +535,9 @@ async fn up(
                     } else {
                         format!(
                             "ready in {}",
-                            dockhand_core::error::human_duration(Duration::from_millis(o.ready_ms))
+                            dockhand_core::facade::human_duration(Duration::from_millis(
+                                o.ready_ms
+                            ))
                         )
                     };
                     println!(
@@ -544,7 +546,7 @@ async fn up(
                         o.kind.spec().display_name,
                         o.version,
                         o.mode,
-                        dockhand_core::modes::memory_text(o.memory_limit_mb),
+                        dockhand_core::facade::memory_text(o.memory_limit_mb),
                         o.host_port,
                         o.name
                     );
@@ -592,8 +594,8 @@ async fn logs(m: &Manager, service: &str, follow: bool, tail: usize) -> Result<(
         while let Some(chunk) = stream.next().await {
             let chunk = chunk?;
             match chunk.stream {
-                dockhand_core::engine::OutputStream::Stdout => out.write_all(&chunk.bytes)?,
-                dockhand_core::engine::OutputStream::Stderr => err.write_all(&chunk.bytes)?,
+                dockhand_core::facade::OutputStream::Stdout => out.write_all(&chunk.bytes)?,
+                dockhand_core::facade::OutputStream::Stderr => err.write_all(&chunk.bytes)?,
             }
             out.flush()?;
         }

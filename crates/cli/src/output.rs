@@ -4,7 +4,7 @@ use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use dockhand_core::manager::TaskKind;
+use dockhand_core::facade::TaskKind;
 use dockhand_core::{CoreError, Progress};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -174,7 +174,7 @@ pub fn print_error(e: &CoreError, json: bool) {
 }
 
 pub fn ago(ms: i64) -> String {
-    let now = dockhand_core::store::now_ms();
+    let now = dockhand_core::facade::now_ms();
     let s = ((now - ms).max(0) / 1000) as u64;
     match s {
         0 => "just now".into(),

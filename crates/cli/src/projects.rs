@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dockhand_core::env::{dotenv_line, Audience};
-use dockhand_core::manager::{Lease, Settled};
-use dockhand_core::platform;
+use dockhand_core::facade::env::{dotenv_line, Audience};
+use dockhand_core::facade::platform;
+use dockhand_core::facade::{Lease, Settled};
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::args::ProjectCommand;
@@ -251,7 +251,7 @@ pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result
                     CoreError::InvalidInput(format!("project '{name}' uses no service yet"))
                 })?,
         };
-        dockhand_core::env::url(&dockhand_core::env::Connection {
+        dockhand_core::facade::env::url(&dockhand_core::facade::env::Connection {
             kind: pick.kind,
             host: &pick.host,
             port: pick.port,
@@ -325,7 +325,7 @@ fn report_settled(service: &str, s: &Settled, json: bool) {
         Settled::Stopped => println!("{service}: stopped"),
         Settled::StopsIn(d) => println!(
             "{service}: stops in {} unless used again",
-            dockhand_core::error::human_duration(*d)
+            dockhand_core::facade::human_duration(*d)
         ),
         Settled::AlreadyStopped => println!("{service}: not running"),
     }

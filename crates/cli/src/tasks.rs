@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dockhand_core::store::{TaskRow, TaskState, TASK_HISTORY};
+use dockhand_core::facade::{TaskRow, TaskState, TASK_HISTORY};
 use dockhand_core::{Manager, Result};
 
 use crate::output::{ago, human_bytes, table};

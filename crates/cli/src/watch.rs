@@ -3,8 +3,8 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-use dockhand_core::store::TaskRow;
-use dockhand_core::supervisor::{self, Snapshot, SupervisorConfig, SupervisorEvent};
+use dockhand_core::facade::supervisor::{self, Snapshot, SupervisorConfig, SupervisorEvent};
+use dockhand_core::facade::TaskRow;
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::output::{ago, table};
@@ -133,7 +133,7 @@ fn print_ready(snap: &Snapshot, json: bool) {
 
 fn print_event(e: &SupervisorEvent, json: bool) {
     let mut out = std::io::stdout().lock();
-    let now = crate::output::timestamp(dockhand_core::store::now_ms());
+    let now = crate::output::timestamp(dockhand_core::facade::now_ms());
     if json {
         let _ = writeln!(out, "{}", serde_json::to_string(e).unwrap());
     } else {
@@ -233,7 +233,7 @@ fn print_snapshot(snap: &Snapshot, tasks: &[TaskRow], json: bool, tty: bool) {
     let _ = writeln!(
         out,
         "— {} (Ctrl-C to stop)",
-        crate::output::timestamp(dockhand_core::store::now_ms())
+        crate::output::timestamp(dockhand_core::facade::now_ms())
     );
     let _ = out.flush();
 }

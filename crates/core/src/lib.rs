@@ -1,34 +1,42 @@
 //! Dockhand's UI-free core: one shared database server per kind and version, for all of a
 //! developer's projects. The CLI and the tray app are thin shells over [`Manager`].
+//!
+//! What the shells use is [`facade`] and the items re-exported below; every other module is
+//! the core's own. `drivers`, `engine`, `probe` and `store` stay public for two users that
+//! are not shells: the SQL Server contract test (`crates/cli/tests/it/sqlserver.rs` runs a
+//! driver's tool commands) and the benchmark's raw baselines (`crates/bench` drives the engine
+//! and fills a store); `facade::tests::shells_name_only_the_facade` keeps the shells off them.
 
-pub mod actions;
-pub mod backup;
-pub mod catalog;
+pub(crate) mod actions;
+pub(crate) mod backup;
+pub(crate) mod catalog;
 pub mod drivers;
 pub mod engine;
-pub mod env;
-pub mod error;
+pub(crate) mod env;
+pub(crate) mod error;
 pub mod facade;
 pub(crate) mod home;
-pub mod ident;
+pub(crate) mod ident;
 pub(crate) mod leases;
-pub mod logging;
-pub mod manager;
-pub mod menu;
-pub mod modes;
-pub mod names;
-pub mod platform;
+pub(crate) mod logging;
+pub(crate) mod manager;
+pub(crate) mod menu;
+pub(crate) mod modes;
+pub(crate) mod names;
+pub(crate) mod platform;
 pub(crate) mod ports;
 pub mod probe;
-pub mod project_config;
+pub(crate) mod project_config;
 pub(crate) mod provision;
 pub(crate) mod readiness;
-pub mod secrets;
+pub(crate) mod secrets;
 pub(crate) mod state;
 pub mod store;
-pub mod supervisor;
+pub(crate) mod supervisor;
 pub(crate) mod url;
 
+#[cfg(test)]
+mod hostile_inputs;
 #[cfg(test)]
 mod rooms;
 

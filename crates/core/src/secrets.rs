@@ -63,11 +63,14 @@ pub trait SecretStore: Send + Sync {
     fn put(&self, key: &str, secret: &Secret) -> Result<()>;
 }
 
+/// Secrets in memory, for unit tests.
+#[cfg(test)]
 #[derive(Default)]
 pub struct MemorySecretStore {
     map: Mutex<BTreeMap<String, String>>,
 }
 
+#[cfg(test)]
 impl SecretStore for MemorySecretStore {
     fn get(&self, key: &str) -> Result<Option<Secret>> {
         Ok(self.map.lock().unwrap().get(key).cloned().map(Secret))

@@ -1,9 +1,9 @@
 //! Database containers Dockhand did not create (Settings ▸ Containers outside Dockhand): listed
 //! with whether they can be adopted, and adopted on request.
 
-use dockhand_core::manager::Detected;
-use dockhand_core::secrets::Secret;
-use dockhand_core::store::ServiceRow;
+use dockhand_core::facade::Detected;
+use dockhand_core::facade::Secret;
+use dockhand_core::facade::ServiceRow;
 use tauri::{AppHandle, Runtime, State};
 
 use super::{after_action, Res};

@@ -1,8 +1,8 @@
 //! Backing up, listing, verifying and restoring backups, and showing their folder.
 
-use dockhand_core::backup::{BackupScope, Restored, Verification};
-use dockhand_core::store::BackupRow;
-use dockhand_core::supervisor::SupervisorEvent;
+use dockhand_core::facade::supervisor::SupervisorEvent;
+use dockhand_core::facade::BackupRow;
+use dockhand_core::facade::{BackupScope, Restored, Verification};
 use tauri::Emitter;
 use tauri::{AppHandle, Runtime, State};
 

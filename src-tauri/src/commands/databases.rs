@@ -2,7 +2,7 @@
 //! project's are), dropped after a backup and a native confirmation.
 
 use dockhand_core::facade::DatabaseView;
-use dockhand_core::store::{AttachmentRow, BackupRow};
+use dockhand_core::facade::{AttachmentRow, BackupRow};
 use tauri::{AppHandle, Emitter, Runtime, State};
 
 use super::{after_action, progress_events, Res};

@@ -1,8 +1,8 @@
 //! A project's databases on servers Dockhand does not run (the project card's "External
 //! database"): the URL typed in the window goes to the keychain and nowhere else.
 
-use dockhand_core::secrets::Secret;
-use dockhand_core::store::ExternalRow;
+use dockhand_core::facade::ExternalRow;
+use dockhand_core::facade::Secret;
 use dockhand_core::Kind;
 use tauri::{AppHandle, Runtime, State};
 

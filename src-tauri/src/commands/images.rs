@@ -1,7 +1,7 @@
 //! The images of Dockhand's kinds (Settings ▸ Images): listed with their size and users; unused
 //! ones removed after a native confirmation that names them.
 
-use dockhand_core::manager::{ImageView, PruneReport};
+use dockhand_core::facade::{ImageView, PruneReport};
 use tauri::{AppHandle, Runtime, State};
 
 use super::Res;

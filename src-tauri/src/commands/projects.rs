@@ -2,7 +2,7 @@
 //! variables (copied, shown as a `.env` snippet, written to its folder's `.env`), and keeping its
 //! services running.
 
-use dockhand_core::env::{dotenv_line, Audience};
+use dockhand_core::facade::env::{dotenv_line, Audience};
 use tauri::{AppHandle, Emitter, Runtime, State};
 use tauri_plugin_clipboard_manager::ClipboardExt as _;
 
@@ -106,7 +106,7 @@ fn folder_view(dir: &std::path::Path) -> FolderView {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    match dockhand_core::project_config::read(dir) {
+    match dockhand_core::facade::read_project_config(dir) {
         Ok(Some(c)) => FolderView {
             path: dir.display().to_string(),
             name: c.name.unwrap_or(fallback),
@@ -193,7 +193,7 @@ pub async fn attach_project<R: Runtime>(
     project: String,
     targets: Vec<String>,
     dedicated: Option<bool>,
-) -> Res<Vec<dockhand_core::store::AttachmentRow>> {
+) -> Res<Vec<dockhand_core::facade::AttachmentRow>> {
     let m = state.manager().await?;
     let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
     let r = m

@@ -1,6 +1,6 @@
 //! A service's buttons: start, stop, restart, its admin URL and its logs.
 
-use dockhand_core::modes::{parse_memory, Mode, ServiceOptions};
+use dockhand_core::facade::{parse_memory, Mode, ServiceOptions};
 use dockhand_core::UpRequest;
 use futures_util::StreamExt;
 use tauri::{AppHandle, Runtime, State};
@@ -143,7 +143,7 @@ pub async fn create_service<R: Runtime>(
     let m = state.manager().await?;
     let spec = m.parse_spec(&format!("{}:{}", kind.trim(), version.trim()))?;
     let wanted =
-        dockhand_core::catalog::extensions::parse_list(spec.kind, &extensions.unwrap_or_default())
+        dockhand_core::facade::parse_extensions(spec.kind, &extensions.unwrap_or_default())
             .map_err(dockhand_core::CoreError::from)?;
     let name = name.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
     if let Some(n) = &name {

@@ -1,7 +1,7 @@
 //! Long operations of every Dockhand process (the window's own, the tray's, the CLI's in a
 //! terminal): the window polls this for its footer and the Events view's task list.
 
-use dockhand_core::store::TaskRow;
+use dockhand_core::facade::TaskRow;
 use tauri::State;
 
 use super::Res;

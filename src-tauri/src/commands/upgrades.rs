@@ -1,7 +1,7 @@
 //! Major-version upgrades from the details panel: the choices, the upgrade, its rollback and
 //! the removal of the data it kept — each after a native confirmation that says what happens.
 
-use dockhand_core::manager::{Finished, RolledBack, UpgradeChoices, Upgraded};
+use dockhand_core::facade::{Finished, RolledBack, UpgradeChoices, Upgraded};
 use tauri::{AppHandle, Emitter, Runtime, State};
 
 use super::{after_action, progress_events, Res};
@@ -78,7 +78,7 @@ pub async fn finish_upgrade<R: Runtime>(
         .into());
     };
     let kept = match u.step {
-        dockhand_core::store::UpgradeStep::RolledBack => &u.to_version,
+        dockhand_core::facade::UpgradeStep::RolledBack => &u.to_version,
         _ => &u.from_version,
     };
     let question = format!(

@@ -1,7 +1,7 @@
 //! The window itself: its snapshot, the event log, the login item, and the answer to Quit.
 
+use dockhand_core::facade::EventRow;
 use dockhand_core::facade::Snapshot;
-use dockhand_core::store::EventRow;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt as _;
 

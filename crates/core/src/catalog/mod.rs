@@ -9,10 +9,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::drivers::{
-    ContainerSetup, Kind, KindSpec, ADMIN_PASSWORD_FILE, PORT_RANGE, SECRET_DIR,
-};
-pub use crate::engine::ContainerFile;
+pub use crate::drivers::{ContainerSetup, Kind, KindSpec, PORT_RANGE};
 use crate::error::{CoreError, Result};
 
 impl Kind {

@@ -32,7 +32,7 @@ mod types;
 mod upgrade;
 
 pub use adopt::Detected;
-pub use consumers::{Lease, Settled, DEFAULT_GRACE};
+pub use consumers::{Lease, Settled};
 pub use databases::DatabaseView;
 pub use export::{ExportDest, Exported};
 pub use external::ExternalView;
@@ -42,9 +42,8 @@ pub use modes::{oom_message, MemoryChange};
 pub use naming::NETWORK;
 pub(crate) use naming::{admin_secret_key, container_of, standing_holder, volume_name, volume_of};
 pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
-pub use progress::{Progress, ProgressFn};
+pub use progress::{Progress, ProgressFn, TaskKind};
 pub use projects::ProjectConnection;
-pub use tasks::{TaskKind, TaskSummary, PROGRESS_EVERY};
 pub use types::{ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
 pub use upgrade::{Finished, RolledBack, UpgradeChoices, UpgradeTarget, Upgraded};
 

@@ -8,8 +8,46 @@
 
 use serde::Serialize;
 
-use super::TaskKind;
 use crate::store::TaskProgress;
+
+/// What a task does (and which operation a [`Progress`] report belongs to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    /// `up` that pulls an image or creates a container.
+    Up,
+    Backup,
+    /// Every running service (`backup --all`, the tray's "Back up all now").
+    BackupAll,
+    Restore,
+    Upgrade,
+    Rollback,
+    Import,
+    Export,
+    /// `images pull`: reported as progress, recorded as no task.
+    Pull,
+}
+
+impl TaskKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaskKind::Up => "up",
+            TaskKind::Backup => "backup",
+            TaskKind::BackupAll => "backup-all",
+            TaskKind::Restore => "restore",
+            TaskKind::Upgrade => "upgrade",
+            TaskKind::Rollback => "rollback",
+            TaskKind::Import => "import",
+            TaskKind::Export => "export",
+            TaskKind::Pull => "pull",
+        }
+    }
+}
+
+impl serde::Serialize for TaskKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
 
 /// How far a long operation got, for every shell.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -11,7 +11,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{Manager, Progress, ProgressFn, UpOutcome};
+use super::{Manager, Progress, ProgressFn, TaskKind, UpOutcome};
 use crate::backup::{BackupAllReport, BackupScope, Restored};
 use crate::error::Result;
 use crate::leases::{process_alive, this_process};
@@ -20,45 +20,6 @@ use crate::store::{BackupRow, Store, TaskProgress, TaskRow, TaskState};
 /// At most this often is a task's progress written (≤ 2 writes a second, whatever the operation
 /// reports): a row update costs well under a millisecond, so the record costs nothing measurable.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(500);
-
-/// What a task does (and which operation a [`Progress`] report belongs to).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskKind {
-    /// `up` that pulls an image or creates a container.
-    Up,
-    Backup,
-    /// Every running service (`backup --all`, the tray's "Back up all now").
-    BackupAll,
-    Restore,
-    Upgrade,
-    Rollback,
-    Import,
-    Export,
-    /// `images pull`: reported as progress, recorded as no task.
-    Pull,
-}
-
-impl TaskKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TaskKind::Up => "up",
-            TaskKind::Backup => "backup",
-            TaskKind::BackupAll => "backup-all",
-            TaskKind::Restore => "restore",
-            TaskKind::Upgrade => "upgrade",
-            TaskKind::Rollback => "rollback",
-            TaskKind::Import => "import",
-            TaskKind::Export => "export",
-            TaskKind::Pull => "pull",
-        }
-    }
-}
-
-impl serde::Serialize for TaskKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
 
 /// One operation's record, from before it starts until its result is known.
 pub struct Task<'m> {

@@ -5,11 +5,12 @@
 //! could break out of a name or identifier gets through. The number of cases is fixed and
 //! asserted, so the summary can state it.
 
-use dockhand_core::backup::validate_database_name;
-use dockhand_core::names::{validate_port, validate_service_name};
-use dockhand_core::project_config;
-use dockhand_core::ServiceSpec;
 use rand::{Rng, SeedableRng};
+
+use crate::backup::validate_database_name;
+use crate::names::{validate_port, validate_service_name};
+use crate::project_config;
+use crate::ServiceSpec;
 
 const CASES: usize = 25_000;
 
@@ -135,7 +136,7 @@ fn hostile_specs_ports_names_and_config_files_are_refused_clearly_never_panickin
             Ok(cfg) => {
                 configs_ok += 1;
                 if let Some(name) = &cfg.name {
-                    dockhand_core::ident::validate_project_name(name)
+                    crate::ident::validate_project_name(name)
                         .unwrap_or_else(|e| panic!("{doc:?}: accepted a bad name: {e}"));
                 }
             }

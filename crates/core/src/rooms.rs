@@ -4,7 +4,9 @@
 //!
 //! What the tests read is the code's `use` paths (`crate::x`, and in `manager/` `super::x`,
 //! including names `manager/mod.rs` re-exports), leaving test code out. Calls of `Manager`
-//! methods defined in another file are not imports and are not seen.
+//! methods are not imports: a third test reads `self.m(` calls and holds the manager's use
+//! cases (one operation each) to calling only the rooms below them, never another use case,
+//! beyond a list of known crossings that may only shrink.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -204,7 +206,7 @@ fn the_cores_modules_use_each_other_without_a_cycle() {
 #[test]
 fn the_managers_files_import_each_other_without_a_cycle() {
     let graph = manager_graph();
-    assert!(graph["restore"].contains("exec"), "edges were found");
+    assert!(graph["replace"].contains("exec"), "edges were found");
     assert!(
         graph["backups"].contains("progress"),
         "re-exported names are followed (backups names `super::TaskKind`)"
@@ -235,4 +237,125 @@ fn the_readers_see_paths_groups_and_cycles() {
     ]
     .into();
     assert!(find_cycle(&g).is_none());
+}
+
+/// The manager's files that are use cases: one operation a user asks for each. The others are
+/// the rooms below them, which any use case may call: exec (SQL and tools in a container),
+/// naming, intent, tasks, progress, keychain, ownership, consumers (leases), lifecycle (start,
+/// stop), grants (a project's user), dumps (taking and checking backups), replace (filling and
+/// replacing a database), import_file, extensions, settings (reading them), reconcile.
+const USE_CASES: &[&str] = &[
+    "adopt",
+    "backups",
+    "databases",
+    "export",
+    "external",
+    "images",
+    "import",
+    "modes",
+    "new_service",
+    "projects",
+    "restore",
+    "status",
+    "upgrade",
+];
+
+/// Calls from one use case into another that are there today (`caller → callee: method`),
+/// each a piece of a lower room still living in a use case's file. The list may only shrink:
+/// a new crossing fails the test (move the shared piece into a room below instead).
+const KNOWN_CROSSINGS: &[&str] = &[
+    "databases → projects: attach_one",
+    "databases → projects: drop_attachment_data",
+    "projects → external: external_url",
+    "projects → external: remove_external",
+];
+
+/// The methods of `Manager` each manager file defines (in its `impl Manager` blocks).
+fn manager_methods(code: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (at, _) in code.match_indices("impl Manager {") {
+        let mut depth = 0;
+        let body: String = code[at..]
+            .chars()
+            .take_while(|c| {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                depth > 0 || *c != '}'
+            })
+            .collect();
+        for (f, _) in body.match_indices("fn ") {
+            let name: String = body[f + 3..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.insert(name);
+        }
+    }
+    out
+}
+
+/// Every `self.m(` / `self.m::<` call of a `Manager` method defined in another use case's file.
+fn use_case_crossings() -> BTreeSet<String> {
+    let dir = src().join("manager");
+    let mut code = BTreeMap::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        code.insert(name, code_of(&path));
+    }
+    let mut owner: BTreeMap<String, String> = BTreeMap::new();
+    for (file, text) in &code {
+        for m in manager_methods(text) {
+            owner.insert(m, file.clone());
+        }
+    }
+    let mut crossings = BTreeSet::new();
+    for caller in USE_CASES {
+        let text = &code[*caller];
+        for (at, _) in text.match_indices("self.") {
+            let name: String = text[at + 5..]
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            let after = &text[at + 5 + name.len()..];
+            if !(after.starts_with('(') || after.starts_with("::<")) {
+                continue;
+            }
+            if let Some(callee) = owner.get(&name) {
+                if callee != caller && USE_CASES.contains(&callee.as_str()) {
+                    crossings.insert(format!("{caller} → {callee}: {name}"));
+                }
+            }
+        }
+    }
+    crossings
+}
+
+#[test]
+fn use_cases_call_no_other_use_case_beyond_the_known_crossings() {
+    let found = use_case_crossings();
+    let known: BTreeSet<String> = KNOWN_CROSSINGS.iter().map(|s| s.to_string()).collect();
+    let new: Vec<&String> = found.difference(&known).collect();
+    assert!(
+        new.is_empty(),
+        "a use case calls another (move the shared piece into a room below): {new:#?}"
+    );
+    let gone: Vec<&String> = known.difference(&found).collect();
+    assert!(
+        gone.is_empty(),
+        "crossings no longer there: remove them from KNOWN_CROSSINGS: {gone:#?}"
+    );
+}
+
+#[test]
+fn the_crossing_reader_sees_methods_and_their_calls() {
+    let methods =
+        manager_methods("impl Manager {\n fn a(&self) { if x { } }\n pub fn b() {}\n}\nfn c() {}");
+    assert_eq!(methods, BTreeSet::from(["a".to_string(), "b".to_string()]));
+    assert!(use_case_crossings()
+        .iter()
+        .any(|c| c.starts_with("databases → projects")));
 }

@@ -11,10 +11,13 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 
+use super::exec::{tool_error, DUMP_LIMIT};
+use super::{container_of, Progress};
 use crate::catalog::Kind;
-
 use crate::drivers::{FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter};
+use crate::engine::{LogChunk, OutputStream};
 use crate::error::ImportError;
+use crate::store::ServiceRow;
 
 /// What the restore machinery needs to fill a database from an import file.
 pub(super) struct ImportFeed<'a> {
@@ -416,6 +419,110 @@ fn produce(
         send(out);
     }
     Ok(())
+}
+
+/// How often progress is reported while a file streams in.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+impl super::Manager {
+    /// Streams the file into `database` through the kind's import tool, as the project's user,
+    /// reporting the bytes read.
+    pub(super) async fn feed_import(
+        &self,
+        row: &ServiceRow,
+        f: &ImportFeed<'_>,
+        database: &str,
+        gate: Option<Gate>,
+    ) -> crate::error::Result<()> {
+        let t = f
+            .importer
+            .command(f.input, &f.import_to(database))
+            .map_err(ImportError::Unsupported)?;
+        let (prelude, filter) = match f.input {
+            ImportInput::Sql => (
+                f.importer.sql_prelude(&restrict_key()),
+                Some(f.importer.sql_filter()),
+            ),
+            ImportInput::PgArchive => (Vec::new(), None),
+        };
+        let mut stream = FeedStream::start(f.file, prelude, filter, gate);
+        let read = stream.read.clone();
+        let total = f.file.size;
+        let what = format!("importing into {}", f.target);
+        (f.progress)(Progress::step(f.service, what.clone()));
+        let report =
+            |bytes| (f.progress)(Progress::bytes(f.service, what.clone(), bytes, Some(total)));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let argv = t.argv();
+        let container = container_of(row);
+        let code = {
+            let mut sink = |c: LogChunk| match c.stream {
+                // Quiet tools (psql -q); a bounded tail of whatever one says is kept.
+                OutputStream::Stdout => keep_tail(&mut out, &c.bytes),
+                OutputStream::Stderr => keep_tail(&mut err, &c.bytes),
+            };
+            let exec = self.engine.exec_with_input(
+                &container,
+                &argv,
+                &t.env,
+                t.user,
+                DUMP_LIMIT,
+                &mut stream,
+                &mut sink,
+            );
+            tokio::pin!(exec);
+            let mut tick = tokio::time::interval(PROGRESS_EVERY);
+            loop {
+                tokio::select! {
+                    r = &mut exec => break r,
+                    _ = tick.tick() => report(read.load(Ordering::Relaxed)),
+                }
+            }
+        };
+        let failure = stream.finish().await;
+        let context = format!("import into '{}' on '{}'", f.target, row.name);
+        let code = match code {
+            Ok(c) => c,
+            Err(e) => return Err(self.cut_off(row, context, &t, e).await),
+        };
+        if let Some(e) = failure {
+            return Err(e.into());
+        }
+        if code != 0 {
+            let said = String::from_utf8_lossy(&err).trim().to_string();
+            let why = match f.importer.explain_failure(&said) {
+                Some(why) => why,
+                None => tool_error(context, &t, Some(code), &err).to_string(),
+            };
+            return Err(ImportError::Rejected {
+                service: row.name.clone(),
+                database: f.target.to_string(),
+                why,
+                safety: None,
+            }
+            .into());
+        }
+        report(read.load(Ordering::Relaxed));
+        Ok(())
+    }
+}
+
+/// Keeps the last 64 KiB a tool wrote (a failing import can print an error per statement).
+fn keep_tail(buf: &mut Vec<u8>, bytes: &[u8]) {
+    const KEEP: usize = 64 * 1024;
+    buf.extend_from_slice(bytes);
+    if buf.len() > 2 * KEEP {
+        buf.drain(..buf.len() - KEEP);
+    }
+}
+
+/// A key the file cannot know, so it cannot lift the client's restriction.
+fn restrict_key() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32)
+        .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)]))
+        .collect()
 }
 
 #[cfg(test)]

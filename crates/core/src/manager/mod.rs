@@ -33,6 +33,7 @@ mod tasks;
 mod test_pause;
 mod types;
 mod upgrade;
+mod upgrade_plan;
 
 pub use adopt::Detected;
 pub use consumers::{Lease, Settled};

@@ -27,14 +27,12 @@ use serde::Serialize;
 
 use super::exec::tool_error;
 use super::intent::Intent;
-use super::naming::{
-    admin_secret_key, container_name, versioned_volume_name, volume_name, volume_of,
-};
+use super::naming::{admin_secret_key, container_name, volume_name, volume_of};
 use super::tasks::TaskSummary;
 use super::test_pause::test_pause;
+use super::upgrade_plan::{self, Facts, Plan, Recovery};
 use super::{consumers, Manager, Progress, ProgressFn, TaskKind, HOST};
 use crate::backup::BackupScope;
-use crate::catalog::ServiceSpec;
 use crate::drivers::upgrade::MajorUpgrade;
 use crate::engine::exec_collect_env;
 use crate::error::{human_duration, CoreError, Result};
@@ -155,14 +153,6 @@ fn describe_sums(sums: &[TableSum]) -> String {
         .join(", ")
 }
 
-/// The staging service's name: the service's with `-upgrade`, within the name length limit.
-fn staging_name(service: &str) -> String {
-    let suffix = "-upgrade";
-    let keep = crate::names::MAX_SERVICE_NAME - suffix.len();
-    let base: String = service.chars().take(keep).collect();
-    format!("{}{suffix}", base.trim_end_matches('-'))
-}
-
 impl Manager {
     /// Upgrades a service to a newer major version; see the module documentation.
     pub async fn upgrade(
@@ -187,127 +177,34 @@ impl Manager {
     ) -> Result<Upgraded> {
         let row = self.resolve(query)?;
         self.refuse_staging(&row)?;
-        if row.origin != crate::store::Origin::Managed {
-            return Err(CoreError::InvalidInput(format!(
-                "'{}' is {} ({}): an upgrade makes a new container and data volume, which Dockhand \
-                 does only for servers it created; upgrade it the way it was set up, or back up its \
-                 databases (`dockhand backup {}`) and import them into a service Dockhand made",
-                row.name,
-                row.origin.as_str(),
-                row.container.as_deref().unwrap_or("?"),
-                row.name
-            )));
-        }
-        Self::refuse_ephemeral_upgrade(&row)?;
         let _ulock = self.upgrade_lock(&row.name).await?;
         self.recover_upgrade_locked(&row.name).await?;
         let row = self.resolve(&row.name)?;
-        if let Some(u) = self.store.upgrade(&row.name)? {
-            let what = match u.step {
-                UpgradeStep::RolledBack => format!(
-                    "it was rolled back from {} to {} and still keeps the {} data",
-                    u.to_version, u.from_version, u.to_version
-                ),
-                _ => format!(
-                    "it was upgraded from {} to {} and still keeps the {} data for a rollback",
-                    u.from_version, u.to_version, u.from_version
-                ),
-            };
-            return Err(CoreError::InvalidInput(format!(
-                "'{}': {what}; `dockhand upgrade --finish {}` removes that data (after `--rollback` if you want it back), then upgrade again",
-                row.name, row.name
-            )));
+        let kept = self.store.upgrade(&row.name)?;
+        let mut project_services = Vec::new();
+        for a in self.store.attachments(None, Some(&row.name))? {
+            for o in self.store.attachments(Some(&a.project), None)? {
+                project_services.push((a.project.clone(), o.kind, o.service));
+            }
         }
-        let display = row.kind.spec().display_name;
-        let up = self.driver(row.kind).major_upgrade().ok_or_else(|| {
-            CoreError::InvalidInput(format!(
-                "Dockhand cannot upgrade {display} yet; back it up (`dockhand backup {}`), create a service of the new version and restore into it",
-                row.name
-            ))
-        })?;
-        // `17`, or `kind[:version]` for a change of kind (Redis → `valkey:8`).
-        let to = if to.starts_with(|c: char| c.is_ascii_digit()) {
-            ServiceSpec::parse(&format!("{}:{to}", row.kind))?
-        } else {
-            ServiceSpec::parse(to)?
-        };
+        let Plan {
+            to,
+            to_image,
+            to_volume,
+            staging,
+            from: up,
+            into: target_up,
+        } = upgrade_plan::plan(
+            &Facts {
+                row: &row,
+                kept: kept.as_ref(),
+                project_services: &project_services,
+                to,
+                image,
+            },
+            |k| self.driver(k),
+        )?;
         let to_display = to.kind.spec().display_name;
-        let refused = |why: String| {
-            CoreError::InvalidInput(format!(
-                "cannot upgrade '{}' to {to_display} {}: {why}",
-                row.name, to.version
-            ))
-        };
-        if to.kind == row.kind {
-            up.check_versions(&row.version, &to.version)
-                .map_err(refused)?;
-        } else {
-            up.check_kind_change(&row.version, to.kind)
-                .map_err(refused)?;
-            // A project has one service per kind: one that has a service of the new kind
-            // already would end up with two.
-            for a in self.store.attachments(None, Some(&row.name))? {
-                if let Some(other) = self
-                    .store
-                    .attachments(Some(&a.project), None)?
-                    .into_iter()
-                    .find(|o| o.kind == to.kind.as_str())
-                {
-                    return Err(refused(format!(
-                        "project '{}' uses the {to_display} service '{}' already, and a project has one service per kind",
-                        a.project, other.service
-                    )));
-                }
-            }
-        }
-        let target_up = self.driver(to.kind).major_upgrade().ok_or_else(|| {
-            refused(format!(
-                "Dockhand cannot build a {to_display} server by an upgrade"
-            ))
-        })?;
-        let official_old = ServiceSpec {
-            kind: row.kind,
-            version: row.version.clone(),
-        }
-        .default_image();
-        let to_image = match image {
-            Some(i) if i.is_empty() || i.chars().any(char::is_whitespace) => {
-                return Err(CoreError::InvalidInput(format!(
-                    "image {i:?} is not a valid image reference"
-                )))
-            }
-            Some(i) => i.to_string(),
-            None if row.image == official_old => to.default_image(),
-            // An extension's official image (pgvector/pgvector:pg15) → the same for the new version.
-            None if to.kind == row.kind
-                && crate::catalog::extensions::image_for(
-                    &ServiceSpec {
-                        kind: row.kind,
-                        version: row.version.clone(),
-                    },
-                    &crate::catalog::extensions::Extension::carried_by(&row.image),
-                )
-                .ok()
-                .flatten()
-                .as_deref()
-                    == Some(row.image.as_str()) =>
-            {
-                crate::catalog::extensions::image_for(
-                    &to,
-                    &crate::catalog::extensions::Extension::carried_by(&row.image),
-                )
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| to.default_image())
-            }
-            None => {
-                return Err(CoreError::InvalidInput(format!(
-                    "'{}' runs image {}, not the official {official_old}; name the image of {to_display} {} with --image",
-                    row.name, row.image, to.version
-                )))
-            }
-        };
-        let to_volume = versioned_volume_name(&row.name, &to.version);
         if self.engine.inspect_volume(&to_volume).await?.is_some() {
             return Err(CoreError::InvalidInput(format!(
                 "Docker volume {to_volume} exists already (data of an earlier {to_display} {} of '{}'?); \
@@ -315,7 +212,6 @@ impl Manager {
                 to.version, row.name
             )));
         }
-        let staging = staging_name(&row.name);
         if self.store.service(&staging)?.is_some() {
             return Err(CoreError::InvalidInput(format!(
                 "a service named '{staging}' exists; the upgrade builds the new server under that name — rename or remove it first"
@@ -849,31 +745,28 @@ impl Manager {
         let Some(u) = self.store.upgrade(service)? else {
             return Ok(None);
         };
-        let done = match u.step {
-            UpgradeStep::Switched | UpgradeStep::RolledBack => return Ok(None),
-            UpgradeStep::Copying | UpgradeStep::Switching => {
-                let switched = self
-                    .store
-                    .service(service)?
-                    .is_some_and(|r| r.version == u.to_version);
-                if switched {
-                    // Cannot happen (the switch is one transaction with its step); kept whole.
-                    self.store
-                        .set_upgrade_step(service, UpgradeStep::Switched, None)?;
-                    return Ok(None);
-                }
+        let version = self.store.service(service)?.map(|r| r.version);
+        let done = match upgrade_plan::recovery(&u, version.as_deref()) {
+            Recovery::Nothing => return Ok(None),
+            Recovery::MarkSwitched => {
+                self.store
+                    .set_upgrade_step(service, UpgradeStep::Switched, None)?;
+                return Ok(None);
+            }
+            Recovery::Abandon { during_switch } => {
                 self.abandon_upgrade(&u).await?;
                 format!(
                     "an upgrade to {} was interrupted ({}); its new server was removed and '{service}' runs {} as before",
                     u.to_version,
-                    match u.step {
-                        UpgradeStep::Switching => "during the switch",
-                        _ => "before the switch",
+                    if during_switch {
+                        "during the switch"
+                    } else {
+                        "before the switch"
                     },
                     u.from_version
                 )
             }
-            UpgradeStep::RollingBack => {
+            Recovery::CompleteRollback => {
                 self.roll_back_locked(service, Some(&u), &|_| {}).await?;
                 format!(
                     "a rollback to {} was interrupted; it was completed",
@@ -1185,15 +1078,6 @@ impl TaskSummary for RolledBack {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn staging_names_stay_valid_service_names() {
-        assert_eq!(staging_name("pg"), "pg-upgrade");
-        let long = "a".repeat(40);
-        let s = staging_name(&long);
-        crate::names::validate_service_name(&s).unwrap();
-        assert!(s.ends_with("-upgrade"));
-    }
 
     #[test]
     fn checksums_parse_per_table() {

@@ -25,6 +25,7 @@ mod ownership;
 mod progress;
 mod projects;
 mod reconcile;
+mod removal_plan;
 mod replace;
 mod restore;
 mod settings;

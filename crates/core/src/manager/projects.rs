@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::naming::{dedicated_service_name, project_secret_key, standing_holder};
+use super::removal_plan::{self, Step};
 use super::{admin_secret_key, container_of, Manager, ProgressFn, UpOutcome, HOST, NETWORK};
 use crate::catalog::extensions::Extension;
 use crate::catalog::{Kind, ServiceSpec};
@@ -684,70 +685,53 @@ impl Manager {
         drop_data: bool,
     ) -> Result<Vec<PathBuf>> {
         let atts = self.store.attachments(Some(&project.name), None)?;
+        let services = self.store.services()?;
+        let externals = self.store.externals(Some(&project.name))?;
+        let steps = removal_plan::plan(
+            &removal_plan::Facts {
+                project: &project.name,
+                drop_data,
+                attachments: &atts,
+                services: &services,
+                externals: &externals,
+            },
+            |k| self.driver(k),
+        )?;
         let mut backups = Vec::new();
-        if drop_data {
-            if let Some(a) = atts
-                .iter()
-                .find(|a| Kind::parse(&a.kind).is_ok_and(|k| !k.spec().drops_project_data))
-            {
-                return Err(CoreError::InvalidInput(format!(
-                    "dropping a project's data is not supported for {} yet (service '{}'); nothing was deleted — \
-                     remove the project without --drop-data to keep its data",
-                    a.kind, a.service
-                )));
-            }
-            for att in &atts {
-                if let Some(b) = self
-                    .drop_attachment_data(att, &format!("remove:{}", project.name), &|_| {})
-                    .await?
-                {
-                    backups.push(PathBuf::from(b.path));
+        for step in steps {
+            match step {
+                Step::DropData(att) => {
+                    let holder = format!("remove:{}", project.name);
+                    if let Some(b) = self.drop_attachment_data(&att, &holder, &|_| {}).await? {
+                        backups.push(PathBuf::from(b.path));
+                    }
                 }
-            }
-        } else {
-            // Keeping the data keeps no door open: users that own nothing (Redis) go now.
-            for att in &atts {
-                let row = match self.resolve(&att.service) {
-                    Ok(row) => row,
-                    // A destroyed service has no server to revoke on (and none to re-create it).
-                    Err(CoreError::UnknownService(_)) => continue,
-                    Err(e) => return Err(e),
-                };
-                if !provision::revoked_on_detach(self.driver(row.kind)) {
-                    continue;
+                Step::Revoke(att) => {
+                    let row = self.resolve(&att.service)?;
+                    let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
+                    if self.revoke_user(&row, &att).await? {
+                        self.event(
+                            &row.name,
+                            "revoked",
+                            &format!(
+                                "user '{}' of removed project '{}' deleted; its keys are kept",
+                                att.db_user, project.name
+                            ),
+                        );
+                    }
                 }
-                let _lock = self.lock(&row.name, super::consumers::LOCK_LIMIT).await?;
-                if self.revoke_user(&row, att).await? {
-                    self.event(
-                        &row.name,
-                        "revoked",
-                        &format!(
-                            "user '{}' of removed project '{}' deleted; its keys are kept",
-                            att.db_user, project.name
-                        ),
-                    );
+                Step::Release(service) => {
+                    self.release_standing(&service, &standing_holder(&project.name))
+                        .await?;
                 }
-            }
-        }
-        for att in &atts {
-            if self.store.service(&att.service)?.is_some() {
-                self.release_standing(&att.service, &standing_holder(&project.name))
-                    .await?;
-            }
-        }
-        if drop_data {
-            // A server dedicated to the project held nothing but its data, backed up and
-            // dropped above: it goes too, rather than running on for no one. (Looked up by
-            // dedication, not attachment, so a removal killed after the drops finishes this.)
-            for row in self.store.services()? {
-                if row.dedicated_to.as_deref() == Some(project.name.as_str()) {
-                    self.destroy(&row.name, true).await?;
+                Step::DestroyDedicated(service) => {
+                    self.destroy(&service, true).await?;
                 }
+                Step::ForgetExternal(name) => {
+                    self.remove_external(project, &name)?;
+                }
+                Step::Forget => {}
             }
-        }
-        // Its external databases are only forgotten (their servers are not Dockhand's).
-        for e in self.store.externals(Some(&project.name))? {
-            self.remove_external(project, &e.name)?;
         }
         self.store.remove_project(&project.name)?;
         self.event(

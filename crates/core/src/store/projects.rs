@@ -13,7 +13,7 @@ pub struct ProjectRow {
     pub created_at_ms: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AttachmentRow {
     pub project: String,
     pub service: String,

@@ -93,32 +93,11 @@ pub(super) fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modes::Mode;
-    use crate::state::ServiceState;
-    use crate::store::{Desired, Origin};
 
     fn service(name: &str, kind: Kind, dedicated_to: Option<&str>) -> ServiceRow {
         ServiceRow {
-            name: name.into(),
-            kind,
-            version: "1".into(),
-            image: "x".into(),
-            host_port: 1,
-            port_explicit: false,
-            desired: Desired::Running,
-            state: ServiceState::Running,
-            reason: None,
-            ever_ready: true,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            pinned: false,
-            idle_since_ms: None,
-            volume: None,
             dedicated_to: dedicated_to.map(Into::into),
-            origin: Origin::Managed,
-            container: None,
-            mode: Mode::default(),
-            memory_mb: None,
+            ..ServiceRow::example(name, kind, "1")
         }
     }
 

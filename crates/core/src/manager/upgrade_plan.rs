@@ -202,37 +202,9 @@ pub(super) fn recovery(u: &UpgradeRow, version: Option<&str>) -> Recovery {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::modes::Mode;
-    use crate::state::ServiceState;
-    use crate::store::Desired;
 
     fn row(kind: Kind, version: &str) -> ServiceRow {
-        ServiceRow {
-            name: "pg".into(),
-            kind,
-            version: version.into(),
-            image: ServiceSpec {
-                kind,
-                version: version.into(),
-            }
-            .default_image(),
-            host_port: 5432,
-            port_explicit: false,
-            desired: Desired::Running,
-            state: ServiceState::Running,
-            reason: None,
-            ever_ready: true,
-            created_at_ms: 0,
-            updated_at_ms: 0,
-            pinned: true,
-            idle_since_ms: None,
-            volume: None,
-            dedicated_to: None,
-            origin: Origin::Managed,
-            container: None,
-            mode: Mode::default(),
-            memory_mb: None,
-        }
+        ServiceRow::example("pg", kind, version)
     }
 
     fn kept(step: UpgradeStep) -> UpgradeRow {

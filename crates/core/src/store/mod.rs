@@ -96,6 +96,39 @@ pub struct ServiceRow {
     pub memory_mb: Option<u32>,
 }
 
+/// A running, Dockhand-made service with the official image, for unit tests of decisions.
+#[cfg(test)]
+impl ServiceRow {
+    pub(crate) fn example(name: &str, kind: Kind, version: &str) -> ServiceRow {
+        ServiceRow {
+            name: name.into(),
+            kind,
+            version: version.into(),
+            image: crate::catalog::ServiceSpec {
+                kind,
+                version: version.into(),
+            }
+            .default_image(),
+            host_port: 5432,
+            port_explicit: false,
+            desired: Desired::Running,
+            state: ServiceState::Running,
+            reason: None,
+            ever_ready: true,
+            created_at_ms: 0,
+            updated_at_ms: 0,
+            pinned: true,
+            idle_since_ms: None,
+            volume: None,
+            dedicated_to: None,
+            origin: Origin::Managed,
+            container: None,
+            mode: Mode::default(),
+            memory_mb: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct EventRow {
     pub id: i64,

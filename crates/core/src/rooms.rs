@@ -260,15 +260,10 @@ const USE_CASES: &[&str] = &[
     "upgrade",
 ];
 
-/// Calls from one use case into another that are there today (`caller → callee: method`),
-/// each a piece of a lower room still living in a use case's file. The list may only shrink:
-/// a new crossing fails the test (move the shared piece into a room below instead).
-const KNOWN_CROSSINGS: &[&str] = &[
-    "databases → projects: attach_one",
-    "databases → projects: drop_attachment_data",
-    "projects → external: external_url",
-    "projects → external: remove_external",
-];
+/// Calls from one use case into another allowed for now (`caller → callee: method`), each a
+/// piece of a lower room still living in a use case's file. None are left; the list stays so
+/// that one, if ever needed, is written down and seen in review.
+const KNOWN_CROSSINGS: &[&str] = &[];
 
 /// The methods of `Manager` each manager file defines (in its `impl Manager` blocks).
 fn manager_methods(code: &str) -> BTreeSet<String> {
@@ -300,21 +295,26 @@ fn manager_methods(code: &str) -> BTreeSet<String> {
 /// Every `self.m(` / `self.m::<` call of a `Manager` method defined in another use case's file.
 fn use_case_crossings() -> BTreeSet<String> {
     let dir = src().join("manager");
-    let mut code = BTreeMap::new();
+    let mut code = Vec::new();
     for e in std::fs::read_dir(&dir).unwrap() {
         let path = e.unwrap().path();
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
-        code.insert(name, code_of(&path));
+        code.push((name, code_of(&path)));
     }
+    let code: Vec<(&str, &str)> = code.iter().map(|(n, c)| (n.as_str(), c.as_str())).collect();
+    crossings_in(&code)
+}
+
+/// The crossings among `files` (name, code).
+fn crossings_in(files: &[(&str, &str)]) -> BTreeSet<String> {
     let mut owner: BTreeMap<String, String> = BTreeMap::new();
-    for (file, text) in &code {
+    for (file, text) in files {
         for m in manager_methods(text) {
-            owner.insert(m, file.clone());
+            owner.insert(m, file.to_string());
         }
     }
     let mut crossings = BTreeSet::new();
-    for caller in USE_CASES {
-        let text = &code[*caller];
+    for (caller, text) in files.iter().filter(|(f, _)| USE_CASES.contains(f)) {
         for (at, _) in text.match_indices("self.") {
             let name: String = text[at + 5..]
                 .chars()
@@ -355,7 +355,16 @@ fn the_crossing_reader_sees_methods_and_their_calls() {
     let methods =
         manager_methods("impl Manager {\n fn a(&self) { if x { } }\n pub fn b() {}\n}\nfn c() {}");
     assert_eq!(methods, BTreeSet::from(["a".to_string(), "b".to_string()]));
-    assert!(use_case_crossings()
-        .iter()
-        .any(|c| c.starts_with("databases → projects")));
+    // Seen in code written for the purpose: `a` defines m, `b` (a use case) calls it.
+    let a = "impl Manager {\n fn shared_piece(&self) {}\n}";
+    let b =
+        "impl Manager {\n fn op(&self) { self.shared_piece(); self.own(); }\n fn own(&self) {}\n}";
+    assert_eq!(
+        crossings_in(&[("backups", a), ("import", b)]),
+        BTreeSet::from(["import → backups: shared_piece".to_string()])
+    );
+    assert!(
+        crossings_in(&[("dumps", a), ("import", b)]).is_empty(),
+        "a room may be called"
+    );
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::naming::external_secret_key;
 use super::Manager;
 use crate::catalog::Kind;
 use crate::drivers::UrlDatabase;
@@ -49,10 +50,6 @@ struct Parsed {
     database: String,
     user: String,
     password: String,
-}
-
-pub(super) fn external_secret_key(instance: &str, name: &str) -> String {
-    format!("{instance}/external/{name}")
 }
 
 /// The URL schemes each kind's clients take (driver data).
@@ -223,19 +220,6 @@ impl Manager {
         Ok(futures_util::future::join_all(checks).await)
     }
 
-    /// The URL of an external database, from the keychain.
-    pub(super) fn external_url(&self, row: &ExternalRow) -> Result<Secret> {
-        self.secrets
-            .get(&external_secret_key(&self.instance, &row.name))?
-            .ok_or_else(|| {
-                CoreError::InvalidInput(format!(
-                    "the URL of external database '{}' is not in the OS keychain any more; add it again: \
-                     `dockhand external remove {}` then `dockhand external add {} -p {}`",
-                    row.name, row.name, row.kind, row.project
-                ))
-            })
-    }
-
     fn external_target(&self, row: &ExternalRow) -> Result<(Kind, ProbeTarget)> {
         let kind = Kind::parse(&row.kind)?;
         let p = parse(kind, self.external_url(row)?.expose()).map_err(CoreError::InvalidInput)?;
@@ -248,30 +232,6 @@ impl Manager {
                 password: p.password,
             },
         ))
-    }
-
-    /// Forgets an external database of a project: its record and its URL in the keychain. The
-    /// server and its data are not touched.
-    pub fn remove_external(&self, project: &ProjectRow, name: &str) -> Result<ExternalRow> {
-        let row = self
-            .store
-            .external(name)?
-            .filter(|e| e.project == project.name)
-            .ok_or_else(|| {
-                CoreError::InvalidInput(format!(
-                    "project '{}' has no external database '{name}'; `dockhand external list` shows them",
-                    project.name
-                ))
-            })?;
-        self.store.remove_external(name)?;
-        self.secrets
-            .delete(&external_secret_key(&self.instance, name))?;
-        self.event(
-            &project.name,
-            "external-removed",
-            &format!("external database '{name}' forgotten; the server was not touched"),
-        );
-        Ok(row)
     }
 
     /// The project an external database belongs to.

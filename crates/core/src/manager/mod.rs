@@ -3,6 +3,7 @@
 //! when a second Dockhand process (tray app and CLI) acts at the same time.
 
 mod adopt;
+mod attachments;
 mod backups;
 mod consumers;
 mod databases;

@@ -123,6 +123,11 @@ pub(super) fn is_restore_scratch(name: &str) -> bool {
     name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
 }
 
+/// The keychain entry of an external database's URL.
+pub(super) fn external_secret_key(instance: &str, name: &str) -> String {
+    format!("{instance}/external/{name}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

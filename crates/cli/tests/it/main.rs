@@ -19,6 +19,7 @@ mod hostile_ground;
 mod images;
 mod import_export;
 mod modes;
+mod postgres18;
 mod projects;
 mod registry;
 mod side_by_side;

@@ -140,6 +140,12 @@ pub trait Driver: Send + Sync {
     /// Image, versions, ports, paths, admin user and deadlines.
     fn spec(&self) -> &'static KindSpec;
 
+    /// Where the data volume (or an ephemeral tmpfs) is mounted in a container of `version`:
+    /// the spec's `data_path`, unless the image's layout changed with a version.
+    fn data_path(&self, _version: &str) -> &'static str {
+        self.spec().data_path
+    }
+
     /// Environment, command line and files (secrets, config) of a new container, in the
     /// service's mode (with [`Driver::fast_settings`] when it is fast).
     fn container_setup(

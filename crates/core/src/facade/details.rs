@@ -47,7 +47,7 @@ impl Manager {
         let (stats, volume_bytes, databases) = if running {
             let (stats, size, dbs) = tokio::join!(
                 self.engine().container_stats(&cname),
-                volume_size(self, &cname, spec.data_path),
+                volume_size(self, &cname, self.driver(row.kind).data_path(&row.version)),
                 self.databases(&row.name),
             );
             let stats = stats

@@ -216,12 +216,14 @@ impl Manager {
         // adoption under this name overwrites), then the row in one statement.
         let key = admin_secret_key(&self.instance, &name);
         self.secrets.put(&key, &password)?;
+        let version = look
+            .version
+            .unwrap_or_else(|| kind.spec().default_version.to_string());
+        let data_path = self.driver(kind).data_path(&version);
         let row = ServiceRow {
             name: name.clone(),
             kind,
-            version: look
-                .version
-                .unwrap_or_else(|| kind.spec().default_version.to_string()),
+            version,
             image: c.image.clone(),
             host_port,
             port_explicit: true,
@@ -237,7 +239,7 @@ impl Manager {
             volume: cfg
                 .mounts
                 .iter()
-                .find(|m| m.destination == kind.spec().data_path && m.named_volume)
+                .find(|m| m.destination == data_path && m.named_volume)
                 .map(|m| m.source.clone()),
             // Its owner's settings: whatever durability and memory limit it was made with.
             mode: crate::modes::Mode::DURABLE,

@@ -524,7 +524,7 @@ impl Manager {
             container_port: spec.container_port,
             host_port: row.host_port,
             storage: Self::storage(row),
-            data_path: spec.data_path.into(),
+            data_path: self.driver(row.kind).data_path(&row.version).into(),
             network: NETWORK.into(),
             network_alias: row.name.clone(),
             stop_timeout: spec.stop_timeout,

@@ -41,6 +41,7 @@ const SPEC: KindSpec = KindSpec {
     versions: &["13", "14", "15", "16", "17", "18"],
     container_port: 5432,
     default_host_port: 5432,
+    // Up to 17; from 18 on see `Driver::data_path` below.
     data_path: "/var/lib/postgresql/data",
     admin_user: "postgres",
     url_scheme: "postgres",
@@ -95,6 +96,18 @@ fn major(v: &str) -> &str {
 impl Driver for Postgres {
     fn spec(&self) -> &'static KindSpec {
         &SPEC
+    }
+
+    /// From 18 on the official image keeps its data in a major-version folder
+    /// (`PGDATA=/var/lib/postgresql/18/docker`), declares `VOLUME /var/lib/postgresql` and
+    /// refuses to start with a mount at the old `/var/lib/postgresql/data`
+    /// (docker-library/postgres#1259): the volume goes where the image wants it. Each major's
+    /// folder in it means a later `pg_upgrade` could work inside one volume.
+    fn data_path(&self, version: &str) -> &'static str {
+        match major(version).parse::<u32>() {
+            Ok(m) if m >= 18 => "/var/lib/postgresql",
+            _ => SPEC.data_path,
+        }
     }
 
     fn container_setup(
@@ -381,6 +394,16 @@ impl SqlDialect for Sql {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_18_on_the_volume_goes_where_the_official_image_keeps_its_data() {
+        assert_eq!(Postgres.data_path("15"), "/var/lib/postgresql/data");
+        assert_eq!(Postgres.data_path("17"), "/var/lib/postgresql/data");
+        assert_eq!(Postgres.data_path("18"), "/var/lib/postgresql");
+        assert_eq!(Postgres.data_path("18.1"), "/var/lib/postgresql");
+        assert_eq!(Postgres.data_path("19-beta1"), "/var/lib/postgresql");
+        assert_eq!(Postgres.data_path("latest"), "/var/lib/postgresql/data");
+    }
 
     #[test]
     fn every_database_a_user_wrote_is_one_to_back_up() {

@@ -177,29 +177,15 @@ impl Manager {
                 &att.project,
                 &att.service,
             ))?;
-            let deleted = provision::drop_grant(
-                self.driver(row.kind),
-                &admin,
-                &Grant {
-                    database: &att.db_name,
-                    user: &att.db_user,
-                    password: &pw,
-                    connection_limit: self.connection_limit()?,
-                },
-            )
-            .await?;
+            let grant = Grant {
+                database: &att.db_name,
+                user: &att.db_user,
+                password: &pw,
+                connection_limit: self.connection_limit()?,
+            };
+            let deleted = provision::drop_grant(self.driver(row.kind), &admin, &grant).await?;
             // A user kept because it still owns data elsewhere stays Dockhand's own.
-            let kept = provision::already_taken(
-                self.driver(row.kind),
-                &admin,
-                &Grant {
-                    database: &att.db_name,
-                    user: &att.db_user,
-                    password: &pw,
-                    connection_limit: self.connection_limit()?,
-                },
-            )
-            .await?;
+            let kept = provision::already_taken(self.driver(row.kind), &admin, &grant).await?;
             if kept.is_none() {
                 self.store.forget_own_account(&row.name, &att.db_user)?;
             }

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::import_file::{inspect, ImportFeed, ImportFile};
 use super::naming::project_secret_key;
-use super::replace::{Feed, Replacing};
+use super::replace::{refuse_if_it_holds_data, Feed, Replacing};
 use super::tasks::TaskSummary;
 use super::ProgressFn;
 use super::{Manager, TaskKind};
@@ -216,16 +216,8 @@ impl Manager {
             .any(|d| d == target);
         let objects_query = feed.importer.objects_in(target);
         if exists && !replace {
-            let out = self.run_sql_in(row, pw, target, &objects_query).await?;
-            let objects: i64 = out.trim().parse().unwrap_or(i64::MAX);
-            if objects > 0 {
-                return Err(ImportError::HasData {
-                    service: row.name.clone(),
-                    database: target.to_string(),
-                    objects,
-                }
-                .into());
-            }
+            let counted = self.run_sql_in(row, pw, target, &objects_query).await?;
+            refuse_if_it_holds_data(&row.name, target, &counted)?;
         }
         // An empty database the project writes to while the file streams in is not replaced
         // without --replace either: counted again once the project is kept out.

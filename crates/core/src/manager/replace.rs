@@ -222,20 +222,8 @@ impl Manager {
                         .await?;
                 }
                 if let Some(q) = &r.refuse_objects {
-                    let objects: i64 = self
-                        .run_sql_in(row, pw, target, q)
-                        .await?
-                        .trim()
-                        .parse()
-                        .unwrap_or(i64::MAX);
-                    if objects > 0 {
-                        return Err(crate::error::ImportError::HasData {
-                            service: row.name.clone(),
-                            database: target.to_string(),
-                            objects,
-                        }
-                        .into());
-                    }
+                    let counted = self.run_sql_in(row, pw, target, q).await?;
+                    refuse_if_it_holds_data(&row.name, target, &counted)?;
                 }
                 let b = self
                     .backup_one(row, pw, target, r.reason, r.progress)
@@ -466,20 +454,8 @@ impl Manager {
                 test_pause("locked").await;
             }
             if let Some(q) = &r.refuse_objects {
-                let objects: i64 = self
-                    .run_sql(row, pw, q)
-                    .await?
-                    .trim()
-                    .parse()
-                    .unwrap_or(i64::MAX);
-                if objects > 0 {
-                    return Err(crate::error::ImportError::HasData {
-                        service: row.name.clone(),
-                        database: target.to_string(),
-                        objects,
-                    }
-                    .into());
-                }
+                let counted = self.run_sql(row, pw, q).await?;
+                refuse_if_it_holds_data(&row.name, target, &counted)?;
             }
             let b = self
                 .backup_one(row, pw, target, r.reason, r.progress)
@@ -861,6 +837,22 @@ pub(super) struct Replacing<'a> {
     pub refuse_objects: Option<String>,
     /// The backup taken of it, once taken (also when the restore fails afterwards).
     pub backup: std::sync::OnceLock<BackupRow>,
+}
+
+/// Refuses to fill `database`, whose objects the importer counted (`counted`, as the server
+/// printed it; a count that does not read as one is taken for a full database), unless it holds
+/// none: an import replaces data only when asked to.
+pub(super) fn refuse_if_it_holds_data(service: &str, database: &str, counted: &str) -> Result<()> {
+    let objects: i64 = counted.trim().parse().unwrap_or(i64::MAX);
+    if objects > 0 {
+        return Err(crate::error::ImportError::HasData {
+            service: service.to_string(),
+            database: database.to_string(),
+            objects,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 fn restore_token() -> String {

@@ -50,12 +50,7 @@ pub(super) fn plan(f: &Facts<'_>, driver: impl Fn(Kind) -> &'static dyn Driver) 
             row.name
         )));
     }
-    if row.mode.ephemeral {
-        return Err(crate::modes::ModeError::EphemeralUpgrade {
-            name: row.name.clone(),
-        }
-        .into());
-    }
+    super::Manager::refuse_ephemeral_upgrade(row)?;
     if let Some(u) = f.kept {
         let what = match u.step {
             UpgradeStep::RolledBack => format!(

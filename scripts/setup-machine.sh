@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes a fresh Debian machine ready to run Dockhand and its tests: the packages below, a running
-# Docker engine, and the local test images (postgres:15/17, redis:7/8, valkey/valkey:8,
-# mariadb:10.11/11.8, pgvector/pgvector:pg17, postgis/postgis:17-3.5, from Debian 12 and 13
-# packages: tests/images/build-images.sh).
+# Docker engine, and the local test images (postgres:15/17/18, redis:7/8, valkey/valkey:8/9,
+# mariadb:10.11/11.8, mysql:9.7, pgvector/pgvector:pg17/pg18, postgis/postgis:17-3.5, from
+# Debian 12 and 13 packages and the vendored Debian sid ones in ../shared/vendor:
+# tests/images/build-images.sh).
 # Idempotent: each step is skipped when its result is already there.
 #   bash scripts/setup-machine.sh [packages] [clients] [engine] [images]     (default: all four)
 # scripts/test-all.sh runs `packages` first (what the fast lane needs to build and lint), then the
@@ -53,6 +54,7 @@ CLIENT_PACKAGES=(
   openjdk-17-jdk-headless libpostgresql-jdbc-java libmariadb-java
   golang-go golang-github-jackc-pgx-v4-dev
   ruby-activerecord ruby-pg
+  python3-mysqldb                                # mysqlclient (MySQLdb), the C driver of Django's MySQL backend
 )
 want clients || CLIENT_PACKAGES=()
 # Node may come from elsewhere (nodesource, nvm): Debian's is needed only when there is none.

@@ -12,7 +12,10 @@ if [ "$1" = 'valkey-server' ]; then
 	esac
 	if [ "$(id -u)" = '0' ]; then
 		find . \! -user valkey -exec chown valkey '{}' +
-		exec setpriv --reuid=valkey --regid=valkey --clear-groups -- "$0" "$@"
+		if command -v setpriv >/dev/null; then
+			exec setpriv --reuid=valkey --regid=valkey --clear-groups -- "$0" "$@"
+		fi
+		exec gosu valkey "$0" "$@"
 	elif [ ! -w . ]; then
 		echo >&2 "error: directory is not writable by current user ($(id -u))"
 		exit 1

@@ -1,8 +1,8 @@
-//! PostgreSQL extensions, end to end: `dockhand up postgres:17 --with …` runs the image that
+//! PostgreSQL extensions, end to end: `dockhand up postgres:17 --with …` (and 18 for pgvector) runs the image that
 //! carries them, a project's `extensions = [...]` are created in its database by the admin, the
 //! project's own user uses them, other projects on the same server see none of it, and asking a
 //! server for an extension its image does not have is an error that changes nothing.
-//! The real `dockhand` binary, the real Docker engine, the test images pgvector/pgvector:pg17 and
+//! The real `dockhand` binary, the real Docker engine, the test images pgvector/pgvector:pg17, :pg18 and
 //! postgis/postgis:17-3.5 (tests/images/build-images.sh).
 
 use crate::common;
@@ -13,6 +13,11 @@ use common::*;
 
 /// A project folder whose dockhand.toml asks `service` for `extensions`.
 fn project_with(env: &Env, name: &str, service: &str, extensions: &[&str]) -> PathBuf {
+    project_on(env, name, service, "17", extensions)
+}
+
+/// The same, on a PostgreSQL `version`.
+fn project_on(env: &Env, name: &str, service: &str, version: &str, extensions: &[&str]) -> PathBuf {
     let dir = env.home.path().join(name);
     std::fs::create_dir_all(&dir).unwrap();
     let list = extensions
@@ -23,7 +28,7 @@ fn project_with(env: &Env, name: &str, service: &str, extensions: &[&str]) -> Pa
     std::fs::write(
         dir.join("dockhand.toml"),
         format!(
-            "name = \"{name}\"\n[services]\npostgres = {{ version = \"17\", service = \"{service}\", extensions = [{list}] }}\n"
+            "name = \"{name}\"\n[services]\npostgres = {{ version = \"{version}\", service = \"{service}\", extensions = [{list}] }}\n"
         ),
     )
     .unwrap();
@@ -62,17 +67,27 @@ fn database_url(env: &Env, dir: &std::path::Path) -> String {
 
 #[test]
 fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_apart() {
+    pgvector_service("postgres:17", "17");
+}
+
+/// PostgreSQL 18, the default: `up postgres --with pgvector` picks pgvector/pgvector:pg18.
+#[test]
+fn pgvector_on_the_default_postgres_18_works_the_same() {
+    pgvector_service("postgres", "18");
+}
+
+fn pgvector_service(spec: &str, version: &str) {
     let env = Env::new();
     let svc = env.name("vec");
-    env.ok(&["up", "postgres:17", "--with", "pgvector", "--name", &svc]);
+    env.ok(&["up", spec, "--with", "pgvector", "--name", &svc]);
     assert_eq!(
         env.service_status(&svc)["image"],
-        "pgvector/pgvector:pg17",
+        format!("pgvector/pgvector:pg{version}").as_str(),
         "--with pgvector picks the image that carries it"
     );
     env.ok(&["config", "set", "grace-period", "10m"]);
 
-    let ai = project_with(&env, "ai", &svc, &["vector"]);
+    let ai = project_on(&env, "ai", &svc, version, &["vector"]);
     ok_in(&env, &ai, &["attach"]);
     let ai_url = database_url(&env, &ai);
     // As the project's own user: a vector column, nearest neighbour by `<->`.
@@ -150,7 +165,7 @@ fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_ap
 
     // Another project on the same server, without extensions: none in its database, and the
     // first one's database and tables stay out of its reach.
-    let other = project_with(&env, "plain", &svc, &[]);
+    let other = project_on(&env, "plain", &svc, version, &[]);
     ok_in(&env, &other, &["attach"]);
     let other_url = database_url(&env, &other);
     assert_eq!(
@@ -198,7 +213,7 @@ fn a_pgvector_service_gives_a_project_vector_columns_and_keeps_other_projects_ap
         &other_url,
         "CREATE FUNCTION public.array_length(anyarray) RETURNS int LANGUAGE sql AS 'SELECT 1'; CREATE TABLE notes (id int)",
     );
-    let other = project_with(&env, "plain", &svc, &["vector"]);
+    let other = project_on(&env, "plain", &svc, version, &["vector"]);
     let refused = in_dir(&env, &other, &["attach"]);
     assert_ne!(refused.code, 0, "{}", refused.all());
     assert!(

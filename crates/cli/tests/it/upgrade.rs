@@ -371,10 +371,11 @@ fn redis_7_to_8_keeps_every_key_and_each_project_confined() {
     env.ok(&["upgrade", &r, "--finish", "--yes"]);
 }
 
-/// Redis 7 → Valkey 8 (`--to valkey:8`): the service becomes a Valkey service under the same
-/// name and port; the project's URL and keys carry over; Redis 8 → Valkey is refused with why.
+/// Redis 7 → Valkey 9, the default (`--to valkey:9`): the service becomes a Valkey service under
+/// the same name and port; the project's URL and keys carry over; Redis 8 → Valkey is refused
+/// with why.
 #[test]
-fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
+fn redis_7_becomes_valkey_9_with_its_keys_and_urls() {
     let env = Env::new();
     let r = env.name("upv");
     env.ok(&["up", "redis:7", "--name", &r]);
@@ -383,11 +384,11 @@ fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
     let p = shop["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
     client("redis", &url, &format!("HSET {p}h a 1 b 2"));
     client("redis", &url, &format!("SET {p}s kept"));
-    env.ok(&["upgrade", &r, "--to", "valkey:8"]);
+    env.ok(&["upgrade", &r, "--to", "valkey:9"]);
     let st = env.service_status(&r);
     assert_eq!(st["kind"], "valkey", "{st}");
     let info = client("redis", &env.url(&r), "INFO server");
-    assert!(info.contains("valkey_version:8."), "{info}");
+    assert!(info.contains("valkey_version:9."), "{info}");
     assert_eq!(client("redis", &url, &format!("GET {p}s")), "kept");
     assert_eq!(client("redis", &url, &format!("HGET {p}h b")), "2");
     let env_after: serde_json::Value =
@@ -404,9 +405,43 @@ fn redis_7_becomes_valkey_8_with_its_keys_and_urls() {
 
     let r8 = env.name("upv8");
     env.ok(&["up", "redis:8", "--name", &r8]);
-    let refused = env.run(&["upgrade", &r8, "--to", "valkey:8"]);
+    let refused = env.run(&["upgrade", &r8, "--to", "valkey:9"]);
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("up to 7.2"), "{}", refused.stderr);
+}
+
+/// Valkey 8 → 9 (Valkey 9 writes its own RDB format, version 80, which 8.1 reads only with
+/// `rdb-version-check relaxed`): keys and URLs carry over, each project stays in its prefix, and
+/// the rollback brings back the 8 data.
+#[test]
+fn valkey_8_to_9_keeps_keys_urls_and_confinement() {
+    let env = Env::new();
+    let v = env.name("upvk");
+    env.ok(&["up", "valkey:8", "--name", &v]);
+    let shop = attached_project(&env, "shop", &[&v]);
+    let blog = attached_project(&env, "blog", &[&v]);
+    let url = shop["REDIS_URL"].as_str().unwrap().to_string();
+    let p = shop["REDIS_KEY_PREFIX"].as_str().unwrap().to_string();
+    let other = blog["REDIS_URL"].as_str().unwrap().to_string();
+    client("redis", &url, &format!("RPUSH {p}l a b c"));
+    client("redis", &url, &format!("ZADD {p}z 1 one 2 two"));
+    client("redis", &url, &format!("SET {p}s kept"));
+    env.ok(&["upgrade", &v, "--to", "9"]);
+    let info = client("redis", &env.url(&v), "INFO server");
+    assert!(info.contains("valkey_version:9."), "{info}");
+    assert_eq!(client("redis", &url, &format!("GET {p}s")), "kept");
+    assert_eq!(
+        client("redis", &url, &format!("LRANGE {p}l 0 -1")),
+        "a\nb\nc"
+    );
+    assert_eq!(client("redis", &url, &format!("ZSCORE {p}z two")), "2");
+    let r = client_run("redis", &other, &format!("GET {p}s"));
+    assert!(r.all().contains("NOPERM"), "{}", r.all());
+    env.ok(&["upgrade", &v, "--rollback"]);
+    let info = client("redis", &env.url(&v), "INFO server");
+    assert!(info.contains("valkey_version:8."), "{info}");
+    assert_eq!(client("redis", &url, &format!("GET {p}s")), "kept");
+    env.ok(&["upgrade", &v, "--finish", "--yes"]);
 }
 
 /// `destroy --purge` after an upgrade removes the kept old data too: no volume or record left.

@@ -140,7 +140,7 @@ mod tests {
             ServiceSpec::parse("mongodb").unwrap().default_image(),
             "mongo:8"
         );
-        assert_eq!(ServiceSpec::parse("postgres").unwrap().version, "17");
+        assert_eq!(ServiceSpec::parse("postgres").unwrap().version, "18");
         // SQL Server's version lines are its moving `-latest` tags; a precise tag stays as is.
         let s = ServiceSpec::parse("sqlserver:2019").unwrap();
         assert_eq!(
@@ -171,15 +171,71 @@ mod tests {
         assert_eq!(
             images,
             [
-                "postgres:17",
+                "postgres:18",
                 "redis:8",
                 "mariadb:11",
-                "mysql:8.4",
+                "mysql:9",
                 "mongo:8",
-                "valkey/valkey:8",
+                "valkey/valkey:9",
                 "mcr.microsoft.com/mssql/server:2022-latest"
             ]
         );
+    }
+
+    /// The tags of the images the test suite runs for real (tests/images/build-images.sh, its
+    /// IMAGES list: `"tags|recipe|release|args"` lines), by kind.
+    fn images_the_suite_runs() -> Vec<(Kind, String)> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/images/build-images.sh"
+        );
+        let script = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let list = script
+            .split_once("\nIMAGES=(\n")
+            .and_then(|(_, rest)| rest.split_once("\n)"))
+            .unwrap_or_else(|| panic!("{path} has no IMAGES=( … ) list"))
+            .0;
+        let mut out = Vec::new();
+        for line in list.lines().map(str::trim).filter(|l| l.starts_with('"')) {
+            let tags = line.trim_matches('"').split('|').next().unwrap_or("");
+            for tag in tags.split_whitespace() {
+                let (repo, version) = tag.rsplit_once(':').unwrap();
+                if let Some(kind) = Kind::ALL.into_iter().find(|k| k.spec().image_repo == repo) {
+                    out.push((kind, version.to_string()));
+                }
+            }
+        }
+        out
+    }
+
+    fn version_key(v: &str) -> Vec<u32> {
+        v.split(['.', '-']).map_while(|p| p.parse().ok()).collect()
+    }
+
+    /// What a user gets without naming a version is the newest major the suite runs for real,
+    /// so that a default cannot fall a major behind again unnoticed: adding a newer test image
+    /// fails here until the default follows (or the catalog says why not). Kinds with no image in
+    /// the suite (MongoDB, SQL Server: contract-tested) are not checked.
+    #[test]
+    fn each_default_is_the_newest_major_the_suite_runs_for_real() {
+        let images = images_the_suite_runs();
+        assert!(images.len() >= 8, "{images:?}");
+        for kind in Kind::ALL {
+            let Some(newest) = images
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, v)| v)
+                .max_by_key(|v| version_key(v))
+            else {
+                continue;
+            };
+            let default = kind.spec().default_version;
+            assert!(
+                newest == default || newest.starts_with(&format!("{default}.")),
+                "{kind}: the default version is {default}, but the test images run {newest}: \
+                 make {newest}'s major the default (what users get) or drop the newer image"
+            );
+        }
     }
 
     #[test]
@@ -190,7 +246,7 @@ mod tests {
             "{e}"
         );
         let e = ServiceSpec::parse("postgres:9").unwrap_err().to_string();
-        assert!(e.contains("not supported") && e.contains("17"), "{e}");
+        assert!(e.contains("not supported") && e.contains("18"), "{e}");
         for bad in [
             "postgres:",
             "postgres:15;rm",

@@ -37,7 +37,7 @@ const SPEC: KindSpec = KindSpec {
     display_name: "PostgreSQL",
     aliases: &["postgresql", "pg"],
     image_repo: "postgres",
-    default_version: "17",
+    default_version: "18",
     versions: &["13", "14", "15", "16", "17", "18"],
     container_port: 5432,
     default_host_port: 5432,

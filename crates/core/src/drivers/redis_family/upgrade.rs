@@ -89,7 +89,10 @@ impl MajorUpgrade for RedisUpgrade {
             ));
         }
         // Valkey forked from Redis 7.2 and reads its data up to that version (RDB 11); Redis
-        // 7.4 and 8 write a format (RDB 12) Valkey 8 does not read.
+        // 7.4 and 8 write RDB 12, which Valkey 8 and 9 refuse by default. Valkey 8.1+ can try it
+        // with `rdb-version-check relaxed`, best effort: loading stops at the first type or
+        // encoding Valkey lacks (hash-field expiry, Redis 8's new types) — a copy that may fail
+        // half-way is not offered (valkey-io/valkey#1604, #2543).
         match major(from) {
             Some((7, m)) if m <= 2 || m == u32::MAX => Ok(()),
             _ => Err(format!(

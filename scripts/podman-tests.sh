@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Dockhand's tests against Podman's Docker-compatible API (Stardeck's engine) instead of
-# dockerd — by default the engine, project, backup, supervisor, modes, images and tasks tests:
+# dockerd — by default the engine, project, backup, supervisor, modes, images, tasks and
+# PostgreSQL 18 tests, then MySQL 9's life cycle, isolation and backups:
 #   bash scripts/podman-tests.sh [test filters…]     (default: the modules below, e.g. backups::)
 # Podman here is rootful Podman from Debian (4.3), serving the API with `podman system service`
 # on a private socket, with its own storage, network configuration and events log under one
@@ -108,7 +109,7 @@ export CONTAINERS_CONF="$run/containers.conf" CONTAINERS_REGISTRIES_CONF="$run/r
 
 # The test images, under the names a Podman user who pulled them from Docker Hub has
 # (docker.io/library/postgres:17 …), copied from Docker when Podman lacks that image ID.
-images=(postgres:15 postgres:17 redis:7 redis:8 mariadb:10.11 mariadb:11 valkey/valkey:8)
+images=(postgres:15 postgres:17 postgres:18 redis:7 redis:8 mariadb:10.11 mariadb:11 mysql:9 valkey/valkey:8)
 copy=()
 for i in "${images[@]}"; do
   full="docker.io/$i"; [[ "$i" == */* ]] || full="docker.io/library/$i"
@@ -139,11 +140,21 @@ export DOCKHAND_TEST_ENGINE
 for _ in $(seq 50); do docker version >/dev/null 2>&1 && break; sleep 0.2; done
 docker version >/dev/null 2>&1 || { echo "podman system service did not answer"; cat "$run/service.log"; exit 1; }
 
-[ $# -gt 0 ] || set -- engine:: projects:: backups:: supervisor:: modes:: images:: tasks:: \
-  --skip an_oom_kill_names_the_limit
+defaults=0
+[ $# -gt 0 ] || { defaults=1; set -- engine:: projects:: backups:: supervisor:: modes:: images:: tasks:: \
+  postgres18:: --skip an_oom_kill_names_the_limit; }
 set +e
 # --workspace, as in scripts/test-all.sh: the same features, nothing compiled twice.
 bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test it -- "$@"
 status=$?
+if [ $defaults = 1 ]; then
+  # MySQL 9 in MariaDB's place (as the MySQL lane of scripts/test-all.sh): its life cycle,
+  # isolation and backups on Podman.
+  DOCKHAND_TEST_MYSQL_FAMILY=mysql bash scripts/with-keyring.sh cargo test --workspace --locked \
+    --no-fail-fast --test it -- --exact engine::each_version::mariadb_lifecycle_keeps_data_across_stop_and_destroy \
+    backups::each_version::mariadb_rows_survive_backup_drop_and_restore \
+    projects::each_version::each_project_gets_its_own_database_and_cannot_open_another_projects
+  [ $? = 0 ] || status=1
+fi
 set -e
 exit $status

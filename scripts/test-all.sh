@@ -57,21 +57,53 @@ set +e
 bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test '*' 2>&1 | tee -a "$log"
 status=${PIPESTATUS[0]}
 # The pass above runs the oldest supported versions (postgres:15, redis:7, mariadb:10.11), and
-# the extension tests (crates/cli/tests/it/extensions.rs) on pgvector/pgvector:pg17 and
-# postgis/postgis:17-3.5, which exist for PostgreSQL 17 only here. This one runs again, on the
-# catalog's defaults — what a user gets without naming a version (postgres:17, redis:8,
-# mariadb:11, and Valkey 8 wherever Redis runs; see crates/cli/tests/it/common/versions.rs) —
+# the extension tests (crates/cli/tests/it/extensions.rs) on pgvector/pgvector:pg17 and :pg18 and
+# postgis/postgis:17-3.5. This one runs again, on the catalog's defaults — what a user gets
+# without naming a version (postgres:18, redis:8, mariadb:11, and Valkey 9 wherever Redis runs;
+# see crates/cli/tests/it/common/versions.rs) —
 # every test in an `each_version` module: those whose outcome depends on the server's version
 # (its initialisation, isolation rules, dump and restore tools, exit on kill). The rest — bad
 # input, Docker hung, ports, leases, kill -9 of Dockhand itself — test Dockhand's own code, the
 # same whatever the server, and stay in the first pass only (about 6 minutes saved).
 # `--workspace`, as every cargo command of this run: the same package selection unifies the same
 # features, so nothing is compiled twice (`-p dockhand-cli` recompiled ~100 dependencies).
-stage "the default versions (Debian 13 test images)"
+stage "the default versions (Debian 13 and vendored sid test images)"
 export DOCKHAND_TEST_VERSIONS=defaults
 bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test it -- each_version:: 2>&1 | tee -a "$log"
 [ "${PIPESTATUS[0]}" = 0 ] || status=1
 unset DOCKHAND_TEST_VERSIONS
+# MySQL 9 (tests/images/mysql, from the vendored Debian sid packages): every test that runs a
+# server of the MySQL family runs again with MySQL in MariaDB's place — isolation attacks,
+# provisioning and restores under kill -9, backup/restore, import/export with the hostile files,
+# `db create/drop`, adoption, the client libraries. The list is the tests that call `my_spec()`
+# (crates/cli/tests/it/common/versions.rs), and a test there fails when one is missing from it.
+MYSQL_LANE=(
+  adversarial::mariadb_grants_do_not_treat_underscores_in_a_projects_name_as_wildcards
+  adversarial::one_project_cannot_take_every_connection_slot_from_the_others
+  adversarial::an_attach_killed_at_random_moments_always_finishes_on_the_next_run
+  backups::a_mariadb_restore_killed_midway_is_completed_by_the_rerun
+  backups::a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun
+  backups::each_version::mariadb_rows_survive_backup_drop_and_restore
+  backups::each_version::data_written_through_the_admin_url_is_backed_up_and_nothing_is_never_silent
+  client_libraries::real_client_libraries_read_the_variables_as_they_are_and_stay_in_their_project
+  engine::a_cli_killed_mid_up_is_picked_up_without_a_duplicate
+  engine::each_version::mariadb_lifecycle_keeps_data_across_stop_and_destroy
+  engine::each_version::three_services_start_in_parallel
+  hostile_ground::a_replacement_killed_while_the_project_is_kept_out_lets_it_in_again
+  hostile_ground::attaching_never_takes_over_what_dockhand_did_not_create
+  hostile_ground::each_version::mariadb_keeps_the_project_out_while_its_database_is_replaced
+  hostile_ground::each_version::mariadb_imports_read_no_server_file_and_restores_grant_nothing_new
+  import_export::a_mariadb_import_killed_mid_stream_is_recoverable_and_the_next_one_succeeds
+  import_export::each_version::mariadb_imports_dumps_as_the_project_user_and_refuses_what_does_not_fit
+  modes::each_version::fast_mode_settings_are_what_a_projects_session_sees
+  projects::each_version::each_project_gets_its_own_database_and_cannot_open_another_projects
+  registry::a_users_mysql_family_container_is_adopted_and_serves_projects
+  window_core::mariadb_databases_are_created_alone_and_dropped_after_a_backup
+  window_core::backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing
+)
+stage "MySQL 9 in MariaDB's place (the MySQL family's tests)"
+DOCKHAND_TEST_MYSQL_FAMILY=mysql bash scripts/with-keyring.sh cargo test --workspace --locked --no-fail-fast --test it -- --exact "${MYSQL_LANE[@]}" 2>&1 | tee -a "$log"
+[ "${PIPESTATUS[0]}" = 0 ] || status=1
 if [ "$engine_was_running" = 0 ]; then
   # The engine is ours: the ignored test that kills dockerd (and restarts it) may run.
   stage "the engine killed (dockerd is this run's own)"

@@ -92,11 +92,11 @@ fn sessions_of(kind: &str, admin_url: &str, user: &str) -> usize {
 fn mariadb_grants_do_not_treat_underscores_in_a_projects_name_as_wildcards() {
     let env = Env::new();
     let maria = env.name("wild");
-    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    env.ok(&["up", my_spec(), "--name", &maria]);
     // Project "ab-c" gets database `ab_c`; in a database-level grant `_` matches any character,
     // so unescaped it would also cover `abxc` and `ab9c`.
-    let attacker = project_dir(&env, "ab-c", &[("mariadb", "10.11", &maria)]);
-    let victim = project_dir(&env, "abxc", &[("mariadb", "10.11", &maria)]);
+    let attacker = project_dir(&env, "ab-c", &[(my_kind(), my_version(), &maria)]);
+    let victim = project_dir(&env, "abxc", &[(my_kind(), my_version(), &maria)]);
     ok_in(&env, &attacker, &["attach"]);
     ok_in(&env, &victim, &["attach"]);
     // A project with MariaDB as its only SQL service gets it as DATABASE_URL.
@@ -144,11 +144,11 @@ fn one_project_cannot_take_every_connection_slot_from_the_others() {
     let pg = env.name("slots");
     let maria = env.name("mslots");
     env.ok(&["up", "postgres:15", "--name", &pg]);
-    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    env.ok(&["up", my_spec(), "--name", &maria]);
     env.ok(&["config", "set", "connection-limit", "4"]);
     let svcs = [
         ("postgres", "15", pg.as_str()),
-        ("mariadb", "10.11", maria.as_str()),
+        (my_kind(), my_version(), maria.as_str()),
     ];
     let hog = project_dir(&env, "hog", &svcs);
     let quiet = project_dir(&env, "quiet", &svcs);
@@ -159,7 +159,7 @@ fn one_project_cannot_take_every_connection_slot_from_the_others() {
 
     for (kind, var, service) in [
         ("postgres", "DATABASE_URL", &pg),
-        ("mariadb", "MYSQL_URL", &maria),
+        (my_kind(), "MYSQL_URL", &maria),
     ] {
         let admin = env.url(service);
         // The hog opens as many sessions as it can, and more.
@@ -265,11 +265,11 @@ fn an_attach_killed_at_random_moments_always_finishes_on_the_next_run() {
     let pg = env.name("cattach");
     let maria = env.name("cmattach");
     env.ok(&["up", "postgres:15", "--name", &pg]);
-    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    env.ok(&["up", my_spec(), "--name", &maria]);
     let mut moments = Moments::new("attach");
     let svcs = [
         ("postgres", "15", pg.as_str()),
-        ("mariadb", "10.11", maria.as_str()),
+        (my_kind(), my_version(), maria.as_str()),
     ];
     for i in 0..iterations() {
         let name = format!("ka{i}");

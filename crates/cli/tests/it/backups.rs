@@ -466,15 +466,18 @@ fn a_restore_killed_at_any_moment_is_completed_by_the_rerun() {
 fn a_mariadb_restore_killed_midway_is_completed_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mrk");
-    env.ok(&["up", maria_spec(), "--name", &db]);
+    env.ok(&["up", my_spec(), "--name", &db]);
     let vars = attached_project(&env, "mrk", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);
     client(
         "mariadb",
         url,
-        "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
-         INSERT INTO posts SELECT seq, MD5(seq) FROM seq_1_to_200000;",
+        &format!(
+            "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
+             INSERT INTO posts SELECT seq, LEFT(SHA2(seq, 256), 32) FROM {};",
+            my_numbers(200000)
+        ),
     );
     let out: serde_json::Value =
         serde_json::from_str(&env.ok(&["backup", &db, "-p", "mrk", "--json"])).unwrap();
@@ -759,15 +762,18 @@ fn a_postgres_restore_killed_at_each_step_is_settled_by_the_rerun() {
 fn a_mariadb_restore_killed_at_each_step_is_settled_by_the_rerun() {
     let env = Env::new();
     let db = env.name("mks");
-    env.ok(&["up", maria_spec(), "--name", &db]);
+    env.ok(&["up", my_spec(), "--name", &db]);
     let vars = attached_project(&env, "msteps", &[&db]);
     let url = vars["DATABASE_URL"].as_str().unwrap();
     let admin = env.url(&db);
     client(
         "mariadb",
         url,
-        "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
-         INSERT INTO posts SELECT seq, MD5(seq) FROM seq_1_to_3000;",
+        &format!(
+            "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
+             INSERT INTO posts SELECT seq, LEFT(SHA2(seq, 256), 32) FROM {};",
+            my_numbers(3000)
+        ),
     );
     let out: serde_json::Value =
         serde_json::from_str(&env.ok(&["backup", &db, "-p", "msteps", "--json"])).unwrap();
@@ -908,16 +914,19 @@ mod each_version {
     fn mariadb_rows_survive_backup_drop_and_restore() {
         let env = Env::new();
         let db = env.name("mdb");
-        env.ok(&["up", maria_spec(), "--name", &db]);
+        env.ok(&["up", my_spec(), "--name", &db]);
         let vars = attached_project(&env, "blog", &[&db]);
         let url = vars["DATABASE_URL"].as_str().unwrap();
         client(
             "mariadb",
             url,
-            "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
-         INSERT INTO posts SELECT seq, MD5(seq) FROM seq_1_to_3000;",
+            &format!(
+                "CREATE TABLE posts (id INT PRIMARY KEY, title TEXT); \
+                 INSERT INTO posts SELECT seq, LEFT(SHA2(seq, 256), 32) FROM {};",
+                my_numbers(3000)
+            ),
         );
-        let fp = "SELECT CONCAT(COUNT(*), ':', MD5(GROUP_CONCAT(id, title ORDER BY id SEPARATOR ','))) FROM posts";
+        let fp = "SELECT CONCAT(COUNT(*), ':', SUM(CRC32(CONCAT_WS(',', id, title)))) FROM posts";
         let before = client(
             "mariadb",
             url,
@@ -964,7 +973,7 @@ mod each_version {
         let pg = env.name("adm");
         let my = env.name("amy");
         env.ok(&["up", pg_spec(), "--name", &pg]);
-        env.ok(&["up", maria_spec(), "--name", &my]);
+        env.ok(&["up", my_spec(), "--name", &my]);
         let admin = env.url(&pg);
         client(
             "postgres",

@@ -65,6 +65,11 @@ fn installed() -> PathBuf {
             "libmariadb-java",
         ),
         (
+            "mysqlclient (MySQLdb) with SQLAlchemy for Debian's python3",
+            "/usr/bin/python3 -c 'import MySQLdb, sqlalchemy'",
+            "python3-mysqldb python3-sqlalchemy",
+        ),
+        (
             "Go with pgx v4",
             "go version && test -d /usr/share/gocode/src/github.com/jackc/pgx/v4",
             "golang-go golang-github-jackc-pgx-v4-dev",
@@ -215,7 +220,7 @@ fn real_client_libraries_read_the_variables_as_they_are_and_stay_in_their_projec
     let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
     let svcs = [
         ("postgres", versions().postgres, pg.as_str()),
-        ("mariadb", versions().mariadb, maria.as_str()),
+        (my_kind(), my_version(), maria.as_str()),
         ("redis", versions().redis, redis.as_str()),
     ];
     let a = project_dir(&env, "alpha", &svcs);
@@ -231,8 +236,15 @@ fn real_client_libraries_read_the_variables_as_they_are_and_stay_in_their_projec
     let eb = env_map(&env.ok(&["env", "beta", "--json"]));
     let eg = env_map(&env.ok(&["env", "gamma", "--json"]));
     assert!(eg["DATABASE_URL"].starts_with("mysql://gamma:"), "{eg:?}");
+    // Each server's own Connector/J scheme (MariaDB Connector/J 3 takes only jdbc:mariadb:,
+    // MySQL's only jdbc:mysql:).
+    let jdbc = if my_kind() == "mysql" {
+        "jdbc:mysql"
+    } else {
+        "jdbc:mariadb"
+    };
     assert!(
-        eg["JDBC_DATABASE_URL"].starts_with("jdbc:mariadb://127.0.0.1:"),
+        eg["JDBC_DATABASE_URL"].starts_with(&format!("{jdbc}://127.0.0.1:")),
         "{eg:?}"
     );
     assert!(
@@ -427,13 +439,38 @@ fn real_client_libraries_read_the_variables_as_they_are_and_stay_in_their_projec
     let t = token("pymysql");
     let o = py("alpha", &["pymysql_sqlalchemy.py", "MYSQL_URL", &t]);
     assert_eq!(o.read.as_deref(), Some(t.as_str()), "{}", o.all);
-    table.push(assert_schemes(
-        "SQLAlchemy + PyMySQL",
-        &o,
-        &["mysql+pymysql", "mariadb+pymysql"],
-        &["mysql", "mariadb"],
-    ));
+    // SQLAlchemy's mariadb dialect checks the server: on MySQL it refuses ("is not a MariaDB
+    // variant").
+    let (takes, refuses): (&[&str], &[&str]) = if my_kind() == "mysql" {
+        (&["mysql+pymysql"], &["mysql", "mariadb", "mariadb+pymysql"])
+    } else {
+        (&["mysql+pymysql", "mariadb+pymysql"], &["mysql", "mariadb"])
+    };
+    table.push(assert_schemes("SQLAlchemy + PyMySQL", &o, takes, refuses));
     assert_eq!(row_of("mariadb", &ea["MYSQL_URL"], "pymysql"), t);
+    // mysqlclient, the C driver behind SQLAlchemy's plain mysql:// and Django's MySQL backend
+    // (Debian's build, on MariaDB Connector/C; caching_sha2_password on MySQL).
+    let t = token("mysqlclient");
+    let o = run_client(
+        &env,
+        "alpha",
+        "python",
+        &[
+            "/usr/bin/python3",
+            "mysqlclient_sqlalchemy.py",
+            "MYSQL_URL",
+            &t,
+        ],
+        &[],
+    );
+    assert_eq!(o.read.as_deref(), Some(t.as_str()), "{}", o.all);
+    table.push(assert_schemes(
+        "SQLAlchemy + mysqlclient",
+        &o,
+        &["mysql", "mysql+mysqldb"],
+        &[],
+    ));
+    assert_eq!(row_of("mariadb", &ea["MYSQL_URL"], "mysqlclient"), t);
     let t = token("mysql2");
     let o = run_client(
         &env,

@@ -146,7 +146,7 @@ fn a_cli_killed_mid_up_is_picked_up_without_a_duplicate() {
     let env = Env::new();
     let name = env.name("killed");
     let child = env
-        .command(&["up", maria_spec(), "--name", &name])
+        .command(&["up", my_spec(), "--name", &name])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -165,7 +165,7 @@ fn a_cli_killed_mid_up_is_picked_up_without_a_duplicate() {
 
     let st = env.service_status(&name);
     assert_ne!(st["state"], "missing", "{st}");
-    env.ok(&["up", maria_spec(), "--name", &name]);
+    env.ok(&["up", my_spec(), "--name", &name]);
     assert_eq!(env.service_status(&name)["state"], "running");
     let same = containers_of(&name);
     assert_eq!(same.len(), 1, "duplicate containers: {same:?}");
@@ -391,6 +391,8 @@ fn the_catalogs_default_versions_are_the_tested_ones_and_run() {
             set.mariadb,
             "SELECT SUBSTRING_INDEX(VERSION(), '.', 1)",
         ),
+        // MySQL's default is the newest major the suite runs (MySQL 9, the MySQL lane's).
+        ("mysql", "9", "SELECT SUBSTRING_INDEX(VERSION(), '.', 1)"),
     ];
     for (kind, version, _) in set.redis_family {
         expected.push((kind, version, "INFO server"));
@@ -447,8 +449,8 @@ mod each_version {
     #[test]
     fn mariadb_lifecycle_keeps_data_across_stop_and_destroy() {
         lifecycle(
-        "mariadb",
-        versions().mariadb,
+        my_kind(),
+        my_version(),
         "CREATE DATABASE app; CREATE TABLE app.notes (body text); INSERT INTO app.notes VALUES ('kept')",
         "SELECT body FROM app.notes",
         "kept",
@@ -463,7 +465,7 @@ mod each_version {
             "up",
             &format!("{pg}={}", pg_spec()),
             &format!("{redis}={}", redis_spec()),
-            &format!("{maria}={}", maria_spec()),
+            &format!("{maria}={}", my_spec()),
         ]);
         for n in [&pg, &redis, &maria] {
             assert!(out.contains(&format!("{n} (")), "{out}");

@@ -301,7 +301,7 @@ fn a_replacement_killed_while_the_project_is_kept_out_lets_it_in_again() {
     let pg = env.name("pgx");
     let my = env.name("myx");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    env.ok(&["up", maria_spec(), "--name", &my]);
+    env.ok(&["up", my_spec(), "--name", &my]);
     let vars = attached_project(&env, "app", &[&pg, &my]);
     let file = env.home.path().join("seed.sql");
     std::fs::write(
@@ -309,7 +309,7 @@ fn a_replacement_killed_while_the_project_is_kept_out_lets_it_in_again() {
         "CREATE TABLE seeded (a int);\nINSERT INTO seeded VALUES (1);\n",
     )
     .unwrap();
-    for (kind, service, step) in [("postgres", &pg, "finishing"), ("mariadb", &my, "locked")] {
+    for (kind, service, step) in [("postgres", &pg, "finishing"), (my_kind(), &my, "locked")] {
         let url = vars[if kind == "postgres" {
             "DATABASE_URL"
         } else {
@@ -372,7 +372,7 @@ fn attaching_never_takes_over_what_dockhand_did_not_create() {
     let my = env.name("myk");
     let rd = env.name("rdk");
     env.ok(&["up", pg_spec(), "--name", &pg]);
-    env.ok(&["up", maria_spec(), "--name", &my]);
+    env.ok(&["up", my_spec(), "--name", &my]);
     env.ok(&["up", redis_spec(), "--name", &rd]);
     let (pg_admin, my_admin, rd_admin) = (env.url(&pg), env.url(&my), env.url(&rd));
     client(
@@ -629,7 +629,7 @@ mod each_version {
     fn mariadb_keeps_the_project_out_while_its_database_is_replaced() {
         let env = Env::new();
         let db = env.name("mw");
-        env.ok(&["up", maria_spec(), "--name", &db]);
+        env.ok(&["up", my_spec(), "--name", &db]);
         let app = attached_project(&env, "app", &[&db])["DATABASE_URL"]
             .as_str()
             .unwrap()
@@ -730,7 +730,7 @@ mod each_version {
     fn mariadb_imports_read_no_server_file_and_restores_grant_nothing_new() {
         let env = Env::new();
         let db = env.name("mh");
-        env.ok(&["up", maria_spec(), "--name", &db]);
+        env.ok(&["up", my_spec(), "--name", &db]);
         let attacker = attached_project(&env, "attacker", &[&db])["DATABASE_URL"]
             .as_str()
             .unwrap()

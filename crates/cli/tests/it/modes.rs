@@ -291,7 +291,7 @@ mod each_version {
             out.contains("lose or corrupt") && out.contains("fsync=off"),
             "up does not warn plainly:\n{out}"
         );
-        env.ok(&["up", maria_spec(), "--name", &maria, "--fast"]);
+        env.ok(&["up", my_spec(), "--name", &maria, "--fast"]);
         env.ok(&["up", redis_spec(), "--name", &redis, "--fast"]);
         let vars = attached_project(&env, "quick", &[&pg, &maria]);
         let pg_url = vars["DATABASE_URL"].as_str().unwrap();

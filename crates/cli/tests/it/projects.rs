@@ -419,7 +419,7 @@ mod each_version {
         let (pg, maria, redis) = (env.name("pg"), env.name("maria"), env.name("cache"));
         let svcs = [
             ("postgres", versions().postgres, pg.as_str()),
-            ("mariadb", versions().mariadb, maria.as_str()),
+            (my_kind(), my_version(), maria.as_str()),
             ("redis", versions().redis, redis.as_str()),
         ];
         let a = project_dir(&env, "alpha", &svcs);

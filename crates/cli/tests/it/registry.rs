@@ -396,6 +396,173 @@ fn a_users_own_container_is_adopted_and_serves_projects_without_being_recreated(
     );
 }
 
+/// A free loopback port, for a container the test runs itself.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The user's own MariaDB — or MySQL, in the MySQL lane — made the way the image's documentation
+/// says (`MYSQL_ROOT_PASSWORD`, a named volume, a fixed loopback port) with a database of theirs:
+/// adopted as it is, it serves a project that cannot read the user's database, and letting it go
+/// leaves both.
+#[test]
+fn a_users_mysql_family_container_is_adopted_and_serves_projects() {
+    let env = Env::new();
+    let tag = format!("{:x}", std::process::id());
+    let legacy = format!("legacy-{}-{tag}", my_kind());
+    let vol = format!("legacy-{}-data-{tag}", my_kind());
+    let _cleanup = Foreign(vec![legacy.clone()], vec![vol.clone()]);
+    let port = free_port();
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &legacy,
+        "-e",
+        "MYSQL_ROOT_PASSWORD=legacy-Secret-2",
+        "-p",
+        &format!("127.0.0.1:{port}:3306"),
+        "-v",
+        &format!("{vol}:/var/lib/mysql"),
+        my_spec(),
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let admin = format!("mysql://root:legacy-Secret-2@127.0.0.1:{port}/mysql");
+    assert!(
+        wait_until(std::time::Duration::from_secs(150), || client_run(
+            my_kind(),
+            &admin,
+            "SELECT 1"
+        )
+        .code
+            == 0),
+        "the user's container never answered"
+    );
+    client(
+        my_kind(),
+        &admin,
+        "CREATE DATABASE legacyapp; CREATE TABLE legacyapp.invoices (n int); \
+         INSERT INTO legacyapp.invoices VALUES (41), (1)",
+    );
+    let before = id_and_start(&legacy);
+
+    let out = env.ok(&["adopt", &legacy]);
+    assert!(out.contains("adopted"), "{out}");
+    let st = env.service_status(&legacy);
+    assert_eq!(
+        (
+            st["origin"].as_str(),
+            st["kind"].as_str(),
+            st["state"].as_str()
+        ),
+        (Some("adopted"), Some(my_kind()), Some("running")),
+        "{st}"
+    );
+    assert_eq!(st["host_port"], port);
+    assert!(!file_contains(
+        &env.home_dir().join("state.db"),
+        "legacy-Secret-2"
+    ));
+
+    let proj = env.name("billing");
+    let vars = attached_project(&env, &proj, &[&legacy]);
+    let url = vars["DATABASE_URL"].as_str().unwrap().to_string();
+    assert_eq!(password_and_port(&url).1, port);
+    client(
+        my_kind(),
+        &url,
+        "CREATE TABLE mine (x int); INSERT INTO mine VALUES (5)",
+    );
+    let sneaky = format!("{}/legacyapp", url.rsplit_once('/').unwrap().0);
+    let r = client_run(my_kind(), &sneaky, "SELECT SUM(n) FROM invoices");
+    assert_ne!(r.code, 0, "a project read the user's database: {}", r.all());
+
+    env.ok(&["backup", &legacy]);
+    let listed = env.ok(&["--json", "backups", &legacy]);
+    assert!(listed.contains("legacyapp"), "{listed}");
+    env.ok(&["destroy", &legacy]);
+    assert_eq!(
+        id_and_start(&legacy),
+        before,
+        "the container was re-created or restarted"
+    );
+    assert_eq!(
+        client(my_kind(), &admin, "SELECT SUM(n) FROM legacyapp.invoices"),
+        "42"
+    );
+}
+
+/// A PostgreSQL 18 the user runs themselves the way its image's documentation says from 18 on:
+/// the volume at /var/lib/postgresql (the data in 18/docker inside it). Adopted as it is, its
+/// data stays where it is, and a project gets a database on it.
+#[test]
+fn a_users_postgres_18_container_mounted_the_new_way_is_adopted() {
+    let env = Env::new();
+    let tag = format!("{:x}", std::process::id());
+    let legacy = format!("legacy-pg18-{tag}");
+    let vol = format!("legacy-pg18-data-{tag}");
+    let _cleanup = Foreign(vec![legacy.clone()], vec![vol.clone()]);
+    let port = free_port();
+    let run = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &legacy,
+        "-e",
+        "POSTGRES_PASSWORD=legacy-Secret-3",
+        "-p",
+        &format!("127.0.0.1:{port}:5432"),
+        "-v",
+        &format!("{vol}:/var/lib/postgresql"),
+        "postgres:18",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let admin = format!("postgres://postgres:legacy-Secret-3@127.0.0.1:{port}/postgres");
+    assert!(
+        wait_until(std::time::Duration::from_secs(90), || client_run(
+            "postgres", &admin, "SELECT 1"
+        )
+        .code
+            == 0),
+        "the user's container never answered"
+    );
+    client(
+        "postgres",
+        &admin,
+        "CREATE TABLE kept (n int); INSERT INTO kept VALUES (18)",
+    );
+    let before = id_and_start(&legacy);
+    let out = env.ok(&["adopt", &legacy]);
+    assert!(out.contains("adopted"), "{out}");
+    let st = env.service_status(&legacy);
+    assert_eq!(st["version"], "18", "{st}");
+    assert_eq!(st["origin"], "adopted", "{st}");
+    let vars = attached_project(&env, "eighteen", &[&legacy]);
+    let url = vars["DATABASE_URL"].as_str().unwrap();
+    assert_eq!(
+        client(
+            "postgres",
+            url,
+            "SELECT current_setting('server_version_num')::int / 10000"
+        ),
+        "18"
+    );
+    env.ok(&["down", &legacy]);
+    env.ok(&["up", &legacy]);
+    assert_eq!(client("postgres", &admin, "SELECT n FROM kept"), "18");
+    assert_eq!(
+        id_and_start(&legacy).split(' ').next(),
+        before.split(' ').next(),
+        "the container was re-created"
+    );
+    env.ok(&["destroy", &legacy]);
+    assert_eq!(client("postgres", &admin, "SELECT n FROM kept"), "18");
+}
+
 /// A PostgreSQL the user runs themselves (`docker run -e POSTGRES_PASSWORD …` on a fixed
 /// loopback port), answering; its admin URL. Removed by the caller's [`Foreign`].
 fn users_own_postgres(name: &str, password: &str) -> (u16, String) {

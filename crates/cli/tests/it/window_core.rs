@@ -108,7 +108,7 @@ fn postgres_databases_are_created_alone_and_dropped_after_a_backup() {
 
 #[test]
 fn mariadb_databases_are_created_alone_and_dropped_after_a_backup() {
-    create_use_and_drop("mariadb", "10.11", "", "CREATE DATABASE handmade");
+    create_use_and_drop(my_kind(), my_version(), "", "CREATE DATABASE handmade");
 }
 
 /// "Back up" on a server nobody has created a database on yet. PostgreSQL backs up its
@@ -124,7 +124,7 @@ fn backing_up_a_fresh_server_backs_up_what_is_there_or_says_there_is_nothing() {
     assert!(out.contains(&format!("{pg}/postgres")), "{out}");
 
     let maria = env.name("fresh-maria");
-    env.ok(&["up", "mariadb:10.11", "--name", &maria]);
+    env.ok(&["up", my_spec(), "--name", &maria]);
     let r = env.run(&["backup", &maria]);
     assert_eq!(r.code, 11, "{}", r.all());
     assert!(

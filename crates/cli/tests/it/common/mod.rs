@@ -251,7 +251,8 @@ pub fn client_command(kind: &str, url: &str, statement: &str) -> Command {
             c.args(statement.split_whitespace());
             c
         }
-        "mariadb" => {
+        // The host's MariaDB client speaks to MySQL too (caching_sha2_password included).
+        "mariadb" | "mysql" => {
             let mut c = Command::new("mariadb");
             let port = port.to_string();
             c.args([

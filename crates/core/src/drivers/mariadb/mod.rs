@@ -20,6 +20,9 @@ pub(super) static MARIADB: MysqlFamily = MysqlFamily {
     // the 64 MB buffer pool, thread stacks and caches; each connection adds ~1–3 MiB.
     default_memory_mb: 512,
     jdbc_scheme: "jdbc:mariadb",
+    jdbc_params: "",
+    no_client_commands: "--sandbox",
+    dump_options: &[],
 };
 
 const SPEC: KindSpec = KindSpec {

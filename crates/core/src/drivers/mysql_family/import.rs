@@ -1,15 +1,14 @@
-//! Importing a SQL file into a project's MariaDB database, as the project's user.
+//! Importing a SQL file into a project's MariaDB or MySQL database, as the project's user.
 //!
-//! The `mariadb` client obeys client commands in its input (`system`/`\!` runs a shell in the
-//! container as root, whose `unix_socket` login is the server's root; `source` and `tee` read
-//! and write files): `--sandbox` (MariaDB 10.5.25/10.6.18/10.11.8/11.4.2 and later) turns them
-//! off. MySQL's client has no such mode, so a MySQL import is refused rather than run unguarded.
+//! The client obeys client commands in its input (`system`/`\!` runs a shell in the container;
+//! `source` and `tee` read and write files): MariaDB's `--sandbox` and MySQL's `--commands=OFF`
+//! turn them off (see [`MysqlFamily::no_client_commands`]).
 
 use std::borrow::Cow;
 
 use super::MysqlFamily;
 use crate::drivers::{
-    tool, FileFormat, ImportInput, ImportTo, Importer, Kind, SqlLineFilter, ToolCommand,
+    tool, FileFormat, ImportInput, ImportTo, Importer, SqlLineFilter, ToolCommand,
 };
 use crate::ident::my_literal;
 
@@ -32,24 +31,15 @@ impl Importer for MysqlFamily {
                 self.spec.display_name
             ));
         }
-        if self.kind != Kind::Mariadb {
-            return Err(format!(
-                "importing into {} is not supported: its client has no mode that stops a file \
-                 from running shell commands in the server's container (MariaDB's --sandbox). \
-                 Import with your own client as the project's user: `{} -h 127.0.0.1 -P <port> \
-                 -u <user> -p <database> < FILE` (`dockhand env <project>` shows them)",
-                self.spec.display_name, self.client
-            ));
-        }
-        // --sandbox: no client command (system, source, tee, …); --local-infile=0: no
-        // `LOAD DATA LOCAL INFILE`, which --sandbox allows and which reads a file of the
-        // container for the server. And the client runs as `nobody`, who can read none of the
+        // No client command (system, source, tee, …); --local-infile=0: no `LOAD DATA LOCAL
+        // INFILE`, which neither mode stops and which reads a file of the container for the
+        // server. And the client runs as `nobody`, who can read none of the
         // server's files (its data, the admin password) whatever it is made to do.
         let user = format!("-u{}", to.user);
         Ok(tool(
             self.client,
             &[
-                "--sandbox",
+                self.no_client_commands,
                 "--local-infile=0",
                 "--protocol=TCP",
                 "-h127.0.0.1",
@@ -71,7 +61,7 @@ impl Importer for MysqlFamily {
     }
 
     fn sql_filter(&self) -> Box<dyn SqlLineFilter> {
-        Box::new(OwnDefiner)
+        Box::new(OwnDefiner::default())
     }
 
     fn explain_failure(&self, stderr: &str) -> Option<String> {
@@ -94,7 +84,21 @@ impl Importer for MysqlFamily {
                  the project's user so that a file cannot reach beyond its database"
             ));
         }
-        if stderr.contains("not allowed in the sandbox mode") {
+        // MariaDB: "… has disabled the local infile capability"; MySQL: "Loading local data is
+        // disabled".
+        if stderr.contains("local infile capability")
+            || stderr.contains("Loading local data is disabled")
+        {
+            return Some(format!(
+                "the file reads a file of the machine it runs on (LOAD DATA LOCAL INFILE: \
+                 {first}); an import runs SQL only and reads nothing but the file given. Load \
+                 such data with your own client as the project's user"
+            ));
+        }
+        // MariaDB's --sandbox, MySQL's --commands=OFF.
+        if stderr.contains("not allowed in the sandbox mode")
+            || stderr.contains("Unknown command '\\")
+        {
             return Some(
                 "the file contains a client command (system, source, tee, …); an import runs SQL \
                  only. Remove those lines and import again"
@@ -109,10 +113,33 @@ impl Importer for MysqlFamily {
 /// `localhost``); creating one for another user needs a privilege a project's user does not
 /// have, so they become the importing user's own (`DEFINER=CURRENT_USER`). Data lines (INSERT)
 /// pass untouched.
-struct OwnDefiner;
+///
+/// And a dump of a MySQL server with GTIDs (mysqldump's default there) switches the session's
+/// binary log off and sets the server's GTID history (`SET @@SESSION.SQL_LOG_BIN= 0;`,
+/// `SET @@GLOBAL.GTID_PURGED=…;`, possibly over several lines): replication bookkeeping of the
+/// server the dump came from, which a project's user may not run (SYSTEM_VARIABLES_ADMIN,
+/// SUPER) and which must not touch a shared server. Those statements are left out; they hold
+/// no data.
+#[derive(Default)]
+struct OwnDefiner {
+    /// Inside a `SET @@GLOBAL.GTID_PURGED` statement that goes on past its first line.
+    in_gtid_purged: bool,
+}
 
 impl SqlLineFilter for OwnDefiner {
     fn filter<'a>(&mut self, line: &'a [u8]) -> Option<Cow<'a, [u8]>> {
+        let ends_statement = || line.trim_ascii_end().ends_with(b";");
+        if self.in_gtid_purged {
+            self.in_gtid_purged = !ends_statement();
+            return None;
+        }
+        if line.starts_with(b"SET @@GLOBAL.GTID_PURGED") {
+            self.in_gtid_purged = !ends_statement();
+            return None;
+        }
+        if line.starts_with(b"SET @@SESSION.SQL_LOG_BIN") {
+            return None;
+        }
         if line.starts_with(b"INSERT ") || !contains(line, b"DEFINER=`") {
             return Some(Cow::Borrowed(line));
         }
@@ -173,10 +200,11 @@ fn quoted_account_end(s: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::drivers::Kind;
 
     #[test]
     fn definers_become_the_importing_user_but_data_is_untouched() {
-        let mut f = OwnDefiner;
+        let mut f = OwnDefiner::default();
         let view = b"/*!50013 DEFINER=`root`@`localhost` SQL SECURITY DEFINER */\n";
         assert_eq!(
             f.filter(view).unwrap().as_ref(),
@@ -192,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn mariadb_imports_sandboxed_as_the_project_user_and_mysql_is_refused() {
+    fn imports_run_sql_only_as_the_project_user() {
         let to = ImportTo {
             user: "shop",
             password: "pw",
@@ -212,6 +240,36 @@ mod tests {
         assert!(!c.cmd.iter().any(|a| a.contains("root") || a.contains("pw")));
         assert_eq!(c.user, Some(crate::drivers::UNPRIVILEGED));
         let mysql = Kind::Mysql.driver().importer().unwrap();
-        assert!(mysql.command(ImportInput::Sql, &to).is_err());
+        let c = mysql.command(ImportInput::Sql, &to).unwrap();
+        assert!(c.cmd.contains(&"--commands=OFF".to_string()), "{c:?}");
+        assert!(c.cmd.contains(&"--local-infile=0".to_string()), "{c:?}");
+    }
+
+    /// A mysqldump of a MySQL server with GTIDs: its replication statements are left out
+    /// (one-line and multi-line GTID sets), everything else passes.
+    #[test]
+    fn replication_bookkeeping_of_a_mysql_dump_is_left_out() {
+        let dump = "SET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;\n\
+                    SET @@SESSION.SQL_LOG_BIN= 0;\n\
+                    SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a:1-5';\n\
+                    CREATE TABLE t (a int);\n\
+                    SET @@GLOBAL.GTID_PURGED=/*!80000 '+'*/ 'a:1-5',\n\
+                    'b:1-9';\n\
+                    INSERT INTO t VALUES ('SET @@SESSION.SQL_LOG_BIN= 0;');\n\
+                    SET @@SESSION.SQL_LOG_BIN = @MYSQLDUMP_TEMP_LOG_BIN;\n";
+        let mut f = OwnDefiner::default();
+        let kept: String = dump
+            .split_inclusive('\n')
+            .filter_map(|l| {
+                f.filter(l.as_bytes())
+                    .map(|c| String::from_utf8(c.into_owned()).unwrap())
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            "SET @MYSQLDUMP_TEMP_LOG_BIN = @@SESSION.SQL_LOG_BIN;\n\
+             CREATE TABLE t (a int);\n\
+             INSERT INTO t VALUES ('SET @@SESSION.SQL_LOG_BIN= 0;');\n"
+        );
     }
 }

@@ -41,6 +41,24 @@ pub(crate) struct MysqlFamily {
     /// Connector/J 3 takes only `jdbc:mariadb:` (unless told `permitMysqlScheme`), MySQL's only
     /// `jdbc:mysql:`.
     pub jdbc_scheme: &'static str,
+    /// What a JDBC URL adds after the database: on MySQL, `allowPublicKeyRetrieval=true` — its
+    /// users authenticate with caching_sha2_password, whose full exchange (the first login after
+    /// a server start) over plain TCP encrypts the password with the server's RSA key, which
+    /// Connector/J (MySQL's and MariaDB's alike) fetches only when allowed; without it the
+    /// connection fails with "Public Key Retrieval is not allowed" / "RSA public key is not
+    /// available client side". Dockhand's servers listen on loopback and its own network, where
+    /// no one can stand between client and server to hand out a false key.
+    pub jdbc_params: &'static str,
+    /// The client's option that makes it run SQL only, no client command from its input
+    /// (`system`/`\!` runs a shell in the container, `source` and `tee` read and write files):
+    /// MariaDB's `--sandbox` (10.5.25/10.6.18/10.11.8/11.4.2 on), MySQL's `--commands=OFF`
+    /// (8.0.40/8.4.3/9.1 on; `delimiter`, which dumps use, still works). An older client fails
+    /// on the unknown option rather than run unguarded.
+    pub no_client_commands: &'static str,
+    /// Options of this server's dump tool beyond the family's: MySQL's mysqldump writes the
+    /// server's GTID history into a dump (`SET @@GLOBAL.GTID_PURGED`) unless told not to, and
+    /// loading that into a shared server would change its replication state or fail.
+    pub dump_options: &'static [&'static str],
 }
 
 /// What `--fast` turns off, valid on MariaDB 10.6–11.8 and MySQL 8.0–9: the redo log is written
@@ -115,8 +133,8 @@ impl Driver for MysqlFamily {
 
     fn jdbc_url(&self, c: &Connection<'_>) -> Option<String> {
         Some(format!(
-            "{}://{}:{}/{}",
-            self.jdbc_scheme, c.host, c.port, c.database
+            "{}://{}:{}/{}{}",
+            self.jdbc_scheme, c.host, c.port, c.database, self.jdbc_params
         ))
     }
 
@@ -159,19 +177,18 @@ impl Driver for MysqlFamily {
     }
 
     /// Without --databases the dump has no CREATE DATABASE/USE lines, so it restores into any
-    /// database name.
+    /// database name. Routines, triggers and events: everything a database holds.
     fn dump(&self, password: &str, database: &str) -> ToolCommand {
-        tool(
-            self.dump_tool,
-            &[
-                "--single-transaction",
-                "--routines",
-                "--triggers",
-                &format!("-u{}", self.spec.admin_user),
-                database,
-            ],
-            vec![format!("MYSQL_PWD={password}")],
-        )
+        let user = format!("-u{}", self.spec.admin_user);
+        let mut args = vec![
+            "--single-transaction",
+            "--routines",
+            "--triggers",
+            "--events",
+        ];
+        args.extend(self.dump_options);
+        args.extend([user.as_str(), database]);
+        tool(self.dump_tool, &args, vec![format!("MYSQL_PWD={password}")])
     }
 
     fn dump_sql(&self, password: &str, database: &str) -> Option<ToolCommand> {
@@ -199,8 +216,8 @@ impl Driver for MysqlFamily {
     /// triggers, views, routines and events run as their DEFINER (the project's user, as the
     /// dump says), and a table's defaults, generated columns and CHECK constraints can call
     /// built-in functions only; triggers are created after their table's rows. The client reads
-    /// no file of the container (`--local-infile=0`, MariaDB's `--sandbox`) and runs as a user
-    /// who could read none anyway.
+    /// no file of the container (`--local-infile=0`, no client commands) and runs as a user who
+    /// could read none anyway.
     fn restore(
         &self,
         admin_password: &str,
@@ -208,11 +225,14 @@ impl Driver for MysqlFamily {
         _owner: Option<&DatabaseOwner<'_>>,
     ) -> Result<ToolCommand> {
         let user = format!("-u{}", self.spec.admin_user);
-        let mut args = vec!["--local-infile=0", "--protocol=TCP", "-h127.0.0.1", &user];
-        if self.kind == Kind::Mariadb {
-            args.insert(0, "--sandbox");
-        }
-        args.push(database);
+        let args = [
+            self.no_client_commands,
+            "--local-infile=0",
+            "--protocol=TCP",
+            "-h127.0.0.1",
+            &user,
+            database,
+        ];
         Ok(tool(
             self.client,
             &args,
@@ -380,7 +400,18 @@ mod tests {
         let mysql = Kind::Mysql.driver();
         assert_eq!(maria.dump("pw", "shop").cmd[0], "mariadb-dump");
         assert_eq!(mysql.dump("pw", "shop").cmd[0], "mysqldump");
-        assert_eq!(mysql.restore("pw", "shop", None).unwrap().cmd[0], "mysql");
+        assert!(mysql
+            .dump("pw", "shop")
+            .cmd
+            .contains(&"--set-gtid-purged=OFF".to_string()));
+        assert!(!maria
+            .dump("pw", "shop")
+            .cmd
+            .iter()
+            .any(|a| a.contains("gtid")));
+        let r = mysql.restore("pw", "shop", None).unwrap();
+        assert_eq!(r.cmd[0], "mysql");
+        assert!(r.cmd.contains(&"--commands=OFF".to_string()), "{r:?}");
         let r = maria.restore("pw", "shop", None).unwrap();
         assert!(
             r.cmd.contains(&"--local-infile=0".to_string())

@@ -367,7 +367,7 @@ fn the_default_version_is_the_users_choice() {
     assert!(env
         .ok(&["config", "show"])
         .contains("default-version.postgres = 15"));
-    // `up postgres` without a version takes it, not the catalog's 17.
+    // `up postgres` without a version takes it, not the catalog's 18.
     env.ok(&["up", "postgres", "--name", &name]);
     let st = env.service_status(&name);
     assert_eq!(st["version"], "15");

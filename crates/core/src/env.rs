@@ -402,7 +402,7 @@ mod tests {
         };
         assert_eq!(
             get(&variables(&[my]), "JDBC_DATABASE_URL").unwrap(),
-            "jdbc:mysql://127.0.0.1:3307/shop"
+            "jdbc:mysql://127.0.0.1:3307/shop?allowPublicKeyRetrieval=true"
         );
     }
 

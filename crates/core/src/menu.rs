@@ -552,6 +552,9 @@ New service >
     6
     Other…
   Valkey >
+    9.1
+    9.0
+    9
     8.1
     8.0
     8

@@ -109,7 +109,7 @@ export CONTAINERS_CONF="$run/containers.conf" CONTAINERS_REGISTRIES_CONF="$run/r
 
 # The test images, under the names a Podman user who pulled them from Docker Hub has
 # (docker.io/library/postgres:17 …), copied from Docker when Podman lacks that image ID.
-images=(postgres:15 postgres:17 postgres:18 redis:7 redis:8 mariadb:10.11 mariadb:11 mysql:9 valkey/valkey:8)
+images=(postgres:15 postgres:17 postgres:18 redis:7 redis:8 mariadb:10.11 mariadb:11 mysql:9 valkey/valkey:8 valkey/valkey:9)
 copy=()
 for i in "${images[@]}"; do
   full="docker.io/$i"; [[ "$i" == */* ]] || full="docker.io/library/$i"

@@ -52,7 +52,15 @@ fn postgres_18_keeps_its_data_in_the_new_layout_across_a_re_creation() {
 
     let eph = env.name("pg18e");
     env.ok(&["up", "postgres:18", "--name", &eph, "--ephemeral"]);
-    assert_eq!(mounts(&eph).trim(), "/var/lib/postgresql tmpfs");
+    // Read inside the container: Podman's inspect does not list tmpfs mounts (Docker's does).
+    let inside = docker(&["exec", &format!("dockhand-{eph}"), "cat", "/proc/mounts"]);
+    let data = inside
+        .stdout
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("/var/lib/postgresql"))
+        .unwrap_or_else(|| panic!("no mount at /var/lib/postgresql:\n{}", inside.all()));
+    assert!(data.starts_with("tmpfs "), "{data}");
+    assert!(!volume_exists(&eph), "an ephemeral service has no volume");
     assert_eq!(client("postgres", &env.url(&eph), "SELECT 1"), "1");
 }
 

@@ -137,7 +137,8 @@ function renderServices(snap) {
     r.textContent = reason;
     r.title = s.detail || "";
     tr.querySelector(".projects-count").textContent = s.dedicated_to ? `${s.dedicated_to} (dedicated)` : String(s.projects.length);
-    tr.querySelector(".users").textContent = [...(s.pinned ? ["pinned (up)"] : []), ...s.consumers].join(", ");
+    // Why it runs and when it stops (the core's sentence, as the tray shows it).
+    tr.querySelector(".users").textContent = s.lifetime || "";
     const can = s.actions;
     enable(b.start, can.start);
     enable(b.stop, can.stop);
@@ -225,7 +226,7 @@ function projectCard(p, snap) {
   }
   const extKind = el("select", { ariaLabel: `Kind of external database for ${p.name}`, className: "external-kind" },
     ...snap.kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
-  const extUrl = el("input", { type: "password", className: "external-url", ariaLabel: `URL of the external database for ${p.name}`, placeholder: "postgres://user:password@host:5432/db" });
+  const extUrl = el("input", { type: "password", className: "external-url", ariaLabel: `URL of the external database for ${p.name}`, placeholder: "postgresql://user:password@host:5432/db" });
   const addExt = el("button", { textContent: "Add external", className: "add-external", ariaLabel: `Add an external database to ${p.name}` });
   addExt.title = "A database on a server Dockhand does not run (staging, a hosted one): its URL is checked, kept in the keychain and handed out with the project's variables";
   addExt.onclick = () => act(addExt, "Checking…", async () => {

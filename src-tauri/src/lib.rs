@@ -60,7 +60,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
     let builder = builder
         .plugin(tauri_plugin_autostart::init(
             MacosLauncher::LaunchAgent,
-            None,
+            // The login item says so: a start at login stays in the tray (see `opens_window`).
+            Some(vec![AT_LOGIN_ARG]),
         ))
         .plugin(tauri_plugin_clipboard_manager::init());
     #[cfg(not(target_os = "linux"))]
@@ -164,9 +165,15 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
                     }
                 });
             }
-            if std::env::args().any(|a| a == "--show")
-                || std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some()
-            {
+            let args: Vec<String> = std::env::args().skip(1).collect();
+            if opens_window(
+                &args,
+                std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some(),
+                || {
+                    // An unreadable state shows the window: it says what is wrong.
+                    dockhand_core::has_services_default().unwrap_or(false)
+                },
+            ) {
                 show_dashboard(&handle, None);
             }
             tauri::async_runtime::spawn(async move {
@@ -291,9 +298,27 @@ pub async fn announce<R: Runtime>(
             .map(|s| format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name))
             .unwrap_or_else(|| service.to_string())
     };
-    let Some((subject, mut note)) = notify::note_for(e, &describe) else {
+    let Some((subject, note)) = notify::note_for(e, &describe) else {
         return;
     };
+    deliver(app, subject, note).await;
+}
+
+/// One service's backup ("Back up now"): one notification for all its databases.
+pub async fn announce_service_backup<R: Runtime>(
+    app: &AppHandle<R>,
+    service: &str,
+    rows: &[dockhand_core::facade::BackupRow],
+) {
+    let describe = |s: &str| s.to_string();
+    if let Some((subject, note)) = notify::note_for_service_backup(service, rows, &describe) {
+        deliver(app, subject, note).await;
+    }
+}
+
+/// Shows a notification unless the user switched its kind off or it repeats too soon.
+async fn deliver<R: Runtime>(app: &AppHandle<R>, subject: String, mut note: notify::Note) {
+    let state = app.state::<AppState>();
     let m = state.manager().await.ok();
     // A start the supervisor did not watch from its beginning (the user's own Start) was timed
     // by the manager, which recorded it with the "started" event.
@@ -335,6 +360,20 @@ pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
         }
     }
     app.exit(0);
+}
+
+/// The argument the login item starts the app with.
+pub const AT_LOGIN_ARG: &str = "--at-login";
+
+/// Whether the app opens its window as it starts. Started by the user (the app menu, a
+/// terminal) it does, as Postgres.app and DBngin do — an app that shows only a tray icon looks
+/// as if it did not start. Started at login it stays in the tray, unless there is no service
+/// yet (the window's welcome is how one is made). `--show` or DOCKHAND_SHOW_WINDOW always open it.
+pub fn opens_window(args: &[String], forced: bool, has_services: impl FnOnce() -> bool) -> bool {
+    if forced || args.iter().any(|a| a == "--show") {
+        return true;
+    }
+    !args.iter().any(|a| a == AT_LOGIN_ARG) || !has_services()
 }
 
 /// Shows the dashboard, building its webview if it is closed (it only exists while shown).
@@ -399,4 +438,29 @@ pub fn set_autostart<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiE
     let l = app.autolaunch();
     let r = if on { l.enable() } else { l.disable() };
     r.map_err(|e| UiError::new("autostart", format!("could not change the login item: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn the_window_opens_unless_started_at_login_with_services() {
+        // Started by the user: the window, services or not.
+        assert!(opens_window(&args(&[]), false, || true));
+        // At login: the tray only, unless there is nothing yet (the welcome makes the first).
+        assert!(!opens_window(&args(&[AT_LOGIN_ARG]), false, || true));
+        assert!(opens_window(&args(&[AT_LOGIN_ARG]), false, || false));
+        // Asked for, always.
+        assert!(opens_window(
+            &args(&[AT_LOGIN_ARG, "--show"]),
+            false,
+            || true
+        ));
+        assert!(opens_window(&args(&[AT_LOGIN_ARG]), true, || true));
+    }
 }

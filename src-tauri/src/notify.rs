@@ -31,6 +31,37 @@ pub struct Note {
 /// A service as people read it: "PostgreSQL 15 (postgres-15)".
 pub type Describe<'a> = dyn Fn(&str) -> String + 'a;
 
+/// The one notification a backup of one service deserves, however many databases it held
+/// ("Back up now" on a server with three databases is one piece of news, not three).
+pub fn note_for_service_backup(
+    service: &str,
+    rows: &[dockhand_core::facade::BackupRow],
+    describe: &Describe<'_>,
+) -> Option<(String, Note)> {
+    match rows {
+        [] => None,
+        [one] => note_for(
+            &SupervisorEvent::BackupDone {
+                backup: one.clone(),
+            },
+            describe,
+        ),
+        many => Some((
+            service.to_string(),
+            Note {
+                kind: "backup",
+                summary: format!("Backup of {service} finished"),
+                body: format!(
+                    "{} databases, {} in {}",
+                    many.len(),
+                    human_bytes(many.iter().map(|b| b.size_bytes).sum()),
+                    human_ms(many.iter().map(|b| b.duration_ms).sum())
+                ),
+            },
+        )),
+    }
+}
+
 /// The notification an event deserves, if any.
 pub fn note_for(e: &SupervisorEvent, describe: &Describe<'_>) -> Option<(String, Note)> {
     let note = |kind, summary: String, body: String| Note {
@@ -279,11 +310,25 @@ mod tests {
             reason: "scheduled".into(),
             created_at_ms: 0,
         };
+        let (b2, b3) = (b.clone(), b.clone());
         let (s, done) = note_for(&SupervisorEvent::BackupDone { backup: b }, &describe).unwrap();
         assert_eq!(done.summary, "Backup of shop on pg finished");
         assert_eq!(done.body, "3.0 MiB in 2.5 s");
         // Switched off by the user: not shown.
         assert!(!n.admit(&s, &done, |k| k != "backup"));
         assert!(n.admit(&s, &done, all));
+
+        // One service's backup of several databases: one notification.
+        let other = BackupRow {
+            database: "blog".into(),
+            size_bytes: 1024 * 1024,
+            duration_ms: 500,
+            ..b2
+        };
+        let (s, one) = note_for_service_backup("pg", &[b3, other], &describe).unwrap();
+        assert_eq!(s, "pg");
+        assert_eq!(one.summary, "Backup of pg finished");
+        assert_eq!(one.body, "2 databases, 4.0 MiB in 3.0 s");
+        assert!(note_for_service_backup("pg", &[], &describe).is_none());
     }
 }

@@ -436,7 +436,7 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
     let snippet = call(&w, "env_snippet", json!({ "project": project })).unwrap();
     let snippet = snippet.as_str().unwrap();
     assert!(
-        snippet.contains("PRIMARY_DATABASE_URL=postgres://")
+        snippet.contains("PRIMARY_DATABASE_URL=postgresql://")
             && snippet.contains("DB_NAME=")
             && snippet.contains("JDBC_DATABASE_URL=jdbc:postgresql://")
             && !snippet.contains("\nDATABASE_URL=")

@@ -116,7 +116,7 @@ def main():
         watcher = subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(0.5)
         t = time.time()
-        app = subprocess.Popen([APP], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        app = subprocess.Popen([APP, "--at-login"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # as at login: no window
         while not tray_registered():
             if time.time() - t > 60:
                 raise SystemExit("tray never registered")

@@ -173,6 +173,8 @@ def main():
     try:
         procs.append(subprocess.Popen(["status-notifier-watcher"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_for("the tray host", lambda: tray_host_present(), 30)
+        check("started from the app menu the window opens; at login only while there is no service yet",
+              lambda: app_opens_its_window_unless_started_at_login(home))
         # Every notification sent on the bus, and the notification daemon's replies to them.
         monitor_log = open(NOTIFY_LOG, "w")
         procs.append(subprocess.Popen(["dbus-monitor", "--session", "interface='org.freedesktop.Notifications'"],
@@ -256,6 +258,55 @@ def app_without_a_tray_host(home):
             p.kill()
             _, err = p.communicate(timeout=20)
     assert "No tray icon" in err and "gnome-shell-extension-appindicator" in err, err
+
+
+def app_opens_its_window_unless_started_at_login(home):
+    """Started from the app menu the app opens its window (a tray icon alone looks as if the app
+    did not start); started at login (the login item adds --at-login) it stays in the tray —
+    unless there is no service yet: then the window's welcome is how one is made."""
+    env = dict(os.environ, DOCKHAND_HOME=os.path.join(home, "launch-state"))
+    name = "e2e-launch-redis"
+
+    def run(args, see):
+        p = subprocess.Popen([APP, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        try:
+            window = lambda: subprocess.run(
+                ["xdotool", "search", "--onlyvisible", "--pid", str(p.pid), "--name", "^Dockhand$"],
+                capture_output=True, text=True, timeout=10).stdout.split()
+            if see:
+                wait_for(f"the window of `dockhand-app {' '.join(args)}`", window, 60)
+            else:
+                # Started: its tray item is registered (and the decision to open a window made
+                # before that); a window would show within a few seconds after.
+                wait_for("its tray item", lambda: any(owner_pid(b) == p.pid for b in Tray._items()), 60)
+                time.sleep(3)
+                assert not window(), "a start at login opened the window although a service exists"
+        finally:
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(timeout=20)
+
+    run([], True)
+    run(["--at-login"], True)
+    up = subprocess.run([CLI, "up", "redis:7", "--name", name], env=env, capture_output=True, text=True, timeout=240)
+    try:
+        assert up.returncode == 0, up.stderr
+        run(["--at-login"], False)
+        run([], True)
+    finally:
+        subprocess.run([CLI, "destroy", name, "--purge", "--yes"], env=env, capture_output=True, timeout=240)
+
+
+def owner_pid(bus_name):
+    out = subprocess.run(["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path",
+                          "/org/freedesktop/DBus", "--method", "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                          bus_name], capture_output=True, text=True, timeout=30).stdout
+    m = re.search(r"uint32 (\d+)", out)
+    return int(m.group(1)) if m else None
 
 
 def xdo(*args):
@@ -429,7 +480,7 @@ def run_checks(driver, project_dir):
         print(f"     progress seen: {sorted(seen)}", flush=True)
         shot(driver, "new-service-created", "#new-result")
         by_id("new-copy-url").click()
-        url = wait_for("the admin URL on the clipboard", lambda: (lambda u: u if u.startswith("postgres://") else None)(clipboard()), 30)
+        url = wait_for("the admin URL on the clipboard", lambda: (lambda u: u if u.startswith("postgresql://") else None)(clipboard()), 30)
         who = subprocess.run(["psql", url, "-tAc", "SELECT current_user"], capture_output=True, text=True, timeout=60)
         assert who.returncode == 0 and who.stdout.strip() == "postgres", (who.stdout, who.stderr)
         by_id("new-cancel").click()
@@ -465,7 +516,7 @@ def run_checks(driver, project_dir):
             By.CSS_SELECTOR, f"#project-{PROJECT} button.copy-var[data-var='DATABASE_URL']"), 30)
         before = clipboard()
         button.click()
-        url = wait_for("clipboard", lambda: (lambda u: u if u.startswith("postgres://") and u != before else None)(clipboard()), 30)
+        url = wait_for("clipboard", lambda: (lambda u: u if u.startswith("postgresql://") and u != before else None)(clipboard()), 30)
         who = subprocess.run(["psql", url, "-tAc", "SELECT current_user || '@' || current_database()"],
                              capture_output=True, text=True, timeout=60)
         assert who.returncode == 0, who.stderr
@@ -688,6 +739,23 @@ def run_checks(driver, project_dir):
         tray.click("Start", after=SERVICE)
         wait_for("running after tray Start", lambda: status_of(SERVICE)["state"] == "running", 120)
 
+    def tray_copy_url_of_a_stopped_service_starts_it():
+        tray.click("Stop", after=SERVICE)
+        wait_for("stopped after tray Stop", lambda: status_of(SERVICE)["state"] == "stopped", 60)
+        # Something else on the clipboard, so the copy is seen to happen.
+        subprocess.run(["xclip", "-selection", "clipboard"], input="before the copy", text=True, timeout=10)
+        wait_for("the clipboard replaced", lambda: clipboard() == "before the copy", 10)
+        tray.click("Copy DATABASE_URL", after=PROJECT)
+        url = wait_for("the URL on the clipboard", lambda: (lambda u: u if u.startswith("postgresql://") else None)(clipboard()), 120)
+        # The URL copied works when pasted: the copy started the server first.
+        who = subprocess.run(["psql", url, "-tAc", "SELECT current_user"], capture_output=True, text=True, timeout=60)
+        assert who.returncode == 0 and who.stdout.strip() == PROJECT, (who.stdout, who.stderr)
+        st = status_of(SERVICE)
+        assert st["state"] == "running" and st["lifetime"] == f"runs while project {PROJECT} is up", st
+        # The window and the tray both say why it runs.
+        wait_for("the window says why it runs", lambda: f"project {PROJECT} is up" in by_id(row).find_element(By.CSS_SELECTOR, ".users").text, 30)
+        wait_for("the tray says why it runs", lambda: any(f"project {PROJECT} is up" in l[1] for l in tray.layout()), 30)
+
     def tray_launch_at_login_toggles_the_autostart_entry():
         entry = os.path.expanduser("~/.config/autostart/Dockhand.desktop")
         before = os.path.exists(entry)
@@ -759,6 +827,7 @@ def run_checks(driver, project_dir):
     if tray:
         check("the tray's New service ▸ PostgreSQL ▸ 16 opens the dialog prefilled", tray_new_service_opens_the_dialog_prefilled)
         check("Stop and Start from the tray", tray_stop_and_start)
+        check("Copy DATABASE_URL from the tray of a stopped server starts it: the URL works when pasted", tray_copy_url_of_a_stopped_service_starts_it)
         check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
         check("Back up now in the tray takes a backup and a notification says its size and time", tray_back_up_now_backs_up_and_notifies)
         check("the Backups view lists the backup, verifies it and copies its folder's path", backups_view_lists_and_verifies)

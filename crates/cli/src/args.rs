@@ -110,8 +110,8 @@ pub enum Command {
     /// Print a project's URL (for one of its services), or a service's admin URL.
     /// Both contain passwords.
     Url {
-        /// A project, or a service (its admin URL)
-        name: String,
+        /// A project, or a service (its admin URL); default: the project in this folder
+        name: Option<String>,
         /// With a project: which of its services (name or kind); default: its main database.
         service: Option<String>,
     },
@@ -431,9 +431,75 @@ pub enum InternalCommand {
 /// The command line with what clap's derive cannot hold: the settings `config set` takes, listed
 /// from the core's table (so the help, the man page and the completions name every setting).
 pub fn command() -> clap::Command {
-    Cli::command().mut_subcommand("config", |c| {
+    let cmd = Cli::command().mut_subcommand("config", |c| {
         c.mut_subcommand("set", |s| s.after_help(settings_help()))
-    })
+    });
+    let template = format!(
+        "{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n{}Options:\n{{options}}{{after-help}}",
+        grouped_commands(&cmd)
+    );
+    cmd.help_template(template)
+}
+
+/// `dockhand --help` lists the commands by what they are for (clap lists one flat list).
+const COMMAND_GROUPS: &[(&str, &[&str])] = &[
+    (
+        "Services",
+        &[
+            "up", "down", "restart", "status", "logs", "url", "set", "inspect", "upgrade",
+            "destroy",
+        ],
+    ),
+    (
+        "Projects",
+        &[
+            "attach", "detach", "env", "run", "project", "db", "external",
+        ],
+    ),
+    (
+        "Backups and data",
+        &["backup", "backups", "verify", "restore", "import", "export"],
+    ),
+    ("Docker", &["images", "detect", "adopt"]),
+    (
+        "Dockhand",
+        &[
+            "config",
+            "tasks",
+            "events",
+            "supervise",
+            "recover",
+            "completions",
+        ],
+    ),
+];
+
+/// The commands section of the help, from the commands' own descriptions (so it cannot drift).
+fn grouped_commands(cmd: &clap::Command) -> String {
+    let width = cmd
+        .get_subcommands()
+        .map(|c| c.get_name().len())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let mut out = String::new();
+    for (group, names) in COMMAND_GROUPS {
+        out.push_str(&format!("{group}:\n"));
+        for name in *names {
+            let about = cmd
+                .find_subcommand(name)
+                .and_then(|c| c.get_about())
+                .map(|a| a.to_string())
+                .unwrap_or_default();
+            let first = about.split(". ").next().unwrap_or_default();
+            out.push_str(&format!(
+                "  {name:<width$}{}\n",
+                first.trim_end_matches('.')
+            ));
+        }
+        out.push('\n');
+    }
+    out
 }
 
 fn settings_help() -> String {
@@ -456,6 +522,34 @@ fn settings_help() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--help` groups every command once, by what it is for, and lists no flat list.
+    #[test]
+    fn help_groups_every_command_once() {
+        let cmd = command();
+        let visible: Vec<&str> = cmd
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set())
+            .map(|c| c.get_name())
+            .collect();
+        let grouped: Vec<&str> = COMMAND_GROUPS
+            .iter()
+            .flat_map(|(_, names)| names.iter().copied())
+            .collect();
+        for name in &visible {
+            assert_eq!(
+                grouped.iter().filter(|g| *g == name).count(),
+                1,
+                "`{name}` must be in exactly one group of COMMAND_GROUPS"
+            );
+        }
+        assert_eq!(grouped.len(), visible.len(), "a group names no command");
+        let help = command().render_help().to_string();
+        assert!(help.contains("Services:\n  up "), "{help}");
+        assert!(help.contains("Backups and data:"), "{help}");
+        assert!(!help.contains("Commands:"), "{help}");
+        assert!(help.contains("--json"), "{help}");
+    }
 
     /// `config set --help` (and so the man page) names every setting of the core's table.
     #[test]

@@ -19,7 +19,8 @@ pub async fn db(m: &Manager, cmd: DbCommand, json: bool) -> Result<()> {
                     let owner = match (&d.project, d.server_own) {
                         (Some(p), _) => format!("project {p}"),
                         (None, true) => "the server's own".into(),
-                        (None, false) => "made by hand".into(),
+                        // Made with the admin's tools: by hand, or by `restore --into`.
+                        (None, false) => "no project (the admin's)".into(),
                     };
                     vec![
                         d.name.clone(),

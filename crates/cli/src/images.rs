@@ -163,6 +163,9 @@ pub async fn inspect(m: &Manager, service: &str, events: usize, json: bool) -> R
             None => format!("— (not running); limit {limit}"),
         },
     );
+    if let Some(why) = &v.lifetime {
+        line("lifetime", why.clone());
+    }
     line(
         "consumers",
         if v.consumers.is_empty() && !v.pinned {

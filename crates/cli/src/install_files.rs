@@ -29,6 +29,9 @@ fn write_stdout(bytes: &[u8], what: &str) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`dockhand completions bash | head`): what it read is what it
+        // wanted, as with any Unix tool.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: could not write the {what} to stdout: {e}");
             ExitCode::FAILURE

@@ -133,7 +133,14 @@ async fn run(cli: Cli) -> Result<()> {
             audience,
             write,
         } => projects::env(&m, project, &audience, write, cli.json),
-        Command::Url { name, service } => projects::url(&m, &name, service.as_deref(), cli.json),
+        Command::Url { name, service } => {
+            // Without a name, the project of this folder (as `env` and `run` do).
+            let name = match name {
+                Some(n) => n,
+                None => m.project_for(None, &projects::cwd()?)?.name,
+            };
+            projects::url(&m, &name, service.as_deref(), cli.json)
+        }
         Command::Config(ConfigCommand::Show) => {
             let values = m.setting_values()?;
             if cli.json {
@@ -377,11 +384,6 @@ async fn run(cli: Cli) -> Result<()> {
             let rows: Vec<Vec<String>> = st
                 .iter()
                 .map(|s| {
-                    let mut users: Vec<String> = Vec::new();
-                    if s.pinned {
-                        users.push("pinned (up)".into());
-                    }
-                    users.extend(s.consumers.iter().cloned());
                     let detail = s.detail.clone().unwrap_or_default();
                     let server = match s.origin {
                         dockhand_core::facade::Origin::Managed => {
@@ -404,7 +406,7 @@ async fn run(cli: Cli) -> Result<()> {
                         format!("{}:{}", s.host, s.host_port),
                         s.state.to_string(),
                         projects,
-                        users.join(", "),
+                        s.lifetime.clone().unwrap_or_default(),
                         s.mode.to_string(),
                         dockhand_core::facade::memory_arg(s.memory_limit_mb),
                         detail.lines().next().unwrap_or("").to_string(),
@@ -412,7 +414,14 @@ async fn run(cli: Cli) -> Result<()> {
                 })
                 .collect();
             let header = [
-                "NAME", "SERVER", "ADDRESS", "STATE", "PROJECTS", "HELD BY", "MODE", "MEMORY",
+                "NAME",
+                "SERVER",
+                "ADDRESS",
+                "STATE",
+                "PROJECTS",
+                "WHY IT RUNS",
+                "MODE",
+                "MEMORY",
                 "DETAIL",
             ];
             print!("{}", table(&header, &rows));

@@ -12,7 +12,7 @@ use dockhand_core::{CoreError, Manager, Result};
 use crate::args::ProjectCommand;
 use crate::output::{table, ProgressView};
 
-fn cwd() -> Result<PathBuf> {
+pub(crate) fn cwd() -> Result<PathBuf> {
     Ok(std::env::current_dir()?)
 }
 
@@ -151,6 +151,9 @@ pub async fn attach(
         None => match m.project_for(None, &here) {
             Ok(p) => p,
             Err(_) => {
+                if targets.is_empty() {
+                    m.check_folder_lists_services(&here)?;
+                }
                 let (p, _) = m.add_project(&here, None)?;
                 if !json {
                     println!("project '{}' added ({})", p.name, here.display());

@@ -147,15 +147,17 @@ impl EnvMapping {
         let mut choices = BTreeMap::new();
         for (name, value) in table {
             if !known.contains(&name.as_str()) {
-                let hint = known
-                    .iter()
-                    .find(|k| k.eq_ignore_ascii_case(name))
-                    .map(|k| format!("did you mean {k}? "))
-                    .unwrap_or_default();
-                return Err(format!(
-                    "[env] {name} is not a variable Dockhand sets; {hint}it sets {}",
-                    known.join(", ")
-                ));
+                // A likely typo gets its fix alone; otherwise the whole list helps.
+                return Err(match crate::suggest::closest(name, known.iter().copied()) {
+                    Some(k) => format!(
+                        "[env] {name} is not a variable Dockhand sets; did you mean {k}? \
+                         (`dockhand env` prints the variables it sets)"
+                    ),
+                    None => format!(
+                        "[env] {name} is not a variable Dockhand sets; it sets {}",
+                        known.join(", ")
+                    ),
+                });
             }
             let choice = match value {
                 toml::Value::String(to) if to == name => continue,
@@ -303,7 +305,7 @@ mod tests {
         };
         assert_eq!(
             get("DATABASE_URL"),
-            "postgres://shop:p%40ss%2Fword@127.0.0.1:5433/shop"
+            "postgresql://shop:p%40ss%2Fword@127.0.0.1:5433/shop"
         );
         assert_eq!(get("PGPASSWORD"), "p@ss/word");
         assert_eq!(get("PGPORT"), "5433");
@@ -351,7 +353,7 @@ mod tests {
             get("MONGODB_URI"),
             "mongodb://shop:x@mongo:27017/shop?authSource=shop"
         );
-        assert!(get("DATABASE_URL").starts_with("postgres://"));
+        assert!(get("DATABASE_URL").starts_with("postgresql://"));
     }
 
     fn maria() -> Connection<'static> {
@@ -471,7 +473,7 @@ mod tests {
         let v = m.apply(variables(&[pg()]));
         assert_eq!(
             get(&v, "PRIMARY_DATABASE_URL").as_deref(),
-            Some("postgres://shop:p%40ss%2Fword@127.0.0.1:5433/shop")
+            Some("postgresql://shop:p%40ss%2Fword@127.0.0.1:5433/shop")
         );
         assert_eq!(get(&v, "DATABASE_URL"), None);
         assert_eq!(get(&v, "PGPASSWORD"), None);
@@ -503,7 +505,11 @@ mod tests {
         for (text, want) in [
             (
                 "DATABSE_URL = \"X\"",
-                "[env] DATABSE_URL is not a variable Dockhand sets; it sets DATABASE_URL, DB_HOST,",
+                "[env] DATABSE_URL is not a variable Dockhand sets; did you mean DATABASE_URL? (`dockhand env`",
+            ),
+            (
+                "APP_SECRET = \"X\"",
+                "[env] APP_SECRET is not a variable Dockhand sets; it sets DATABASE_URL, DB_HOST,",
             ),
             ("database_url = false", "did you mean DATABASE_URL?"),
             (

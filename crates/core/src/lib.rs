@@ -32,6 +32,7 @@ pub(crate) mod readiness;
 pub(crate) mod secrets;
 pub(crate) mod state;
 pub mod store;
+pub(crate) mod suggest;
 pub(crate) mod supervisor;
 pub(crate) mod url;
 
@@ -58,6 +59,12 @@ pub async fn open_default() -> Result<Manager> {
     let engine = Arc::new(DockerEngine::connect().await?);
     let secrets = secrets::default_store(&home)?;
     Manager::new(home, store, engine, secrets)
+}
+
+/// Whether the default home has any service yet, read from the state database alone (no
+/// Docker needed): the app's start decides with it whether to open its window.
+pub fn has_services_default() -> Result<bool> {
+    Ok(!Home::resolve()?.open_store()?.services()?.is_empty())
 }
 
 /// `dockhand recover`: replaces a damaged state database with a new one that keeps this home's

@@ -244,7 +244,12 @@ pub fn build(
         }
         let id = |a: &str| format!("svc:{}:{a}", s.name);
         let can = service_actions(s, engine_ok);
-        let sub = vec![
+        let mut sub = Vec::new();
+        if let Some(why) = s.lifetime.as_ref().filter(|_| engine_ok) {
+            // Why it runs and when it stops: read-only, above the actions.
+            sub.push(action(id("lifetime"), why.clone(), false));
+        }
+        sub.extend([
             action(id("start"), "Start".into(), can.start),
             action(id("stop"), "Stop".into(), can.stop),
             action(id("restart"), "Restart".into(), can.restart),
@@ -256,7 +261,7 @@ pub fn build(
             ),
             action(id("backup"), "Back up now".into(), can.backup),
             action(id("logs"), "Open logs…".into(), can.logs),
-        ];
+        ]);
         items.push(MenuItem {
             id: format!("svc:{}", s.name),
             label,
@@ -441,6 +446,7 @@ mod tests {
             container_id: None,
             started_at: None,
             pinned: true,
+            lifetime: None,
             consumers: vec![],
             projects: (0..projects).map(|i| format!("p{i}")).collect(),
             restart_on_failure: false,
@@ -614,6 +620,29 @@ Quit Dockhand
     }
 
     #[test]
+    fn a_service_menu_says_why_it_runs_and_when_it_stops() {
+        let mut a = svc("pg", Kind::Postgres, "18", 5432, ServiceState::Running, 1);
+        a.lifetime = Some("stops in 2m00s: nothing uses it (Start keeps it running)".into());
+        let m = build(std::slice::from_ref(&a), &[], false, None);
+        let ItemKind::Submenu(sub) = &m.items[2].kind else {
+            panic!("{:?}", m.items[2])
+        };
+        assert_eq!(sub[0].label, a.lifetime.clone().unwrap());
+        assert!(!sub[0].enabled, "a notice, not an action");
+        // Docker away: nothing is known about when it stops.
+        let m = build(
+            std::slice::from_ref(&a),
+            &[],
+            false,
+            Some("Docker is not running"),
+        );
+        let ItemKind::Submenu(sub) = &m.items[3].kind else {
+            panic!()
+        };
+        assert_eq!(sub[0].label, "Start");
+    }
+
+    #[test]
     fn health_follows_what_should_run() {
         let mut a = svc("a", Kind::Redis, "7", 1, ServiceState::Running, 0);
         assert_eq!(health(std::slice::from_ref(&a), None), Health::Healthy);
@@ -651,7 +680,8 @@ Quit Dockhand
                     // Notices, never clicked.
                     _ if i.id == "header"
                         || i.id == "engine-error"
-                        || i.id.ends_with(":env-error") => {}
+                        || i.id.ends_with(":env-error")
+                        || i.id.ends_with(":lifetime") => {}
                     _ => out.push(i.id.clone()),
                 }
             }

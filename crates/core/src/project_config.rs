@@ -292,7 +292,7 @@ mod tests {
         for (text, want) in [
             (
                 "[env]\nDATABASE_ULR = \"X\"",
-                "shop/dockhand.toml: [env] DATABASE_ULR is not a variable Dockhand sets; it sets DATABASE_URL,",
+                "shop/dockhand.toml: [env] DATABASE_ULR is not a variable Dockhand sets; did you mean DATABASE_URL?",
             ),
             (
                 "[env]\nDATABASE_URL = \"REDIS_URL\"",

@@ -15,7 +15,7 @@ mod tests {
     fn builds_each_kinds_url() {
         assert_eq!(
             admin_url(Kind::Postgres, "127.0.0.1", 5432, "pw"),
-            "postgres://postgres:pw@127.0.0.1:5432/postgres"
+            "postgresql://postgres:pw@127.0.0.1:5432/postgres"
         );
         assert_eq!(
             admin_url(Kind::Redis, "127.0.0.1", 6380, "pw"),
@@ -36,7 +36,7 @@ mod tests {
         let u = admin_url(Kind::Postgres, "127.0.0.1", 5432, "p@ss:w/rd?#%é");
         assert_eq!(
             u,
-            "postgres://postgres:p%40ss%3Aw%2Frd%3F%23%25%C3%A9@127.0.0.1:5432/postgres"
+            "postgresql://postgres:p%40ss%3Aw%2Frd%3F%23%25%C3%A9@127.0.0.1:5432/postgres"
         );
     }
 }

@@ -36,8 +36,16 @@ pub async fn backup_all<R: Runtime>(
     let m = state.manager().await?;
     let progress = progress_events(&app);
     let (done, failed) = m.backup_all_running("manual", &progress).await?;
-    for b in &done {
-        crate::announce(&app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
+    // One notification per service, as for its own "Back up now".
+    let mut services: Vec<&str> = done.iter().map(|b| b.service.as_str()).collect();
+    services.dedup();
+    for service in services {
+        let rows: Vec<BackupRow> = done
+            .iter()
+            .filter(|b| b.service == service)
+            .cloned()
+            .collect();
+        crate::announce_service_backup(&app, service, &rows).await;
     }
     let first_failure = failed.into_iter().next();
     if let Some((service, e)) = &first_failure {
@@ -63,11 +71,7 @@ async fn announce_backups<R: Runtime>(
     r: &Result<Vec<BackupRow>, dockhand_core::CoreError>,
 ) {
     match r {
-        Ok(rows) => {
-            for b in rows {
-                crate::announce(app, &SupervisorEvent::BackupDone { backup: b.clone() }).await;
-            }
-        }
+        Ok(rows) => crate::announce_service_backup(app, service, rows).await,
         Err(e) => {
             crate::announce(
                 app,

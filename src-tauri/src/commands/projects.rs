@@ -18,10 +18,14 @@ pub async fn copy_project_var<R: Runtime>(
     project: String,
     var: String,
 ) -> Res<()> {
-    let vars = state
-        .manager()
-        .await?
-        .project_env(&project, Audience::Host)?;
+    let m = state.manager().await?;
+    // A copied URL must work when pasted: a stopped server of the project is started first.
+    let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
+    let started = m.ready_for_url(&p, &progress_events(&app)).await?;
+    if !started.is_empty() {
+        after_action(&app, &state).await;
+    }
+    let vars = m.project_env(&project, Audience::Host)?;
     let value = vars
         .into_iter()
         .find(|(k, _)| *k == var)

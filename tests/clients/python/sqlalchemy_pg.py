@@ -2,10 +2,10 @@
 
     sqlalchemy_pg.py psycopg|psycopg2 TOKEN
 
-SQLAlchemy (1.4 and later) does not take the `postgres://` scheme Dockhand's DATABASE_URL uses
-(it names no dialect); the schemes it takes are measured below, and the round trip uses the
-transformation the README gives: `postgres://` -> `postgresql+psycopg://` (psycopg 3) or
-`postgresql://` (psycopg2, SQLAlchemy's default PostgreSQL driver).
+Dockhand's DATABASE_URL uses `postgresql://`, which SQLAlchemy takes as is with psycopg2 (its
+default PostgreSQL driver); SQLAlchemy (1.4 and later) refuses `postgres://` (it names no
+dialect). The schemes it takes are measured below; the round trip uses the URL as handed out for
+psycopg2, and the README's one change for psycopg 3: `postgresql://` -> `postgresql+psycopg://`.
 """
 import sys
 
@@ -26,7 +26,7 @@ def connect(u):
 
 dialect = "postgresql+psycopg" if driver == "psycopg" else "postgresql+psycopg2"
 try_schemes(url, ["postgres", "postgresql", dialect], connect)
-engine = create_engine(with_scheme(url, "postgresql+psycopg" if driver == "psycopg" else "postgresql"))
+engine = create_engine(with_scheme(url, "postgresql+psycopg") if driver == "psycopg" else url)
 name = f"sqlalchemy-{driver}"
 with engine.begin() as c:
     c.execute(text("CREATE TABLE IF NOT EXISTS client_rows (client text, token text)"))

@@ -587,7 +587,10 @@ fn a_projects_env_table_renames_and_leaves_out_variables_everywhere() {
     assert!(!after.contains_key("DATABASE_URL") && !after.contains_key("PGPASSWORD"));
     assert_eq!(after.len(), before.len() - 1);
     let text = ok_in(&env, &dir, &["env"]);
-    assert!(text.contains("PRIMARY_DATABASE_URL=postgres://"), "{text}");
+    assert!(
+        text.contains("PRIMARY_DATABASE_URL=postgresql://"),
+        "{text}"
+    );
     assert!(
         !text.contains("\nDATABASE_URL=") && !text.contains("PGPASSWORD"),
         "{text}"
@@ -601,7 +604,7 @@ fn a_projects_env_table_renames_and_leaves_out_variables_everywhere() {
         "left alone: {dotenv}"
     );
     assert!(
-        dotenv.contains("PRIMARY_DATABASE_URL=postgres://"),
+        dotenv.contains("PRIMARY_DATABASE_URL=postgresql://"),
         "{dotenv}"
     );
     assert!(!dotenv.contains("PGPASSWORD"), "{dotenv}");

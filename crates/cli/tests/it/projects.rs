@@ -59,13 +59,21 @@ fn passwords_live_in_the_os_keychain_and_persist_across_processes() {
     let mut c = env.command(&["up", redis_spec(), "--name", &other]);
     c.env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus");
     let r = run_limited(c, Duration::from_secs(120));
-    assert_ne!(r.code, 0, "{}", r.all());
+    // Its own documented exit code, and the message said once, without terminal escapes.
+    assert_eq!(r.code, 12, "{}", r.all());
     assert!(
         r.stderr.contains("OS keychain is not available")
             && r.stderr.contains("DOCKHAND_SECRET_STORE=file"),
         "{}",
         r.all()
     );
+    assert_eq!(
+        r.stderr.matches("OS keychain is not available").count(),
+        1,
+        "{}",
+        r.all()
+    );
+    assert!(!r.stderr.contains('\u{1b}'), "{}", r.all());
 }
 
 /// Like `client`, but returns the output even when the command fails.
@@ -102,10 +110,18 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
     let dir = project_dir(&env, "runner", &[("postgres", versions().postgres, &pg)]);
     env.ok(&["config", "set", "grace-period", "0"]);
     ok_in(&env, &dir, &["attach"]);
+    // An attached project is up: its URL stays alive however short the grace period, and the
+    // status says why the server runs.
+    let attached = env.service_status(&pg);
+    assert_eq!(attached["state"], "running", "{attached}");
+    assert_eq!(attached["consumers"], serde_json::json!(["project:runner"]));
+    assert_eq!(attached["lifetime"], "runs while project runner is up");
+    // Let go: nothing else uses it, so it stops at once (grace 0).
+    ok_in(&env, &dir, &["project", "down"]);
     assert_eq!(
         env.service_status(&pg)["state"],
         "stopped",
-        "unused service should stop after attach with grace 0"
+        "unused service should stop after `project down` with grace 0"
     );
 
     let bin = env!("CARGO_BIN_EXE_dockhand");
@@ -181,6 +197,7 @@ fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
     let dir = project_dir(&env, "crowd", &[("postgres", versions().postgres, &pg)]);
     env.ok(&["config", "set", "grace-period", "0"]);
     ok_in(&env, &dir, &["attach"]);
+    ok_in(&env, &dir, &["project", "down"]);
     let n = 50;
     // Each run waits (bounded) until all 50 hold their leases and the test says go.
     let script = "psql \"$DATABASE_URL\" -tAc 'SELECT 1' >/dev/null && touch ready.$$; \
@@ -258,7 +275,8 @@ fn fifty_concurrent_runs_share_one_container_and_stop_it_once() {
         .iter()
         .filter(|e| e["kind"] == "started")
         .count();
-    // One stop after attach, one after the crowd left; one start for attach, one for the crowd.
+    // One stop after `project down`, one after the crowd left; one start for attach, one for
+    // the crowd.
     assert_eq!((starts, stops), (2, 2), "{events}");
 }
 
@@ -437,7 +455,7 @@ mod each_version {
         assert_eq!(eb["PGDATABASE"], "beta_app");
         assert_eq!(ea["PGUSER"], "alpha");
         assert!(
-            ea["DATABASE_URL"].starts_with("postgres://alpha:"),
+            ea["DATABASE_URL"].starts_with("postgresql://alpha:"),
             "{}",
             ea["DATABASE_URL"]
         );

@@ -219,6 +219,17 @@ fn refusals_say_why_and_change_nothing() {
         assert_ne!(r.code, 0, "{to}");
         assert!(r.stderr.contains(says), "{to}: {}", r.stderr);
     }
+    // An image that cannot be had (a registry that refuses at once): the upgrade fails before
+    // it backs anything up or starts.
+    let absent = "127.0.0.1:1/dockhand-test/absent-postgres:16";
+    let r = env.run(&["upgrade", &pg, "--to", "16", "--image", absent]);
+    assert_ne!(r.code, 0, "{}", r.all());
+    assert!(r.stderr.contains(absent), "{}", r.all());
+    assert!(
+        !events(&env, &pg).contains("upgrade-started"),
+        "{}",
+        events(&env, &pg)
+    );
     let r = env.run(&["upgrade", &pg, "--rollback"]);
     assert!(r.stderr.contains("no upgrade to roll back"), "{}", r.stderr);
     assert_eq!(env.service_status(&pg)["version"], "15");

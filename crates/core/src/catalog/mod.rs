@@ -28,9 +28,13 @@ impl Kind {
             .into_iter()
             .find(|k| k.spec().id == lower || k.spec().aliases.contains(&lower.as_str()))
             .ok_or_else(|| {
+                let names = Kind::ALL.map(|k| k.as_str());
+                let hint = crate::suggest::closest(s, names)
+                    .map(|k| format!("did you mean {k}? "))
+                    .unwrap_or_default();
                 CoreError::InvalidInput(format!(
-                    "unknown service kind {s:?}; Dockhand runs {}",
-                    Kind::ALL.map(|k| k.as_str()).join(", ")
+                    "unknown service kind {s:?}; {hint}Dockhand runs {}",
+                    names.join(", ")
                 ))
             })
     }

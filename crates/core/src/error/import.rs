@@ -45,7 +45,7 @@ pub enum ImportError {
         objects: i64,
     },
 
-    #[error("no project named '{0}'; name a project (`dockhand projects` lists them) or a service's database as <service>/<database>")]
+    #[error("no project named '{0}'; name a project (`dockhand project list` lists them) or a service's database as <service>/<database>")]
     UnknownTarget(String),
 
     #[error("'{database}' on '{service}' is no project's database: an import runs as the project's own user, so that the file cannot reach anything else. Import into a project's database (`dockhand db list {service}` shows who owns each), or create one with `dockhand db create {service} <name>`")]

@@ -19,8 +19,12 @@ pub enum CoreError {
     #[error("invalid input: {0}")]
     InvalidInput(String),
 
-    #[error("no service named '{0}' — run `dockhand status` to see your services, or `dockhand up <kind>` to create one")]
-    UnknownService(String),
+    #[error("no service named '{name}' — {}", unknown_service_hint(.suggestion.as_deref()))]
+    UnknownService {
+        name: String,
+        /// The service or kind the user likely meant ("did you mean …?").
+        suggestion: Option<String>,
+    },
 
     #[error("'{query}' matches several services ({matches}); name one of them")]
     AmbiguousService { query: String, matches: String },
@@ -156,7 +160,7 @@ impl CoreError {
         match self {
             CoreError::Engine(e) => e.code(),
             CoreError::InvalidInput(_) => "invalid_input",
-            CoreError::UnknownService(_) => "unknown_service",
+            CoreError::UnknownService { .. } => "unknown_service",
             CoreError::AmbiguousService { .. } => "ambiguous_service",
             CoreError::SpecMismatch { .. } => "spec_mismatch",
             CoreError::PortInUse { .. } => "port_in_use",
@@ -197,7 +201,7 @@ impl CoreError {
             | CoreError::Mode(_) => 2,
             CoreError::Engine(EngineError::Unavailable { .. })
             | CoreError::Engine(EngineError::Timeout { .. }) => 3,
-            CoreError::UnknownService(_) | CoreError::UnknownDatabase { .. } => 4,
+            CoreError::UnknownService { .. } | CoreError::UnknownDatabase { .. } => 4,
             CoreError::NotReady { .. } => 5,
             CoreError::PortInUse { .. } | CoreError::NoFreePort { .. } => 6,
             CoreError::ForeignResource { .. }
@@ -207,6 +211,7 @@ impl CoreError {
             CoreError::Tool { .. } | CoreError::ClosedDatabases { .. } => 9,
             CoreError::File { .. } => 10,
             CoreError::NothingToBackUp { .. } => 11,
+            CoreError::Secret(_) => 12,
             // The file or the target was wrong; a file the server refused is the tool's failure.
             CoreError::Import(ImportError::Rejected { .. }) => 9,
             CoreError::Import(_) => 2,
@@ -292,6 +297,24 @@ fn file_hint(e: &std::io::Error, advice: &Option<&'static str>) -> String {
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
 /// Formats a duration the way people read it in a status line ("1.2 s", "340 ms").
+fn unknown_service_hint(suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) => format!("did you mean '{s}'? (`dockhand status` lists your services)"),
+        None => "run `dockhand status` to see your services, or `dockhand up <kind>` to create one"
+            .into(),
+    }
+}
+
+impl CoreError {
+    /// A service that is not there, with no better guess.
+    pub fn unknown_service(name: impl Into<String>) -> CoreError {
+        CoreError::UnknownService {
+            name: name.into(),
+            suggestion: None,
+        }
+    }
+}
+
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {

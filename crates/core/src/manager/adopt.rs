@@ -264,7 +264,7 @@ impl Manager {
         );
         self.store
             .service(&name)?
-            .ok_or_else(|| CoreError::UnknownService(name))
+            .ok_or_else(|| CoreError::unknown_service(name))
     }
 
     /// `destroy` of a service Dockhand did not create: forgets it — the record and the

@@ -11,26 +11,42 @@ use crate::error::{CoreError, Result};
 use crate::ident::{derive_identifier, disambiguate};
 use crate::provision::{self, Grant};
 use crate::secrets::Secret;
-use crate::store::{AttachmentRow, BackupRow, ExternalRow, ProjectRow, ServiceRow};
+use crate::store::{AttachmentRow, BackupRow, ExternalRow, NewLease, ProjectRow, ServiceRow};
+
+/// How long an attach keeps the service running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Keep {
+    /// Only while provisioning.
+    ForTheMoment,
+    /// Until the project is taken down (`project down`, "Let its services go") or the service
+    /// is stopped.
+    WhileProjectIsUp,
+}
 
 impl Manager {
+    /// Provisions a project's database on a service, holding the service only for the moment
+    /// (`db create`: a database made on request keeps no server running).
     pub(super) async fn attach_one(
         &self,
         project: &ProjectRow,
         row: &ServiceRow,
         progress: &ProgressFn<'_>,
     ) -> Result<AttachmentRow> {
-        self.attach_one_with(project, row, &[], progress).await
+        self.attach_one_with(project, row, &[], Keep::ForTheMoment, progress)
+            .await
     }
 
     /// [`Self::attach_one`], then the extensions created in the project's database. The server
     /// is asked whether it can create them before anything is provisioned, so a missing one
-    /// leaves nothing behind.
+    /// leaves nothing behind. With [`Keep::WhileProjectIsUp`] the project is left "up" on the
+    /// service (a standing lease, as `project up` takes): a URL handed out by an attach stays
+    /// alive until `project down` or a Stop, whichever shell attached it.
     pub(super) async fn attach_one_with(
         &self,
         project: &ProjectRow,
         row: &ServiceRow,
         extensions: &[Extension],
+        keep: Keep,
         progress: &ProgressFn<'_>,
     ) -> Result<AttachmentRow> {
         // Every way of attaching (a file, a name typed, the window) ends here: a server
@@ -48,13 +64,29 @@ impl Manager {
         // An attachment whose user already logs in needs no lease, start or admin: that login
         // proves the server runs and the grant is in place. It skips the admin keychain lookups
         // and admin login of a start, most of an attach of a provisioned project.
+        let standing = standing_holder(&project.name);
+        let was_up = self.holds_standing(&row.name, &standing)?;
         if !created && extensions.is_empty() && self.already_logs_in(&att).await? {
+            if keep == Keep::WhileProjectIsUp && !was_up {
+                // The login proved the server runs: the standing lease needs no start.
+                self.store.add_lease(&NewLease {
+                    service: &row.name,
+                    holder: &standing,
+                    pid: None,
+                    pid_start: None,
+                    expires_at_ms: None,
+                })?;
+            }
             return Ok(att);
         }
-        // Provisioning needs the server up: hold it for the moment, as any consumer would.
-        let holder = format!("attach:{}", project.name);
+        // Provisioning needs the server up: held for the moment, as any consumer would — or,
+        // for a project's attach, from now on while the project is up.
+        let (holder, is_standing) = match keep {
+            Keep::ForTheMoment => (format!("attach:{}", project.name), false),
+            Keep::WhileProjectIsUp => (standing.clone(), true),
+        };
         let (lease, _) = match self
-            .acquire(&row.name, &holder, false, None, progress)
+            .acquire(&row.name, &holder, is_standing, None, progress)
             .await
         {
             Ok(l) => l,
@@ -77,7 +109,12 @@ impl Manager {
             Ok::<_, CoreError>(())
         }
         .await;
-        let settled = self.release(&lease).await;
+        // A failed attach leaves the project as up (or not) as it was before.
+        let settled = if !is_standing || (result.is_err() && !was_up) {
+            self.release(&lease).await.map(|_| ())
+        } else {
+            Ok(())
+        };
         if let Err(e) = result {
             if created {
                 self.store.detach(&project.name, &row.name)?;

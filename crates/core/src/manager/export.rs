@@ -126,7 +126,7 @@ impl Manager {
         }
         if self.store.project(target)?.is_none() {
             return Err(CoreError::InvalidInput(format!(
-                "no project named '{target}'; name a project (`dockhand projects` lists them) or a service's database as <service>/<database>"
+                "no project named '{target}'; name a project (`dockhand project list` lists them) or a service's database as <service>/<database>"
             )));
         }
         let mut found = Vec::new();

@@ -19,6 +19,7 @@ mod import_file;
 mod intent;
 mod keychain;
 mod lifecycle;
+mod lifetime;
 mod modes;
 mod naming;
 mod new_service;
@@ -153,6 +154,35 @@ impl Manager {
         }
     }
 
+    /// "No service named …", with the service or kind the user likely meant: `postgress` →
+    /// the one PostgreSQL service's name (or the kind, when there is none or several).
+    pub(crate) fn unknown_service(&self, query: &str) -> CoreError {
+        let services = self.store.services().unwrap_or_default();
+        let names: Vec<&str> = services.iter().map(|r| r.name.as_str()).collect();
+        let suggestion = crate::suggest::closest(query, names.iter().copied())
+            .map(str::to_string)
+            .or_else(|| {
+                let (kind, version) = match query.split_once(':') {
+                    Some((k, v)) => (k, Some(v)),
+                    None => (query, None),
+                };
+                let kind = crate::suggest::closest(kind, Kind::ALL.map(|k| k.as_str()))?;
+                let of_kind: Vec<&ServiceRow> = services
+                    .iter()
+                    .filter(|r| r.kind.as_str() == kind)
+                    .collect();
+                Some(match (of_kind.as_slice(), version) {
+                    ([one], None) => one.name.clone(),
+                    (_, Some(v)) => format!("{kind}:{v}"),
+                    _ => kind.to_string(),
+                })
+            });
+        CoreError::UnknownService {
+            name: query.to_string(),
+            suggestion,
+        }
+    }
+
     /// Finds a service by name, or by kind (`postgres`) or `kind:version` when that is unambiguous.
     pub fn resolve(&self, query: &str) -> Result<ServiceRow> {
         if let Some(row) = self.store.service(query)? {
@@ -162,7 +192,7 @@ impl Manager {
             return Err(e);
         }
         let Ok(spec) = ServiceSpec::parse(query) else {
-            return Err(CoreError::UnknownService(query.to_string()));
+            return Err(self.unknown_service(query));
         };
         let with_version = query.contains(':');
         let matches: Vec<ServiceRow> = self
@@ -172,7 +202,7 @@ impl Manager {
             .filter(|r| r.kind == spec.kind && (!with_version || r.version == spec.version))
             .collect();
         match matches.len() {
-            0 => Err(CoreError::UnknownService(query.to_string())),
+            0 => Err(self.unknown_service(query)),
             1 => Ok(matches.into_iter().next().unwrap()),
             _ => Err(CoreError::AmbiguousService {
                 query: query.to_string(),

@@ -119,6 +119,13 @@ impl Manager {
             })
     }
 
+    /// Before a folder becomes a project to attach it with no services named: its
+    /// `dockhand.toml` must list some, else nothing is added (no project left behind by an
+    /// attach that had nothing to do).
+    pub fn check_folder_lists_services(&self, dir: &Path) -> Result<()> {
+        folder_needs(Some(dir)).map(|_| ())
+    }
+
     /// Attaches a project to services: `targets` name services or `kind[:version]`; when empty,
     /// the project's `dockhand.toml` says what it needs.
     pub async fn attach(
@@ -140,19 +147,7 @@ impl Manager {
         progress: &ProgressFn<'_>,
     ) -> Result<Vec<AttachmentRow>> {
         let needs = if targets.is_empty() {
-            let dir = project.path.as_deref().map(PathBuf::from);
-            let config = match &dir {
-                Some(d) => project_config::read(d)?,
-                None => None,
-            };
-            let needs = config.map(|c| c.needs).unwrap_or_default();
-            if needs.is_empty() {
-                return Err(CoreError::InvalidInput(format!(
-                    "nothing to attach: name services (`dockhand attach postgres:16 redis`) or list them in {}",
-                    project_config::FILE_NAME
-                )));
-            }
-            needs
+            folder_needs(project.path.as_deref().map(Path::new))?
         } else {
             let mut needs = targets
                 .iter()
@@ -182,8 +177,14 @@ impl Manager {
         for need in needs {
             let row = self.service_for_need(&project.name, &need)?;
             out.push(
-                self.attach_one_with(project, &row, &need.extensions, progress)
-                    .await?,
+                self.attach_one_with(
+                    project,
+                    &row,
+                    &need.extensions,
+                    super::attachments::Keep::WhileProjectIsUp,
+                    progress,
+                )
+                .await?,
             );
         }
         Ok(out)
@@ -202,7 +203,7 @@ impl Manager {
         let (kind, version) = match target.split_once(':') {
             Some((k, v)) => (Kind::parse(k)?, project_config::version_line(v)),
             None => (
-                Kind::parse(target).map_err(|_| CoreError::UnknownService(target.into()))?,
+                Kind::parse(target).map_err(|_| self.unknown_service(target))?,
                 String::new(),
             ),
         };
@@ -320,7 +321,9 @@ impl Manager {
         let row = match self.resolve(service) {
             Ok(row) => row,
             // Its service was destroyed (data kept): forgetting the attachment needs no server.
-            Err(CoreError::UnknownService(_)) if self.store.detach(&project.name, service)? => {
+            Err(CoreError::UnknownService { .. })
+                if self.store.detach(&project.name, service)? =>
+            {
                 self.event(
                     service,
                     "detached",
@@ -456,7 +459,7 @@ impl Manager {
         let mut out = Vec::new();
         for att in self.store.attachments(Some(project), None)? {
             let row = self.resolve(&att.service).map_err(|e| match e {
-                CoreError::UnknownService(s) => CoreError::InvalidInput(format!(
+                CoreError::UnknownService { name: s, .. } => CoreError::InvalidInput(format!(
                     "project '{project}' uses the {} service '{s}', which was destroyed (its data volume is kept): \
                      `dockhand up {}:<version> --name {s}` brings it back, or `dockhand detach {s}` forgets it",
                     att.kind, att.kind
@@ -583,6 +586,39 @@ impl Manager {
         Ok(held)
     }
 
+    /// Before one of the project's URLs is handed out ("Copy DATABASE_URL" in the tray or the
+    /// window): a project that is not up, or whose server was stopped, is brought up, so the
+    /// URL works when it is pasted instead of pointing at a stopped server. Returns the
+    /// services it had to start (none when the project was up and its servers running).
+    pub async fn ready_for_url(
+        &self,
+        project: &ProjectRow,
+        progress: &ProgressFn<'_>,
+    ) -> Result<Vec<String>> {
+        let holder = standing_holder(&project.name);
+        let mut idle = Vec::new();
+        for att in self.store.attachments(Some(&project.name), None)? {
+            let row = self.resolve(&att.service)?;
+            let running = self
+                .engine
+                .inspect_container(&container_of(&row))
+                .await?
+                .is_some_and(|c| c.state == crate::engine::RunState::Running);
+            if !running || !self.holds_standing(&row.name, &holder)? {
+                idle.push((row.name, running));
+            }
+        }
+        if idle.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.hold_project(project, None, progress).await?;
+        Ok(idle
+            .into_iter()
+            .filter(|(_, was_running)| !was_running)
+            .map(|(name, _)| name)
+            .collect())
+    }
+
     pub async fn project_down(&self, project: &ProjectRow) -> Result<Vec<(String, Settled)>> {
         let mut out = Vec::new();
         for att in self.store.attachments(Some(&project.name), None)? {
@@ -678,6 +714,23 @@ impl Manager {
 /// The extensions a project's file asks of the service a named target resolved to: those of the
 /// file's need of that kind naming that service, or of that version line when it names none.
 /// The need in a project's file that a named target stands for.
+/// What a project folder's `dockhand.toml` asks for; an error that says what to do when it
+/// asks for nothing (or there is no file, or no folder).
+fn folder_needs(dir: Option<&Path>) -> Result<Vec<Need>> {
+    let config = match dir {
+        Some(d) => project_config::read(d)?,
+        None => None,
+    };
+    let needs = config.map(|c| c.needs).unwrap_or_default();
+    if needs.is_empty() {
+        return Err(CoreError::InvalidInput(format!(
+            "nothing to attach: name services (`dockhand attach postgres redis`) or list them in {}",
+            project_config::FILE_NAME
+        )));
+    }
+    Ok(needs)
+}
+
 fn asked<'a>(file: &'a [Need], target: &Need) -> Option<&'a Need> {
     file.iter().find(|n| {
         n.kind == target.kind

@@ -23,6 +23,7 @@ impl Manager {
     }
 
     async fn statuses_of(&self, rows: Vec<ServiceRow>) -> Result<Vec<ServiceStatus>> {
+        let grace = self.grace_period()?;
         let checks = rows.into_iter().map(|row| async move {
             let c = self.engine.inspect_container(&container_of(&row)).await?;
             let (state, detail) = match &c {
@@ -56,11 +57,21 @@ impl Manager {
             };
             // A server that is being started or stopped by a Dockhand process is on its way.
             let (state, detail) = super::intent::expected(self.intent(&row.name), state, detail);
-            let consumers = self
+            let consumers: Vec<String> = self
                 .live_leases(&row.name)?
                 .into_iter()
                 .map(|l| l.holder)
                 .collect();
+            let lifetime = super::lifetime::lifetime(
+                state.is_healthy() || state.is_starting(),
+                &super::lifetime::Keepers {
+                    pinned: row.pinned,
+                    consumers: &consumers,
+                    idle_since_ms: row.idle_since_ms,
+                    grace,
+                    now_ms: crate::store::now_ms(),
+                },
+            );
             let projects = self
                 .store
                 .attachments(None, Some(&row.name))?
@@ -74,6 +85,7 @@ impl Manager {
                 mode: row.mode,
                 memory_limit_mb: row.memory_mb,
                 pinned: row.pinned,
+                lifetime,
                 consumers,
                 projects,
                 name: row.name.clone(),

@@ -165,7 +165,10 @@ async fn destroy_keeps_data_unless_purged() {
     assert_eq!(m.admin_url("r").unwrap(), url);
     m.destroy("r", true).await.unwrap();
     assert!(e.volume_names().is_empty());
-    assert!(matches!(m.resolve("r"), Err(CoreError::UnknownService(_))));
+    assert!(matches!(
+        m.resolve("r"),
+        Err(CoreError::UnknownService { .. })
+    ));
 }
 
 #[tokio::test(start_paused = true)]
@@ -207,7 +210,7 @@ async fn resolves_by_name_kind_or_kind_and_version() {
     assert!(amb.contains("pg-a, pg-b"), "{amb}");
     assert!(matches!(
         m.resolve("mongo"),
-        Err(CoreError::UnknownService(_))
+        Err(CoreError::UnknownService { .. })
     ));
 }
 
@@ -278,7 +281,7 @@ async fn up_attach_and_backup_succeed_through_the_driver_seam() {
         .collect();
     let url = &env["DATABASE_URL"];
     assert!(
-        url.starts_with(&format!("postgres://{}:", atts[0].db_user))
+        url.starts_with(&format!("postgresql://{}:", atts[0].db_user))
             && url.ends_with(&format!("@127.0.0.1:5432/{}", atts[0].db_name)),
         "{url}"
     );

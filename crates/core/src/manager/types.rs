@@ -90,6 +90,9 @@ pub struct ServiceStatus {
     pub pinned: bool,
     /// Holders of live leases (`project:shop`, `run:npm`, …).
     pub consumers: Vec<String>,
+    /// Why it runs and when it will stop ("runs while project shop is up", "stops in
+    /// 2m00s: nothing uses it"); `None` when it does not run.
+    pub lifetime: Option<String>,
     /// Projects attached to the service.
     pub projects: Vec<String>,
     /// The supervisor restarts it when it fails (`dockhand config set restart-on-failure.<name> on`).

@@ -218,6 +218,13 @@ impl Manager {
             )));
         }
 
+        // The new version's image first: one that cannot be had (not pulled, not built, no
+        // registry) fails the upgrade before anything else happens — no backups "before the
+        // upgrade" of an upgrade that never starts.
+        let mut with_new_image = row.clone();
+        with_new_image.image = to_image.clone();
+        self.ensure_image(&with_new_image, progress).await?;
+
         // The old service runs, held by a lease, until the switch.
         let started = Instant::now();
         let holder = format!("upgrade:{}", std::process::id());

@@ -118,6 +118,7 @@ mod tests {
             container_id: None,
             started_at: None,
             pinned: true,
+            lifetime: None,
             consumers: vec![],
             projects: vec![],
             restart_on_failure: false,

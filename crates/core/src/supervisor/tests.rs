@@ -34,6 +34,7 @@ fn status(name: &str, state: ServiceState) -> ServiceStatus {
         container_id: None,
         started_at: None,
         pinned: true,
+        lifetime: None,
         consumers: vec![],
         projects: vec![],
         restart_on_failure: false,

@@ -44,7 +44,7 @@ const SPEC: KindSpec = KindSpec {
     // Up to 17; from 18 on see `Driver::data_path` below.
     data_path: "/var/lib/postgresql/data",
     admin_user: "postgres",
-    url_scheme: "postgres",
+    url_scheme: "postgresql",
     url_schemes: &["postgres", "postgresql"],
     url_database: UrlDatabase::Named,
     drops_project_data: true,

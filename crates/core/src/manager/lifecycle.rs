@@ -189,8 +189,16 @@ impl Manager {
             // Nor its admin password, unless a data volume of the name (kept from an earlier
             // service) was set up with it.
             if let Ok(None) = self.engine.inspect_volume(&volume_name(name)).await {
-                if let Err(e) = self.secrets.delete(&admin_secret_key(&self.instance, name)) {
-                    tracing::warn!("could not remove the admin password of '{name}': {e}");
+                match self.secrets.delete(&admin_secret_key(&self.instance, name)) {
+                    Ok(_) => {}
+                    // The keychain is away: the error the user sees already says so, and a
+                    // password never stored there has nothing to remove.
+                    Err(e @ CoreError::Secret(_)) => {
+                        tracing::debug!("could not remove the admin password of '{name}': {e}")
+                    }
+                    Err(e) => {
+                        tracing::warn!("could not remove the admin password of '{name}': {e}")
+                    }
                 }
             }
             self.event(

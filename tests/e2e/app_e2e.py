@@ -753,7 +753,7 @@ def run_checks(driver, project_dir):
         st = status_of(SERVICE)
         assert st["state"] == "running" and st["lifetime"] == f"runs while project {PROJECT} is up", st
         # The window and the tray both say why it runs.
-        wait_for("the window says why it runs", lambda: f"project {PROJECT} is up" in by_id(row).find_element(By.CSS_SELECTOR, ".users").text, 30)
+        wait_for("the window says why it runs", lambda: f"project {PROJECT} is up" in by_id(row).find_element(By.CSS_SELECTOR, ".users").get_attribute("textContent"), 30)
         wait_for("the tray says why it runs", lambda: any(f"project {PROJECT} is up" in l[1] for l in tray.layout()), 30)
 
     def tray_launch_at_login_toggles_the_autostart_entry():
@@ -786,9 +786,17 @@ def run_checks(driver, project_dir):
         return re.search(r'string "([^"]*)"', after).group(1)
 
     def tray_back_up_now_backs_up_and_notifies():
+        mark = len(open(NOTIFY_LOG).read())
         tray.click("Back up now", after=SERVICE)
-        body = notified(f"Backup of {PROJECT} on {SERVICE} finished", 120)
-        assert re.fullmatch(r"[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
+        # One notification for the service: named after its one database, or counting them.
+        log = wait_for("a backup notification", lambda: (lambda t: t if re.search(r'string "Backup of [^"]* finished"', t) else None)(open(NOTIFY_LOG).read()[mark:]), 120)
+        time.sleep(2)
+        sent = re.findall(r'string "(Backup of [^"]* finished)"', open(NOTIFY_LOG).read()[mark:])
+        summary = re.search(r'string "(Backup of [^"]* finished)"', log).group(1)
+        assert summary in (f"Backup of {PROJECT} on {SERVICE} finished", f"Backup of {SERVICE} finished"), summary
+        assert len(sent) == 1, f"not one notification for one service's backup: {sent}"
+        body = notified(summary, 30, since=mark)
+        assert re.fullmatch(r"([0-9]+ databases, )?[0-9.]+ (KiB|MiB) in [0-9.]+ (ms|s)", body), body
         listed = json.loads(cli("backups", "--json"))
         assert any(b["database"] == PROJECT and b["service"] == SERVICE for b in listed), listed
         # The tray's backup is a task: the CLI lists it, and so does the window's Events view.

@@ -1,8 +1,9 @@
 //! Consumers and reference counting: a service that the user did not pin with `up` runs while
 //! consumers hold leases on it — a project that is "up" (attaching brings it up, `project down`
 //! lets it go), a `dockhand run`, a backup — starts with the first lease and stops a grace
-//! period after the last one ends. Start and stop decisions run under the service's lock, so a consumer arriving as the last one leaves is never left
-//! with a stopped server, and 50 racing consumers make one container.
+//! period after the last one ends. Start and stop decisions run under the service's lock, so a
+//! consumer arriving as the last one leaves is never left with a stopped server, and 50 racing
+//! consumers make one container.
 
 use std::time::Duration;
 
@@ -88,7 +89,7 @@ impl Manager {
             .store
             .leases(Some(service))?
             .iter()
-            .any(|l| l.holder == holder && l.pid.is_none() && l.expires_at_ms.is_none()))
+            .any(|l| l.holder == holder && l.is_standing()))
     }
 
     /// Takes a lease on a service for `holder` and makes sure the service runs. A standing lease

@@ -599,11 +599,7 @@ impl Manager {
         let mut idle = Vec::new();
         for att in self.store.attachments(Some(&project.name), None)? {
             let row = self.resolve(&att.service)?;
-            let running = self
-                .engine
-                .inspect_container(&container_of(&row))
-                .await?
-                .is_some_and(|c| c.state == crate::engine::RunState::Running);
+            let running = self.is_running(&row.name).await?;
             if !running || !self.holds_standing(&row.name, &holder)? {
                 idle.push((row.name, running));
             }

@@ -33,6 +33,14 @@ pub struct LeaseRow {
     pub created_at_ms: i64,
 }
 
+impl LeaseRow {
+    /// A standing lease (a project that is up): tied to no process and no time to live, it
+    /// lasts until released — the kind `add_lease` keeps one of per service and holder.
+    pub fn is_standing(&self) -> bool {
+        self.pid.is_none() && self.expires_at_ms.is_none()
+    }
+}
+
 pub struct NewLease<'a> {
     pub service: &'a str,
     pub holder: &'a str,

@@ -14,9 +14,16 @@ const el = (tag, props = {}, ...children) => {
 };
 const message = (e) => (e && e.message ? e.message : String(e));
 
+// A sentence from the core may quote a command or a name in backticks: shown as code, not as
+// literal backticks.
+function setRich(node, text) {
+  const parts = String(text || "").split("`");
+  node.replaceChildren(...parts.map((p, i) => (i % 2 ? el("code", { textContent: p }) : p)));
+}
+
 function toast(text) {
   const t = $("#toast");
-  t.textContent = text;
+  setRich(t, text);
   t.hidden = false;
   clearTimeout(toast.timer);
   toast.timer = setTimeout(() => (t.hidden = true), 6000);
@@ -102,21 +109,39 @@ function serviceRow(name) {
     toast(`Backed up ${rows.map((r) => r.database).join(", ")} of ${name}`);
   });
   b.logs.onclick = () => openDetails(name, { logs: true });
+  // Start and Stop stay in sight; the rest sit in a small menu, so a row keeps to one line
+  // even at the window's smallest size.
+  const more = el("details", { className: "more" },
+    el("summary", { textContent: "More", ariaLabel: `More actions for ${name}` }),
+    el("div", { className: "menu" }, b.restart, b.copy, b.backup, b.logs));
+  for (const x of [b.restart, b.copy, b.backup, b.logs]) x.addEventListener("click", () => { more.open = false; });
   tr = el("tr", { id },
     el("td", { className: "name-cell" }, b.details),
-    el("td", {}, el("code", { className: "address" })),
+    el("td", { className: "addr-cell" }, el("code", { className: "address" })),
     el("td", { className: "state-cell" }, el("span", { className: "state" }), el("div", { className: "detail reason" })),
     el("td", { className: "projects-count" }),
     el("td", { className: "users" }),
-    el("td", { className: "actions" }, b.start, b.stop, b.restart, b.copy, b.backup, b.logs));
+    el("td", { className: "actions" }, b.start, b.stop, more));
   tr.buttons = b;
   return tr;
 }
 
+document.addEventListener("click", (ev) => {
+  for (const d of document.querySelectorAll("details.more[open]")) if (!d.contains(ev.target)) d.open = false;
+});
+document.addEventListener("keydown", (ev) => {
+  if (ev.key !== "Escape") return;
+  for (const d of document.querySelectorAll("details.more[open]")) { d.open = false; d.querySelector("summary").focus(); }
+});
+
 function renderServices(snap) {
   const body = $("#services tbody");
-  $("#engine-error").hidden = !snap.engine_error;
-  $("#engine-error").textContent = snap.engine_error || "";
+  // Docker down is said once: by the welcome when it is shown, else above the list.
+  $("#engine-error").hidden = !snap.engine_error || !$("#welcome").hidden;
+  setRich($("#engine-error"), snap.engine_error ? `Docker is not available: ${snap.engine_error}` : "");
+  const newOpen = $("#new-service-open");
+  newOpen.disabled = !!snap.engine_error;
+  newOpen.title = snap.engine_error ? "Needs Docker, which is not available" : "";
   $("#no-services").hidden = snap.services.length > 0 || !!snap.engine_error || !$("#welcome").hidden;
   $("#services").hidden = snap.services.length === 0;
   const keep = new Set();
@@ -139,9 +164,13 @@ function renderServices(snap) {
     tr.querySelector(".projects-count").textContent = s.dedicated_to ? `${s.dedicated_to} (dedicated)` : String(s.projects.length);
     // Why it runs and when it stops (the core's sentence, as the tray shows it).
     tr.querySelector(".users").textContent = s.lifetime || "";
+    tr.querySelector(".state-cell").title = s.lifetime || "";
     const can = s.actions;
     enable(b.start, can.start);
     enable(b.stop, can.stop);
+    // One of the two in sight: Stop while it can stop, else Start.
+    b.stop.hidden = !can.stop;
+    b.start.hidden = can.stop;
     enable(b.restart, can.restart);
     enable(b.copy, can.copy_admin_url);
     enable(b.backup, can.backup);
@@ -192,12 +221,12 @@ function projectCard(p, snap) {
     snippet.textContent = await invoke("env_snippet", { project: p.name });
     snippet.hidden = false;
   });
-  const writeEnv = el("button", { textContent: "Write .env", className: "write-env", ariaLabel: `Write the .env of ${p.name}`, disabled: !p.path || uses === 0 });
+  const writeEnv = el("button", { textContent: "Write .env…", className: "write-env", ariaLabel: `Write the .env of ${p.name}`, disabled: !p.path || uses === 0 });
   writeEnv.title = p.path ? `Merge the variables into ${p.path}/.env (other lines are kept)` : "This project has no folder";
-  writeEnv.onclick = () => act(writeEnv, "Writing…", async () => {
-    const w = await invoke("write_env", { project: p.name });
-    const changed = [...w.added, ...w.updated];
-    toast(`${w.path}: ${changed.length ? changed.join(", ") : "already up to date"}` + (w.git_warning ? ` — ${w.git_warning}` : ""));
+  const envBox = envPanel(p);
+  writeEnv.onclick = () => act(writeEnv, "…", async () => {
+    envPanels.set(p.name, { preview: await invoke("preview_env", { project: p.name }) });
+    fillEnvPanel(envBox, p);
   });
   const toggle = el("button", { textContent: p.up ? "Let its services go" : "Keep its services running", ariaLabel: `${p.up ? "Let its services go" : "Keep its services running"}: ${p.name}`, disabled: !p.up && p.attachments.length === 0 });
   toggle.onclick = () => act(toggle, "…", () => invoke(p.up ? "project_down" : "project_up", { project: p.name }));
@@ -235,26 +264,50 @@ function projectCard(p, snap) {
     toast(`${p.name}: external ${kindName(row.kind)} database ${row.db_name} at ${row.host}:${row.port} added`);
   });
 
-  // Attach: an existing service, or a new one of a kind and version.
-  const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
+  // Attach: by default the shared server the project does not use yet (a running one first);
+  // a new server only when chosen. A second server of a kind the project has is not offered
+  // here, and servers dedicated to the project sit under "More…" with external databases.
   const attached = new Set(p.attachments.map((a) => a.service));
+  const hasKind = new Set(p.attachments.map((a) => a.kind));
+  const rank = (s) => (hasKind.has(s.kind) ? 2 : 0) + (s.state === "running" ? 0 : 1);
   // A server dedicated to another project is not offered: the core would refuse it.
-  for (const s of snap.services.filter((s) => !attached.has(s.name) && (!s.dedicated_to || s.dedicated_to === p.name))) {
-    pick.append(el("option", { value: s.name, textContent: `${s.name} (${kindName(s.kind)} ${s.version})` }));
+  const shared = snap.services
+    .filter((s) => !attached.has(s.name) && (!s.dedicated_to || s.dedicated_to === p.name))
+    .sort((a, b) => rank(a) - rank(b));
+  const pick = el("select", { ariaLabel: `Service to attach ${p.name} to`, className: "attach-target" });
+  const placeholder = el("option", { value: "", textContent: "Choose a server…", disabled: true });
+  pick.append(placeholder);
+  if (shared.length) {
+    pick.append(el("optgroup", { label: "Your servers (shared)" },
+      ...shared.map((s) => el("option", { value: s.name, textContent: `${s.name} (${kindName(s.kind)} ${s.version}, ${s.state})` }))));
   }
-  for (const k of snap.kinds) {
-    pick.append(el("option", { value: `${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}` }));
+  const newKinds = snap.kinds.filter((k) => !hasKind.has(k.kind));
+  if (newKinds.length) {
+    pick.append(el("optgroup", { label: "A new server" },
+      ...newKinds.map((k) => el("option", { value: `${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}` }))));
   }
-  for (const k of snap.kinds) {
-    pick.append(el("option", { value: `dedicated ${k.kind}:${k.version}`, textContent: `new ${k.name} ${k.version}, dedicated to ${p.name}` }));
-  }
+  const best = shared.find((s) => !hasKind.has(s.kind));
+  pick.value = best ? best.name : "";
   const attach = el("button", { textContent: "Attach", className: "attach", ariaLabel: `Attach ${p.name}` });
+  const attachOn = () => enable(attach, pick.value !== "");
+  pick.onchange = attachOn;
+  attachOn();
   attach.onclick = () => act(attach, "Attaching…", async () => {
-    const dedicated = pick.value.startsWith("dedicated ");
-    const target = dedicated ? pick.value.slice("dedicated ".length) : pick.value;
-    const rows = await invoke("attach_project", { project: p.name, targets: [target], dedicated });
+    const rows = await invoke("attach_project", { project: p.name, targets: [pick.value], dedicated: false });
     toast(rows.map((r) => `${p.name}: database ${r.db_name} on ${r.service}`).join("; ") || "Attached");
   });
+  const dedicatedKind = el("select", { ariaLabel: `Kind of server dedicated to ${p.name}`, className: "dedicated-target" },
+    ...snap.kinds.map((k) => el("option", { value: `${k.kind}:${k.version}`, textContent: `${k.name} ${k.version}` })));
+  const attachDedicated = el("button", { textContent: "Create and attach", className: "attach-dedicated", ariaLabel: `Attach ${p.name} to a server of its own` });
+  attachDedicated.title = "A server for this project alone, named after it, instead of a shared one";
+  attachDedicated.onclick = () => act(attachDedicated, "Attaching…", async () => {
+    const rows = await invoke("attach_project", { project: p.name, targets: [dedicatedKind.value], dedicated: true });
+    toast(rows.map((r) => `${p.name}: database ${r.db_name} on ${r.service} (its own server)`).join("; ") || "Attached");
+  });
+  const more = el("details", { className: "more-choices" },
+    el("summary", { textContent: "More…", ariaLabel: `More ways to give ${p.name} a database` }),
+    el("div", { className: "row" }, el("span", { className: "detail", textContent: "A server of its own: " }), dedicatedKind, " ", attachDedicated),
+    el("div", { className: "row" }, el("span", { className: "detail", textContent: "A database Dockhand does not run: " }), extKind, " ", extUrl, " ", addExt));
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
   const dropData = el("input", { type: "checkbox", ariaLabel: `Also drop the databases of ${p.name}` });
   remove.onclick = () => act(remove, "Removing…", async () => {
@@ -266,12 +319,60 @@ function projectCard(p, snap) {
     el("div", { className: "detail", textContent: p.path || "no folder" }),
     list,
     el("div", { className: "row" }, pick, " ", attach),
-    el("div", { className: "row" }, extKind, " ", extUrl, " ", addExt),
+    more,
     copies,
     p.env_error ? el("p", { className: "error env-error", textContent: p.env_error }) : "",
     el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
       el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
+    envBox,
     snippet);
+}
+
+// "Write .env": what it will add and change is shown first and written on confirmation; the
+// warning that git would commit the passwords stays on the card, with the fix, until it is
+// fixed. Kept per project so a live re-render of the card does not lose it.
+const envPanels = new Map();
+function envPanel(p) {
+  const box = el("div", { className: "env-panel panel", role: "region", ariaLabel: `.env of ${p.name}` });
+  fillEnvPanel(box, p);
+  return box;
+}
+function fillEnvPanel(box, p) {
+  const st = envPanels.get(p.name);
+  box.hidden = !st;
+  if (!st) return box.replaceChildren();
+  const w = st.written || st.preview;
+  const list = (xs) => xs.join(", ");
+  const what = st.written
+    ? `Written to ${w.path}: ${[...w.added, ...w.updated].length ? `${list([...w.added, ...w.updated])}` : "it was already up to date"}.`
+    : `${w.path}: ${w.added.length ? `adds ${list(w.added)}` : ""}${w.added.length && w.updated.length ? "; " : ""}${w.updated.length ? `changes ${list(w.updated)}` : ""}${!w.added.length && !w.updated.length ? "already up to date" : ""}. Its other lines are kept; only you can read it.`;
+  const children = [el("p", { className: "env-what", textContent: what })];
+  if (w.git_warning) {
+    const ignore = el("button", { textContent: "Add .env to .gitignore", className: "env-gitignore", ariaLabel: `Add the .env of ${p.name} to .gitignore` });
+    ignore.onclick = () => act(ignore, "Adding…", async () => {
+      const file = await invoke("ignore_env_in_git", { project: p.name });
+      const preview = await invoke("preview_env", { project: p.name });
+      if (st.written) st.written.git_warning = preview.git_warning; else st.preview = preview;
+      fillEnvPanel(box, p);
+      toast(`.env added to ${file}`);
+    });
+    children.push(el("p", { className: "warning env-git-warning", textContent: "It holds passwords and git would commit it. " }, ignore));
+  }
+  const close = el("button", { textContent: st.written ? "Close" : "Cancel", className: "env-close" });
+  close.onclick = () => { envPanels.delete(p.name); fillEnvPanel(box, p); };
+  const row = el("p", { className: "row" });
+  if (!st.written) {
+    const go = el("button", { textContent: "Write", className: "primary env-write-go", ariaLabel: `Write the .env of ${p.name} now` });
+    go.onclick = () => act(go, "Writing…", async () => {
+      st.written = await invoke("write_env", { project: p.name });
+      fillEnvPanel(box, p);
+    });
+    row.append(go, " ");
+  }
+  row.append(close);
+  children.push(row);
+  box.replaceChildren(...children);
+  return box;
 }
 
 // ---- first run ----
@@ -282,11 +383,13 @@ function renderWelcome(snap) {
   w.hidden = !empty || localStorage.getItem("welcome-dismissed") === "1";
   if (w.hidden) return;
   const ok = !snap.engine_error;
-  $("#docker-state").textContent = ok ? "✓ Docker is running." : `✗ Docker is not available: ${snap.engine_error.split("\n")[0]}`;
+  setRich($("#docker-state"), ok ? "✓ Docker is running." : `✗ Docker is not available: ${snap.engine_error.split("\n")[0]}`);
   $("#docker-state").className = ok ? "ok" : "error";
   $("#docker-hint").hidden = ok;
-  $("#docker-hint").textContent = shell ? shell.start_docker : "";
+  setRich($("#docker-hint"), shell ? shell.start_docker : "");
   $("#docker-recheck").hidden = ok;
+  // Nothing can be created without Docker: the choices come back when it answers.
+  $("#welcome-create").hidden = !ok;
   const box = $("#welcome-kinds");
   if (box.children.length !== snap.kinds.length) {
     box.replaceChildren(...snap.kinds.map((k) => {
@@ -307,7 +410,7 @@ function render(snap) {
   kindNames = Object.fromEntries(snap.kinds.map((k) => [k.kind, k.name]));
   $("#summary").textContent = snap.engine_error
     ? "Docker is unavailable"
-    : `${snap.running} of ${snap.services.length} running · ${snap.projects.length} projects`;
+    : `${snap.running} of ${snap.services.length} running · ${snap.projects.length} ${snap.projects.length === 1 ? "project" : "projects"}`;
   renderWelcome(snap);
   renderServices(snap);
   renderProjects(snap);
@@ -328,14 +431,46 @@ async function openNewService(kind, version) {
   $("#new-create").hidden = false;
   $("#new-create").disabled = false;
   memoryTouched = false;
+  portTouched = false;
   // Every new service starts from the default mode (durable), whatever the last one was.
   $("#new-mode").replaceChildren();
   const kinds = snapshot ? snapshot.kinds : [];
   $("#new-kind").replaceChildren(...kinds.map((k) => el("option", { value: k.kind, textContent: k.name })));
   $("#new-kind").value = kind || (kinds[0] && kinds[0].kind) || "";
+  showExisting($("#new-kind").value);
   if (!dlg.open) dlg.showModal();
   await fillForm($("#new-kind").value, version);
 }
+
+// A second server of a kind is rarely what a user wants: projects share one. Say which one
+// exists, and offer to attach a project to it instead.
+function sharedOfKind(kind) {
+  return (snapshot ? snapshot.services : []).filter((s) => s.kind === kind && !s.dedicated_to);
+}
+function showExisting(kind) {
+  const same = sharedOfKind(kind);
+  $("#new-existing").hidden = same.length === 0;
+  if (!same.length) return;
+  const s = same.find((x) => x.state === "running") || same[0];
+  const others = same.length > 1 ? ` (and ${same.length - 1} more)` : "";
+  $("#new-existing-text").textContent = `You already have ${s.name}${others}: ${kindName(s.kind)} ${s.version}, ${s.state}, on ${s.host}:${s.host_port}. ` +
+    "Projects share it: each one you attach gets its own database and user on it.";
+  $("#new-existing").dataset.service = s.name;
+}
+$("#new-existing-attach").onclick = () => {
+  const service = $("#new-existing").dataset.service;
+  dlg.close();
+  show("projects");
+  const card = snapshot && snapshot.projects.length ? document.getElementById(`project-${snapshot.projects[0].name}`) : null;
+  const pick = card && card.querySelector("select.attach-target");
+  if (pick && [...pick.options].some((o) => o.value === service)) {
+    pick.value = service;
+    pick.dispatchEvent(new Event("change"));
+    pick.focus();
+  } else if (!card) {
+    pickProject();
+  }
+};
 
 // Only the answer to the latest request fills the form: a slower, older answer (the kind's
 // default version, asked for when the dialog opened) must not overwrite the version just chosen.
@@ -367,8 +502,8 @@ async function fillForm(kind, version) {
   if (custom && version) $("#new-tag").value = version;
   $("#new-name").value = form.name;
   nameTouched = false;
-  $("#new-port").value = form.port;
-  portTouched = false;
+  // A port the user typed survives a change of version or kind; an untouched one follows.
+  if (!portTouched) $("#new-port").value = form.port;
   fillExtensions();
   fillModes();
   checkPort();
@@ -422,7 +557,7 @@ function extensionsChanged() {
 let nameTouched = false;
 $("#new-name").oninput = () => { nameTouched = true; };
 
-$("#new-kind").onchange = () => fillForm($("#new-kind").value, null);
+$("#new-kind").onchange = () => { showExisting($("#new-kind").value); fillForm($("#new-kind").value, null); };
 $("#new-version").onchange = () => {
   const v = $("#new-version").value;
   $("#new-tag").hidden = v !== "";

@@ -127,6 +127,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::projects::detach_project,
             commands::projects::remove_project,
             commands::projects::write_env,
+            commands::projects::preview_env,
+            commands::projects::ignore_env_in_git,
             commands::projects::copy_text,
             commands::backups::backups_folder,
             commands::window::shell_info,

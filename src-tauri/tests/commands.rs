@@ -84,6 +84,60 @@ fn commands_drive_real_services_and_report_errors_as_code_and_message() {
         "{env}"
     );
 
+    // "Write .env" asks first: the preview names what it would add and writes nothing; inside
+    // a git work tree that would commit it, the warning comes with a way out that keeps the
+    // user's .gitignore lines.
+    let preview = call(&w, "preview_env", json!({ "project": "ipcproj" })).unwrap();
+    assert!(
+        preview["added"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("REDIS_URL")),
+        "{preview}"
+    );
+    assert!(
+        !project_dir.join(".env").exists(),
+        "a preview wrote the file"
+    );
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(&project_dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if git(&["init", "-q"]) {
+        std::fs::write(project_dir.join(".gitignore"), "target").unwrap();
+        let preview = call(&w, "preview_env", json!({ "project": "ipcproj" })).unwrap();
+        assert!(
+            preview["git_warning"]
+                .as_str()
+                .is_some_and(|t| t.contains("not ignored by git")),
+            "{preview}"
+        );
+        let ignore = call(&w, "ignore_env_in_git", json!({ "project": "ipcproj" })).unwrap();
+        assert_eq!(
+            ignore.as_str().unwrap(),
+            project_dir.join(".gitignore").display().to_string()
+        );
+        let text = std::fs::read_to_string(project_dir.join(".gitignore")).unwrap();
+        assert!(
+            text.starts_with("target\n") && text.ends_with("/.env\n"),
+            "{text}"
+        );
+        let preview = call(&w, "preview_env", json!({ "project": "ipcproj" })).unwrap();
+        assert!(preview["git_warning"].is_null(), "{preview}");
+        // Twice is once.
+        call(&w, "ignore_env_in_git", json!({ "project": "ipcproj" })).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(project_dir.join(".gitignore")).unwrap(),
+            text
+        );
+    } else {
+        eprintln!("git is not installed: the .gitignore half is not checked");
+    }
+
     // One-click backup from the window or tray, listed and verified.
     let taken = call(&w, "backup_service", json!({ "name": name })).unwrap();
     let b = &taken[0];

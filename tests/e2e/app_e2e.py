@@ -417,6 +417,42 @@ def run_checks(driver, project_dir):
         assert kinds[:5] == ["PostgreSQL", "Redis", "MariaDB", "MySQL", "MongoDB"] or set(kinds) >= {"PostgreSQL", "MariaDB", "MySQL", "Redis", "MongoDB"}, kinds
         shot(driver, "welcome", "#welcome")
 
+    def docker_down_is_said_once_and_offers_nothing_it_cannot_do():
+        # The window as the app shows it when Docker does not answer: the app's own snapshot, in
+        # the form the core gives without Docker (no services, the engine's error), delivered
+        # through the app's event. (Stopping this machine's Docker engine for a test is not ours
+        # to do; the core's side of it runs in the engine-killed stage of scripts/test-all.sh.)
+        reason = "cannot connect to the Docker daemon at unix:///var/run/docker.sock: No such file or directory; is `dockerd` running?"
+        # `status` also pushes the real snapshot: the offline one goes out after it has landed.
+        offline = lambda: driver.execute_async_script(
+            """const [reason, done] = arguments;
+            const { invoke } = window.__TAURI__.core;
+            invoke('status').then((snap) => new Promise((r) => setTimeout(() => r(snap), 300)))
+              .then((snap) => window.__TAURI__.event.emit('snapshot',
+                Object.assign({}, snap, { services: [], running: 0, engine_error: reason, health: 'engine_unavailable' })))
+              .then(() => setTimeout(() => {
+                const seen = (id) => { const e = document.getElementById(id); return !!e && e.offsetParent !== null; };
+                done({ state: document.getElementById('docker-state').textContent, hint: seen('docker-hint'),
+                       recheck: seen('docker-recheck'), create: seen('welcome-create'), error: seen('engine-error'),
+                       newDisabled: document.getElementById('new-service-open').disabled,
+                       text: document.body.innerText, codes: document.querySelectorAll('#docker-state code').length });
+              }, 400));""", reason)
+        facts = offline()
+        if not facts["state"].startswith("✗"):
+            facts = offline()  # a live update (the supervisor's first look) came in between
+        assert facts["state"].startswith("✗ Docker is not available"), facts
+        assert facts["hint"] and facts["recheck"], facts
+        assert not facts["create"], "the kinds to create are offered without Docker"
+        assert not facts["error"], "the engine's error is shown twice"
+        assert facts["newDisabled"], "New service… opens without Docker"
+        assert "`" not in facts["text"] and facts["codes"] == 1, facts
+        assert facts["text"].count("cannot connect to the Docker daemon") == 1, facts["text"]
+        shot(driver, "docker-down", "#welcome")
+        # Check again: the app's real answer (Docker is running) brings the choices back.
+        by_id("docker-recheck").click()
+        wait_for("Docker running again", lambda: by_id("docker-state").text.startswith("✓"), 30)
+        assert by_id("welcome-create").is_displayed() and by_id("new-service-open").is_enabled()
+
     def tabs_follow_the_arrow_keys():
         from selenium.webdriver.common.keys import Keys
         tab = by_id("tab-services")
@@ -506,10 +542,41 @@ def run_checks(driver, project_dir):
         by_id("add-project-go").click()
         card = wait_for("the project's card", lambda: driver.find_element(By.ID, f"project-{PROJECT}"), 30)
         from selenium.webdriver.support.ui import Select
-        Select(card.find_element(By.CSS_SELECTOR, "select.attach-target")).select_by_value(SERVICE)
+        # The shared server that runs is what Attach offers first; a new server, one of the
+        # project's own and external databases are choices, not the default.
+        pick = Select(card.find_element(By.CSS_SELECTOR, "select.attach-target"))
+        assert pick.first_selected_option.get_attribute("value") == SERVICE, pick.first_selected_option.text
+        assert not card.find_element(By.CSS_SELECTOR, "button.attach-dedicated").is_displayed()
+        assert not card.find_element(By.CSS_SELECTOR, "button.add-external").is_displayed()
         card.find_element(By.CSS_SELECTOR, "button.attach").click()
         wait_for("attached", lambda: SERVICE in driver.find_element(By.CSS_SELECTOR, f"#project-{PROJECT} .attachments").text, 120)
+        # Attached: pressing Attach again cannot make a second PostgreSQL server by default.
+        card = driver.find_element(By.ID, f"project-{PROJECT}")
+        pick = Select(card.find_element(By.CSS_SELECTOR, "select.attach-target"))
+        assert pick.first_selected_option.get_attribute("value") == "", pick.first_selected_option.text
+        assert not card.find_element(By.CSS_SELECTOR, "button.attach").is_enabled()
+        assert not any(o.get_attribute("value").startswith("postgres:") for o in pick.options), [o.text for o in pick.options]
         shot(driver, "projects", f"#project-{PROJECT}")
+
+    def new_service_of_a_kind_that_exists_offers_to_attach():
+        by_id("new-service-open").click()
+        wait_for("the new-service dialog", lambda: js(driver, "return document.getElementById('new-service').open"), 30)
+        from selenium.webdriver.support.ui import Select
+        Select(by_id("new-kind")).select_by_value("postgres")
+        js(driver, "arguments[0].dispatchEvent(new Event('change'))", by_id("new-kind"))
+        text = wait_for("the existing server named", lambda: by_id("new-existing").is_displayed() and by_id("new-existing-text").text, 30)
+        assert SERVICE in text and "share" in text, text
+        # A port the user typed stays when the version changes.
+        wait_for("the form filled", lambda: by_id("new-form").get_attribute("data-loading") is None and by_id("new-name").get_attribute("value"), 30)
+        typed = str(free_port())
+        set_value(by_id("new-port"), typed)
+        Select(by_id("new-version")).select_by_value("17")
+        js(driver, "arguments[0].dispatchEvent(new Event('change'))", by_id("new-version"))
+        wait_for("the form for 17", lambda: by_id("new-form").get_attribute("data-loading") is None and by_id("new-name").get_attribute("value") == "postgres-17", 30)
+        assert by_id("new-port").get_attribute("value") == typed, by_id("new-port").get_attribute("value")
+        shot(driver, "new-service-exists", "#new-existing")
+        by_id("new-existing-attach").click()
+        wait_for("the dialog closed on the Projects view", lambda: not js(driver, "return document.getElementById('new-service').open") and by_id("view-projects").is_displayed(), 30)
 
     def copy_database_url_gives_a_url_psql_can_use():
         button = wait_for("copy button", lambda: driver.find_element(
@@ -530,8 +597,25 @@ def run_checks(driver, project_dir):
         env_path = os.path.join(project_dir, ".env")
         with open(env_path, "w") as f:
             f.write("SECRET_KEY=mine\n")
-        driver.find_element(By.CSS_SELECTOR, f"#project-{PROJECT} button.write-env").click()
+        # The folder is a git work tree that would commit the .env.
+        subprocess.run(["git", "init", "-q", project_dir], check=True, timeout=30)
+        card = f"#project-{PROJECT}"
+        driver.find_element(By.CSS_SELECTOR, f"{card} button.write-env").click()
+        what = wait_for("what the write will do", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} .env-what").text, 30)
+        assert "adds DATABASE_URL" in what and env_path in what, what
+        assert "DATABASE_URL" not in open(env_path).read(), "written before it was confirmed"
+        assert driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning").is_displayed()
+        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-write-go").click()
         wait_for("the .env written", lambda: "DATABASE_URL" in open(env_path).read(), 30)
+        # The warning stays in sight after the write, with its fix.
+        warning = wait_for("the git warning", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning"), 30)
+        assert warning.is_displayed() and "git would commit it" in warning.text, warning.text
+        shot(driver, "env-written", f"{card} .env-panel")
+        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-gitignore").click()
+        wait_for("the warning gone", lambda: not driver.find_elements(By.CSS_SELECTOR, f"{card} .env-git-warning"), 30)
+        ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=project_dir, timeout=30)
+        assert ignored.returncode == 0, open(os.path.join(project_dir, ".gitignore")).read()
+        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-close").click()
         text = open(env_path).read()
         assert "SECRET_KEY=mine" in text, text
         assert f"DATABASE_URL={state['url']}" in text or f'DATABASE_URL="{state["url"]}"' in text or f"DATABASE_URL='{state['url']}'" in text, text
@@ -620,13 +704,17 @@ def run_checks(driver, project_dir):
     def restart_from_the_window_is_not_a_failure():
         mark = len(open(NOTIFY_LOG).read())
         wait_for("running", lambda: by_id(row).get_attribute("data-state") == "running", 120)
+        # Restart is in the row's small menu.
+        driver.find_element(By.CSS_SELECTOR, f"#{row} details.more summary").click()
         driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").click()
-        wait_for("restarting", lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").text == "Restarting…", 10)
+        restart_text = lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").get_attribute("textContent")
+        wait_for("restarting", lambda: restart_text() == "Restarting…", 10)
+        assert not js(driver, "return document.querySelector('#' + CSS.escape(arguments[0]) + ' details.more').open", row), "the menu stayed open"
         colours = set()
         def back():
             st = by_id(row).get_attribute("data-state")
             colours.add(st)
-            return st == "running" and driver.find_element(By.CSS_SELECTOR, f"#{row} button.restart").text == "Restart"
+            return st == "running" and restart_text() == "Restart"
         wait_for("running again", back, 120)
         time.sleep(4)  # the supervisor's next look
         assert not colours & {"unhealthy", "failed", "exited"}, colours
@@ -670,12 +758,14 @@ def run_checks(driver, project_dir):
         assert f"({SERVICE}) failed" not in open(NOTIFY_LOG).read()[mark:], "a 'failed' notification during the upgrade"
 
     check("first run: the welcome says what Dockhand does and that Docker is running", first_run_welcomes_and_checks_docker)
+    check("Docker down: said once, with how to start it; nothing offered that needs it; Check again brings it back", docker_down_is_said_once_and_offers_nothing_it_cannot_do)
     check("tabs move with the arrow keys and name the panel they control", tabs_follow_the_arrow_keys)
     check("the new-service dialog names the process holding a taken port (PID and program)", the_dialog_names_who_holds_a_taken_port)
     check("Create in the dialog brings PostgreSQL 15 up healthy, with progress and its connection details", create_postgres_from_the_dialog_and_it_becomes_healthy)
     check("a project folder picked in the native folder dialog is added and attached", add_a_project_folder_with_the_native_dialog_and_attach_it)
+    check("New service of a kind that exists names the shared server and offers to attach; a typed port survives a version change", new_service_of_a_kind_that_exists_offers_to_attach)
     check("Copy DATABASE_URL puts a URL psql connects with as the project's user", copy_database_url_gives_a_url_psql_can_use)
-    check("Write .env merges the variables into the folder's .env, mode 0600", write_env_merges_into_the_folder)
+    check("Write .env shows what it adds, writes on confirmation (mode 0600), keeps git's warning in sight and adds .env to .gitignore", write_env_merges_into_the_folder)
     check("focus and rows survive live updates; row buttons name their service", focus_survives_live_updates)
     check("service details show volume size, memory and logs that open at the end and follow", details_show_facts_and_live_logs)
     check("a database created in the service has its own user; dropped after a native confirmation and a backup", create_and_drop_a_database_in_the_service)
@@ -698,6 +788,34 @@ def run_checks(driver, project_dir):
         shutil.copy(SHOT, os.path.join(SHOTS, "services.png"))
 
     check("screenshot of the dashboard", screenshot)
+
+    def the_smallest_window_keeps_name_address_and_state_readable():
+        by_id("tab-services").click()
+        wid = xdo("search", "--onlyvisible", "--name", "^Dockhand$").stdout.split()[0]
+        try:
+            xdo("windowsize", "--sync", wid, "640", "420")
+            wait_for("the window at its smallest", lambda: js(driver, "return window.innerWidth") <= 660, 30)
+            facts = js(driver, """
+                const row = document.getElementById(arguments[0]);
+                const fits = (sel) => { const e = row.querySelector(sel), c = e.closest('td');
+                    const a = e.getBoundingClientRect(), b = c.getBoundingClientRect();
+                    return a.width > 0 && a.left >= b.left - 1 && a.right <= b.right + 1 && e.scrollWidth <= e.clientWidth + 1; };
+                const heads = [...document.querySelectorAll('#services th')].filter((t) => t.getBoundingClientRect().width > 4);
+                const ths = heads.map((t) => t.scrollWidth <= t.clientWidth + 1);
+                const lines = [...row.querySelectorAll('.actions > :not([hidden])')].map((b) => Math.round(b.getBoundingClientRect().top));
+                return { address: fits('.address'), state: fits('.state'), name: row.querySelector('.name').getBoundingClientRect().width > 40,
+                         addressText: row.querySelector('.address').textContent, heads: ths, actionSpread: Math.max(...lines) - Math.min(...lines),
+                         page: document.documentElement.scrollWidth <= window.innerWidth + 1 };""", row)
+            assert facts["address"] and facts["addressText"].endswith(f":{state['port']}"), facts
+            assert facts["state"] and facts["name"], facts
+            assert all(facts["heads"]), f"a column header is cut or overlaps: {facts}"
+            assert facts["actionSpread"] < 12, f"the row's actions wrap onto more than one line: {facts}"
+            assert facts["page"], "the page scrolls sideways at the smallest size"
+            shot(driver, "services-small-window", f"#{row}")
+        finally:
+            xdo("windowsize", "--sync", wid, "960", "660")
+
+    check("at the smallest window size (640×420) a service's name, address with port and state stay readable", the_smallest_window_keeps_name_address_and_state_readable)
 
     def other_views_screenshots():
         for tab, name, sel in (("tab-backups", "backups", "#view-backups"), ("tab-events", "events", "#events"),

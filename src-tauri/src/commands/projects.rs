@@ -271,6 +271,22 @@ pub async fn write_env(
     Ok(state.manager().await?.write_project_env(&project, None)?)
 }
 
+/// What "Write .env" would add and change, and whether git would commit the file, without
+/// writing: the window shows it and asks first.
+#[tauri::command]
+pub async fn preview_env(
+    state: State<'_, AppState>,
+    project: String,
+) -> Res<dockhand_core::facade::EnvWritten> {
+    Ok(state.manager().await?.preview_project_env(&project)?)
+}
+
+/// Adds the project's `.env` to the `.gitignore` in its folder; returns that file's path.
+#[tauri::command]
+pub async fn ignore_env_in_git(state: State<'_, AppState>, project: String) -> Res<String> {
+    Ok(state.manager().await?.ignore_project_env_in_git(&project)?)
+}
+
 /// Puts a non-secret text (a path, a host:port) on the clipboard.
 #[tauri::command]
 pub async fn copy_text<R: Runtime>(app: AppHandle<R>, text: String) -> Res<()> {

@@ -638,7 +638,8 @@ fn a_projects_env_table_renames_and_leaves_out_variables_everywhere() {
             r.stderr
                 .contains("[env] DATABSE_URL is not a variable Dockhand sets")
                 && r.stderr.contains("did you mean DATABASE_URL?")
-                && r.stderr.contains("`dockhand env` prints the variables it sets"),
+                && r.stderr
+                    .contains("`dockhand env` prints the variables it sets"),
             "{}",
             r.stderr
         );

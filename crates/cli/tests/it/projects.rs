@@ -116,6 +116,13 @@ fn run_holds_the_service_passes_variables_only_to_the_command_and_returns_its_ex
     assert_eq!(attached["state"], "running", "{attached}");
     assert_eq!(attached["consumers"], serde_json::json!(["project:runner"]));
     assert_eq!(attached["lifetime"], "runs while project runner is up");
+    // Dockhand's own checks leave no failed login in the server's log: a first attach does not
+    // try the project's user before creating it.
+    let log = env.ok(&["logs", &pg, "--tail", "500"]);
+    assert!(
+        !log.contains("password authentication failed") && !log.contains("does not exist"),
+        "{log}"
+    );
     // Let go: nothing else uses it, so it stops at once (grace 0).
     ok_in(&env, &dir, &["project", "down"]);
     assert_eq!(

@@ -69,11 +69,65 @@ impl Manager {
         file: Option<&Path>,
         audience: Audience,
     ) -> Result<EnvWritten> {
-        let p = self.store().project(project)?.ok_or_else(|| {
+        let plan = self.env_plan(project, file, audience)?;
+        write_private(&plan.file, &merge_dotenv(&plan.existing, &plan.vars))?;
+        Ok(plan.outcome())
+    }
+
+    /// What "Write .env" would do to the project's `.env` — which variables it adds and
+    /// changes, and whether git would commit the file — without writing: the window asks
+    /// before it writes.
+    pub fn preview_project_env(&self, project: &str) -> Result<EnvWritten> {
+        Ok(self.env_plan(project, None, Audience::Host)?.outcome())
+    }
+
+    /// Adds the project's `.env` to the `.gitignore` beside it (made if missing; its lines are
+    /// kept), so its passwords are not committed. Returns the `.gitignore`'s path.
+    pub fn ignore_project_env_in_git(&self, project: &str) -> Result<String> {
+        let p = self.project_row(project)?;
+        let Some(dir) = &p.path else {
+            return Err(CoreError::InvalidInput(format!(
+                "project '{project}' has no folder, so no .env to keep out of git"
+            )));
+        };
+        let ignore = Path::new(dir).join(".gitignore");
+        refuse_links(&ignore)?;
+        let existing = match std::fs::read_to_string(&ignore) {
+            Ok(s) => s,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(CoreError::file(&ignore, "read", e)),
+        };
+        let listed = existing
+            .lines()
+            .any(|l| matches!(l.trim(), ".env" | "/.env"));
+        if !listed {
+            // Appended in one small write: the user's lines are never rewritten.
+            let sep = if existing.is_empty() || existing.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&ignore)
+                .and_then(|mut f| write!(f, "{sep}# passwords written by Dockhand\n/.env\n"))
+                .map_err(|e| CoreError::file(&ignore, "write", e))?;
+        }
+        Ok(ignore.display().to_string())
+    }
+
+    fn project_row(&self, project: &str) -> Result<ProjectRow> {
+        self.store().project(project)?.ok_or_else(|| {
             CoreError::InvalidInput(format!(
                 "no project named '{project}'; `dockhand project list` shows them"
             ))
-        })?;
+        })
+    }
+
+    /// The file, what it holds now and the variables to merge in.
+    fn env_plan(&self, project: &str, file: Option<&Path>, audience: Audience) -> Result<EnvPlan> {
+        let p = self.project_row(project)?;
         let file: PathBuf = match (file, &p.path) {
             (Some(f), _) => f.to_path_buf(),
             (None, Some(dir)) => Path::new(dir).join(".env"),
@@ -95,14 +149,29 @@ impl Manager {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(CoreError::file(&file, "read", e)),
         };
-        let (added, updated) = changes(&existing, &vars);
-        write_private(&file, &merge_dotenv(&existing, &vars))?;
-        Ok(EnvWritten {
-            git_warning: git_warning(&file),
-            path: file.display().to_string(),
+        Ok(EnvPlan {
+            file,
+            existing,
+            vars,
+        })
+    }
+}
+
+struct EnvPlan {
+    file: PathBuf,
+    existing: String,
+    vars: Vec<(String, String)>,
+}
+
+impl EnvPlan {
+    fn outcome(&self) -> EnvWritten {
+        let (added, updated) = changes(&self.existing, &self.vars);
+        EnvWritten {
+            git_warning: git_warning(&self.file),
+            path: self.file.display().to_string(),
             added,
             updated,
-        })
+        }
     }
 }
 

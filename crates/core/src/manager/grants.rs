@@ -19,6 +19,9 @@ impl Manager {
         let Some(password) = self.secrets.get(&key)? else {
             return Ok(false);
         };
+        if !self.store.is_own_account(&row.name, &att.db_user)? {
+            return Ok(false);
+        }
         let grant = Grant {
             database: &att.db_name,
             user: &att.db_user,
@@ -76,7 +79,12 @@ impl Manager {
             password: &password,
             connection_limit,
         };
-        if provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await {
+        // Only a user Dockhand already created can log in; trying one it has not (a first
+        // attach) would leave "password authentication failed … Role does not exist" in the
+        // server's log, an alarm about nothing.
+        if self.store.is_own_account(&row.name, grant.user)?
+            && provision::verify(self.driver(row.kind), HOST, row.host_port, &grant).await
+        {
             return Ok(());
         }
         let admin = self.admin_target(&row)?;

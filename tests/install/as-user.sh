@@ -28,6 +28,11 @@ complete_words() {
 }
 completes_up() { complete_words dockhand u | grep -qx up && complete_words dockhand up --p | grep -qx -- --port; }
 check "bash completion completes 'dockhand u' to up and 'dockhand up --p' to --port" completes_up
+# Names are asked of the installed dockhand at each TAB (no Docker here, so no services or
+# projects to name: the kinds show the call-back works; crates/cli/tests/it/projects.rs checks
+# the names).
+completes_names() { complete_words dockhand up pos | grep -qx postgres && complete_words dockhand attach val | grep -qx valkey; }
+check "bash completion asks the installed dockhand: 'dockhand up pos' → postgres" completes_names
 
 desktop=$(dpkg -L dockhand 2>/dev/null | grep '^/usr/share/applications/.*\.desktop$' | head -1)
 check "the package installs a desktop entry ($desktop) that desktop-file-validate accepts" \

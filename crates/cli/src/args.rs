@@ -35,7 +35,7 @@ pub enum Command {
     /// (e.g. `dockhand up postgres:15 redis:7`, or `dockhand up main=postgres:16 cache=redis:7`).
     Up {
         /// [NAME=]KIND[:VERSION], e.g. postgres, postgres:16, cache=redis:7, mariadb:10.11, mysql:8.4, mongo:8
-        #[arg(required = true, value_name = "[NAME=]KIND[:VERSION]")]
+        #[arg(required = true, value_name = "[NAME=]KIND[:VERSION]", add = crate::complete::services_and_kinds())]
         specs: Vec<String>,
         /// Service name (default: kind-version, e.g. postgres-16); only with a single service.
         #[arg(long)]
@@ -68,6 +68,7 @@ pub enum Command {
     /// Change a service's settings: its memory limit (applied to the running server at once,
     /// without a restart; data is kept).
     Set {
+        #[arg(add = crate::complete::services())]
         service: String,
         /// New memory limit, e.g. 512m, 1g, or `none`.
         #[arg(long, value_name = "SIZE", required = true)]
@@ -75,13 +76,17 @@ pub enum Command {
     },
     /// Stop services (containers and data are kept; an ephemeral service is removed).
     Down {
-        #[arg(required = true)]
+        #[arg(required = true, add = crate::complete::services())]
         services: Vec<String>,
     },
     /// Stop and start a service, waiting until it is ready again.
-    Restart { service: String },
+    Restart {
+        #[arg(add = crate::complete::services())]
+        service: String,
+    },
     /// Remove a service's container; its data volume is kept unless --purge.
     Destroy {
+        #[arg(add = crate::complete::services())]
         service: String,
         /// Also delete the service's data volume and password — for good.
         #[arg(long)]
@@ -99,6 +104,7 @@ pub enum Command {
     },
     /// Show a service's logs.
     Logs {
+        #[arg(add = crate::complete::services())]
         service: String,
         /// Keep streaming new lines.
         #[arg(long, short = 'f')]
@@ -111,8 +117,10 @@ pub enum Command {
     /// Both contain passwords.
     Url {
         /// A project, or a service (its admin URL); default: the project in this folder
+        #[arg(add = crate::complete::projects_and_services())]
         name: Option<String>,
         /// With a project: which of its services (name or kind); default: its main database.
+        #[arg(add = crate::complete::services())]
         service: Option<String>,
     },
     /// Manage projects (a name and a folder, using services).
@@ -123,8 +131,9 @@ pub enum Command {
     Attach {
         /// Services by name, or KIND[:VERSION] (an existing service of that kind and version
         /// line is used, else one is created)
+        #[arg(add = crate::complete::services_and_kinds())]
         targets: Vec<String>,
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
         /// Give the project a server of its own for each KIND named (named after the project;
         /// no other project gets a database on it) instead of the shared one
@@ -133,13 +142,15 @@ pub enum Command {
     },
     /// Detach a project from a service (its database and data are kept).
     Detach {
+        #[arg(add = crate::complete::services())]
         service: String,
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
     },
     /// Print a project's variables (DATABASE_URL, REDIS_URL, PG*, MYSQL_*, …).
     Env {
         /// Project (default: the one whose folder holds the current directory)
+        #[arg(add = crate::complete::projects())]
         project: Option<String>,
         /// host: 127.0.0.1 and published ports; container: service names on the `dockhand`
         /// Docker network; docker-desktop: host.docker.internal
@@ -152,7 +163,7 @@ pub enum Command {
     /// Run a command with the project's variables in its environment, holding its services
     /// for as long as it runs. Exits with the command's exit code.
     Run {
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
         /// The command and its arguments (after `--`)
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
@@ -162,10 +173,11 @@ pub enum Command {
     /// --database or --project; a Redis backup is a snapshot of the whole server).
     Backup {
         /// The service; leave out with --all to back up every running service.
+        #[arg(add = crate::complete::services())]
         service: Option<String>,
         #[arg(long, short = 'd')]
         database: Option<String>,
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
         #[arg(long)]
         all: bool,
@@ -181,6 +193,7 @@ pub enum Command {
     External(ExternalCommand),
     /// List backups, newest first.
     Backups {
+        #[arg(add = crate::complete::services())]
         service: Option<String>,
         #[arg(long, short = 'd')]
         database: Option<String>,
@@ -217,6 +230,7 @@ pub enum Command {
     /// limits, mode, consumers, last health, recent events.
     Inspect {
         /// Service name (or kind, when unambiguous)
+        #[arg(add = crate::complete::services())]
         service: String,
         /// How many recent events to show
         #[arg(long, default_value_t = 10)]
@@ -229,6 +243,7 @@ pub enum Command {
     #[command(group(clap::ArgGroup::new("action").required(true).args(["to", "rollback", "finish", "status"])))]
     Upgrade {
         /// Service name (or kind, when unambiguous)
+        #[arg(add = crate::complete::services())]
         service: String,
         /// The version to upgrade to (e.g. 17)
         #[arg(long)]
@@ -312,6 +327,7 @@ pub enum Command {
     },
     /// Show the history of what happened to services, newest first.
     Events {
+        #[arg(add = crate::complete::services())]
         service: Option<String>,
         #[arg(long, default_value_t = 50)]
         limit: usize,
@@ -330,11 +346,18 @@ pub enum ProjectCommand {
     /// List projects with the services they use.
     List,
     /// Start the project's services and keep them running until `project down`.
-    Up { name: Option<String> },
+    Up {
+        #[arg(add = crate::complete::projects())]
+        name: Option<String>,
+    },
     /// Let the project's services go (they stop after the grace period if nobody else uses them).
-    Down { name: Option<String> },
+    Down {
+        #[arg(add = crate::complete::projects())]
+        name: Option<String>,
+    },
     /// Forget a project. Its databases stay on the servers unless --drop-data.
     Remove {
+        #[arg(add = crate::complete::projects())]
         name: String,
         /// Also drop its databases and users — after a backup of each into the backups folder.
         #[arg(long)]
@@ -353,7 +376,7 @@ pub enum ExternalCommand {
     Add {
         /// postgres, mariadb, mysql, redis, valkey or mongo
         kind: String,
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
         /// Its name (default: <project>-<kind>-ext)
         #[arg(long)]
@@ -361,13 +384,13 @@ pub enum ExternalCommand {
     },
     /// List them, each checked to log in now.
     List {
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
     },
     /// Forget one (the server and its data are not touched).
     Remove {
         name: String,
-        #[arg(long, short = 'p')]
+        #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
     },
 }
@@ -375,12 +398,20 @@ pub enum ExternalCommand {
 #[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// The server's databases, with the project (and user) that owns each.
-    List { service: String },
+    List {
+        #[arg(add = crate::complete::services())]
+        service: String,
+    },
     /// Create a database with its own user and password: a project of that name without a
     /// folder (`dockhand url NAME` prints its URL; `dockhand project remove` removes it).
-    Create { service: String, name: String },
+    Create {
+        #[arg(add = crate::complete::services())]
+        service: String,
+        name: String,
+    },
     /// Back up a database, then drop it (a project's with its user).
     Drop {
+        #[arg(add = crate::complete::services())]
         service: String,
         name: String,
         /// Do not ask for confirmation.
@@ -420,6 +451,7 @@ pub enum ConfigCommand {
 pub enum InternalCommand {
     /// Stops a service once its grace period is over, if nobody uses it by then.
     StopIdle {
+        #[arg(add = crate::complete::services())]
         service: String,
         #[arg(long)]
         after: u64,

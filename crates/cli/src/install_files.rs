@@ -10,9 +10,13 @@ use crate::args::command;
 
 /// `dockhand completions <shell>`: the completion script on stdout.
 pub fn print_completions(shell: Shell) -> ExitCode {
-    let mut out = Vec::new();
-    clap_complete::generate(shell, &mut command(), "dockhand", &mut out);
-    write_stdout(&out, "completion script")
+    match crate::complete::registration(shell) {
+        Ok(out) => write_stdout(&out, "completion script"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `dockhand internal man`: the man page (roff) on stdout.
@@ -44,16 +48,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bash_completion_offers_the_subcommands_and_up_flags() {
-        let mut out = Vec::new();
-        clap_complete::generate(Shell::Bash, &mut command(), "dockhand", &mut out);
-        let script = String::from_utf8(out).unwrap();
-        assert!(script.contains("-F _dockhand"), "{script}");
+    fn the_bash_script_asks_dockhand_itself() {
+        let script =
+            String::from_utf8(crate::complete::registration(Shell::Bash).unwrap()).unwrap();
+        assert!(script.contains("DOCKHAND_COMPLETE=\"bash\""), "{script}");
         assert!(
-            script.contains("dockhand,up)"),
-            "no `up` case in:\n{script}"
+            script.contains("-F _clap_complete_dockhand dockhand"),
+            "{script}"
         );
-        assert!(script.contains("--port"), "{script}");
+        for shell in [Shell::Zsh, Shell::Fish] {
+            let s = crate::complete::registration(shell).unwrap();
+            assert!(String::from_utf8(s).unwrap().contains("DOCKHAND_COMPLETE"));
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod adopt;
 mod args;
 mod backups;
+mod complete;
 mod databases;
 mod external;
 mod images;
@@ -54,6 +55,8 @@ fn quiet_on_closed_stdout() {
 
 fn main() -> ExitCode {
     quiet_on_closed_stdout();
+    // A TAB press in a shell with Dockhand's completion installed: answered, then exits.
+    complete::answer_if_asked();
     let cli = match Cli::from_arg_matches(&args::command().get_matches()) {
         Ok(cli) => cli,
         Err(e) => e.exit(),

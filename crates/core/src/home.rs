@@ -18,6 +18,13 @@ pub struct Home {
 }
 
 impl Home {
+    /// The default home if it exists, without creating one (shell completion looks, and must
+    /// leave nothing behind on a machine where Dockhand never ran).
+    pub fn existing() -> Option<Home> {
+        let root = default_root().ok()?;
+        root.join(MARKER).is_file().then_some(Home { root })
+    }
+
     pub fn resolve() -> Result<Home> {
         let root = default_root()?;
         Home::open(root)

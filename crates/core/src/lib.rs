@@ -67,6 +67,15 @@ pub fn has_services_default() -> Result<bool> {
     Ok(!Home::resolve()?.open_store()?.services()?.is_empty())
 }
 
+/// The default home's service and project names, for shell completion: nothing when there is
+/// no home yet or its state cannot be read at once (a completion offers what it can, never an
+/// error).
+pub fn completion_names() -> (Vec<String>, Vec<String>) {
+    Home::existing()
+        .and_then(|h| store::names_read_only(&h.state_db()).ok())
+        .unwrap_or_default()
+}
+
 /// `dockhand recover`: replaces a damaged state database with a new one that keeps this home's
 /// identity (services are found again from their containers by the next reconciliation).
 pub fn recover_default() -> Result<()> {

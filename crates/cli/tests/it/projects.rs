@@ -605,3 +605,48 @@ mod each_version {
         assert!(!env.ok(&["project", "list"]).contains("doomed"));
     }
 }
+
+/// TAB completes the user's own names — projects and services from the state, kinds where a kind
+/// is taken — asked the way the installed scripts ask (`DOCKHAND_COMPLETE=bash dockhand -- …`),
+/// and a machine where Dockhand never ran gets the kinds and no home made for it.
+#[test]
+fn completion_offers_the_users_projects_services_and_kinds() {
+    let env = Env::new();
+    let svc = env.name("tabsvc");
+    env.ok(&["up", &format!("{svc}={}", versions().redis_spec)]);
+    let dir = project_dir(&env, "tabshop", &[]);
+    ok_in(&env, &dir, &["project", "add"]);
+    let complete = |home: Option<&std::path::Path>, words: &[&str]| -> Vec<String> {
+        let mut c = env.command(&[]);
+        c.arg("--").arg("dockhand").args(words);
+        c.env("DOCKHAND_COMPLETE", "bash")
+            .env("_CLAP_COMPLETE_INDEX", words.len().to_string())
+            .env("_CLAP_IFS", "\n");
+        if let Some(h) = home {
+            c.env("DOCKHAND_HOME", h);
+        }
+        let r = run_limited(c, COMMAND_LIMIT);
+        assert_eq!(r.code, 0, "{}", r.all());
+        r.stdout.lines().map(str::to_string).collect()
+    };
+    assert_eq!(complete(None, &["url", "tabs"]), ["tabshop"]);
+    assert_eq!(complete(None, &["project", "up", "tab"]), ["tabshop"]);
+    assert_eq!(
+        complete(None, &["logs", &svc[..svc.len() - 2]]),
+        [svc.as_str()]
+    );
+    assert_eq!(complete(None, &["attach", "--project", "tab"]), ["tabshop"]);
+    let up = complete(None, &["up", ""]);
+    assert!(
+        up.contains(&svc) && up.iter().any(|c| c == "postgres"),
+        "{up:?}"
+    );
+    assert_eq!(complete(None, &["resta"]), ["restart"]);
+    // No home yet: kinds still complete, and nothing is created.
+    let fresh = env.home.path().join("never-ran");
+    assert!(complete(Some(&fresh), &["up", "post"]).contains(&"postgres".to_string()));
+    assert!(complete(Some(&fresh), &["url", ""])
+        .iter()
+        .all(|c| c.starts_with('-')));
+    assert!(!fresh.exists(), "a completion created a home");
+}

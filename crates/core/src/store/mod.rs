@@ -526,6 +526,26 @@ impl Store {
     }
 }
 
+/// The names of a state database's services and projects, read-only and within a moment (a
+/// database another process is writing answers nothing rather than waiting): for shell
+/// completion, which must neither change the state (no migration) nor hang a TAB press.
+pub fn names_read_only(db: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let c = Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    c.busy_timeout(Duration::from_millis(200))?;
+    let names = |sql: &str| -> Result<Vec<String>> {
+        let mut st = c.prepare(sql)?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    };
+    Ok((
+        names("SELECT name FROM services ORDER BY name")?,
+        names("SELECT name FROM projects ORDER BY name")?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

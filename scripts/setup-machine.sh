@@ -25,10 +25,11 @@ PACKAGES=(
   gnome-keyring dbus libsecret-tools             # a real OS keychain (Secret Service) for the tests
   libwebkit2gtk-4.1-dev libgtk-3-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev
                                                  # the Tauri tray app's system libraries
-  xvfb xauth webkit2gtk-driver dunst xclip haskell-status-notifier-item-utils xdotool
+  xvfb xauth webkit2gtk-driver dunst xclip haskell-status-notifier-item-utils xdotool xterm
                                                  # its end-to-end test: a display, WebDriver, a
                                                  # notification daemon, the clipboard, a tray host,
-                                                 # xdotool to answer native dialogs
+                                                 # xdotool to answer native dialogs, a terminal
+                                                 # for "Open in psql"
   python3-venv                                   # selenium for the end-to-end test
   python3-sqlalchemy                             # reads the SQL Server URL Dockhand hands out (sqlserver.rs)
   build-essential pkg-config                     # C parts of crates (SQLite)

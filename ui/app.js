@@ -240,7 +240,15 @@ function projectCard(p, snap) {
       toast(`${p.name} detached from ${a.service}; its database ${a.database} is kept`);
     });
     const own = a.dedicated ? " — its own server (dedicated)" : "";
-    list.append(el("li", { className: a.dedicated ? "dedicated" : "" }, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}${own} `, detach));
+    // The kind's own client, as the project's user, in a new terminal window.
+    const client = (snap.kinds.find((k) => k.kind === a.kind) || {}).client;
+    const open = client ? el("button", { textContent: `Open in ${client}`, className: "open-client", ariaLabel: `Open ${a.database} of ${p.name} in ${client}` }) : "";
+    if (open) {
+      open.dataset.service = a.service;
+      open.title = `A terminal with ${client} connected as ${a.user} (the project's own user, not the admin)`;
+      open.onclick = () => act(open, "Opening…", async () => toast(await invoke("open_client", { project: p.name, service: a.service })));
+    }
+    list.append(el("li", { className: a.dedicated ? "dedicated" : "" }, `${a.service} (${kindName(a.kind)}): database ${a.database}, user ${a.user}${own} `, open, " ", detach));
   }
 
   // Databases on servers Dockhand does not run: listed, forgotten, added by URL.
@@ -334,10 +342,14 @@ function projectCard(p, snap) {
 const envPanels = new Map();
 function envPanel(p) {
   const box = el("div", { className: "env-panel panel", role: "region", ariaLabel: `.env of ${p.name}` });
-  fillEnvPanel(box, p);
+  fillEnvPanel(box, p, false);
   return box;
 }
-function fillEnvPanel(box, p) {
+function fillEnvPanel(box, p, live = true) {
+  // The card on screen now: a live update may have replaced the one whose button was pressed
+  // (not when building a new card, which is not on screen yet).
+  const card = live && document.getElementById(`project-${p.name}`);
+  box = (card && card.querySelector(".env-panel")) || box;
   const st = envPanels.get(p.name);
   box.hidden = !st;
   if (!st) return box.replaceChildren();

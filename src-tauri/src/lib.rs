@@ -8,6 +8,7 @@ pub mod dialogs;
 pub mod error;
 pub mod notify;
 pub mod state;
+pub mod terminal;
 pub mod tray;
 
 use std::sync::Mutex;
@@ -129,6 +130,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::projects::write_env,
             commands::projects::preview_env,
             commands::projects::ignore_env_in_git,
+            commands::projects::open_client,
             commands::projects::copy_text,
             commands::backups::backups_folder,
             commands::window::shell_info,

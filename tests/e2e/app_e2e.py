@@ -593,6 +593,33 @@ def run_checks(driver, project_dir):
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
 
+    def open_in_psql_opens_a_terminal_connected_as_the_project():
+        from urllib.parse import urlparse
+        password = urlparse(state["url"]).password
+        admin = cli("url", SERVICE).strip()
+        sessions = lambda: subprocess.run(
+            ["psql", admin, "-tAc", f"SELECT count(*) FROM pg_stat_activity WHERE usename = '{PROJECT}' AND application_name = 'psql'"],
+            capture_output=True, text=True, timeout=60).stdout.strip()
+        assert sessions() == "0", sessions()
+        before = set(xdo("search", "--onlyvisible", "--class", "xterm").stdout.split())
+        driver.find_element(By.CSS_SELECTOR, f"#project-{PROJECT} button.open-client[data-service='{SERVICE}']").click()
+        said = wait_for("the window says what it opened", lambda: (lambda t: t if "psql" in t else None)(by_id("toast").text), 30)
+        assert f"database {PROJECT} as {PROJECT} on {SERVICE}" in said, said
+        wids = wait_for("a terminal window", lambda: set(xdo("search", "--onlyvisible", "--class", "xterm").stdout.split()) - before, 30)
+        pids = {int(xdo("getwindowpid", w).stdout.strip()) for w in wids}
+        try:
+            # psql in it is connected as the project's own user, not the admin.
+            wait_for("psql connected as the project", lambda: sessions() == "1", 60)
+            for pid in pids:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().decode(errors="replace")
+                assert password not in argv, "the password is on the terminal's command line"
+                assert "psql" in argv, argv
+        finally:
+            for pid in pids:  # only the terminal this test opened
+                subprocess.run(["kill", str(pid)], timeout=10)
+        wait_for("psql gone with its terminal", lambda: sessions() == "0", 30)
+
     def write_env_merges_into_the_folder():
         env_path = os.path.join(project_dir, ".env")
         with open(env_path, "w") as f:
@@ -600,22 +627,27 @@ def run_checks(driver, project_dir):
         # The folder is a git work tree that would commit the .env.
         subprocess.run(["git", "init", "-q", project_dir], check=True, timeout=30)
         card = f"#project-{PROJECT}"
-        driver.find_element(By.CSS_SELECTOR, f"{card} button.write-env").click()
+
+        def click(sel):
+            # Found and clicked in one go, again if a live update re-rendered the card between
+            # the two (a click on the old copy raises and does nothing).
+            wait_for(f"a click on {sel}", lambda: driver.find_element(By.CSS_SELECTOR, sel).click() or True, 30)
+        click(f"{card} button.write-env")
         what = wait_for("what the write will do", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} .env-what").text, 30)
         assert "adds DATABASE_URL" in what and env_path in what, what
         assert "DATABASE_URL" not in open(env_path).read(), "written before it was confirmed"
-        assert driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning").is_displayed()
-        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-write-go").click()
+        wait_for("the git warning before the write", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning").is_displayed(), 30)
+        click(f"{card} button.env-write-go")
         wait_for("the .env written", lambda: "DATABASE_URL" in open(env_path).read(), 30)
         # The warning stays in sight after the write, with its fix.
-        warning = wait_for("the git warning", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning"), 30)
-        assert warning.is_displayed() and "git would commit it" in warning.text, warning.text
+        # (Read afresh each time: a live update re-renders the card, the panel with it.)
+        wait_for("the git warning", lambda: "git would commit it" in driver.find_element(By.CSS_SELECTOR, f"{card} .env-git-warning").text, 30)
         shot(driver, "env-written", f"{card} .env-panel")
-        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-gitignore").click()
+        click(f"{card} button.env-gitignore")
         wait_for("the warning gone", lambda: not driver.find_elements(By.CSS_SELECTOR, f"{card} .env-git-warning"), 30)
         ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=project_dir, timeout=30)
         assert ignored.returncode == 0, open(os.path.join(project_dir, ".gitignore")).read()
-        driver.find_element(By.CSS_SELECTOR, f"{card} button.env-close").click()
+        click(f"{card} button.env-close")
         text = open(env_path).read()
         assert "SECRET_KEY=mine" in text, text
         assert f"DATABASE_URL={state['url']}" in text or f'DATABASE_URL="{state["url"]}"' in text or f"DATABASE_URL='{state['url']}'" in text, text
@@ -765,6 +797,7 @@ def run_checks(driver, project_dir):
     check("a project folder picked in the native folder dialog is added and attached", add_a_project_folder_with_the_native_dialog_and_attach_it)
     check("New service of a kind that exists names the shared server and offers to attach; a typed port survives a version change", new_service_of_a_kind_that_exists_offers_to_attach)
     check("Copy DATABASE_URL puts a URL psql connects with as the project's user", copy_database_url_gives_a_url_psql_can_use)
+    check("Open in psql on the project card opens a terminal with psql connected as the project's user (password not on any command line)", open_in_psql_opens_a_terminal_connected_as_the_project)
     check("Write .env shows what it adds, writes on confirmation (mode 0600), keeps git's warning in sight and adds .env to .gitignore", write_env_merges_into_the_folder)
     check("focus and rows survive live updates; row buttons name their service", focus_survives_live_updates)
     check("service details show volume size, memory and logs that open at the end and follow", details_show_facts_and_live_logs)

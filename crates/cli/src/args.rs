@@ -169,6 +169,19 @@ pub enum Command {
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,
     },
+    /// Open a project's database in its kind's own client (psql, mariadb, redis-cli) as the
+    /// project's user, holding its services while it runs (`dockhand connect -- -c 'SELECT 1'`).
+    Connect {
+        /// Project (default: the one whose folder holds the current directory)
+        #[arg(add = crate::complete::projects())]
+        project: Option<String>,
+        /// Which of its services (name or kind); default: its main database.
+        #[arg(long, short = 's', add = crate::complete::services())]
+        service: Option<String>,
+        /// Arguments for the client, after `--`
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
     /// Back up databases of a service into the backups folder (all of its databases unless
     /// --database or --project; a Redis backup is a snapshot of the whole server).
     Backup {
@@ -485,7 +498,7 @@ const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     (
         "Projects",
         &[
-            "attach", "detach", "env", "run", "project", "db", "external",
+            "attach", "detach", "env", "run", "connect", "project", "db", "external",
         ],
     ),
     (

@@ -75,9 +75,23 @@ fn main() -> ExitCode {
         .expect("tokio runtime");
     let json = cli.json;
     let code = rt.block_on(async move {
-        if let Command::Run { project, command } = cli.command {
-            // `run` handles Ctrl-C itself: the command gets it, Dockhand stays to release leases.
-            return match run_command(project, command).await {
+        let held = match &cli.command {
+            Command::Run { project, command } => Some(Held::Run(project.clone(), command.clone())),
+            Command::Connect {
+                project,
+                service,
+                args,
+            } => Some(Held::Connect(
+                project.clone(),
+                service.clone(),
+                args.clone(),
+            )),
+            _ => None,
+        };
+        if let Some(held) = held {
+            // `run` and `connect` handle Ctrl-C themselves: the command gets it, Dockhand stays
+            // to release leases.
+            return match run_command(held).await {
                 Ok(code) => code,
                 Err(e) => {
                     print_error(&e, json);
@@ -105,10 +119,21 @@ fn main() -> ExitCode {
     ExitCode::from(code.clamp(0, 255) as u8)
 }
 
-async fn run_command(project: Option<String>, command: Vec<String>) -> Result<i32> {
+/// A command that runs something while holding a project's services.
+enum Held {
+    Run(Option<String>, Vec<String>),
+    Connect(Option<String>, Option<String>, Vec<String>),
+}
+
+async fn run_command(held: Held) -> Result<i32> {
     let m = Arc::new(dockhand_core::open_default().await?);
     m.reconcile().await?;
-    projects::run(&m, project, command).await
+    match held {
+        Held::Run(project, command) => projects::run(&m, project, command).await,
+        Held::Connect(project, service, args) => {
+            projects::connect(&m, project, service, args).await
+        }
+    }
 }
 
 async fn run(cli: Cli) -> Result<()> {
@@ -121,7 +146,10 @@ async fn run(cli: Cli) -> Result<()> {
     }
     m.reconcile().await?;
     match cli.command {
-        Command::Run { .. } | Command::Internal(_) | Command::Completions { .. } => {
+        Command::Run { .. }
+        | Command::Connect { .. }
+        | Command::Internal(_)
+        | Command::Completions { .. } => {
             unreachable!("handled above")
         }
         Command::Project(cmd) => projects::project(&m, cmd, cli.json).await,

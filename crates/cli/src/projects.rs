@@ -239,21 +239,7 @@ pub fn env(
 
 pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result<()> {
     let url = if m.project_exists(name)? {
-        let conns = m.project_connections(name, Audience::Host)?;
-        let pick = match service {
-            Some(s) => conns
-                .iter()
-                .find(|c| c.service == s || c.kind.as_str() == s)
-                .ok_or_else(|| {
-                    CoreError::InvalidInput(format!("project '{name}' does not use '{s}'"))
-                })?,
-            None => conns
-                .iter()
-                .min_by_key(|c| c.kind.driver().main_database_rank())
-                .ok_or_else(|| {
-                    CoreError::InvalidInput(format!("project '{name}' uses no service yet"))
-                })?,
-        };
+        let pick = m.project_connection(name, service)?;
         dockhand_core::facade::env::url(&dockhand_core::facade::env::Connection {
             kind: pick.kind,
             host: &pick.host,
@@ -279,22 +265,65 @@ pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>
     // A mistake in its `[env]` stops the run before any service is started for it.
     m.env_mapping(&p)?;
     let holder = format!("run:{}", command[0]);
+    held_run(m, &p, &holder, || {
+        let mut c = tokio::process::Command::new(&command[0]);
+        c.args(&command[1..])
+            .envs(m.project_env(&p.name, Audience::Host)?);
+        Ok(c)
+    })
+    .await
+}
+
+/// `dockhand connect`: the kind's own client (psql, mariadb, redis-cli) on one of the project's
+/// databases, as its user, holding its services while it runs — `run` with the right command.
+pub async fn connect(
+    m: &Arc<Manager>,
+    project: Option<String>,
+    service: Option<String>,
+    args: Vec<String>,
+) -> Result<i32> {
+    let p = m.project_for(project.as_deref(), &cwd()?)?;
+    // Which client, before anything is started: a missing psql is said at once.
+    let launch = m.client_for(&p.name, service.as_deref(), &args)?;
+    let program = launch
+        .program
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy();
+    let holder = format!("connect:{program}");
+    eprintln!("{}", launch.describe);
+    held_run(m, &p, &holder, || {
+        let mut c = tokio::process::Command::new(&launch.program);
+        c.args(&launch.args).envs(launch.env.iter().cloned());
+        Ok(c)
+    })
+    .await
+}
+
+/// Holds the project's services (starting them), runs the command made once they answer, and
+/// lets them go when it ends, returning its exit code (127: it could not start).
+async fn held_run(
+    m: &Arc<Manager>,
+    p: &dockhand_core::facade::ProjectRow,
+    holder: &str,
+    command: impl FnOnce() -> Result<tokio::process::Command>,
+) -> Result<i32> {
     let printer = ProgressView::new(false);
     let report = |e| printer.show(e);
-    let held = m.hold_project(&p, Some(&holder), &report).await;
+    let held = m.hold_project(p, Some(holder), &report).await;
     printer.done();
     let held = held?;
-    let vars = m.project_env(&p.name, Audience::Host)?;
-    let spawned = tokio::process::Command::new(&command[0])
-        .args(&command[1..])
-        .envs(vars)
-        .spawn();
+    let spawned = command().map(|mut c| c.spawn());
     let code = match spawned {
         Err(e) => {
-            eprintln!("error: could not run {:?}: {e}", command[0]);
+            release_all(m, &held.into_iter().map(|(l, _)| l).collect::<Vec<_>>()).await;
+            return Err(e);
+        }
+        Ok(Err(e)) => {
+            eprintln!("error: could not run {holder}: {e}");
             127
         }
-        Ok(mut child) => loop {
+        Ok(Ok(mut child)) => loop {
             // Ctrl-C reaches the command through the terminal; Dockhand stays to clean up.
             tokio::select! {
                 status = child.wait() => {

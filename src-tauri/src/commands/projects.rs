@@ -41,6 +41,29 @@ pub async fn copy_project_var<R: Runtime>(
         .map_err(|e| UiError::new("clipboard", format!("could not use the clipboard: {e}")))
 }
 
+/// "Open in terminal": the kind's own client (psql, mariadb, redis-cli) on one of the project's
+/// databases, as its user, in a new terminal window. A stopped server of the project is started
+/// first, as for a copied URL. Returns what was opened, for the window to say.
+#[tauri::command]
+pub async fn open_client<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    project: String,
+    service: Option<String>,
+) -> Res<String> {
+    let m = state.manager().await?;
+    let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
+    // Which client first: a missing psql is said before anything is started.
+    let launch = m.client_for(&project, service.as_deref(), &[])?;
+    let started = m.ready_for_url(&p, &progress_events(&app)).await?;
+    if !started.is_empty() {
+        after_action(&app, &state).await;
+    }
+    let terminal = crate::terminal::open(&launch.program, &launch.args, &launch.env)
+        .map_err(|e| UiError::new("terminal", e))?;
+    Ok(format!("{} — in {terminal}", launch.describe))
+}
+
 /// A ready `.env` snippet for a project (shown only when the user asks: it holds passwords).
 #[tauri::command]
 pub async fn env_snippet(

@@ -650,3 +650,101 @@ fn completion_offers_the_users_projects_services_and_kinds() {
         .all(|c| c.starts_with('-')));
     assert!(!fresh.exists(), "a completion created a home");
 }
+
+/// `dockhand connect` opens the kind's own client as the project's user — psql here, with the
+/// project's database — holding the project's services while it runs, passing the client's exit
+/// code through, with the password in no process's arguments; without the client installed it
+/// says what to install and starts nothing.
+#[test]
+fn connect_opens_the_kinds_client_as_the_projects_user() {
+    let env = Env::new();
+    let pg = env.name("conpg");
+    let dir = project_dir(&env, "conshop", &[("postgres", versions().postgres, &pg)]);
+    env.ok(&["config", "set", "grace-period", "0"]);
+    ok_in(&env, &dir, &["attach"]);
+    ok_in(&env, &dir, &["project", "down"]);
+    assert_eq!(env.service_status(&pg)["state"], "stopped");
+
+    // The client runs a query that also reads its own command line from the server's view.
+    let r = in_dir(
+        &env,
+        &dir,
+        &[
+            "connect",
+            "--",
+            "-tAc",
+            "SELECT current_user || '@' || current_database()",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(r.stdout.trim(), "conshop@conshop", "{}", r.all());
+    assert!(
+        r.stderr.contains("psql: database conshop as conshop"),
+        "{}",
+        r.stderr
+    );
+    // Held only while it ran: stopped again (grace 0).
+    assert_eq!(env.service_status(&pg)["state"], "stopped");
+
+    // While it runs, the service is held by it, and no command line carries the password.
+    let url = ok_in(&env, &dir, &["url"]);
+    let password = url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('@')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut c = env.command(&["connect", "--", "-c", "SELECT pg_sleep(30)"]);
+    c.current_dir(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0);
+    let mut child = c.spawn().unwrap();
+    let held = wait_until(Duration::from_secs(120), || {
+        env.service_status(&pg)["consumers"] == serde_json::json!(["connect:psql"])
+    });
+    let mut leaked = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            if String::from_utf8_lossy(&cmdline).contains(&password) {
+                leaked.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+    }
+    let group = child.id();
+    let _ = Command::new("kill")
+        .args(["-TERM", "--", &format!("-{group}")])
+        .status();
+    let _ = child.wait();
+    assert!(held, "connect did not hold the service");
+    assert!(leaked.is_empty(), "password on a command line: {leaked:?}");
+
+    // The client's exit code is the command's.
+    let r = in_dir(
+        &env,
+        &dir,
+        &[
+            "connect",
+            "--",
+            "-c",
+            "SELECT * FROM no_such_table",
+            "-v",
+            "ON_ERROR_STOP=1",
+        ],
+    );
+    assert_ne!(r.code, 0, "{}", r.all());
+
+    // No psql on PATH: said, with how to install it, and nothing started.
+    let mut c = env.command(&["connect"]);
+    c.current_dir(&dir).env("PATH", "/nonexistent");
+    let r = run_limited(c, COMMAND_LIMIT);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(
+        r.stderr.contains("psql not found on PATH") && r.stderr.contains("postgresql-client"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(env.service_status(&pg)["state"], "stopped");
+}

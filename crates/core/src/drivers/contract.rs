@@ -190,6 +190,20 @@ pub fn encode_userinfo(s: &str) -> String {
     utf8_percent_encode(s, USERINFO).to_string()
 }
 
+/// A kind's own interactive client on the user's computer (psql, mariadb, redis-cli), set up to
+/// open a project's database as the project's user. The password travels in the environment
+/// only: a command line is readable by every user of the machine (`/proc/*/cmdline`), a
+/// process's environment only by its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientCommand {
+    /// The programs that can do it, the kind's own first (the first found on PATH is used).
+    pub programs: &'static [&'static str],
+    pub args: Vec<String>,
+    pub env: Vec<(&'static str, String)>,
+    /// How to get the client when none is installed.
+    pub install: &'static str,
+}
+
 /// Redis has no databases to pick from: one snapshot holds the whole server.
 pub const WHOLE_SERVER: &str = "all";
 

@@ -245,6 +245,12 @@ pub trait Driver: Send + Sync {
     /// Which of a project's services `dockhand url <project>` means by default (lower first).
     fn main_database_rank(&self) -> u8;
 
+    /// The kind's interactive client for `c` ("Open in terminal", `dockhand connect`); `None`
+    /// for kinds without one Dockhand can hand the password to safely.
+    fn client(&self, _c: &Connection<'_>) -> Option<ClientCommand> {
+        None
+    }
+
     // --- Provisioning and isolation ---
 
     /// Creates (or re-applies) a project's database and least-privilege user, as the admin.
@@ -541,6 +547,46 @@ mod tests {
             assert_eq!(spec.id, serde_json::to_value(kind).unwrap(), "{kind:?}");
             assert!(!spec.display_name.is_empty());
         }
+    }
+
+    #[test]
+    fn a_client_gets_the_password_from_its_environment_never_its_arguments() {
+        let mut with_client = Vec::new();
+        for kind in Kind::ALL {
+            let c = Connection {
+                kind,
+                host: "127.0.0.1",
+                port: 5999,
+                database: "shop",
+                user: "shop",
+                password: "pw-Secret-42",
+            };
+            let Some(client) = kind.driver().client(&c) else {
+                continue;
+            };
+            with_client.push(kind.as_str());
+            assert!(!client.programs.is_empty() && !client.install.is_empty());
+            assert!(
+                client.args.iter().all(|a| !a.contains("pw-Secret-42")),
+                "{kind:?}: {:?}",
+                client.args
+            );
+            assert!(
+                client.env.iter().any(|(_, v)| v == "pw-Secret-42"),
+                "{kind:?}: the password goes nowhere"
+            );
+            let all: String = client.args.join(" ")
+                + &client
+                    .env
+                    .iter()
+                    .map(|(_, v)| v.as_str())
+                    .collect::<String>();
+            assert!(all.contains("5999") && all.contains("shop"), "{kind:?}");
+        }
+        assert_eq!(
+            with_client,
+            ["postgres", "redis", "mariadb", "mysql", "valkey"]
+        );
     }
 
     #[test]

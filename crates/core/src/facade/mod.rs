@@ -30,8 +30,8 @@ pub use snapshot::{AttachmentView, HealthView, KindView, ProjectView, ServiceVie
 // Records the core keeps and hands out, as the shells list them (defined beside the SQL that
 // stores them; a shell names them only here).
 pub use crate::store::{
-    now_ms, AttachmentRow, BackupRow, EventRow, ExternalRow, Origin, ServiceRow, TaskProgress,
-    TaskRow, TaskState, UpgradeStep, TASK_HISTORY,
+    now_ms, AttachmentRow, BackupRow, EventRow, ExternalRow, Origin, ProjectRow, ServiceRow,
+    TaskProgress, TaskRow, TaskState, UpgradeStep, TASK_HISTORY,
 };
 // What operations take and give.
 pub use crate::actions::refusal;
@@ -41,10 +41,10 @@ pub use crate::engine::OutputStream;
 pub use crate::error::human_duration;
 pub use crate::logging::init as init_logging;
 pub use crate::manager::{
-    Detected, ExportDest, Exported, ExternalView, FileFormat, Finished, ImageView, ImportError,
-    Imported, Lease, MemoryChange, ModeOption, ProgressFn, ProjectConnection, PruneReport,
-    ReconcileReport, RolledBack, ServiceStatus, Settled, TaskKind, UpOutcome, UpgradeChoices,
-    UpgradeTarget, Upgraded,
+    ClientLaunch, Detected, ExportDest, Exported, ExternalView, FileFormat, Finished, ImageView,
+    ImportError, Imported, Lease, MemoryChange, ModeOption, ProgressFn, ProjectConnection,
+    PruneReport, ReconcileReport, RolledBack, ServiceStatus, Settled, TaskKind, UpOutcome,
+    UpgradeChoices, UpgradeTarget, Upgraded,
 };
 pub use crate::modes::{memory_arg, memory_text, parse_memory, ServiceOptions};
 pub use crate::project_config::read as read_project_config;

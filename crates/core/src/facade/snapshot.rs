@@ -83,6 +83,8 @@ pub struct KindView {
     pub restores: bool,
     /// Whether Dockhand drops a project's data on it (after a backup).
     pub drops_data: bool,
+    /// Its interactive client ("Open in terminal"), when it has one: `psql`, `mariadb`, ….
+    pub client: Option<&'static str>,
 }
 
 /// Everything the tray and the dashboard show, taken at one moment.

@@ -132,6 +132,17 @@ impl Manager {
                     RestoreStrategy::Unsupported(_)
                 ),
                 drops_data: k.spec().drops_project_data,
+                client: k
+                    .driver()
+                    .client(&crate::drivers::Connection {
+                        kind: *k,
+                        host: "",
+                        port: 0,
+                        database: "",
+                        user: "",
+                        password: "",
+                    })
+                    .map(|c| c.programs[0]),
             })
             .collect()
     }

@@ -5,6 +5,7 @@
 mod adopt;
 mod attachments;
 mod backups;
+mod client;
 mod consumers;
 mod databases;
 mod dumps;
@@ -39,6 +40,7 @@ mod upgrade;
 mod upgrade_plan;
 
 pub use adopt::Detected;
+pub use client::ClientLaunch;
 pub use consumers::{Lease, Settled};
 pub use databases::DatabaseView;
 pub use export::{ExportDest, Exported};

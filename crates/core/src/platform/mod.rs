@@ -303,3 +303,48 @@ mod tests {
         assert_eq!(shell_exit_code(ok), 0);
     }
 }
+
+/// `program` as the shell would find it: the first executable file of that name in PATH's
+/// folders.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    on_path(program, std::env::var_os("PATH").as_deref())
+}
+
+fn on_path(program: &str, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path?)
+        .map(|dir| dir.join(program))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        p.metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        p.is_file()
+    }
+}
+
+#[cfg(test)]
+mod find_program_tests {
+    use super::*;
+
+    #[test]
+    fn finds_an_executable_on_path_only() {
+        let t = tempfile::tempdir().unwrap();
+        let (a, b) = (t.path().join("a"), t.path().join("b"));
+        std::fs::create_dir_all(&a).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        std::fs::write(a.join("psql"), "not executable").unwrap();
+        std::fs::write(b.join("psql"), "#!/bin/sh\n").unwrap();
+        set_mode(&b.join("psql"), 0o755).unwrap();
+        let path = std::env::join_paths([&a, &b]).unwrap();
+        assert_eq!(on_path("psql", Some(&path)), Some(b.join("psql")));
+        assert_eq!(on_path("mariadb", Some(&path)), None);
+        assert_eq!(on_path("psql", None), None);
+    }
+}

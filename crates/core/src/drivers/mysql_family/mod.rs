@@ -142,6 +142,31 @@ impl Driver for MysqlFamily {
         self.main_database_rank
     }
 
+    fn client(&self, c: &Connection<'_>) -> Option<super::ClientCommand> {
+        // MYSQL_PWD: both clients read the password from it (MySQL calls it insecure because
+        // of other users' `ps e` on old systems; Linux shows a process's environment to its
+        // owner only, unlike its arguments).
+        Some(super::ClientCommand {
+            programs: if self.client == "mariadb" {
+                &["mariadb", "mysql"]
+            } else {
+                &["mysql", "mariadb"]
+            },
+            args: vec![
+                "--protocol=TCP".into(),
+                "-h".into(),
+                c.host.to_string(),
+                "-P".into(),
+                c.port.to_string(),
+                "-u".into(),
+                c.user.to_string(),
+                c.database.to_string(),
+            ],
+            env: vec![("MYSQL_PWD", c.password.to_string())],
+            install: "the MariaDB or MySQL client (Debian/Ubuntu: `sudo apt install mariadb-client`; macOS: `brew install mysql-client`)",
+        })
+    }
+
     async fn provision(
         &self,
         _engine: &dyn Engine,

@@ -176,6 +176,22 @@ impl Driver for Postgres {
         0
     }
 
+    fn client(&self, c: &Connection<'_>) -> Option<super::ClientCommand> {
+        // libpq reads all of it from the environment (PGPASSWORD included).
+        Some(super::ClientCommand {
+            programs: &["psql"],
+            args: vec![],
+            env: vec![
+                ("PGHOST", c.host.to_string()),
+                ("PGPORT", c.port.to_string()),
+                ("PGUSER", c.user.to_string()),
+                ("PGDATABASE", c.database.to_string()),
+                ("PGPASSWORD", c.password.to_string()),
+            ],
+            install: "PostgreSQL's client, psql (Debian/Ubuntu: `sudo apt install postgresql-client`; macOS: `brew install libpq`)",
+        })
+    }
+
     async fn provision(
         &self,
         _engine: &dyn Engine,

@@ -174,6 +174,27 @@ impl Driver for RedisFamily {
         self.main_database_rank
     }
 
+    fn client(&self, c: &Connection<'_>) -> Option<super::ClientCommand> {
+        // REDISCLI_AUTH: the password of `--user`, read from the environment.
+        Some(super::ClientCommand {
+            programs: if self.cli == "valkey-cli" {
+                &["valkey-cli", "redis-cli"]
+            } else {
+                &["redis-cli", "valkey-cli"]
+            },
+            args: vec![
+                "-h".into(),
+                c.host.to_string(),
+                "-p".into(),
+                c.port.to_string(),
+                "--user".into(),
+                c.user.to_string(),
+            ],
+            env: vec![("REDISCLI_AUTH", c.password.to_string())],
+            install: "redis-cli (Debian/Ubuntu: `sudo apt install redis-tools`; macOS: `brew install redis`)",
+        })
+    }
+
     async fn provision(
         &self,
         _engine: &dyn Engine,

@@ -84,7 +84,7 @@ ls -d /run/containers/networks/* >"$run/netavark-before" 2>/dev/null || true
 # In this kind of sandbox rootful Podman's default ulimits are refused ("error setting rlimit
 # type 7"); the events go to a file (no journald); networks are netavark's, with aardvark-dns
 # resolving container names (Podman's default backend since 4.0 where installed; Debian 12's
-# `podman` alone gives CNI without name resolution — see the README), and the networks Dockhand
+# `podman` alone gives CNI without name resolution — see docs/manual.md), and the networks Dockhand
 # creates are written to this run's folder instead of /etc/containers/networks.
 cat > "$run/containers.conf" <<EOF
 [containers]

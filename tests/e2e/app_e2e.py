@@ -28,7 +28,7 @@ TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 APP = os.path.join(TARGET, "debug", "dockhand-app")
 CLI = os.path.join(TARGET, "debug", "dockhand")
 SHOT = os.environ.get("DOCKHAND_SCREENSHOT", os.path.join(ROOT, "target", "e2e-dashboard.png"))
-# Every view and dialog, for the README (`docs/screenshots` is refreshed from a run's copy).
+# Every view and dialog, for docs/manual.md (`docs/screenshots` is refreshed from a run's copy).
 SHOTS = os.environ.get("DOCKHAND_SCREENSHOTS", os.path.join(ROOT, "target", "e2e-shots"))
 SUFFIX = f"{os.getpid() % 100000}"
 SERVICE = f"e2e-pg-{SUFFIX}"

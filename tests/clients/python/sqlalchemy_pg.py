@@ -5,7 +5,7 @@
 Dockhand's DATABASE_URL uses `postgresql://`, which SQLAlchemy takes as is with psycopg2 (its
 default PostgreSQL driver); SQLAlchemy (1.4 and later) refuses `postgres://` (it names no
 dialect). The schemes it takes are measured below; the round trip uses the URL as handed out for
-psycopg2, and the README's one change for psycopg 3: `postgresql://` -> `postgresql+psycopg://`.
+psycopg2, and the manual's one change for psycopg 3: `postgresql://` -> `postgresql+psycopg://`.
 """
 import sys
 

@@ -4,7 +4,7 @@
 //! refused AND that the victim keeps working. Redis has its own file (adversarial_redis.rs).
 //!
 //! Crash loops run `DOCKHAND_STRESS` iterations (default 10 in CI; `DOCKHAND_STRESS=50` for the
-//! stress mode reported in the README), killing the CLI with SIGKILL at pseudo-random moments
+//! stress mode reported in docs/manual.md), killing the CLI with SIGKILL at pseudo-random moments
 //! (the seed is printed, `DOCKHAND_SEED` replays a run).
 
 // Unix only: it kills whole process groups.

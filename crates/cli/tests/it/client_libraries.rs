@@ -4,7 +4,7 @@
 //! then checks from outside, as the project's user with psql, mariadb and redis-cli, that the data
 //! landed in THAT project's database, and that the other project on the same servers cannot read
 //! it. Each program also tries the URL under other schemes (`postgres://` vs `postgresql://`, …);
-//! what each library takes is asserted here and written in the README's "Client libraries" table.
+//! what each library takes is asserted here and written in docs/manual.md's "Client libraries" table.
 //!
 //! The libraries come from `bash tests/clients/setup.sh` (Python venv and npm folder, pinned and
 //! cached; scripts/setup-machine.sh runs it) and Debian packages (JDK, the PostgreSQL and MariaDB

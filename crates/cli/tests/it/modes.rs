@@ -262,7 +262,7 @@ fn a_full_ephemeral_data_folder_is_a_full_disk_not_an_oom_kill() {
     let c = format!("dockhand-{name}");
     // The tmpfs is bounded below the memory limit: the server meets a full disk, never the
     // OOM killer. (Which file hits it decides what follows: a table file fails the statement;
-    // the WAL makes PostgreSQL stop — measured here, see the README.)
+    // the WAL makes PostgreSQL stop — measured here, see docs/manual.md.)
     let logs = || docker(&["logs", "--tail", "50", &c]).all();
     assert!(
         wait_until(std::time::Duration::from_secs(30), || logs()

@@ -703,7 +703,8 @@ async function refreshDetails() {
     ["Memory", `${d.memory_bytes == null ? "— (not running)" : `${bytes(d.memory_bytes)} in use`}; limit ${d.memory_limit_text}`],
     ["CPU", d.cpu_percent == null ? "—" : `${d.cpu_percent.toFixed(1)} %`],
     ["Up for", duration(d.uptime_secs)],
-    ["Held by", [...(d.pinned ? ["pinned (up)"] : []), ...d.consumers].join(", ") || "nobody"],
+    // The core's sentence, as the list and the tray say it.
+    ["Why it runs", ((snapshot && snapshot.services.find((s) => s.name === name)) || {}).lifetime || "it is not running"],
     ["Last health change", d.last_health ? `${new Date(d.last_health.at_ms).toLocaleString()} — ${d.last_health.kind}: ${d.last_health.message}` : "—"],
   ];
   const dl = $("#details-facts");

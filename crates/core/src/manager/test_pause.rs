@@ -6,6 +6,7 @@
 
 /// Every step an operation can pause at, with where it is. A unit test below holds this list to
 /// the calls in the code, so it is the whole list.
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
 pub(crate) const STEPS: &[(&str, &str)] = &[
     (
         "backup-dumped",

@@ -642,6 +642,45 @@ fn completion_offers_the_users_projects_services_and_kinds() {
         "{up:?}"
     );
     assert_eq!(complete(None, &["resta"]), ["restart"]);
+
+    // Mistyped names get a "did you mean"; errors name commands that exist.
+    let typo = env.run(&["logs", &svc[..svc.len() - 1]]);
+    assert_ne!(typo.code, 0);
+    assert!(
+        typo.stderr.contains(&format!("did you mean '{svc}'")),
+        "{}",
+        typo.stderr
+    );
+    let kind = env.run(&["up", "postgress"]);
+    assert_eq!(kind.code, 2, "{}", kind.all());
+    assert!(
+        kind.stderr.contains("did you mean postgres"),
+        "{}",
+        kind.stderr
+    );
+    let nobody = env.run(&["url", "no-such-project-or-service"]);
+    assert!(
+        !nobody.stderr.contains("dockhand projects"),
+        "{}",
+        nobody.stderr
+    );
+
+    // `attach` in a folder whose dockhand.toml lists nothing adds no project.
+    let empty = project_dir(&env, "tabempty", &[]);
+    let r = in_dir(&env, &empty, &["attach"]);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(!env.ok(&["project", "list"]).contains("tabempty"));
+
+    // A completion script read only in part (`| head`) is no error.
+    let bin = env!("CARGO_BIN_EXE_dockhand");
+    let piped = Command::new("bash")
+        .args([
+            "-c",
+            &format!("set -o pipefail; {bin} completions bash | head -c 10 >/dev/null"),
+        ])
+        .status()
+        .unwrap();
+    assert!(piped.success(), "completions | head failed: {piped}");
     // No home yet: kinds still complete, and nothing is created.
     let fresh = env.home.path().join("never-ran");
     assert!(complete(Some(&fresh), &["up", "post"]).contains(&"postgres".to_string()));

@@ -94,6 +94,13 @@ fn create_use_and_drop(kind: &str, version: &str, server_own: &str, make_by_hand
     let dbs = databases(&env, &svc);
     let hand = find(&dbs, "handmade").expect("handmade listed");
     assert!(hand["project"].is_null(), "{hand}");
+    // In the table: whose it is, in words (not "made by hand": `restore --into` makes them too).
+    let table = env.ok(&["db", "list", &svc]);
+    let line = table
+        .lines()
+        .find(|l| l.contains("handmade"))
+        .unwrap_or_default();
+    assert!(line.contains("no project (the admin's)"), "{table}");
     env.ok(&["db", "drop", &svc, "handmade", "--yes"]);
     assert!(find(&databases(&env, &svc), "handmade").is_none());
     assert!(backed_up(&env, &svc, "handmade"), "no backup of handmade");

@@ -296,7 +296,7 @@ fn file_hint(e: &std::io::Error, advice: &Option<&'static str>) -> String {
 
 pub type Result<T, E = CoreError> = std::result::Result<T, E>;
 
-/// Formats a duration the way people read it in a status line ("1.2 s", "340 ms").
+/// What to say after "no service named …": the likely one, or where to look.
 fn unknown_service_hint(suggestion: Option<&str>) -> String {
     match suggestion {
         Some(s) => format!("did you mean '{s}'? (`dockhand status` lists your services)"),
@@ -315,6 +315,7 @@ impl CoreError {
     }
 }
 
+/// Formats a duration the way people read it in a status line ("1.2 s", "340 ms").
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {

@@ -573,8 +573,12 @@ impl Actor {
                 tracing::info!(service = %s.name, "{msg}");
                 // A stop is recorded by whoever stopped it (`down`, the idle stopper), with
                 // why: once is enough. (A container stopped from outside while it should run
-                // is `exited`, a failure, and recorded here.)
-                let asked_to_stop = health == Health::Stopped && s.state == ServiceState::Stopped;
+                // is `exited`, a failure, and recorded here.) A container gone while it was not
+                // meant to run was removed on purpose (`destroy`, an ephemeral `down`; one
+                // removed behind Dockhand's back is recorded as `missing` by reconciliation):
+                // seen after the remover's intent has ended, it is no news either.
+                let asked_to_stop = health == Health::Stopped
+                    && matches!(s.state, ServiceState::Stopped | ServiceState::Missing);
                 if !asked_to_stop {
                     self.record(Some(&s.name), health.as_str(), &msg);
                 }

@@ -46,9 +46,9 @@ else
   tauri=(cargo tauri)
 fi
 
-echo "== building the dockhand CLI ($profile)"
+echo "== building the dockhand CLI and the tray process ($profile)"
 # --workspace, as the test build: the same features, so a debug package reuses its dependencies.
-cargo build --workspace --bin dockhand --locked "${cargo_profile[@]}"
+cargo build --workspace --bin dockhand --bin dockhand-tray --locked "${cargo_profile[@]}"
 
 # The files tauri.conf.json's bundle.linux.{deb,rpm}.files put into the packages; one staging
 # folder whatever the profile, so the configuration names fixed paths.
@@ -56,6 +56,8 @@ files=target/package/files
 rm -rf "$files"; mkdir -p "$files/completions"
 cli="$target/$profile/dockhand"
 cp "$cli" "$files/dockhand"
+# Linux's tray runs as a process of its own beside dockhand-app (crates/tray).
+cp "$target/$profile/dockhand-tray" "$files/dockhand-tray"
 "$cli" completions bash > "$files/completions/dockhand.bash"
 "$cli" completions zsh > "$files/completions/_dockhand"
 "$cli" completions fish > "$files/completions/dockhand.fish"

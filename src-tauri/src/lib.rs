@@ -1,22 +1,28 @@
-//! Dockhand's tray app: a thin Tauri shell over `dockhand-core`. The tray menu is the core's
-//! `MenuModel` rendered; the dashboard window is static HTML talking to `commands`; a background
-//! task refreshes snapshots, the tray and notifications.
+//! Dockhand's tray app: a thin Tauri shell over `dockhand-core`. The dashboard window is static
+//! HTML talking to `commands`; a background task refreshes snapshots, the tray and notifications.
+//!
+//! On Linux the app is two processes: `dockhand-app` hands over at once to `dockhand-tray` (the
+//! icon, the supervisor, the notifications; no webview, no GTK), which starts
+//! `dockhand-app --window` when the window is wanted; that process ends when the window closes
+//! (docs/BENCHMARK.md: the memory a tray app keeps all day). Elsewhere — or when
+//! `dockhand-tray` is missing — one process does both, the tray drawn by Tauri (`tray`).
 
 pub mod commands;
-pub mod desktop;
 pub mod dialogs;
 pub mod error;
-pub mod notify;
 pub mod state;
 pub mod terminal;
 pub mod tray;
+
+pub use dockhand_tray::launch::{opens_window, AT_LOGIN_ARG};
+pub use dockhand_tray::{desktop, notify};
 
 use std::sync::Mutex;
 use std::time::Duration;
 
 use dockhand_core::facade::QuitBehaviour;
 use tauri::{AppHandle, Emitter, Manager as _, Runtime, WindowEvent};
-use tauri_plugin_autostart::{MacosLauncher, ManagerExt as _};
+use tauri_plugin_autostart::ManagerExt as _;
 
 use crate::error::UiError;
 use crate::state::{AppState, Snapshot};
@@ -36,6 +42,9 @@ struct Notes(notify::Notifier);
 pub struct Options {
     pub tray: bool,
     pub single_instance: bool,
+    /// The window process of Linux's two-process app: it only watches the services (the tray
+    /// process supervises and notifies), ends when its window closes, and hands Quit to the tray.
+    pub window_only: bool,
 }
 
 impl Default for Options {
@@ -43,32 +52,46 @@ impl Default for Options {
         Options {
             tray: true,
             single_instance: true,
+            window_only: false,
         }
     }
+}
+
+/// Whether this process is the window process of the two-process app.
+struct WindowOnly(bool);
+
+fn window_only<R: Runtime>(app: &AppHandle<R>) -> bool {
+    app.try_state::<WindowOnly>().is_some_and(|w| w.0)
 }
 
 /// The app, generic over the runtime so `tauri::test::mock_builder()` can build it.
 pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri::Builder<R> {
     let with_tray = opts.tray;
     let builder = if opts.single_instance {
-        // Registered first: a second launch only brings the dashboard forward.
-        builder.plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
-            show_dashboard(app, None)
+        // Registered first: a second launch only brings the dashboard forward (on the view it
+        // names: the tray's "New service ▸ PostgreSQL 16" while the window is open).
+        builder.plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            show_dashboard(app, dockhand_tray::launch::view_arg(&argv).as_deref())
         }))
     } else {
         builder
     };
     let builder = builder
-        .plugin(tauri_plugin_autostart::init(
-            MacosLauncher::LaunchAgent,
-            // The login item says so: a start at login stays in the tray (see `opens_window`).
-            Some(vec![AT_LOGIN_ARG]),
-        ))
+        .plugin(
+            // macOS: a LaunchAgent (the builder's default).
+            tauri_plugin_autostart::Builder::new()
+                // The same item Linux's tray process writes (dockhand_tray's autostart).
+                .app_name(LOGIN_ITEM_NAME)
+                // The login item says so: a start at login stays in the tray (`opens_window`).
+                .args([AT_LOGIN_ARG])
+                .build(),
+        )
         .plugin(tauri_plugin_clipboard_manager::init());
     #[cfg(not(target_os = "linux"))]
     let builder = builder.plugin(tauri_plugin_dialog::init());
     builder
-        .manage(AppState::default())
+        .manage(AppState::new(!opts.window_only))
+        .manage(WindowOnly(opts.window_only))
         .manage(TrayCache::default())
         .manage(Notes::default())
         .invoke_handler(tauri::generate_handler![
@@ -151,7 +174,16 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
         })
         .setup(move |app| {
             let handle = app.handle().clone();
-            if with_tray {
+            if opts.window_only {
+                let args: Vec<String> = std::env::args().collect();
+                show_dashboard(&handle, dockhand_tray::launch::view_arg(&args).as_deref());
+                // Whether closing is Quit (no tray icon to come back through).
+                let h = handle.clone();
+                tauri::async_runtime::spawn(async move {
+                    let host = desktop::tray_host().await;
+                    *h.state::<AppState>().tray_host.lock().unwrap() = Some(host);
+                });
+            } else if with_tray {
                 tray::create(&handle)?;
                 // An icon nobody shows would leave the app invisible: without a tray host the
                 // window opens instead and says how to get one.
@@ -170,14 +202,16 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
                 });
             }
             let args: Vec<String> = std::env::args().skip(1).collect();
-            if opens_window(
-                &args,
-                std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some(),
-                || {
-                    // An unreadable state shows the window: it says what is wrong.
-                    dockhand_core::has_services_default().unwrap_or(false)
-                },
-            ) {
+            if !opts.window_only
+                && opens_window(
+                    &args,
+                    std::env::var_os("DOCKHAND_SHOW_WINDOW").is_some(),
+                    || {
+                        // An unreadable state shows the window: it says what is wrong.
+                        dockhand_core::has_services_default().unwrap_or(false)
+                    },
+                )
+            {
                 show_dashboard(&handle, None);
             }
             tauri::async_runtime::spawn(async move {
@@ -188,7 +222,7 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
                     if snapshots.is_none() {
                         if let Some(sup) = handle.state::<AppState>().supervisor() {
                             let (h, events) = (handle.clone(), sup.events());
-                            tauri::async_runtime::spawn(notify_from(h, events));
+                            tauri::async_runtime::spawn(notify_from(h, events, !opts.window_only));
                             let mut rx = sup.snapshots();
                             rx.borrow_and_update();
                             snapshots = Some(rx);
@@ -210,7 +244,17 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
         })
 }
 
+/// The login item's name (the app's product name; Linux's tray process writes the same item).
+pub const LOGIN_ITEM_NAME: &str = "Dockhand";
+
 pub fn run() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let window_only =
+        cfg!(target_os = "linux") && args.iter().any(|a| a == dockhand_tray::launch::WINDOW_ARG);
+    #[cfg(target_os = "linux")]
+    if !window_only {
+        hand_over_to_the_tray(&args);
+    }
     if let Some(why) = desktop::display_problem() {
         eprintln!("{why}");
         std::process::exit(2);
@@ -221,7 +265,12 @@ pub fn run() {
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        build_app(tauri::Builder::default(), Options::default()).build(tauri::generate_context!())
+        let opts = Options {
+            tray: !window_only,
+            window_only,
+            ..Options::default()
+        };
+        build_app(tauri::Builder::default(), opts).build(tauri::generate_context!())
     }));
     std::panic::set_hook(hook);
     let app = match built {
@@ -245,15 +294,38 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    app.run(|_app, event| {
+    app.run(move |_app, event| {
         // The last window closing is no reason to leave the tray; Quit passes an exit code.
+        // The window process has no tray: its window closing ends it.
         if let tauri::RunEvent::ExitRequested {
             code: None, api, ..
         } = event
         {
-            api.prevent_exit();
+            if !window_only {
+                api.prevent_exit();
+            }
         }
     });
+}
+
+/// Linux: the tray is a process of its own (`dockhand-tray`, installed beside this binary),
+/// which starts this one with `--window` when the window is wanted. `exec` keeps the process
+/// (its pid, its place in the login session) and drops WebKit's libraries from memory.
+#[cfg(target_os = "linux")]
+fn hand_over_to_the_tray(args: &[String]) {
+    use std::os::unix::process::CommandExt as _;
+    let Some(tray) = dockhand_tray::launch::sibling("dockhand-tray") else {
+        eprintln!(
+            "dockhand-app: dockhand-tray is not beside this binary; the tray runs in this process \
+             (with the window's memory: reinstall Dockhand, or `cargo build -p dockhand-tray`)"
+        );
+        return;
+    };
+    let e = std::process::Command::new(&tray).args(args).exec();
+    eprintln!(
+        "dockhand-app: could not start {}: {e}; the tray runs in this process",
+        tray.display()
+    );
 }
 
 /// Takes a snapshot and brings everything up to date: window, tray, notifications.
@@ -270,12 +342,14 @@ pub async fn refresh<R: Runtime>(app: &AppHandle<R>) -> Snapshot {
     snap
 }
 
-/// Turns the supervisor's events into desktop notifications (and tells the window).
+/// Turns the supervisor's events into desktop notifications (unless another process of the app
+/// announces them) and tells the window.
 async fn notify_from<R: Runtime>(
     app: AppHandle<R>,
     mut events: tokio::sync::broadcast::Receiver<
         dockhand_core::facade::supervisor::SupervisorEvent,
     >,
+    announces: bool,
 ) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
@@ -285,60 +359,28 @@ async fn notify_from<R: Runtime>(
             Err(RecvError::Closed) => return,
         };
         let _ = app.emit("supervisor-event", &e);
-        announce(&app, &e).await;
+        if announces {
+            announce_news(&app, |describe| {
+                notify::note_for(&e, describe).into_iter().collect()
+            })
+            .await;
+        }
     }
 }
 
-/// Shows the notification an event deserves, unless switched off or said within the minute.
-pub async fn announce<R: Runtime>(
+/// Shows the notifications some news deserves (the services described as the last snapshot
+/// knows them), unless switched off or said within the minute.
+pub async fn announce_news<R: Runtime>(
     app: &AppHandle<R>,
-    e: &dockhand_core::facade::supervisor::SupervisorEvent,
+    news: impl FnOnce(&notify::Describe<'_>) -> Vec<(String, notify::Note)>,
 ) {
     let state = app.state::<AppState>();
     let last = state.last.lock().unwrap().clone();
-    let describe = |service: &str| {
-        last.as_ref()
-            .and_then(|s| s.services.iter().find(|x| x.name == service))
-            .map(|s| format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name))
-            .unwrap_or_else(|| service.to_string())
-    };
-    let Some((subject, note)) = notify::note_for(e, &describe) else {
-        return;
-    };
-    deliver(app, subject, note).await;
-}
-
-/// One service's backup ("Back up now"): one notification for all its databases.
-pub async fn announce_service_backup<R: Runtime>(
-    app: &AppHandle<R>,
-    service: &str,
-    rows: &[dockhand_core::facade::BackupRow],
-) {
-    let describe = |s: &str| s.to_string();
-    if let Some((subject, note)) = notify::note_for_service_backup(service, rows, &describe) {
-        deliver(app, subject, note).await;
-    }
-}
-
-/// Shows a notification unless the user switched its kind off or it repeats too soon.
-async fn deliver<R: Runtime>(app: &AppHandle<R>, subject: String, mut note: notify::Note) {
-    let state = app.state::<AppState>();
+    let describe = |s: &str| notify::describe_in(last.as_ref(), s);
+    let notes = news(&describe);
     let m = state.manager().await.ok();
-    // A start the supervisor did not watch from its beginning (the user's own Start) was timed
-    // by the manager, which recorded it with the "started" event.
-    if note.kind == "started" && note.body == "ready" {
-        if let Some(ready) = m
-            .as_ref()
-            .and_then(|m| m.events(Some(&subject), 10).ok())
-            .and_then(|ev| ev.into_iter().find(|e| e.kind == "started"))
-            .filter(|e| e.message.starts_with("ready in"))
-        {
-            note.body = ready.message;
-        }
-    }
-    let enabled = |kind: &str| notify::enabled(m.as_deref(), kind);
-    if app.state::<Notes>().0.admit(&subject, &note, enabled) {
-        notify::show(note);
+    for (subject, note) in notes {
+        notify::deliver(&app.state::<Notes>().0, m.as_deref(), subject, note);
     }
 }
 
@@ -356,6 +398,23 @@ pub async fn quit<R: Runtime>(app: &AppHandle<R>) {
 /// Stops the services if asked (the core leaves those a running `dockhand run` or attach still
 /// uses), then ends the app.
 pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
+    // The window process: the tray process stops the services and ends (this window with it).
+    if window_only(app) {
+        let home = dockhand_core::Home::resolve().map(|h| h.root().to_path_buf());
+        let asked = home.map(|h| {
+            dockhand_tray::ipc::send(&h, &dockhand_tray::ipc::Request::Quit { stop_services })
+        });
+        match asked {
+            Ok(Ok(true)) => {
+                app.exit(0);
+                return;
+            }
+            // No tray process (it ended, or was never started): this process does it.
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!("the tray process did not answer Quit: {e}"),
+            Err(e) => tracing::warn!("the tray process cannot be asked to quit: {e}"),
+        }
+    }
     if stop_services {
         if let Ok(m) = app.state::<AppState>().manager().await {
             if let Err(e) = m.stop_for_quit().await {
@@ -364,20 +423,6 @@ pub async fn finish_quit<R: Runtime>(app: &AppHandle<R>, stop_services: bool) {
         }
     }
     app.exit(0);
-}
-
-/// The argument the login item starts the app with.
-pub const AT_LOGIN_ARG: &str = "--at-login";
-
-/// Whether the app opens its window as it starts. Started by the user (the app menu, a
-/// terminal) it does, as Postgres.app and DBngin do — an app that shows only a tray icon looks
-/// as if it did not start. Started at login it stays in the tray, unless there is no service
-/// yet (the window's welcome is how one is made). `--show` or DOCKHAND_SHOW_WINDOW always open it.
-pub fn opens_window(args: &[String], forced: bool, has_services: impl FnOnce() -> bool) -> bool {
-    if forced || args.iter().any(|a| a == "--show") {
-        return true;
-    }
-    !args.iter().any(|a| a == AT_LOGIN_ARG) || !has_services()
 }
 
 /// Shows the dashboard, building its webview if it is closed (it only exists while shown).
@@ -442,29 +487,4 @@ pub fn set_autostart<R: Runtime>(app: &AppHandle<R>, on: bool) -> Result<(), UiE
     let l = app.autolaunch();
     let r = if on { l.enable() } else { l.disable() };
     r.map_err(|e| UiError::new("autostart", format!("could not change the login item: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn the_window_opens_unless_started_at_login_with_services() {
-        // Started by the user: the window, services or not.
-        assert!(opens_window(&args(&[]), false, || true));
-        // At login: the tray only, unless there is nothing yet (the welcome makes the first).
-        assert!(!opens_window(&args(&[AT_LOGIN_ARG]), false, || true));
-        assert!(opens_window(&args(&[AT_LOGIN_ARG]), false, || false));
-        // Asked for, always.
-        assert!(opens_window(
-            &args(&[AT_LOGIN_ARG, "--show"]),
-            false,
-            || true
-        ));
-        assert!(opens_window(&args(&[AT_LOGIN_ARG]), true, || true));
-    }
 }

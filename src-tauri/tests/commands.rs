@@ -50,6 +50,7 @@ fn commands_drive_real_services_and_report_errors_as_code_and_message() {
         dockhand_app::Options {
             tray: false,
             single_instance: false,
+            window_only: false,
         },
     )
     .build(mock_context(noop_assets()))

@@ -109,6 +109,7 @@ fn from_an_empty_home_to_a_project_url_through_the_windows_commands() {
         dockhand_app::Options {
             tray: false,
             single_instance: false,
+            window_only: false,
         },
     )
     .build(mock_context(noop_assets()))

@@ -103,7 +103,8 @@ def tray_registered():
                           "/StatusNotifierWatcher", "--method", "org.freedesktop.DBus.Properties.Get",
                           "org.kde.StatusNotifierWatcher", "RegisteredStatusNotifierItems"],
                          capture_output=True, text=True).stdout
-    return re.findall(r"'(:[0-9.]+)", out)
+    # A unique name (":1.42/path") or the item's well-known name.
+    return re.findall(r"'([:A-Za-z][^'/]*)", out)
 
 
 def main():
@@ -147,6 +148,9 @@ def main():
     print(f"{'window':<8} {'CPU %':>7} {'RSS MiB':>8} {'processes':>10}   ({SECONDS} s, 4 services polled every 3 s)")
     for label, (cpu, rss, n) in (("closed", closed), ("open", opened), ("reclosed", reclosed)):
         print(f"{label:<8} {cpu:>7.2f} {rss:>8.1f} {n:>10}")
+    # The targets of an all-day tray app (issue 26): said, not asserted (a benchmark reports).
+    for what, rss, limit in (("never opened", closed[1], 60), ("after the window closed", reclosed[1], 80)):
+        print(f"target {what}: < {limit} MiB — {rss:.1f} MiB, {'met' if rss < limit else 'NOT met'}")
     doc = {"cold_start_to_tray_ms": cold * 1000, "seconds": SECONDS,
            "closed": {"cpu_percent": closed[0], "rss_mib": closed[1], "processes": closed[2]},
            "open": {"cpu_percent": opened[0], "rss_mib": opened[1], "processes": opened[2]},

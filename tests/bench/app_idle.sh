@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
-cargo build --release -p dockhand-app -p dockhand-cli --locked
+cargo build --release -p dockhand-app -p dockhand-tray -p dockhand-cli --locked
 # python-xlib closes the dashboard the way a window manager's close button does.
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import Xlib' 2>/dev/null || {

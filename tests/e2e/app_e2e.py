@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # The binaries are where cargo put them (CARGO_TARGET_DIR, as .ci/run sets it, else target/).
 TARGET = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
 APP = os.path.join(TARGET, "debug", "dockhand-app")
+TRAY = os.path.join(TARGET, "debug", "dockhand-tray")
 CLI = os.path.join(TARGET, "debug", "dockhand")
 SHOT = os.environ.get("DOCKHAND_SCREENSHOT", os.path.join(ROOT, "target", "e2e-dashboard.png"))
 # Every view and dialog, for docs/manual.md (`docs/screenshots` is refreshed from a run's copy).
@@ -107,10 +108,14 @@ class Tray:
 
     def __init__(self):
         out = wait_for("a registered tray item", lambda: self._items(), 60)
-        self.bus = out[0]
-        intro = subprocess.run(["gdbus", "introspect", "--session", "--dest", self.bus, "--object-path", "/", "--recurse"],
-                               capture_output=True, text=True, timeout=30).stdout
-        self.menu = re.search(r"node (/org/ayatana/NotificationItem/[^ ]+/Menu)", intro).group(1)
+        # A registered item is "bus/path" (or a bare bus name: the path is then the spec's).
+        self.bus, path = out[0]
+        self.path = path
+        # The menu is where the item's Menu property says, as a panel reads it.
+        menu = subprocess.run(["gdbus", "call", "--session", "--dest", self.bus, "--object-path", path, "--method",
+                               "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "Menu"],
+                              capture_output=True, text=True, timeout=30).stdout
+        self.menu = re.search(r"objectpath '([^']+)'", menu).group(1)
 
     @staticmethod
     def _items():
@@ -118,7 +123,9 @@ class Tray:
                               "--object-path", "/StatusNotifierWatcher", "--method",
                               "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierWatcher",
                               "RegisteredStatusNotifierItems"], capture_output=True, text=True, timeout=30).stdout
-        return re.findall(r"'(:[0-9.]+)", out)
+        # Hosts keep a unique name (":1.42/path") or the item's well-known name.
+        return [(bus, path or "/StatusNotifierItem") for bus, path in re.findall(r"'([:A-Za-z][^'/]*)(/[^']*)?'", out)
+                if bus != "as"]
 
     def layout(self):
         """[(id, label, enabled, depth)] of the whole menu."""
@@ -187,8 +194,11 @@ def main():
         wait_for("tauri-driver", lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() or True, 30)
         opts = ArgOptions()
         opts.set_capability("browserName", "wry")
-        opts.set_capability("tauri:options", {"application": APP, "args": ["--show"]})
+        # WebDriver drives the window process; the tray process starts beside it, as the app
+        # menu would start it (a window it asks for comes forward in the driven one).
+        opts.set_capability("tauri:options", {"application": APP, "args": ["--window", "--show"]})
         driver = webdriver.Remote(command_executor=f"http://127.0.0.1:{port}", options=opts)
+        procs.append(subprocess.Popen([APP], stdout=subprocess.DEVNULL, stderr=open(os.path.join(home, "tray.log"), "w")))
         global DRIVER
         DRIVER = driver
         run_checks(driver, project_dir)
@@ -246,9 +256,7 @@ def app_without_a_tray_host(home):
     p = subprocess.Popen([APP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          start_new_session=True)
     try:
-        wid = wait_for("the app's window", lambda: subprocess.run(
-            ["xdotool", "search", "--onlyvisible", "--pid", str(p.pid), "--name", "^Dockhand$"],
-            capture_output=True, text=True, timeout=10).stdout.split(), 60)
+        wid = wait_for("the app's window", lambda: app_windows(p.pid), 60)
         assert wid
     finally:
         p.terminate()
@@ -271,15 +279,13 @@ def app_opens_its_window_unless_started_at_login(home):
         p = subprocess.Popen([APP, *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         try:
-            window = lambda: subprocess.run(
-                ["xdotool", "search", "--onlyvisible", "--pid", str(p.pid), "--name", "^Dockhand$"],
-                capture_output=True, text=True, timeout=10).stdout.split()
+            window = lambda: app_windows(p.pid)
             if see:
                 wait_for(f"the window of `dockhand-app {' '.join(args)}`", window, 60)
             else:
                 # Started: its tray item is registered (and the decision to open a window made
                 # before that); a window would show within a few seconds after.
-                wait_for("its tray item", lambda: any(owner_pid(b) == p.pid for b in Tray._items()), 60)
+                wait_for("its tray item", lambda: any(owner_pid(b) == p.pid for b, _ in Tray._items()), 60)
                 time.sleep(3)
                 assert not window(), "a start at login opened the window although a service exists"
         finally:
@@ -299,6 +305,23 @@ def app_opens_its_window_unless_started_at_login(home):
         run([], True)
     finally:
         subprocess.run([CLI, "destroy", name, "--purge", "--yes"], env=env, capture_output=True, timeout=240)
+
+
+def app_windows(pid):
+    """The visible Dockhand windows of the app started as `pid`: on Linux the window is a
+    process of its own (`dockhand-app --window`), a child of the tray process."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                pids += [int(c) for c in f.read().split()]
+    except FileNotFoundError:
+        pass
+    found = []
+    for p in pids:
+        found += subprocess.run(["xdotool", "search", "--onlyvisible", "--pid", str(p), "--name", "^Dockhand$"],
+                                capture_output=True, text=True, timeout=10).stdout.split()
+    return found
 
 
 def owner_pid(bus_name):
@@ -871,6 +894,12 @@ def run_checks(driver, project_dir):
         nonlocal tray
         tray = Tray()
         labels = [i[1] for i in wait_for("menu with the service", lambda: (lambda l: l if any(SERVICE in x[1] for x in l) else None)(tray.layout()), 30)]
+        # The icon a panel draws: a pixmap with pixels in it.
+        icon = subprocess.run(["gdbus", "call", "--session", "--dest", tray.bus, "--object-path", tray.path, "--method",
+                               "org.freedesktop.DBus.Properties.Get", "org.kde.StatusNotifierItem", "IconPixmap"],
+                              capture_output=True, text=True, timeout=30).stdout
+        size = re.search(r"\((\d+), (\d+), ", icon)
+        assert size and int(size.group(1)) >= 16 and int(size.group(2)) >= 16, icon[:200]
         assert any(l.startswith("Dockhand — 1 of 1 running") for l in labels), labels
         assert any(l.startswith("● PostgreSQL 15") and SERVICE in l for l in labels), labels
         assert "Copy DATABASE_URL" in labels and "Launch at Login" in labels and "Quit Dockhand" in labels, labels
@@ -1000,7 +1029,9 @@ def run_checks(driver, project_dir):
             by_id("quit-keep").click()
         except WebDriverException:
             pass  # the app may end before WebDriver hears back about the click
-        wait_for("the app to exit", lambda: subprocess.run(["pgrep", "-f", APP], capture_output=True).returncode != 0, 60)
+        # Both processes: the window and the tray (which runs as dockhand-tray).
+        wait_for("the app to exit", lambda: all(subprocess.run(["pgrep", "-f", b], capture_output=True).returncode != 0
+                                                for b in (APP, TRAY)), 60)
         assert status_of(SERVICE)["state"] == "running", "services keep running"
 
     if tray:

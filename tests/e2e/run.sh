@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
 export PATH="$CARGO_HOME/bin:$PATH"
 
-cargo build --workspace --bin dockhand --bin dockhand-app --locked
+cargo build --workspace --bin dockhand --bin dockhand-app --bin dockhand-tray --locked
 command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
 venv=target/e2e-venv
 # Pillow decodes the dashboard's screenshot, so its check can tell a rendered page from a blank one.

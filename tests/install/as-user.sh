@@ -42,6 +42,7 @@ app=$(command -v "$exec_cmd" 2>/dev/null || true)
 icon=$(sed -n 's/^Icon=//p' "$desktop" 2>/dev/null | head -1)
 check "its Exec ($exec_cmd) is the installed app ($app) and its icon ($icon) is in the hicolor theme" \
   sh -c "[ '$app' = /usr/bin/dockhand-app ] && ls /usr/share/icons/hicolor/*/apps/'$icon'.png"
+check "the tray process is installed beside it (/usr/bin/dockhand-tray)" test -x /usr/bin/dockhand-tray
 
 # The tray host a desktop panel would be (as tests/e2e uses it), then the app from the installed
 # path, exactly as the menu would start it. Docker is not running here: the app must still start
@@ -54,7 +55,7 @@ trap 'kill "$app_pid" "$watcher" 2>/dev/null; wait 2>/dev/null' EXIT
 items() {
   gdbus call --session --dest org.kde.StatusNotifierWatcher --object-path /StatusNotifierWatcher \
     --method org.freedesktop.DBus.Properties.Get org.kde.StatusNotifierWatcher RegisteredStatusNotifierItems 2>/dev/null \
-    | grep -Eo "'(:[0-9.]+)" | tr -d "'"
+    | grep -Eo "'[^']+'" | tr -d "'" | cut -d/ -f1
 }
 bus=""
 item_of_app() {
@@ -73,7 +74,9 @@ else
 fi
 
 # Launch at Login, clicked in the tray menu over D-Bus (dbusmenu) as a panel would.
-menu=$(gdbus introspect --session --dest "$bus" --object-path / --recurse | grep -Eo 'node /org/ayatana/NotificationItem/[^ ]+/Menu' | head -1 | cut -d' ' -f2)
+# The menu is where the item's Menu property says, as a panel reads it.
+menu=$(gdbus call --session --dest "$bus" --object-path /StatusNotifierItem --method org.freedesktop.DBus.Properties.Get \
+  org.kde.StatusNotifierItem Menu 2>/dev/null | grep -Eo "objectpath '[^']+'" | cut -d"'" -f2)
 item_id() {
   gdbus call --session --dest "$bus" --object-path "$menu" --method com.canonical.dbusmenu.GetLayout -- 0 -1 "['label']" \
     | grep -Eo "\(([0-9]+), \{[^}]*'label': <'Launch at Login'>" | grep -Eo '^\([0-9]+' | tr -d '('

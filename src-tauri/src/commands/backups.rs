@@ -1,6 +1,5 @@
 //! Backing up, listing, verifying and restoring backups, and showing their folder.
 
-use dockhand_core::facade::supervisor::SupervisorEvent;
 use dockhand_core::facade::BackupRow;
 use dockhand_core::facade::{BackupScope, Restored, Verification};
 use tauri::Emitter;
@@ -8,6 +7,7 @@ use tauri::{AppHandle, Runtime, State};
 
 use super::{progress_events, Res};
 use crate::error::UiError;
+use crate::notify;
 use crate::state::AppState;
 
 /// Backs up every database of one service ("Back up now"), reporting bytes as it goes.
@@ -36,28 +36,14 @@ pub async fn backup_all<R: Runtime>(
     let m = state.manager().await?;
     let progress = progress_events(&app);
     let (done, failed) = m.backup_all_running("manual", &progress).await?;
-    // One notification per service, as for its own "Back up now".
-    let mut services: Vec<&str> = done.iter().map(|b| b.service.as_str()).collect();
-    services.dedup();
-    for service in services {
-        let rows: Vec<BackupRow> = done
-            .iter()
-            .filter(|b| b.service == service)
-            .cloned()
-            .collect();
-        crate::announce_service_backup(&app, service, &rows).await;
-    }
     let first_failure = failed.into_iter().next();
-    if let Some((service, e)) = &first_failure {
-        crate::announce(
-            &app,
-            &SupervisorEvent::BackupFailed {
-                service: service.clone(),
-                reason: e.to_string(),
-            },
-        )
-        .await;
-    }
+    crate::announce_news(&app, |describe| {
+        let first = first_failure
+            .as_ref()
+            .map(|(s, e)| (s.as_str(), e.to_string()));
+        notify::backup_all_news(&done, first, describe)
+    })
+    .await;
     let _ = app.emit("backups-changed", ());
     match first_failure {
         Some((_, e)) => Err(e.into()),
@@ -70,19 +56,13 @@ async fn announce_backups<R: Runtime>(
     service: &str,
     r: &Result<Vec<BackupRow>, dockhand_core::CoreError>,
 ) {
-    match r {
-        Ok(rows) => crate::announce_service_backup(app, service, rows).await,
-        Err(e) => {
-            crate::announce(
-                app,
-                &SupervisorEvent::BackupFailed {
-                    service: service.to_string(),
-                    reason: e.to_string(),
-                },
-            )
-            .await
-        }
-    }
+    crate::announce_news(app, |describe| {
+        let result = r.as_deref().map_err(|e| e.to_string());
+        notify::service_backup_news(service, result, describe)
+            .into_iter()
+            .collect()
+    })
+    .await
 }
 
 #[tauri::command]

@@ -20,22 +20,12 @@ pub async fn copy_project_var<R: Runtime>(
 ) -> Res<()> {
     let m = state.manager().await?;
     // A copied URL must work when pasted: a stopped server of the project is started first.
-    let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
-    let started = m.ready_for_url(&p, &progress_events(&app)).await?;
+    let (value, started) = m
+        .project_var_for_copy(&project, &var, &progress_events(&app))
+        .await?;
     if !started.is_empty() {
         after_action(&app, &state).await;
     }
-    let vars = m.project_env(&project, Audience::Host)?;
-    let value = vars
-        .into_iter()
-        .find(|(k, _)| *k == var)
-        .map(|(_, v)| v)
-        .ok_or_else(|| {
-            UiError::new(
-                "unknown_variable",
-                format!("project '{project}' has no {var}"),
-            )
-        })?;
     app.clipboard()
         .write_text(value)
         .map_err(|e| UiError::new("clipboard", format!("could not use the clipboard: {e}")))

@@ -15,6 +15,7 @@ fn sources() -> Vec<PathBuf> {
     for dir in [
         core.join("src"),
         root.join("crates/cli/src"),
+        root.join("crates/tray/src"),
         root.join("src-tauri/src"),
         root.join("ui"),
     ] {

@@ -84,7 +84,7 @@ mod tests {
             "completion_names",
         ];
         let mut found = Vec::new();
-        for shell in ["crates/cli/src", "src-tauri/src"] {
+        for shell in ["crates/cli/src", "crates/tray/src", "src-tauri/src"] {
             let mut dirs = vec![std::path::PathBuf::from(format!("{root}/{shell}"))];
             while let Some(dir) = dirs.pop() {
                 for e in std::fs::read_dir(&dir).unwrap() {

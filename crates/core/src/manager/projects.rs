@@ -615,6 +615,30 @@ impl Manager {
             .collect())
     }
 
+    /// "Copy DATABASE_URL" in the tray or the window: the value of one of the project's
+    /// variables (as the host sees it), its servers brought up first so the URL works when it is
+    /// pasted. Returns the value and the services that had to be started.
+    pub async fn project_var_for_copy(
+        &self,
+        project: &str,
+        var: &str,
+        progress: &ProgressFn<'_>,
+    ) -> Result<(String, Vec<String>)> {
+        let p = self.project_for(Some(project), std::path::Path::new("/"))?;
+        let started = self.ready_for_url(&p, progress).await?;
+        let value = self
+            .project_env(project, Audience::Host)?
+            .into_iter()
+            .find(|(k, _)| k == var)
+            .map(|(_, v)| v)
+            .ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "project '{project}' has no {var} (`dockhand env {project}` lists its variables)"
+                ))
+            })?;
+        Ok((value, started))
+    }
+
     pub async fn project_down(&self, project: &ProjectRow) -> Result<Vec<(String, Settled)>> {
         let mut out = Vec::new();
         for att in self.store.attachments(Some(&project.name), None)? {

@@ -25,6 +25,11 @@ impl Manager {
     async fn statuses_of(&self, rows: Vec<ServiceRow>) -> Result<Vec<ServiceStatus>> {
         let grace = self.grace_period()?;
         let checks = rows.into_iter().map(|row| async move {
+            // The intent is read before and after Docker is asked: a start that ends while the
+            // container is inspected (its intent cleared, the container seen still exited) is
+            // still a start, not an exit (a `stopped → failed: exited with code 0` seen in the
+            // e2e when "Copy DATABASE_URL" started a stopped server).
+            let intent_before = self.intent(&row.name);
             let c = self.engine.inspect_container(&container_of(&row)).await?;
             let (state, detail) = match &c {
                 None => (
@@ -56,7 +61,8 @@ impl Manager {
                 },
             };
             // A server that is being started or stopped by a Dockhand process is on its way.
-            let (state, detail) = super::intent::expected(self.intent(&row.name), state, detail);
+            let intent = self.intent(&row.name).or(intent_before);
+            let (state, detail) = super::intent::expected(intent, state, detail);
             let consumers: Vec<String> = self
                 .live_leases(&row.name)?
                 .into_iter()

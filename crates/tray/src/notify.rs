@@ -62,6 +62,51 @@ pub fn note_for_service_backup(
     }
 }
 
+/// The news of one service's backup ("Back up now"): one note for all its databases, or why
+/// it failed.
+pub fn service_backup_news(
+    service: &str,
+    result: Result<&[dockhand_core::facade::BackupRow], String>,
+    describe: &Describe<'_>,
+) -> Option<(String, Note)> {
+    match result {
+        Ok(rows) => note_for_service_backup(service, rows, describe),
+        Err(reason) => note_for(
+            &SupervisorEvent::BackupFailed {
+                service: service.to_string(),
+                reason,
+            },
+            describe,
+        ),
+    }
+}
+
+/// The news of "Back up all now": one note per service, as for its own "Back up now", and the
+/// first failure.
+pub fn backup_all_news(
+    done: &[dockhand_core::facade::BackupRow],
+    first_failure: Option<(&str, String)>,
+    describe: &Describe<'_>,
+) -> Vec<(String, Note)> {
+    let mut services: Vec<&str> = done.iter().map(|b| b.service.as_str()).collect();
+    services.dedup();
+    let mut out: Vec<(String, Note)> = services
+        .into_iter()
+        .filter_map(|service| {
+            let rows: Vec<_> = done
+                .iter()
+                .filter(|b| b.service == service)
+                .cloned()
+                .collect();
+            note_for_service_backup(service, &rows, describe)
+        })
+        .collect();
+    if let Some((service, reason)) = first_failure {
+        out.extend(service_backup_news(service, Err(reason), describe));
+    }
+    out
+}
+
 /// The notification an event deserves, if any.
 pub fn note_for(e: &SupervisorEvent, describe: &Describe<'_>) -> Option<(String, Note)> {
     let note = |kind, summary: String, body: String| Note {
@@ -174,10 +219,14 @@ impl Notifier {
 }
 
 /// What kind of reason a body gives, without the details that change each time (log lines,
-/// durations): its first three words.
+/// durations): its first clause, at most four words — "exited with code 137" is other news
+/// than "exited with code 0".
 fn reason_gist(body: &str) -> String {
-    body.split_whitespace()
-        .take(3)
+    body.split(';')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(4)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -216,6 +265,37 @@ pub fn show(note: Note) {
             );
         }
     });
+}
+
+/// A service as the last snapshot knows it ("PostgreSQL 16 (pg)"), else its name.
+pub fn describe_in(snapshot: Option<&dockhand_core::facade::Snapshot>, service: &str) -> String {
+    snapshot
+        .and_then(|s| s.services.iter().find(|x| x.name == service))
+        .map(|s| format!("{} {} ({})", s.kind.spec().display_name, s.version, s.name))
+        .unwrap_or_else(|| service.to_string())
+}
+
+/// Shows a notification unless the user switched its kind off or it repeats too soon. A start
+/// the supervisor did not watch from its beginning (the user's own Start) was timed by the
+/// manager, which recorded it with the "started" event: that time is the one said.
+pub fn deliver(
+    notes: &Notifier,
+    m: Option<&dockhand_core::Manager>,
+    subject: String,
+    mut note: Note,
+) {
+    if note.kind == "started" && note.body == "ready" {
+        if let Some(ready) = m
+            .and_then(|m| m.events(Some(&subject), 10).ok())
+            .and_then(|ev| ev.into_iter().find(|e| e.kind == "started"))
+            .filter(|e| e.message.starts_with("ready in"))
+        {
+            note.body = ready.message;
+        }
+    }
+    if notes.admit(&subject, &note, |kind| enabled(m, kind)) {
+        show(note);
+    }
 }
 
 #[cfg(test)]
@@ -288,6 +368,19 @@ mod tests {
         .unwrap();
         assert!(n.admit("pg", &unanswered, all));
         assert!(!n.admit("pg", &unanswered, all));
+        // Another exit code is other news (a clean exit first, then a kill).
+        let (_, killed) = note_for(
+            &t(
+                Some(Health::Healthy),
+                Health::Failed,
+                Some("exited with code 137; last log lines: …"),
+                None,
+            ),
+            &describe,
+        )
+        .unwrap();
+        assert!(n.admit(&s, &killed, all));
+        assert!(!n.admit(&s, &killed, all));
         assert!(n.admit("pg", &recovered, all));
         assert!(!n.admit("pg", &recovered, all));
         // Becoming stopped is no news.

@@ -260,12 +260,34 @@ fn a_point_take_killed_at_any_moment_leaves_nothing_half_made() {
     env.ok(&["point", "take", "final", "-p", "shop"]);
     assert_eq!(copies_on(&admin), listed_copies(&env, "shop"));
     assert!(points(&env, "shop").iter().any(|p| p["label"] == "final"));
-    // And a point made by a surviving take still resets.
+    // A reset killed before its swap leaves the database as it was, and the project is let
+    // back in by the next command; killed after it, the database is reset.
+    client("postgres", &shop, "DELETE FROM items");
+    kill_at_step(
+        &env,
+        "finishing",
+        &["point", "reset", "final", "-p", "shop", "--yes"],
+    );
+    env.ok(&["point", "list", "-p", "shop"]);
+    env.ok(&["point", "take", "after-kill", "-p", "shop"]);
+    assert_eq!(client("postgres", &shop, "SELECT count(*) FROM items"), "0");
+    kill_at_step(
+        &env,
+        "swapped",
+        &["point", "reset", "final", "-p", "shop", "--yes"],
+    );
+    env.ok(&["point", "take", "after-swap", "-p", "shop"]);
+    assert_eq!(
+        client("postgres", &shop, "SELECT count(*) FROM items"),
+        "20000"
+    );
+    // And a reset that runs through.
     client("postgres", &shop, "DELETE FROM items");
     env.ok(&["point", "reset", "final", "-p", "shop", "--yes"]);
     assert_eq!(
         client("postgres", &shop, "SELECT count(*) FROM items"),
         "20000"
     );
+    assert_eq!(copies_on(&admin), listed_copies(&env, "shop"));
     env.ok(&["destroy", &pg, "--purge", "--yes"]);
 }

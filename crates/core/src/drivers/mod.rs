@@ -491,6 +491,9 @@ pub trait DatabaseCopies: Send + Sync {
     fn source_in_use(&self, stderr: &str) -> bool;
     /// A query printing how many sessions (the admin's aside) are connected to `database`.
     fn sessions_on(&self, database: &str) -> String;
+    /// Ends the sessions connected to `database` but the admin's (a backup in progress is not
+    /// cut short: the copy then waits for it, or says so) and prints how many there were.
+    fn end_sessions_on(&self, database: &str) -> String;
     /// Ends every session working on `name` — connected to it, or running a statement that
     /// names it (a copy a killed process left running) — and prints how many there were.
     fn end_work_on(&self, name: &str) -> String;

@@ -212,8 +212,13 @@ impl Manager {
         let noop = |_| {};
         let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
         let pw = self.admin_password(&row.name)?.expose().to_string();
-        // Leftovers of a killed run on this server go first (they may hold the sessions up).
-        let result = match self.recover_restore_points(row, &pw).await {
+        // Leftovers of a killed run on this server go first: a half-made copy (it may hold the
+        // source up), a reset cut short (its database is let back in, as it was or reset).
+        let recovered = async {
+            self.recover_restore_points(row, &pw).await?;
+            self.recover_restores(row, &pw, None).await.map(|_| ())
+        };
+        let result = match recovered.await {
             Ok(()) => f(pw).await,
             Err(e) => Err(e),
         };
@@ -265,7 +270,7 @@ impl Manager {
             let mut tries = 0;
             loop {
                 if end_sessions {
-                    self.run_sql_in(row, &pw, via, &copies.end_work_on(database))
+                    self.run_sql_in(row, &pw, via, &copies.end_sessions_on(database))
                         .await?;
                 }
                 let mut failed = None;

@@ -324,6 +324,17 @@ impl crate::drivers::DatabaseCopies for Copies {
         )
     }
 
+    fn end_sessions_on(&self, database: &str) -> String {
+        format!(
+            "SELECT count(pg_terminate_backend(a.pid)) FROM pg_stat_activity a \
+             JOIN pg_roles r ON r.oid = a.usesysid \
+             WHERE a.datname = {} AND a.pid <> pg_backend_pid() AND NOT r.rolsuper",
+            pg_literal(database)
+        )
+    }
+
+    /// Only for Dockhand's own copies: their names are random tokens of Dockhand's, so a
+    /// statement naming one is working on it.
     fn end_work_on(&self, name: &str) -> String {
         format!(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \

@@ -171,14 +171,14 @@ mod each_version {
         assert_eq!(listed_copies(&env, "shop"), vec![copy.clone()]);
 
         // A session of the project's own: refused with the reason and the way out...
-        let mut own = client_command("postgres", &shop, "SELECT pg_sleep(60)")
+        let mut own = client_command("postgres", &shop, "SELECT pg_sleep(61)")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         assert!(pg_wait_for(
             &admin,
-            "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(60)%'",
+            "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(61)%'",
             Duration::from_secs(30)
         ));
         let r = env.run(&["point", "take", "busy", "-p", "shop"]);

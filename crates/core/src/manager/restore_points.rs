@@ -249,6 +249,7 @@ impl Manager {
             service: &row.name,
             db_name: database,
             copy: &copy,
+            process: crate::leases::this_process(),
         })?;
         let made = async {
             let sessions: i64 = self

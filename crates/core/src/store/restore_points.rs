@@ -76,13 +76,15 @@ pub struct NewRestorePoint<'a> {
     pub service: &'a str,
     pub db_name: &'a str,
     pub copy: &'a str,
+    /// The process making it (pid, start time): a row of a process that is gone is a leftover.
+    pub process: (u32, Option<String>),
 }
 
 impl Store {
     /// Records a point about to be copied, by this process. Fails when the label is taken for
     /// that database (the caller says so) or the copy's name is.
     pub fn record_restore_point(&self, p: &NewRestorePoint<'_>) -> Result<i64> {
-        let (pid, start) = crate::leases::this_process();
+        let (pid, start) = p.process.clone();
         self.with(|c| {
             c.execute(
                 "INSERT INTO restore_points (project, label, service, db_name, copy, state, pid, \
@@ -178,6 +180,7 @@ mod tests {
             service: "pg",
             db_name: "shop",
             copy: "dockhand_rp_1",
+            process: (std::process::id(), None),
         };
         let id = s.record_restore_point(&p).unwrap();
         let row = s.restore_point(id).unwrap().unwrap();
@@ -187,6 +190,7 @@ mod tests {
         assert!(s
             .record_restore_point(&NewRestorePoint {
                 copy: "dockhand_rp_2",
+                process: (1, None),
                 ..p
             })
             .is_err());

@@ -199,6 +199,10 @@ pub enum Command {
     /// backup).
     #[command(subcommand)]
     Db(DbCommand),
+    /// Restore points of a project: a copy of each of its databases kept on its server, taken
+    /// and reset to in seconds (PostgreSQL).
+    #[command(subcommand)]
+    Point(PointCommand),
     /// A project's databases on servers Dockhand does not run (staging, a hosted database):
     /// their URLs are handed out with the project's other variables; never started, stopped
     /// or backed up.
@@ -409,6 +413,43 @@ pub enum ExternalCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum PointCommand {
+    /// Take a restore point of the project's databases (each copied by its server).
+    Take {
+        /// The point's name (default: the date and time)
+        name: Option<String>,
+        /// The project (default: the one of the current folder)
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+        /// End the project's own sessions on its databases if any are open (PostgreSQL copies
+        /// a database only while nobody is connected); other projects are never touched.
+        #[arg(long)]
+        end_sessions: bool,
+    },
+    /// The project's restore points, with their size and time.
+    List {
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+    },
+    /// Put the project's databases back to a restore point (each backed up first; the
+    /// project's sessions on them are ended). The point stays, to reset to again.
+    Reset {
+        name: String,
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Delete a restore point (its copies on the servers).
+    Delete {
+        name: String,
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// The server's databases, with the project (and user) that owns each.
     List {
@@ -498,7 +539,7 @@ const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     (
         "Projects",
         &[
-            "attach", "detach", "env", "run", "connect", "project", "db", "external",
+            "attach", "detach", "env", "run", "connect", "project", "db", "point", "external",
         ],
     ),
     (

@@ -10,6 +10,7 @@ mod images;
 mod import_export;
 mod install_files;
 mod output;
+mod points;
 mod projects;
 mod tasks;
 mod upgrade;
@@ -230,6 +231,7 @@ async fn run(cli: Cli) -> Result<()> {
             all,
         } => backups::backup(&m, service, database, project, all, cli.json).await,
         Command::Db(cmd) => databases::db(&m, cmd, cli.json).await,
+        Command::Point(cmd) => points::point(&m, cmd, cli.json).await,
         Command::External(cmd) => external::run(&m, cmd, cli.json).await,
         Command::Backups { service, database } => backups::list(&m, service, database, cli.json),
         Command::Verify { backup } => backups::verify(&m, backup, cli.json).await,

@@ -22,6 +22,7 @@ mod modes;
 mod postgres18;
 mod projects;
 mod registry;
+mod restore_points;
 mod side_by_side;
 mod sqlserver;
 mod supervisor;

@@ -386,6 +386,11 @@ pub trait Driver: Send + Sync {
         None
     }
 
+    /// Copies inside the server (restore points); `None`: the kind has none yet.
+    fn copies(&self) -> Option<&dyn DatabaseCopies> {
+        None
+    }
+
     fn extensions(&self) -> Option<&dyn ExtensionSql> {
         None
     }
@@ -469,6 +474,31 @@ pub trait RenamingRestore: Send + Sync {
     fn reopen(&self, _database: &str, _limit: i64) -> String {
         String::new()
     }
+}
+
+/// Copies of a database made inside the server, for restore points: PostgreSQL's
+/// `CREATE DATABASE … TEMPLATE … STRATEGY FILE_COPY`, which copies the files (no dump, no
+/// replay) and is all or nothing — a copy the server lists is complete.
+pub trait DatabaseCopies: Send + Sync {
+    /// Statements making `copy` of `source`, the admin's and closed to every connection (so
+    /// the project's user, owner of the objects inside, can neither read nor change it). The
+    /// server refuses while anyone is connected to `source`.
+    fn copy_closed(&self, source: &str, copy: &str) -> Vec<String>;
+    /// Statements making `scratch` from the closed `copy`: only the admin can reach it, until it
+    /// is handed over (`RenamingRestore::hand_over`).
+    fn copy_to_scratch(&self, copy: &str, scratch: &str) -> Vec<String>;
+    /// Whether a failed copy failed because someone is connected to its source.
+    fn source_in_use(&self, stderr: &str) -> bool;
+    /// A query printing how many sessions (the admin's aside) are connected to `database`.
+    fn sessions_on(&self, database: &str) -> String;
+    /// Ends the sessions connected to `database` but the admin's (a backup in progress is not
+    /// cut short: the copy then waits for it, or says so) and prints how many there were.
+    fn end_sessions_on(&self, database: &str) -> String;
+    /// Ends every session working on `name` — connected to it, or running a statement that
+    /// names it (a copy a killed process left running) — and prints how many there were.
+    fn end_work_on(&self, name: &str) -> String;
+    /// A query printing a database's size in bytes.
+    fn size(&self, database: &str) -> String;
 }
 
 /// The MariaDB/MySQL-style restore: the target created by the restore, marked until complete.

@@ -43,8 +43,9 @@ pub use crate::logging::init as init_logging;
 pub use crate::manager::{
     ClientLaunch, Detected, ExportDest, Exported, ExternalView, FileFormat, Finished, ImageView,
     ImportError, Imported, Lease, MemoryChange, ModeOption, ProgressFn, ProjectConnection,
-    PruneReport, ReconcileReport, RolledBack, ServiceStatus, Settled, TaskKind, UpOutcome,
-    UpgradeChoices, UpgradeTarget, Upgraded,
+    PruneReport, ReconcileReport, ResetDone, RestorePointPart, RestorePointView, RolledBack,
+    ServiceStatus, Settled, TakenPoint, TaskKind, UpOutcome, UpgradeChoices, UpgradeTarget,
+    Upgraded,
 };
 pub use crate::modes::{memory_arg, memory_text, parse_memory, ServiceOptions};
 pub use crate::project_config::read as read_project_config;

@@ -43,8 +43,11 @@ impl Manager {
     ) -> Result<Vec<DatabaseView>> {
         let atts = self.store.attachments(None, Some(&row.name))?;
         let own = self.server_own(row);
+        // A restore's scratch database and a restore point's copy are Dockhand's own, listed
+        // where they are meant (`point list`), not as databases of the server.
         let mut out: Vec<DatabaseView> = on_server
             .into_iter()
+            .filter(|name| !super::naming::is_restore_scratch(name))
             .map(|name| {
                 let att = atts.iter().find(|a| a.db_name == name);
                 DatabaseView {

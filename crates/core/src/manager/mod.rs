@@ -31,6 +31,7 @@ mod reconcile;
 mod removal_plan;
 mod replace;
 mod restore;
+mod restore_points;
 mod settings;
 mod status;
 mod tasks;
@@ -53,6 +54,7 @@ pub(crate) use naming::{admin_secret_key, container_of, standing_holder, volume_
 pub use new_service::{ExtensionOption, ModeOption, NewServiceForm, VersionOption};
 pub use progress::{Progress, ProgressFn, TaskKind};
 pub use projects::ProjectConnection;
+pub use restore_points::{ResetDone, RestorePointPart, RestorePointView, TakenPoint};
 pub use types::{ReconcileReport, ServiceStatus, UpOutcome, UpRequest};
 pub use upgrade::{Finished, RolledBack, UpgradeChoices, UpgradeTarget, Upgraded};
 

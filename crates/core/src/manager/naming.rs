@@ -117,10 +117,15 @@ pub(super) const RESTORE_SCRATCH: &str = "dockhand_restore_";
 /// PostgreSQL: the name a replaced database has between the swap and its drop.
 pub(super) const RESTORE_REPLACED: &str = "dockhand_replaced_";
 
-/// Whether a database is a restore's own (its scratch or the database it replaced), which
-/// backups and listings leave out.
+/// A restore point's copy of a project database (`dockhand_rp_<token>`): the admin's, closed.
+pub(super) const RESTORE_POINT: &str = "dockhand_rp_";
+
+/// Whether a database is a restore's own (its scratch or the database it replaced) or a
+/// restore point's copy, which backups and listings leave out.
 pub(super) fn is_restore_scratch(name: &str) -> bool {
-    name.starts_with(RESTORE_SCRATCH) || name.starts_with(RESTORE_REPLACED)
+    name.starts_with(RESTORE_SCRATCH)
+        || name.starts_with(RESTORE_REPLACED)
+        || name.starts_with(RESTORE_POINT)
 }
 
 /// The keychain entry of an external database's URL.

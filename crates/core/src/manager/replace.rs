@@ -186,10 +186,30 @@ impl Manager {
         self.record_pending(&key, &pending)?;
         let via = dialect.maintenance_database(target);
         let result = async {
-            for statement in sql.create_scratch(&scratch) {
+            let made = match source {
+                // A restore point: the server copies it, contents and owners as they were.
+                Feed::Copy(copy) => self
+                    .driver(row.kind)
+                    .copies()
+                    .map(|c| c.copy_to_scratch(copy, &scratch)),
+                _ => None,
+            };
+            let copied = made.is_some();
+            for statement in made.unwrap_or_else(|| sql.create_scratch(&scratch)) {
                 self.run_sql_in(row, pw, via, &statement).await?;
             }
             match source {
+                Feed::Copy(_) if copied => {
+                    if let Some(h) = owner.and_then(|o| sql.hand_over(&scratch, o.role)) {
+                        self.run_sql_in(row, pw, via, &h).await?;
+                    }
+                }
+                Feed::Copy(_) => {
+                    return Err(CoreError::InvalidInput(format!(
+                        "{} keeps no restore points",
+                        row.kind.spec().display_name
+                    )))
+                }
                 Feed::Backup(b) => self.feed_restore(row, pw, b, &scratch, owner).await?,
                 Feed::Import(f) => {
                     if f.input == ImportInput::Sql {
@@ -410,6 +430,12 @@ impl Manager {
                     match source {
                         Feed::Backup(b) => self.feed_restore(row, pw, b, target, owner).await?,
                         Feed::Import(f) => self.feed_import(row, f, target, None).await?,
+                        Feed::Copy(_) => {
+                            return Err(CoreError::InvalidInput(format!(
+                                "{} keeps no restore points yet",
+                                row.kind.spec().display_name
+                            )))
+                        }
                     }
                 }
             }
@@ -782,6 +808,8 @@ impl Manager {
 pub(super) enum Feed<'a> {
     Backup(&'a BackupRow),
     Import(&'a super::import_file::ImportFeed<'a>),
+    /// A restore point's copy on the same server (`DatabaseCopies`).
+    Copy(&'a str),
 }
 
 impl Feed<'_> {
@@ -790,7 +818,7 @@ impl Feed<'_> {
     fn id(&self) -> i64 {
         match self {
             Feed::Backup(b) => b.id,
-            Feed::Import(_) => 0,
+            Feed::Import(_) | Feed::Copy(_) => 0,
         }
     }
 }
@@ -855,7 +883,7 @@ pub(super) fn refuse_if_it_holds_data(service: &str, database: &str, counted: &s
     Ok(())
 }
 
-fn restore_token() -> String {
+pub(super) fn restore_token() -> String {
     use rand::Rng;
     format!("{:012x}", rand::rng().random::<u64>() & 0xffff_ffff_ffff)
 }

@@ -31,6 +31,14 @@ pub(crate) const STEPS: &[(&str, &str)] = &[
     ),
     ("swapped", "PostgreSQL restore: the databases renamed"),
     (
+        "point-recorded",
+        "restore point: its row recorded, the server's copy not yet asked for",
+    ),
+    (
+        "point-copied",
+        "restore point: the copy complete on the server, its row not yet ready",
+    ),
+    (
         "done",
         "restore: the restored database in place, its marker gone, the task not yet ended",
     ),

@@ -165,6 +165,24 @@ const MIGRATIONS: &[&str] = &[
      );
      INSERT OR IGNORE INTO own_accounts (service, db_user, db_name, created_at_ms)
         SELECT service, db_user, db_name, created_at_ms FROM attachments;",
+    // 10: restore points — a copy of a project's database kept on its server under a name of
+    // Dockhand's (`copy`), the admin's, closed to connections. A row is written before its copy
+    // is made (`state` creating, with the process making it): a run killed mid-copy leaves a
+    // row the next run recognises, and it removes what that run made.
+    "CREATE TABLE restore_points (
+        id            INTEGER PRIMARY KEY,
+        project       TEXT NOT NULL,
+        label         TEXT NOT NULL,
+        service       TEXT NOT NULL,
+        db_name       TEXT NOT NULL,
+        copy          TEXT NOT NULL UNIQUE,
+        state         TEXT NOT NULL,
+        pid           INTEGER,
+        pid_start     TEXT,
+        size_bytes    INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        UNIQUE (project, label, service, db_name)
+     );",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

@@ -11,6 +11,7 @@ mod origin;
 mod own_accounts;
 mod projects;
 mod resources;
+mod restore_points;
 mod tasks;
 mod upgrades;
 
@@ -19,6 +20,7 @@ pub use externals::ExternalRow;
 pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 pub use resources::Resources;
+pub use restore_points::{NewRestorePoint, RestorePointRow, RestorePointState};
 pub use tasks::{TaskProgress, TaskRow, TaskState, TASK_HISTORY};
 pub use upgrades::{UpgradeRow, UpgradeStep};
 

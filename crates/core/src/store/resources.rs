@@ -98,7 +98,7 @@ mod tests {
     fn services_from_before_limits_existed_keep_running_without_one() {
         let t = tempfile::tempdir().unwrap();
         let p = t.path().join("state.db");
-        // A version-5 database with one service in it (made by undoing migrations 6–9), then this
+        // A version-5 database with one service in it (made by undoing migrations 6–10), then this
         // binary opens it.
         {
             let s = Store::open(&p).unwrap();
@@ -106,6 +106,7 @@ mod tests {
             s.with(|c| {
                 c.execute_batch(
                     "UPDATE services SET memory_mb = NULL;
+                     DROP TABLE restore_points;
                      DROP TABLE own_accounts;
                      DROP TABLE tasks;
                      DROP TABLE externals;

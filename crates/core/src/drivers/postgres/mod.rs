@@ -300,6 +300,10 @@ impl Driver for Postgres {
         RestoreStrategy::ScratchThenRename(&restore::Rename)
     }
 
+    fn copies(&self) -> Option<&dyn crate::drivers::DatabaseCopies> {
+        Some(&restore::Copies)
+    }
+
     fn restore_refusal(&self, code: i64, stderr: &str) -> Option<String> {
         (code == restore::FOREIGN_OBJECTS).then(|| {
             let objects = restore::foreign_objects(stderr);

@@ -203,6 +203,11 @@ pub enum Command {
     /// and reset to in seconds (PostgreSQL).
     #[command(subcommand)]
     Point(PointCommand),
+    /// A database per git branch, for projects whose dockhand.toml says `[branches] enabled =
+    /// true`: made on first use from the branch's parent; `run`, `env`, `url` and `connect`
+    /// follow the branch checked out (PostgreSQL).
+    #[command(subcommand)]
+    Branch(BranchCommand),
     /// A project's databases on servers Dockhand does not run (staging, a hosted database):
     /// their URLs are handed out with the project's other variables; never started, stopped
     /// or backed up.
@@ -450,6 +455,55 @@ pub enum PointCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum BranchCommand {
+    /// The branches with databases, their size and parent, and which are gone from git.
+    List {
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+    },
+    /// Make a branch's databases now (default: the branch checked out), from its parent, a
+    /// branch or a restore point.
+    Create {
+        /// The git branch (default: the one checked out)
+        branch: Option<String>,
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+        /// Copy this branch's databases (default: the branch it was checked out from, else the
+        /// main branch)
+        #[arg(long, conflicts_with = "point")]
+        from: Option<String>,
+        /// Copy this restore point of the project
+        #[arg(long)]
+        point: Option<String>,
+        /// End the project's own sessions on the database copied, if any are open (PostgreSQL
+        /// copies a database only while nobody is connected)
+        #[arg(long)]
+        end_sessions: bool,
+    },
+    /// Drop a branch's databases (their data goes).
+    Delete {
+        branch: String,
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Drop the databases of branches git no longer has.
+    Prune {
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Install a git post-checkout hook that rewrites the project's .env for the branch checked
+    /// out.
+    Hook {
+        #[arg(long, short = 'p', add = crate::complete::projects())]
+        project: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DbCommand {
     /// The server's databases, with the project (and user) that owns each.
     List {
@@ -539,7 +593,8 @@ const COMMAND_GROUPS: &[(&str, &[&str])] = &[
     (
         "Projects",
         &[
-            "attach", "detach", "env", "run", "connect", "project", "db", "point", "external",
+            "attach", "detach", "env", "run", "connect", "project", "db", "point", "branch",
+            "external",
         ],
     ),
     (

@@ -3,6 +3,7 @@
 mod adopt;
 mod args;
 mod backups;
+mod branches;
 mod complete;
 mod databases;
 mod external;
@@ -164,14 +165,14 @@ async fn run(cli: Cli) -> Result<()> {
             project,
             audience,
             write,
-        } => projects::env(&m, project, &audience, write, cli.json),
+        } => projects::env(&m, project, &audience, write, cli.json).await,
         Command::Url { name, service } => {
             // Without a name, the project of this folder (as `env` and `run` do).
             let name = match name {
                 Some(n) => n,
                 None => m.project_for(None, &projects::cwd()?)?.name,
             };
-            projects::url(&m, &name, service.as_deref(), cli.json)
+            projects::url(&m, &name, service.as_deref(), cli.json).await
         }
         Command::Config(ConfigCommand::Show) => {
             let values = m.setting_values()?;
@@ -232,6 +233,7 @@ async fn run(cli: Cli) -> Result<()> {
         } => backups::backup(&m, service, database, project, all, cli.json).await,
         Command::Db(cmd) => databases::db(&m, cmd, cli.json).await,
         Command::Point(cmd) => points::point(&m, cmd, cli.json).await,
+        Command::Branch(cmd) => branches::branch(&m, cmd, cli.json).await,
         Command::External(cmd) => external::run(&m, cmd, cli.json).await,
         Command::Backups { service, database } => backups::list(&m, service, database, cli.json),
         Command::Verify { backup } => backups::verify(&m, backup, cli.json).await,

@@ -188,7 +188,15 @@ pub async fn detach(m: &Arc<Manager>, service: String, project: Option<String>) 
     Ok(())
 }
 
-pub fn env(
+/// A project following git branches: the checked-out branch's databases, made on first use.
+async fn follow_branch(m: &Manager, p: &dockhand_core::facade::ProjectRow) -> Result<()> {
+    if let Some(made) = m.follow_branch(p).await? {
+        crate::branches::say_made(&made);
+    }
+    Ok(())
+}
+
+pub async fn env(
     m: &Manager,
     project: Option<String>,
     audience: &str,
@@ -196,6 +204,7 @@ pub fn env(
     json: bool,
 ) -> Result<()> {
     let p = m.project_for(project.as_deref(), &cwd()?)?;
+    follow_branch(m, &p).await?;
     let audience = Audience::parse(audience).expect("clap checked it");
     let vars = m.project_env(&p.name, audience)?;
     if vars.is_empty() {
@@ -237,8 +246,9 @@ pub fn env(
     Ok(())
 }
 
-pub fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result<()> {
+pub async fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> Result<()> {
     let url = if m.project_exists(name)? {
+        follow_branch(m, &m.project_for(Some(name), &cwd()?)?).await?;
         let pick = m.project_connection(name, service)?;
         dockhand_core::facade::env::url(&dockhand_core::facade::env::Connection {
             kind: pick.kind,
@@ -264,6 +274,7 @@ pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>
     let p = m.project_for(project.as_deref(), &cwd()?)?;
     // A mistake in its `[env]` stops the run before any service is started for it.
     m.env_mapping(&p)?;
+    follow_branch(m, &p).await?;
     let holder = format!("run:{}", command[0]);
     held_run(m, &p, &holder, || {
         let mut c = tokio::process::Command::new(&command[0]);
@@ -283,6 +294,7 @@ pub async fn connect(
     args: Vec<String>,
 ) -> Result<i32> {
     let p = m.project_for(project.as_deref(), &cwd()?)?;
+    follow_branch(m, &p).await?;
     // Which client, before anything is started: a missing psql is said at once.
     let launch = m.client_for(&p.name, service.as_deref(), &args)?;
     let program = launch

@@ -88,7 +88,9 @@ pub fn derive_identifier(project: &str) -> String {
         format!("p_{s}")
     };
     // PostgreSQL reserves every role name beginning `pg_` ("role name \"pg_tools\" is reserved").
-    if RESERVED.contains(&s.as_str()) || s.starts_with("pg_") {
+    // `dockhand_…` names Dockhand's own databases (restore points, branches, a restore's
+    // scratch): a project's never looks like one.
+    if RESERVED.contains(&s.as_str()) || s.starts_with("pg_") || s.starts_with("dockhand_") {
         s = format!("p_{s}");
     }
     if s.len() > MAX_IDENT {
@@ -142,6 +144,15 @@ mod tests {
         assert_eq!(derive_identifier("pg-tools"), "p_pg_tools");
         assert_eq!(derive_identifier("PG_x"), "p_pg_x");
         assert_eq!(derive_identifier("pgadmin"), "pgadmin");
+    }
+
+    /// A project called like one of Dockhand's own databases (a restore point's copy, a
+    /// branch's database) gets a name of its own: it can never claim one.
+    #[test]
+    fn never_derives_a_name_of_dockhands_own_databases() {
+        assert_eq!(derive_identifier("dockhand_rp_abc"), "p_dockhand_rp_abc");
+        assert_eq!(derive_identifier("Dockhand-br-1"), "p_dockhand_br_1");
+        assert_eq!(derive_identifier("dockhand"), "dockhand");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod engine;
 pub(crate) mod env;
 pub(crate) mod error;
 pub mod facade;
+pub(crate) mod git;
 pub(crate) mod home;
 pub(crate) mod ident;
 pub(crate) mod leases;

@@ -11,6 +11,9 @@
 //! [env]                    # optional: rename or leave out any variable Dockhand sets
 //! DATABASE_URL = "PRIMARY_DATABASE_URL"
 //! PGPASSWORD = false
+//! [branches]               # optional: a database per git branch (PostgreSQL)
+//! enabled = true
+//! main = "main"            # the branch whose data is the project's own database
 //! ```
 
 use std::path::Path;
@@ -43,6 +46,23 @@ pub struct ProjectConfig {
     pub needs: Vec<Need>,
     /// How the project wants its variables named (`[env]`).
     pub env: EnvMapping,
+    /// A database per git branch (`[branches]`), when the project opts in.
+    pub branches: Option<Branches>,
+}
+
+/// `[branches]`: each git branch gets its own copy of the project's PostgreSQL databases.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Branches {
+    /// The branch whose data is the project's own database; `None`: the repository's default
+    /// branch (`origin/HEAD`, else `main` or `master`).
+    pub main: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBranches {
+    enabled: bool,
+    main: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -53,6 +73,7 @@ struct Raw {
     services: toml::Table,
     #[serde(default)]
     env: toml::Table,
+    branches: Option<RawBranches>,
 }
 
 #[derive(Deserialize)]
@@ -145,10 +166,22 @@ pub fn parse(text: &str, origin: &str) -> Result<ProjectConfig> {
         crate::ident::validate_project_name(name).map_err(|e| bad(format!("name: {e}")))?;
     }
     let env = EnvMapping::from_table(&raw.env).map_err(bad)?;
+    let branches = match raw.branches {
+        Some(b) if b.enabled => {
+            if let Some(m) = &b.main {
+                if m.trim().is_empty() {
+                    return Err(bad("[branches] main is empty; name a branch, or leave it out for the repository's default".into()));
+                }
+            }
+            Some(Branches { main: b.main })
+        }
+        _ => None,
+    };
     Ok(ProjectConfig {
         name: raw.name,
         needs,
         env,
+        branches,
     })
 }
 
@@ -202,6 +235,29 @@ mod tests {
             extensions: vec![],
             dedicated: false,
         }));
+    }
+
+    #[test]
+    fn branches_are_opted_into() {
+        let c = parse("[branches]\nenabled = true\n", "dockhand.toml").unwrap();
+        assert_eq!(c.branches, Some(Branches { main: None }));
+        let c = parse("[branches]\nenabled = true\nmain = \"trunk\"\n", "f").unwrap();
+        assert_eq!(c.branches.unwrap().main.as_deref(), Some("trunk"));
+        assert!(parse("[branches]\nenabled = false\n", "f")
+            .unwrap()
+            .branches
+            .is_none());
+        assert!(parse("", "f").unwrap().branches.is_none());
+        for bad in [
+            "[branches]\nenable = true",
+            "[branches]\nenabled = true\nmain = \"\"",
+        ] {
+            let e = parse(bad, "dockhand.toml").unwrap_err().to_string();
+            assert!(
+                e.contains("branches") || e.contains("enable"),
+                "{bad:?}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod common;
 mod adversarial;
 mod adversarial_redis;
 mod backups;
+mod branches;
 mod client_libraries;
 mod engine;
 mod extensions;

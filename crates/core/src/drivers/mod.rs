@@ -482,11 +482,15 @@ pub trait RenamingRestore: Send + Sync {
 pub trait DatabaseCopies: Send + Sync {
     /// Statements making `copy` of `source`, the admin's and closed to every connection (so
     /// the project's user, owner of the objects inside, can neither read nor change it). The
-    /// server refuses while anyone is connected to `source`.
-    fn copy_closed(&self, source: &str, copy: &str) -> Vec<String>;
+    /// server refuses while anyone is connected to `source`. `version`: the server's (the
+    /// statement's options differ between versions).
+    fn copy_closed(&self, version: &str, source: &str, copy: &str) -> Vec<String>;
     /// Statements making `scratch` from the closed `copy`: only the admin can reach it, until it
     /// is handed over (`RenamingRestore::hand_over`).
-    fn copy_to_scratch(&self, copy: &str, scratch: &str) -> Vec<String>;
+    fn copy_to_scratch(&self, version: &str, copy: &str, scratch: &str) -> Vec<String>;
+    /// Statements giving a copy the admin made to `owner`, the only user who may connect to it
+    /// besides the admin (a branch's database).
+    fn hand_over(&self, copy: &str, owner: &str) -> Vec<String>;
     /// Whether a failed copy failed because someone is connected to its source.
     fn source_in_use(&self, stderr: &str) -> bool;
     /// A query printing how many sessions (the admin's aside) are connected to `database`.

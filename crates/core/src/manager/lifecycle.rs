@@ -775,7 +775,7 @@ impl Manager {
             // The users Dockhand made went with the data.
             self.store.forget_own_accounts(&row.name)?;
             // Its restore points were copies inside the data just deleted.
-            self.store.forget_restore_points_on(&row.name)?;
+            self.store.forget_copies_on(&row.name)?;
         }
         self.store.delete_service(&row.name)?;
         let what = match (purge, detached.is_empty()) {

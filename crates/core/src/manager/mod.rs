@@ -5,8 +5,10 @@
 mod adopt;
 mod attachments;
 mod backups;
+mod branches;
 mod client;
 mod consumers;
+mod copies;
 mod databases;
 mod dumps;
 mod exec;
@@ -41,6 +43,7 @@ mod upgrade;
 mod upgrade_plan;
 
 pub use adopt::Detected;
+pub use branches::{BranchMade, BranchSource, BranchView, Branches, Checkout};
 pub use client::ClientLaunch;
 pub use consumers::{Lease, Settled};
 pub use databases::DatabaseView;

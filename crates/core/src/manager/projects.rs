@@ -457,7 +457,13 @@ impl Manager {
         audience: Audience,
     ) -> Result<Vec<ProjectConnection>> {
         let mut out = Vec::new();
+        // A project following git branches: the checked-out branch's databases.
+        let at = match self.store.project(project)? {
+            Some(p) => self.checkout(&p)?.map(|(_, at)| at),
+            None => None,
+        };
         for att in self.store.attachments(Some(project), None)? {
+            let database = self.database_on_branch(&att, at.as_ref())?;
             let row = self.resolve(&att.service).map_err(|e| match e {
                 CoreError::UnknownService { name: s, .. } => CoreError::InvalidInput(format!(
                     "project '{project}' uses the {} service '{s}', which was destroyed (its data volume is kept): \
@@ -481,7 +487,7 @@ impl Manager {
                 kind: row.kind,
                 host,
                 port,
-                database: att.db_name,
+                database,
                 user: att.db_user,
                 password,
                 given_url: None,
@@ -626,6 +632,9 @@ impl Manager {
     ) -> Result<(String, Vec<String>)> {
         let p = self.project_for(Some(project), std::path::Path::new("/"))?;
         let started = self.ready_for_url(&p, progress).await?;
+        // A project following git branches: the checked-out branch's URL, its database made on
+        // first use.
+        self.follow_branch(&p).await?;
         let value = self
             .project_env(project, Audience::Host)?
             .into_iter()

@@ -191,7 +191,7 @@ impl Manager {
                 Feed::Copy(copy) => self
                     .driver(row.kind)
                     .copies()
-                    .map(|c| c.copy_to_scratch(copy, &scratch)),
+                    .map(|c| c.copy_to_scratch(&row.version, copy, &scratch)),
                 _ => None,
             };
             let copied = made.is_some();

@@ -183,6 +183,30 @@ const MIGRATIONS: &[&str] = &[
         created_at_ms INTEGER NOT NULL,
         UNIQUE (project, label, service, db_name)
      );",
+    // 11: restore points become one purpose of Dockhand's copies; a git branch's database is
+    // the other (the project's own, made from `parent`). Same crash-safety: a row before its
+    // copy. A label is unique per purpose (a point and a branch may both be called `main`).
+    "CREATE TABLE copies (
+        id            INTEGER PRIMARY KEY,
+        purpose       TEXT NOT NULL,
+        project       TEXT NOT NULL,
+        label         TEXT NOT NULL,
+        service       TEXT NOT NULL,
+        db_name       TEXT NOT NULL,
+        copy          TEXT NOT NULL UNIQUE,
+        state         TEXT NOT NULL,
+        pid           INTEGER,
+        pid_start     TEXT,
+        size_bytes    INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        parent        TEXT,
+        UNIQUE (purpose, project, label, service, db_name)
+     );
+     INSERT INTO copies (id, purpose, project, label, service, db_name, copy, state, pid,
+                         pid_start, size_bytes, created_at_ms)
+        SELECT id, 'point', project, label, service, db_name, copy, state, pid, pid_start,
+               size_bytes, created_at_ms FROM restore_points;
+     DROP TABLE restore_points;",
 ];
 
 pub const LATEST: i64 = MIGRATIONS.len() as i64;

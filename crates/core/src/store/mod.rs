@@ -4,6 +4,7 @@
 //! No secret is ever stored here.
 
 mod backups;
+mod copies;
 mod extensions;
 mod externals;
 mod migrations;
@@ -11,16 +12,15 @@ mod origin;
 mod own_accounts;
 mod projects;
 mod resources;
-mod restore_points;
 mod tasks;
 mod upgrades;
 
 pub use backups::{BackupRow, NewBackup};
+pub use copies::{CopyPurpose, CopyRow, CopyState, NewCopy};
 pub use externals::ExternalRow;
 pub use origin::Origin;
 pub use projects::{AttachmentRow, LeaseRow, NewLease, ProjectRow};
 pub use resources::Resources;
-pub use restore_points::{NewRestorePoint, RestorePointRow, RestorePointState};
 pub use tasks::{TaskProgress, TaskRow, TaskState, TASK_HISTORY};
 pub use upgrades::{UpgradeRow, UpgradeStep};
 

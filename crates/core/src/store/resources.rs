@@ -106,7 +106,7 @@ mod tests {
             s.with(|c| {
                 c.execute_batch(
                     "UPDATE services SET memory_mb = NULL;
-                     DROP TABLE restore_points;
+                     DROP TABLE copies;
                      DROP TABLE own_accounts;
                      DROP TABLE tasks;
                      DROP TABLE externals;

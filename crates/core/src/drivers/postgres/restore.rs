@@ -286,24 +286,40 @@ pub(super) fn foreign_objects(stderr: &str) -> Vec<String> {
 /// Restore points: whole-database copies by the server itself.
 pub(super) struct Copies;
 
+/// FILE_COPY copies the files at a checkpoint instead of logging every block (WAL_LOG, the
+/// default since 15): seconds for a gigabyte, and on PostgreSQL 18 with `file_copy_method =
+/// clone` a reflink where the filesystem has them. Before 15 there is no choice (and no
+/// `STRATEGY` keyword): a copy is a file copy.
+fn strategy(version: &str) -> &'static str {
+    let major: u32 = version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major >= 15 {
+        " STRATEGY = FILE_COPY"
+    } else {
+        ""
+    }
+}
+
 impl crate::drivers::DatabaseCopies for Copies {
-    fn copy_closed(&self, source: &str, copy: &str) -> Vec<String> {
-        // FILE_COPY copies the files at a checkpoint instead of logging every block (WAL_LOG,
-        // the default since 15): seconds for a gigabyte, and on PostgreSQL 18 with
-        // `file_copy_method = clone` a reflink where the filesystem has them.
+    fn copy_closed(&self, version: &str, source: &str, copy: &str) -> Vec<String> {
         vec![format!(
-            "CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY ALLOW_CONNECTIONS = false",
+            "CREATE DATABASE {} TEMPLATE {}{} ALLOW_CONNECTIONS = false",
             pg_ident(copy),
-            pg_ident(source)
+            pg_ident(source),
+            strategy(version)
         )]
     }
 
-    fn copy_to_scratch(&self, copy: &str, scratch: &str) -> Vec<String> {
+    fn copy_to_scratch(&self, version: &str, copy: &str, scratch: &str) -> Vec<String> {
         let db = pg_ident(scratch);
         vec![
             format!(
-                "CREATE DATABASE {db} TEMPLATE {} STRATEGY = FILE_COPY ALLOW_CONNECTIONS = false",
-                pg_ident(copy)
+                "CREATE DATABASE {db} TEMPLATE {}{} ALLOW_CONNECTIONS = false",
+                pg_ident(copy),
+                strategy(version)
             ),
             // As a restore's scratch database: PUBLIC's rights gone, then open to the admin.
             format!(
@@ -311,6 +327,10 @@ impl crate::drivers::DatabaseCopies for Copies {
                  ALTER DATABASE {db} ALLOW_CONNECTIONS true"
             ),
         ]
+    }
+
+    fn hand_over(&self, copy: &str, owner: &str) -> Vec<String> {
+        Rename.hand_over(copy, owner).into_iter().collect()
     }
 
     fn source_in_use(&self, stderr: &str) -> bool {
@@ -416,6 +436,26 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
+        }
+    }
+
+    /// `STRATEGY` exists from PostgreSQL 15 on; 13 and 14 (still served) copy files anyway.
+    #[test]
+    fn copies_name_a_strategy_only_where_the_server_has_one() {
+        use crate::drivers::DatabaseCopies as _;
+        for (version, has) in [
+            ("13", false),
+            ("14.9", false),
+            ("15", true),
+            ("18", true),
+            ("x", false),
+        ] {
+            let s = Copies
+                .copy_closed(version, "shop", "dockhand_rp_1")
+                .join(";");
+            assert_eq!(s.contains("STRATEGY = FILE_COPY"), has, "{version}: {s}");
+            let s = Copies.copy_to_scratch(version, "a", "b").join(";");
+            assert_eq!(s.contains("STRATEGY = FILE_COPY"), has, "{version}: {s}");
         }
     }
 

@@ -1,0 +1,235 @@
+//! Dockhand's copies of a project's database on its own server — restore points and branch
+//! databases — made by the server itself (PostgreSQL: `CREATE DATABASE … TEMPLATE … STRATEGY
+//! FILE_COPY`), and what makes them crash-safe:
+//!
+//! - each copy is recorded (`creating`, with its process) before it is made and marked `ready`
+//!   only once the server has all of it; the server makes a copy whole or not at all;
+//! - a run killed in between leaves a row whose process is gone: the next copy command on that
+//!   server ends whatever still works on that copy (a `docker exec` psql outlives its client),
+//!   drops it and forgets the row — the old state.
+//!
+//! PostgreSQL copies a database only while nobody is connected to it: the project's own
+//! sessions are ended only when the user says so (`end_sessions`); other projects' sessions are
+//! never touched (they are on other databases).
+
+use super::Manager;
+use crate::drivers::DatabaseCopies;
+use crate::error::{CoreError, Result};
+use crate::store::{CopyRow, CopyState, NewCopy, ServiceRow};
+
+/// A copy still `creating` whose process is gone.
+pub(super) fn left_by_a_killed_run(r: &CopyRow) -> bool {
+    r.state == CopyState::Creating
+        && !r
+            .pid
+            .is_some_and(|pid| crate::leases::process_alive(pid, r.pid_start.as_deref()))
+}
+
+/// How a copy is made, and for whom.
+pub(super) enum Made<'a> {
+    /// The admin's, closed to every connection (a restore point).
+    Closed,
+    /// The project's: `owner` owns it and may connect, nobody else (a branch's database).
+    OwnedBy(&'a str),
+}
+
+impl Manager {
+    /// Runs `f` with the admin password while the server is held running, after the leftovers
+    /// of killed copies and restores on it are tidied up.
+    pub(super) async fn with_server<T, F, Fut>(&self, row: &ServiceRow, f: F) -> Result<T>
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let holder = format!("copy:{}", std::process::id());
+        let noop = |_| {};
+        let (lease, _) = self.acquire(&row.name, &holder, false, None, &noop).await?;
+        let pw = self.admin_password(&row.name)?.expose().to_string();
+        // Leftovers of a killed run on this server go first: a half-made copy (it may hold the
+        // source up), a reset cut short (its database is let back in, as it was or reset).
+        let recovered = async {
+            self.recover_copies(row, &pw).await?;
+            self.recover_restores(row, &pw, None).await.map(|_| ())
+        };
+        let result = match recovered.await {
+            Ok(()) => f(pw).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = self.release(&lease).await {
+            tracing::warn!("could not release the copy's lease: {e}");
+        }
+        result
+    }
+
+    /// Makes `new.copy` from `source` on `row` (recorded first), ending the project's sessions
+    /// on `source` first when `end_sessions`. Returns the row's id once the copy is ready.
+    pub(super) async fn make_copy(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        new: &NewCopy<'_>,
+        source: &str,
+        made: Made<'_>,
+        end_sessions: bool,
+    ) -> Result<i64> {
+        let copies = self.driver(row.kind).copies().ok_or_else(|| {
+            CoreError::InvalidInput(format!(
+                "{} keeps no copies of its databases yet",
+                row.kind.spec().display_name
+            ))
+        })?;
+        let dialect = self.sql_of(row)?;
+        let via = dialect.maintenance_database(source);
+        let copy = new.copy;
+        // Recorded before the copy exists: whatever this run leaves, the next one finds.
+        let id = self.store.record_copy(new)?;
+        let result = async {
+            let sessions: i64 = self
+                .run_sql_in(row, pw, via, &copies.sessions_on(source))
+                .await?
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            if sessions > 0 && !end_sessions {
+                return Err(CoreError::InvalidInput(format!(
+                    "{sessions} session(s) are connected to '{source}' on '{}' (the project's \
+                     app, a psql, a test run): PostgreSQL copies a database only while nobody is \
+                     connected. Close them, or pass --end-sessions to end them (only sessions on \
+                     '{source}' are ended; other projects are not touched)",
+                    row.name
+                )));
+            }
+            super::test_pause::test_pause("point-recorded").await;
+            let statements = match made {
+                Made::Closed => copies.copy_closed(&row.version, source, copy),
+                Made::OwnedBy(owner) => {
+                    let mut s = copies.copy_to_scratch(&row.version, source, copy);
+                    s.extend(copies.hand_over(copy, owner));
+                    s
+                }
+            };
+            let mut tries = 0;
+            'copy: loop {
+                if end_sessions {
+                    self.run_sql_in(row, pw, via, &copies.end_sessions_on(source))
+                        .await?;
+                }
+                for (i, statement) in statements.iter().enumerate() {
+                    match self.run_sql_in(row, pw, via, statement).await {
+                        Ok(_) => {}
+                        // An app reconnecting at once: ended again, a few times.
+                        Err(CoreError::Tool { stderr, .. })
+                            if i == 0
+                                && end_sessions
+                                && tries < 20
+                                && copies.source_in_use(&stderr) =>
+                        {
+                            tries += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                            continue 'copy;
+                        }
+                        Err(CoreError::Tool { stderr, .. })
+                            if i == 0 && copies.source_in_use(&stderr) =>
+                        {
+                            return Err(CoreError::InvalidInput(format!(
+                                "a session connected to '{source}' on '{}' while it was copied; \
+                                 close it, or pass --end-sessions",
+                                row.name
+                            )))
+                        }
+                        Err(e) => return Err(e),
+                    }
+                }
+                break;
+            }
+            super::test_pause::test_pause("point-copied").await;
+            let size = self
+                .run_sql_in(row, pw, via, &copies.size(copy))
+                .await
+                .ok()
+                .and_then(|s| s.trim().parse().ok());
+            self.store.copy_ready(id, size)?;
+            Ok(id)
+        }
+        .await;
+        if result.is_err() && self.remove_copy(row, pw, copies, copy).await {
+            let _ = self.store.forget_copy(id);
+        }
+        result
+    }
+
+    /// Ends whatever works on `copy`, drops it if it exists. Logged, never fatal: the row stays
+    /// for the next run when this fails.
+    pub(super) async fn remove_copy(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        copies: &dyn DatabaseCopies,
+        copy: &str,
+    ) -> bool {
+        let Ok(dialect) = self.sql_of(row) else {
+            return false;
+        };
+        let via = dialect.maintenance_database(copy);
+        // Ended, and gone: a killed run's `CREATE DATABASE` still rolling back would otherwise
+        // race the drop, and the next copy under the same name (a branch's is deterministic).
+        for _ in 0..50 {
+            let found: i64 = match self
+                .run_sql_in(row, pw, via, &copies.end_work_on(copy))
+                .await
+            {
+                Ok(n) => n.trim().parse().unwrap_or(0),
+                Err(_) => 0,
+            };
+            if found == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        match self
+            .run_sql_in(row, pw, via, &dialect.drop_database(copy))
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!("could not drop the copy {copy} on {}: {e}", row.name);
+                false
+            }
+        }
+    }
+
+    /// Copies a killed run left on this server: recorded, not ready, their process gone.
+    pub(super) async fn recover_copies(&self, row: &ServiceRow, pw: &str) -> Result<()> {
+        let Some(copies) = self.driver(row.kind).copies() else {
+            return Ok(());
+        };
+        for r in self.store.copies_on(&row.name)? {
+            if left_by_a_killed_run(&r) && self.remove_copy(row, pw, copies, &r.copy).await {
+                self.store.forget_copy(r.id)?;
+                tracing::info!("removed the copy {} a killed run left", r.copy);
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops a recorded copy and forgets it (the server held by the caller).
+    pub(super) async fn drop_copy_row(&self, id: i64) -> Result<()> {
+        let Some(r) = self.store.copy_row(id)? else {
+            return Ok(());
+        };
+        let row = self.resolve(&r.service)?;
+        let Some(copies) = self.driver(row.kind).copies() else {
+            return Ok(());
+        };
+        let pw = self.admin_password(&row.name)?;
+        if self.remove_copy(&row, pw.expose(), copies, &r.copy).await {
+            self.store.forget_copy(id)?;
+            Ok(())
+        } else {
+            Err(CoreError::InvalidInput(format!(
+                "could not drop {} on '{}' (the log says why); nothing is forgotten, try again",
+                r.copy, r.service
+            )))
+        }
+    }
+}

@@ -13,8 +13,8 @@
 //! to switch or have to end the app's sessions, after which the app reconnects to the *other*
 //! branch's data and writes into it without anyone knowing. With a name per branch, an app
 //! server still running across a checkout keeps writing into the branch it was started on (its
-//! URL names that database) until it is restarted; `branch list` shows each database's open
-//! sessions so the user can see it.
+//! URL names that database) until it is restarted (the manual says so; showing each branch
+//! database's open sessions in `branch list` is still to do).
 //!
 //! **Names.** A branch's database is `dockhand_br_<20 hex>`: a hash of the project, service,
 //! database and the branch's exact bytes. Deterministic and collision-free in practice

@@ -165,6 +165,18 @@ pub enum Command {
     Run {
         #[arg(long, short = 'p', add = crate::complete::projects())]
         project: Option<String>,
+        /// Give the command N disposable copies of the project's PostgreSQL databases, one per
+        /// test worker: DATABASE_URL_1 … DATABASE_URL_N (DATABASE_URL names the first),
+        /// dropped when it ends
+        #[arg(long, value_name = "N")]
+        clones: Option<usize>,
+        /// With --clones: copy this restore point instead of the data as it is now
+        #[arg(long, requires = "clones")]
+        point: Option<String>,
+        /// With --clones: end the project's own sessions on its database if any are open
+        /// (PostgreSQL copies a database only while nobody is connected)
+        #[arg(long, requires = "clones")]
+        end_sessions: bool,
         /// The command and its arguments (after `--`)
         #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
         command: Vec<String>,

@@ -78,7 +78,21 @@ fn main() -> ExitCode {
     let json = cli.json;
     let code = rt.block_on(async move {
         let held = match &cli.command {
-            Command::Run { project, command } => Some(Held::Run(project.clone(), command.clone())),
+            Command::Run {
+                project,
+                command,
+                clones,
+                point,
+                end_sessions,
+            } => Some(Held::Run(
+                project.clone(),
+                command.clone(),
+                clones.map(|count| projects::CloneAsk {
+                    count,
+                    point: point.clone(),
+                    end_sessions: *end_sessions,
+                }),
+            )),
             Command::Connect {
                 project,
                 service,
@@ -123,7 +137,7 @@ fn main() -> ExitCode {
 
 /// A command that runs something while holding a project's services.
 enum Held {
-    Run(Option<String>, Vec<String>),
+    Run(Option<String>, Vec<String>, Option<projects::CloneAsk>),
     Connect(Option<String>, Option<String>, Vec<String>),
 }
 
@@ -131,7 +145,7 @@ async fn run_command(held: Held) -> Result<i32> {
     let m = Arc::new(dockhand_core::open_default().await?);
     m.reconcile().await?;
     match held {
-        Held::Run(project, command) => projects::run(&m, project, command).await,
+        Held::Run(project, command, clones) => projects::run(&m, project, command, clones).await,
         Held::Connect(project, service, args) => {
             projects::connect(&m, project, service, args).await
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use dockhand_core::facade::env::{dotenv_line, Audience};
 use dockhand_core::facade::platform;
-use dockhand_core::facade::{Lease, Settled};
+use dockhand_core::facade::{CloneSource, Lease, Settled, TestClones};
 use dockhand_core::{CoreError, Manager, Result};
 
 use crate::args::ProjectCommand;
@@ -269,20 +269,59 @@ pub async fn url(m: &Manager, name: &str, service: Option<&str>, json: bool) -> 
     Ok(())
 }
 
-/// `dockhand run`: leases for the command's lifetime, variables in its environment only.
-pub async fn run(m: &Arc<Manager>, project: Option<String>, command: Vec<String>) -> Result<i32> {
+/// `dockhand run --clones N`: what the user asked for.
+pub struct CloneAsk {
+    pub count: usize,
+    pub point: Option<String>,
+    pub end_sessions: bool,
+}
+
+/// `dockhand run`: leases for the command's lifetime, variables in its environment only; with
+/// `--clones`, test clones made once the services answer and dropped once the command ends.
+pub async fn run(
+    m: &Arc<Manager>,
+    project: Option<String>,
+    command: Vec<String>,
+    clones: Option<CloneAsk>,
+) -> Result<i32> {
     let p = m.project_for(project.as_deref(), &cwd()?)?;
     // A mistake in its `[env]` stops the run before any service is started for it.
     m.env_mapping(&p)?;
     follow_branch(m, &p).await?;
     let holder = format!("run:{}", command[0]);
-    held_run(m, &p, &holder, || {
+    held_run(m, &p, &holder, clones.as_ref(), |made| {
         let mut c = tokio::process::Command::new(&command[0]);
-        c.args(&command[1..])
-            .envs(m.project_env(&p.name, Audience::Host)?);
+        c.args(&command[1..]);
+        match made {
+            None => c.envs(m.project_env(&p.name, Audience::Host)?),
+            Some(made) => {
+                // A run killed with -9 cannot drop its clones: its command ends with it rather
+                // than go on with clones the next Dockhand command drops.
+                platform::ends_with_this_process(&mut c);
+                c.envs(m.clones_env(made, Audience::Host)?)
+            }
+        };
         Ok(c)
     })
     .await
+}
+
+/// What the clones are, on stderr (the command's own output stays clean).
+fn say_clones(made: &dockhand_core::facade::TestClones) {
+    let dbs: std::collections::BTreeSet<&str> =
+        made.parts.iter().map(|p| p.database.as_str()).collect();
+    eprintln!(
+        "{} clone(s) of {} from {} in {}: DATABASE_URL_1 … DATABASE_URL_{} (DATABASE_URL is \
+         the first); dropped when the command ends",
+        made.count,
+        dbs.into_iter().collect::<Vec<_>>().join(", "),
+        made.from,
+        dockhand_core::facade::human_duration(Duration::from_millis(made.took_ms)),
+        made.count
+    );
+    for s in &made.shared {
+        eprintln!("  not cloned: {s} (every worker shares it)");
+    }
 }
 
 /// `dockhand connect`: the kind's own client (psql, mariadb, redis-cli) on one of the project's
@@ -304,7 +343,7 @@ pub async fn connect(
         .to_string_lossy();
     let holder = format!("connect:{program}");
     eprintln!("{}", launch.describe);
-    held_run(m, &p, &holder, || {
+    held_run(m, &p, &holder, None, |_| {
         let mut c = tokio::process::Command::new(&launch.program);
         c.args(&launch.args).envs(launch.env.iter().cloned());
         Ok(c)
@@ -312,23 +351,45 @@ pub async fn connect(
     .await
 }
 
-/// Holds the project's services (starting them), runs the command made once they answer, and
-/// lets them go when it ends, returning its exit code (127: it could not start).
+/// Holds the project's services (starting them), makes the test clones asked for, runs the
+/// command made once they answer, drops the clones and lets the services go when it ends,
+/// returning its exit code (127: it could not start).
 async fn held_run(
     m: &Arc<Manager>,
     p: &dockhand_core::facade::ProjectRow,
     holder: &str,
-    command: impl FnOnce() -> Result<tokio::process::Command>,
+    clones: Option<&CloneAsk>,
+    command: impl FnOnce(Option<&TestClones>) -> Result<tokio::process::Command>,
 ) -> Result<i32> {
     let printer = ProgressView::new(false);
     let report = |e| printer.show(e);
     let held = m.hold_project(p, Some(holder), &report).await;
     printer.done();
-    let held = held?;
-    let spawned = command().map(|mut c| c.spawn());
+    let leases: Vec<Lease> = held?.into_iter().map(|(l, _)| l).collect();
+    let made = match clones {
+        None => None,
+        Some(ask) => {
+            let from = match &ask.point {
+                Some(point) => CloneSource::Point(point.clone()),
+                None => CloneSource::Now,
+            };
+            match m.make_clones(p, ask.count, &from, ask.end_sessions).await {
+                Ok(made) => {
+                    say_clones(&made);
+                    Some(made)
+                }
+                Err(e) => {
+                    release_all(m, &leases).await;
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let spawned = command(made.as_ref()).map(|mut c| c.spawn());
     let code = match spawned {
         Err(e) => {
-            release_all(m, &held.into_iter().map(|(l, _)| l).collect::<Vec<_>>()).await;
+            drop_clones(m, made.as_ref()).await;
+            release_all(m, &leases).await;
             return Err(e);
         }
         Ok(Err(e)) => {
@@ -345,8 +406,19 @@ async fn held_run(
             }
         },
     };
-    release_all(m, &held.into_iter().map(|(l, _)| l).collect::<Vec<_>>()).await;
+    drop_clones(m, made.as_ref()).await;
+    release_all(m, &leases).await;
     Ok(code)
+}
+
+/// A run's clones go once its command ended; what cannot go now is said, and goes with the next
+/// Dockhand command.
+async fn drop_clones(m: &Manager, made: Option<&TestClones>) {
+    let Some(made) = made else { return };
+    match m.drop_clones(made).await {
+        Ok(()) => eprintln!("dropped the {} clone(s)", made.count),
+        Err(e) => eprintln!("warning: {e}"),
+    }
 }
 
 async fn release_all(m: &Manager, leases: &[Lease]) {

@@ -33,7 +33,7 @@ fn clients_dir() -> PathBuf {
 
 /// Where tests/clients/setup.sh installed the Python and npm packages, once checked to be the
 /// install of the pinned files as they are now; and every other client checked to be there.
-fn installed() -> PathBuf {
+pub(crate) fn installed() -> PathBuf {
     let src = clients_dir();
     let link = src.join(".installed");
     let mut missing = Vec::new();

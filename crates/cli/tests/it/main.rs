@@ -14,6 +14,7 @@ mod adversarial_redis;
 mod backups;
 mod branches;
 mod client_libraries;
+mod clones;
 mod engine;
 mod extensions;
 mod hostile_ground;

@@ -41,11 +41,11 @@ pub use crate::engine::OutputStream;
 pub use crate::error::human_duration;
 pub use crate::logging::init as init_logging;
 pub use crate::manager::{
-    BranchMade, BranchSource, BranchView, Branches, Checkout, ClientLaunch, Detected, ExportDest,
-    Exported, ExternalView, FileFormat, Finished, ImageView, ImportError, Imported, Lease,
-    MemoryChange, ModeOption, ProgressFn, ProjectConnection, PruneReport, ReconcileReport,
+    BranchMade, BranchSource, BranchView, Branches, Checkout, ClientLaunch, CloneSource, Detected,
+    ExportDest, Exported, ExternalView, FileFormat, Finished, ImageView, ImportError, Imported,
+    Lease, MemoryChange, ModeOption, ProgressFn, ProjectConnection, PruneReport, ReconcileReport,
     ResetDone, RestorePointPart, RestorePointView, RolledBack, ServiceStatus, Settled, TakenPoint,
-    TaskKind, UpOutcome, UpgradeChoices, UpgradeTarget, Upgraded,
+    TaskKind, TestClones, UpOutcome, UpgradeChoices, UpgradeTarget, Upgraded, MAX_CLONES,
 };
 pub use crate::modes::{memory_arg, memory_text, parse_memory, ServiceOptions};
 pub use crate::project_config::read as read_project_config;

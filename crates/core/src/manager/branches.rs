@@ -180,7 +180,7 @@ impl Manager {
     }
 
     /// Whether a kind keeps per-branch copies.
-    fn copies_kind(&self, att: &AttachmentRow) -> bool {
+    pub(super) fn copies_kind(&self, att: &AttachmentRow) -> bool {
         crate::catalog::Kind::parse(&att.kind)
             .map(|k| self.driver(k).copies().is_some())
             .unwrap_or(false)
@@ -188,16 +188,7 @@ impl Manager {
 
     /// The ready copy of `att` for `branch`, if made.
     fn branch_copy(&self, att: &AttachmentRow, branch: &str) -> Result<Option<CopyRow>> {
-        Ok(self
-            .store
-            .copies(CopyPurpose::Branch, Some(&att.project))?
-            .into_iter()
-            .find(|r| {
-                r.label == branch
-                    && r.service == att.service
-                    && r.db_name == att.db_name
-                    && r.state == CopyState::Ready
-            }))
+        self.ready_copy(CopyPurpose::Branch, att, branch)
     }
 
     /// The database `att` means while `at` is checked out: its own on the main branch (and for
@@ -243,9 +234,28 @@ impl Manager {
         if !missing {
             return Ok(None);
         }
-        self.create_branch(project, Some(&at.branch), &BranchSource::Parent, false)
+        match self
+            .create_branch(project, Some(&at.branch), &BranchSource::Parent, false)
             .await
-            .map(Some)
+        {
+            Ok(made) => Ok(Some(made)),
+            // The parent is in use and this command (`url`, `run`, a tray copy) has no
+            // --end-sessions of its own: the one that has is named.
+            Err(CoreError::InvalidInput(msg)) if msg.contains("--end-sessions") => {
+                Err(CoreError::InvalidInput(format!(
+                    "{}; the first use of branch '{}' makes its database from its parent's",
+                    msg.replace(
+                        "pass --end-sessions",
+                        &format!(
+                            "run `dockhand branch create {} --end-sessions`",
+                            shlex::try_quote(&at.branch).unwrap_or_default()
+                        )
+                    ),
+                    at.branch
+                )))
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Makes the databases of `branch` (default: the one checked out) from `from`.
@@ -326,24 +336,7 @@ impl Manager {
                     ))
                     })?
                 }
-                BranchSource::Point(p) => self
-                    .store
-                    .copies(CopyPurpose::Point, Some(&project.name))?
-                    .into_iter()
-                    .find(|r| {
-                        r.label == *p
-                            && r.service == att.service
-                            && r.db_name == att.db_name
-                            && r.state == CopyState::Ready
-                    })
-                    .map(|r| r.copy)
-                    .ok_or_else(|| {
-                        CoreError::InvalidInput(format!(
-                            "project '{}' has no restore point '{p}' of {} on {} \
-                             (`dockhand point list` shows them)",
-                            project.name, att.db_name, att.service
-                        ))
-                    })?,
+                BranchSource::Point(p) => self.point_copy(att, p)?,
                 BranchSource::Parent => unreachable!("resolved above"),
             };
             let copy = branch_copy_name(&project.name, &att.service, &att.db_name, &branch);

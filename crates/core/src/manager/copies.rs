@@ -1,5 +1,5 @@
-//! Dockhand's copies of a project's database on its own server — restore points and branch
-//! databases — made by the server itself (PostgreSQL: `CREATE DATABASE … TEMPLATE … STRATEGY
+//! Dockhand's copies of a project's database on its own server — restore points, branch
+//! databases and test clones — made by the server itself (PostgreSQL: `CREATE DATABASE … TEMPLATE … STRATEGY
 //! FILE_COPY`), and what makes them crash-safe:
 //!
 //! - each copy is recorded (`creating`, with its process) before it is made and marked `ready`
@@ -15,11 +15,12 @@
 use super::Manager;
 use crate::drivers::DatabaseCopies;
 use crate::error::{CoreError, Result};
-use crate::store::{CopyRow, CopyState, NewCopy, ServiceRow};
+use crate::store::{AttachmentRow, CopyPurpose, CopyRow, CopyState, NewCopy, ServiceRow};
 
-/// A copy still `creating` whose process is gone.
+/// A copy still `creating` whose process is gone, or a test clone whose process is gone (it
+/// lives only as long as the run that made it).
 pub(super) fn left_by_a_killed_run(r: &CopyRow) -> bool {
-    r.state == CopyState::Creating
+    (r.state == CopyState::Creating || r.purpose == CopyPurpose::Clone)
         && !r
             .pid
             .is_some_and(|pid| crate::leases::process_alive(pid, r.pid_start.as_deref()))
@@ -34,6 +35,38 @@ pub(super) enum Made<'a> {
 }
 
 impl Manager {
+    /// The ready copy for `purpose` labelled `label` of one project database, if there is one.
+    pub(super) fn ready_copy(
+        &self,
+        purpose: CopyPurpose,
+        att: &AttachmentRow,
+        label: &str,
+    ) -> Result<Option<CopyRow>> {
+        Ok(self
+            .store
+            .copies(purpose, Some(&att.project))?
+            .into_iter()
+            .find(|r| {
+                r.label == label
+                    && r.service == att.service
+                    && r.db_name == att.db_name
+                    && r.state == CopyState::Ready
+            }))
+    }
+
+    /// The copy holding restore point `point` of one project database, or an error naming it.
+    pub(super) fn point_copy(&self, att: &AttachmentRow, point: &str) -> Result<String> {
+        self.ready_copy(CopyPurpose::Point, att, point)?
+            .map(|r| r.copy)
+            .ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "project '{}' has no restore point '{point}' of {} on {} \
+                     (`dockhand point list` shows them)",
+                    att.project, att.db_name, att.service
+                ))
+            })
+    }
+
     /// Runs `f` with the admin password while the server is held running, after the leftovers
     /// of killed copies and restores on it are tidied up.
     pub(super) async fn with_server<T, F, Fut>(&self, row: &ServiceRow, f: F) -> Result<T>

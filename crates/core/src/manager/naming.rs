@@ -120,12 +120,16 @@ pub(super) const RESTORE_REPLACED: &str = "dockhand_replaced_";
 /// A restore point's copy of a project database (`dockhand_rp_<token>`): the admin's, closed.
 pub(super) const RESTORE_POINT: &str = "dockhand_rp_";
 
-/// Whether a database is a restore's own (its scratch or the database it replaced) or a
-/// restore point's copy, which backups and listings leave out.
+/// A test clone of a project database (`dockhand_cl_<token>_<n>`): lives as long as its run.
+pub(super) const CLONE: &str = "dockhand_cl_";
+
+/// Whether a database is a restore's own (its scratch or the database it replaced), a restore
+/// point's copy or a test clone, which backups and listings leave out.
 pub(super) fn is_restore_scratch(name: &str) -> bool {
     name.starts_with(RESTORE_SCRATCH)
         || name.starts_with(RESTORE_REPLACED)
         || name.starts_with(RESTORE_POINT)
+        || name.starts_with(CLONE)
 }
 
 /// The keychain entry of an external database's URL.

@@ -456,6 +456,17 @@ impl Manager {
         project: &str,
         audience: Audience,
     ) -> Result<Vec<ProjectConnection>> {
+        self.connections_on(project, audience, &|_| None)
+    }
+
+    /// `project_connections`, with `instead` naming the database to hand out for an
+    /// attachment in place of its own (a test clone's).
+    pub(super) fn connections_on(
+        &self,
+        project: &str,
+        audience: Audience,
+        instead: &dyn Fn(&AttachmentRow) -> Option<String>,
+    ) -> Result<Vec<ProjectConnection>> {
         let mut out = Vec::new();
         // A project following git branches: the checked-out branch's databases.
         let at = match self.store.project(project)? {
@@ -463,7 +474,10 @@ impl Manager {
             None => None,
         };
         for att in self.store.attachments(Some(project), None)? {
-            let database = self.database_on_branch(&att, at.as_ref())?;
+            let database = match instead(&att) {
+                Some(db) => db,
+                None => self.database_on_branch(&att, at.as_ref())?,
+            };
             let row = self.resolve(&att.service).map_err(|e| match e {
                 CoreError::UnknownService { name: s, .. } => CoreError::InvalidInput(format!(
                     "project '{project}' uses the {} service '{s}', which was destroyed (its data volume is kept): \
@@ -515,11 +529,22 @@ impl Manager {
 
     /// `DATABASE_URL` and friends for a project, named as its `[env]` table says.
     pub fn project_env(&self, project: &str, audience: Audience) -> Result<Vec<(String, String)>> {
+        self.env_on(project, audience, &|_| None)
+    }
+
+    /// `project_env`, with `instead` naming the database to hand out for an attachment in
+    /// place of its own (a test clone's).
+    pub(super) fn env_on(
+        &self,
+        project: &str,
+        audience: Audience,
+        instead: &dyn Fn(&AttachmentRow) -> Option<String>,
+    ) -> Result<Vec<(String, String)>> {
         let mapping = match self.store.project(project)? {
             Some(row) => self.env_mapping(&row)?,
             None => env::EnvMapping::default(),
         };
-        let conns = self.project_connections(project, audience)?;
+        let conns = self.connections_on(project, audience, instead)?;
         let view: Vec<Connection<'_>> = conns
             .iter()
             .map(|c| Connection {

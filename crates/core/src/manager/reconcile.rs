@@ -150,8 +150,10 @@ impl Manager {
         }
         // An upgrade a killed process left half-way is finished or undone by whoever comes next;
         // a project a killed restore or import kept out of its database is let in again.
+        // Test clones of a killed `dockhand run` are dropped.
         self.recover_upgrades().await?;
         self.let_in_after_killed_restores().await;
+        self.drop_clones_of_killed_runs().await;
         // Without a supervisor running, every Dockhand process does the supervisor's work of
         // stopping services whose last consumer left longer than the grace period ago.
         // Any state but "stopped" may hide a running container (a consumer killed while its

@@ -146,6 +146,15 @@ pub fn own_process_group(command: &mut Command) -> &mut Command {
     os::own_process_group(command)
 }
 
+/// Has `command` end (SIGTERM) when this process dies, however it dies — a `dockhand run`
+/// killed with -9 takes its command with it (Linux; elsewhere nothing, and said where it
+/// matters).
+pub fn ends_with_this_process(
+    command: &mut tokio::process::Command,
+) -> &mut tokio::process::Command {
+    os::ends_with_this_process(command)
+}
+
 /// Listens on a Unix socket at `path` until the returned value is dropped, for tests of socket
 /// discovery. `Unsupported` on Windows, whose Docker has no socket files to discover.
 #[cfg(test)]

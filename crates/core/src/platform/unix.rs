@@ -86,6 +86,34 @@ pub(super) fn own_process_group(command: &mut Command) -> &mut Command {
     command.process_group(0)
 }
 
+#[cfg(target_os = "linux")]
+pub(super) fn ends_with_this_process(
+    command: &mut tokio::process::Command,
+) -> &mut tokio::process::Command {
+    let parent = rustix::process::getpid();
+    // SAFETY: the closure runs in the child between fork and exec, and only makes two system
+    // calls (prctl, getppid), both async-signal-safe; it allocates nothing.
+    unsafe {
+        command.pre_exec(move || {
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
+            // The parent died before the signal was asked for: end now, as it would have.
+            if rustix::process::getppid() != Some(parent) {
+                return Err(std::io::Error::other(
+                    "the process that ran this command is gone",
+                ));
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+pub(super) fn ends_with_this_process(
+    command: &mut tokio::process::Command,
+) -> &mut tokio::process::Command {
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -69,3 +69,9 @@ const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
 pub(super) fn own_process_group(command: &mut Command) -> &mut Command {
     command.creation_flags(CREATE_NEW_PROCESS_GROUP)
 }
+
+pub(super) fn ends_with_this_process(
+    command: &mut tokio::process::Command,
+) -> &mut tokio::process::Command {
+    command
+}

@@ -1,5 +1,5 @@
-//! Dockhand's copies of project databases on their own server — restore points and branch
-//! databases: which copy of which project database a label names, and whether the copy is
+//! Dockhand's copies of project databases on their own server — restore points, branch
+//! databases and test clones: which copy of which project database a label names, and whether the copy is
 //! complete. A row exists before its copy does (`Creating`, with the process making it) and says
 //! `Ready` only once the server has the whole copy.
 
@@ -43,6 +43,10 @@ pub enum CopyPurpose {
     /// A git branch's database (label: the branch): the project's, its URL's database while the
     /// branch is checked out.
     Branch,
+    /// A test clone (label: its run and worker): the project's, for as long as the process
+    /// that made it lives (its pid stays on the row once ready; a row whose process is gone is
+    /// a leftover to drop).
+    Clone,
 }
 
 impl CopyPurpose {
@@ -50,12 +54,14 @@ impl CopyPurpose {
         match self {
             CopyPurpose::Point => "point",
             CopyPurpose::Branch => "branch",
+            CopyPurpose::Clone => "clone",
         }
     }
 
     fn parse(s: &str) -> CopyPurpose {
         match s {
             "branch" => CopyPurpose::Branch,
+            "clone" => CopyPurpose::Clone,
             _ => CopyPurpose::Point,
         }
     }
@@ -144,12 +150,14 @@ impl Store {
         })
     }
 
-    /// The copy is complete: it can be listed and used.
+    /// The copy is complete: it can be listed and used. A clone keeps its process: it lives
+    /// as long as that process does.
     pub fn copy_ready(&self, id: i64, size_bytes: Option<i64>) -> Result<()> {
         self.with(|c| {
             c.execute(
-                "UPDATE copies SET state = ?2, size_bytes = ?3, pid = NULL, \
-                 pid_start = NULL WHERE id = ?1",
+                "UPDATE copies SET state = ?2, size_bytes = ?3, \
+                 pid = CASE WHEN purpose = 'clone' THEN pid END, \
+                 pid_start = CASE WHEN purpose = 'clone' THEN pid_start END WHERE id = ?1",
                 params![id, CopyState::Ready.as_str(), size_bytes],
             )?;
             Ok(())
@@ -268,6 +276,22 @@ mod tests {
             Some("main")
         );
         assert_eq!(s.copies_on("pg").unwrap().len(), 2);
+        // A clone keeps its process once ready: it lives as long as that process.
+        let c = s
+            .record_copy(&NewCopy {
+                purpose: CopyPurpose::Clone,
+                copy: "dockhand_cl_1",
+                process: (7, Some("t".into())),
+                ..p
+            })
+            .unwrap();
+        s.copy_ready(c, Some(1)).unwrap();
+        let row = s.copy_row(c).unwrap().unwrap();
+        assert_eq!(
+            (row.purpose, row.state, row.pid, row.pid_start.as_deref()),
+            (CopyPurpose::Clone, CopyState::Ready, Some(7), Some("t"))
+        );
+        s.forget_copy(c).unwrap();
         s.forget_copy(b).unwrap();
         s.forget_copy(id).unwrap();
         assert!(s.copies(CopyPurpose::Point, None).unwrap().is_empty());

@@ -235,13 +235,7 @@ fn human_ms(ms: u64) -> String {
     dockhand_core::facade::human_duration(Duration::from_millis(ms))
 }
 
-fn human_bytes(n: u64) -> String {
-    if n < 1024 * 1024 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
-    }
-}
+use dockhand_core::facade::human_bytes;
 
 /// Whether the user wants this kind of news (Settings → Notifications).
 pub fn enabled(m: Option<&dockhand_core::Manager>, kind: &str) -> bool {

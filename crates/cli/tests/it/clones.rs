@@ -192,6 +192,22 @@ mod each_version {
             r.all()
         );
         assert!(clones_on(&admin).is_empty());
+        // A server volume without room for the copies is refused before anything is copied,
+        // with what was asked and what is free (the volume made to look full: its real free
+        // space, read by `df` in the container, less a petabyte kept free).
+        let mut c = env.command(&["run", "-p", "shop", "--clones", "2", "--", "true"]);
+        c.env("DOCKHAND_TEST_COPY_RESERVE", (1u64 << 50).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let r = run_limited(c, COMMAND_LIMIT);
+        assert!(
+            r.code != 0
+                && r.stderr.contains("free on its data volume")
+                && r.stderr.contains("Nothing was copied"),
+            "{}",
+            r.all()
+        );
+        assert!(clones_on(&admin).is_empty());
         env.ok(&["destroy", &pg, "--purge", "--yes"]);
     }
 }

@@ -315,6 +315,21 @@ impl CoreError {
     }
 }
 
+/// Sizes the way people read them ("812 B", "3.4 MiB").
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
+}
+
 /// Formats a duration the way people read it in a status line ("1.2 s", "340 ms").
 pub fn human_duration(d: Duration) -> String {
     let ms = d.as_millis();

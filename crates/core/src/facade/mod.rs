@@ -38,7 +38,7 @@ pub use crate::actions::refusal;
 pub use crate::backup::{BackupAllReport, BackupScope, Restored, Verification};
 pub use crate::catalog::extensions::parse_list as parse_extensions;
 pub use crate::engine::OutputStream;
-pub use crate::error::human_duration;
+pub use crate::error::{human_bytes, human_duration};
 pub use crate::logging::init as init_logging;
 pub use crate::manager::{
     BranchMade, BranchSource, BranchView, Branches, Checkout, ClientLaunch, CloneSource, Detected,

@@ -12,8 +12,9 @@
 //! sessions are ended only when the user says so (`end_sessions`); other projects' sessions are
 //! never touched (they are on other databases).
 
-use super::Manager;
+use super::{container_of, Manager};
 use crate::drivers::DatabaseCopies;
+use crate::error::human_bytes;
 use crate::error::{CoreError, Result};
 use crate::store::{AttachmentRow, CopyPurpose, CopyRow, CopyState, NewCopy, ServiceRow};
 
@@ -24,6 +25,27 @@ pub(super) fn left_by_a_killed_run(r: &CopyRow) -> bool {
         && !r
             .pid
             .is_some_and(|pid| crate::leases::process_alive(pid, r.pid_start.as_deref()))
+}
+
+/// What a copy must leave free on its server's data volume: a tenth of its size, at least
+/// 256 MiB (the server's own WAL and the other projects' writes). Debug builds add
+/// `DOCKHAND_TEST_COPY_RESERVE` bytes, so a test can make a real volume look full.
+fn room_kept_free(size: u64) -> u64 {
+    let base = (size / 10).max(256 * 1024 * 1024);
+    #[cfg(debug_assertions)]
+    let base = base.saturating_add(
+        std::env::var("DOCKHAND_TEST_COPY_RESERVE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    );
+    base
+}
+
+/// The available bytes `df -Pk PATH` reports for the one filesystem it lists.
+fn available_bytes(df: &str) -> Option<u64> {
+    let kib: u64 = df.lines().nth(1)?.split_whitespace().nth(3)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// How a copy is made, and for whom.
@@ -113,6 +135,7 @@ impl Manager {
         })?;
         let dialect = self.sql_of(row)?;
         let via = dialect.maintenance_database(source);
+        self.check_room(row, pw, via, copies, source).await?;
         let copy = new.copy;
         // Recorded before the copy exists: whatever this run leaves, the next one finds.
         let id = self.store.record_copy(new)?;
@@ -191,6 +214,62 @@ impl Manager {
         result
     }
 
+    /// Refuses a copy of `source` the server's data volume has no room for: the copy's size,
+    /// and room left for the other projects on the server to go on writing.
+    async fn check_room(
+        &self,
+        row: &ServiceRow,
+        pw: &str,
+        via: &str,
+        copies: &dyn DatabaseCopies,
+        source: &str,
+    ) -> Result<()> {
+        let size: u64 = self
+            .run_sql_in(row, pw, via, &copies.size(source))
+            .await?
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        let path = self.driver(row.kind).data_path(&row.version);
+        let df = crate::engine::exec_collect(
+            self.engine.as_ref(),
+            &container_of(row),
+            &["df", "-Pk", path],
+            super::exec::TOOL_LIMIT,
+        )
+        .await;
+        let free = match &df {
+            Ok(out) if out.exit_code == 0 => available_bytes(&String::from_utf8_lossy(&out.stdout)),
+            _ => None,
+        };
+        let Some(free) = free else {
+            // The server refuses a copy it has no room for by itself (and removes what it
+            // wrote): not knowing the free space is said, not fatal.
+            tracing::warn!(
+                "could not read the free space of {}'s data volume ({df:?}); copying {source} \
+                 without checking it",
+                row.name
+            );
+            return Ok(());
+        };
+        let reserve = room_kept_free(size);
+        if free < size.saturating_add(reserve) {
+            return Err(CoreError::InvalidInput(format!(
+                "copying '{source}' ({}) on '{}' needs {} free on its data volume: the copy, and \
+                 {} kept free so the other projects on the server can go on writing; {} are \
+                 free. Nothing was copied. Make room (`dockhand point list` and `dockhand branch \
+                 list` show copies with their sizes; `docker system df`, what Docker holds) and \
+                 try again",
+                human_bytes(size),
+                row.name,
+                human_bytes(size + reserve),
+                human_bytes(reserve),
+                human_bytes(free)
+            )));
+        }
+        Ok(())
+    }
+
     /// Ends whatever works on `copy`, drops it if it exists. Logged, never fatal: the row stays
     /// for the next run when this fails.
     pub(super) async fn remove_copy(
@@ -263,6 +342,32 @@ impl Manager {
                 "could not drop {} on '{}' (the log says why); nothing is forgotten, try again",
                 r.copy, r.service
             )))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_free_space_is_read_from_df_and_a_copy_leaves_room() {
+        // GNU df and BusyBox df (Alpine images), POSIX format.
+        let gnu = "Filesystem     1024-blocks     Used Available Capacity Mounted on\n\
+                   /dev/vda         263174212 35289416 216412436      15% /var/lib/postgresql/data\n";
+        assert_eq!(available_bytes(gnu), Some(216_412_436 * 1024));
+        let busybox = "Filesystem           1024-blocks    Used Available Capacity Mounted on\n\
+                       overlay                 1000       10       990   1% /var/lib/postgresql/data\n";
+        assert_eq!(available_bytes(busybox), Some(990 * 1024));
+        assert_eq!(
+            available_bytes("df: /nope: No such file or directory\n"),
+            None
+        );
+        assert_eq!(available_bytes(""), None);
+        // Small copies keep 256 MiB free; large ones a tenth of their size.
+        if std::env::var_os("DOCKHAND_TEST_COPY_RESERVE").is_none() {
+            assert_eq!(room_kept_free(1024), 256 * 1024 * 1024);
+            assert_eq!(room_kept_free(10 << 30), 1 << 30);
         }
     }
 }

@@ -316,6 +316,12 @@ function projectCard(p, snap) {
     el("summary", { textContent: "More…", ariaLabel: `More ways to give ${p.name} a database` }),
     el("div", { className: "row" }, el("span", { className: "detail", textContent: "A server of its own: " }), dedicatedKind, " ", attachDedicated),
     el("div", { className: "row" }, el("span", { className: "detail", textContent: "A database Dockhand does not run: " }), extKind, " ", extUrl, " ", addExt));
+  const points = pointsBox(p);
+  const branch = p.checkout
+    ? el("p", { className: "detail branch-now" }, p.checkout.branch === p.checkout.main
+      ? `Git branch ${p.checkout.branch}${p.checkout.detached ? " (HEAD detached)" : ""}: the project's own databases.`
+      : `Git branch ${p.checkout.branch}: its own copy of the databases (made from its parent on first use); Copy DATABASE_URL names it.`)
+    : p.branch_error ? el("p", { className: "error branch-error", textContent: p.branch_error }) : "";
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
   const dropData = el("input", { type: "checkbox", ariaLabel: `Also drop the databases of ${p.name}` });
   remove.onclick = () => act(remove, "Removing…", async () => {
@@ -328,12 +334,54 @@ function projectCard(p, snap) {
     list,
     el("div", { className: "row" }, pick, " ", attach),
     more,
+    branch,
     copies,
     p.env_error ? el("p", { className: "error env-error", textContent: p.env_error }) : "",
     el("div", { className: "row" }, showEnv, " ", writeEnv, " ", toggle, " ", remove, " ",
       el("label", { className: "detail" }, dropData, " drop its databases (backed up first)")),
     envBox,
-    snippet);
+    snippet,
+    points);
+}
+
+// Restore points: taken in seconds by the server, listed with their size and age; reset and
+// delete ask first in a native dialog (the app shows it).
+function pointsBox(p) {
+  if (!p.copies) return "";
+  const name = el("input", { type: "text", className: "point-name", maxLength: 64, placeholder: "name (default: the time)", ariaLabel: `Name of a new restore point of ${p.name}` });
+  const take = el("button", { textContent: "Take restore point", className: "take-point", ariaLabel: `Take a restore point of ${p.name}` });
+  take.title = "A copy of the project's PostgreSQL databases, made by the server itself in seconds: reset to it when your data breaks";
+  take.onclick = () => act(take, "Taking…", async () => {
+    const t = await invoke("take_point", { project: p.name, label: name.value });
+    if (!t) return toast("No restore point taken: the project's sessions were left alone");
+    name.value = "";
+    const left = t.not_included.map(([what, why]) => `; not included: ${what} (${why})`).join("");
+    toast(`Restore point “${t.point.label}” of ${p.name} taken in ${t.took_ms} ms (${bytes(t.point.size_bytes)})${left}`);
+  });
+  const list = el("ul", { className: "point-list" });
+  for (const pt of p.points) {
+    const reset = el("button", { textContent: "Reset…", className: "reset-point", ariaLabel: `Reset ${p.name} to the restore point ${pt.label}` });
+    reset.dataset.point = pt.label;
+    reset.title = "Put the point's data back in place of what the databases hold now (backed up first)";
+    reset.onclick = () => act(reset, "Resetting…", async () => {
+      const r = await invoke("reset_point", { project: p.name, label: pt.label });
+      toast(r ? `${p.name} reset to “${pt.label}” in ${r.took_ms} ms; what it held before is in Backups` : "Nothing was reset");
+    });
+    const del = el("button", { textContent: "Delete…", className: "delete-point", ariaLabel: `Delete the restore point ${pt.label} of ${p.name}` });
+    del.dataset.point = pt.label;
+    del.onclick = () => act(del, "Deleting…", async () => {
+      toast((await invoke("delete_point", { project: p.name, label: pt.label })) ? `Restore point “${pt.label}” of ${p.name} deleted` : "Nothing was deleted");
+    });
+    const li = el("li", { className: "point" }, `${pt.label} — ${new Date(pt.created_at_ms).toLocaleString()}, ${bytes(pt.size_bytes)} `, reset, " ", del);
+    li.dataset.point = pt.label;
+    list.append(li);
+  }
+  const none = p.points.length ? "" : el("p", { className: "detail", textContent: "No restore point yet: take one before a risky migration, and reset to it in seconds." });
+  return el("div", { className: "points" },
+    el("h3", { textContent: "Restore points" }),
+    el("div", { className: "row" }, name, " ", take),
+    none,
+    list);
 }
 
 // "Write .env": what it will add and change is shown first and written on confirmation; the

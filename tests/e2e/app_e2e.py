@@ -677,6 +677,44 @@ def run_checks(driver, project_dir):
         mode = os.stat(env_path).st_mode & 0o777
         assert mode == 0o600, oct(mode)
 
+    def restore_point_take_break_reset_in_the_window():
+        card = f"#project-{PROJECT}"
+        point = f"{card} li.point[data-point='before-break']"
+
+        def click(sel):
+            wait_for(f"a click on {sel}", lambda: driver.find_element(By.CSS_SELECTOR, sel).click() or True, 30)
+        field = wait_for("the restore point's name field", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} input.point-name"), 30)
+        set_value(field, "before-break")
+        click(f"{card} button.take-point")
+        said = wait_for("the point taken", lambda: (lambda t: t if "taken in" in t else None)(by_id("toast").text), 120)
+        assert "before-break" in said and PROJECT in said, said
+        listed = wait_for("the point listed with its size", lambda: driver.find_element(By.CSS_SELECTOR, point).text, 30)
+        assert re.search(r"\d(\.\d)? (B|KiB|MiB|GiB)", listed), listed
+        shot(driver, "restore-points", f"{card} .points")
+        # The data breaks.
+        r = subprocess.run(["psql", state["url"], "-v", "ON_ERROR_STOP=1", "-c", "DROP TABLE kept"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        # Reset asks first: Cancel leaves the data as it is; the destructive button resets.
+        click(f"{point} button.reset-point")
+        answer_native_dialog("Reset to restore point", "Escape")
+        wait_for("nothing reset", lambda: "Nothing was reset" in by_id("toast").text, 30)
+        click(f"{point} button.reset-point")
+        answer_native_dialog("Reset to restore point", "alt+b")  # _Back up and reset
+        said = wait_for("the reset", lambda: (lambda t: t if "reset to" in t else None)(by_id("toast").text), 120)
+        assert "before-break" in said, said
+        back = subprocess.run(["psql", state["url"], "-tAc", "SELECT x FROM kept"], capture_output=True, text=True, timeout=60)
+        assert back.stdout.strip() == "42", (back.stdout, back.stderr)
+        # What the databases held before the reset is a backup.
+        listed = json.loads(cli("backups", "--json"))
+        assert any(b["database"] == PROJECT and b.get("reason") == "before-reset" for b in listed), listed
+        # Delete asks too; the point goes, the data stays.
+        click(f"{point} button.delete-point")
+        answer_native_dialog("Delete restore point", "alt+d")  # _Delete the point
+        wait_for("the point gone", lambda: not driver.find_elements(By.CSS_SELECTOR, point), 60)
+        assert json.loads(cli("point", "list", "-p", PROJECT, "--json")) == []
+        back = subprocess.run(["psql", state["url"], "-tAc", "SELECT x FROM kept"], capture_output=True, text=True, timeout=60)
+        assert back.stdout.strip() == "42", (back.stdout, back.stderr)
+
     def focus_survives_live_updates():
         by_id("tab-services").click()
         stop = wait_for("the Stop button", lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.stop"), 30)
@@ -822,6 +860,7 @@ def run_checks(driver, project_dir):
     check("Copy DATABASE_URL puts a URL psql connects with as the project's user", copy_database_url_gives_a_url_psql_can_use)
     check("Open in psql on the project card opens a terminal with psql connected as the project's user (password not on any command line)", open_in_psql_opens_a_terminal_connected_as_the_project)
     check("Write .env shows what it adds, writes on confirmation (mode 0600), keeps git's warning in sight and adds .env to .gitignore", write_env_merges_into_the_folder)
+    check("a restore point taken on the project card, the data broken, reset in one click after a native confirmation (backed up first), then deleted", restore_point_take_break_reset_in_the_window)
     check("focus and rows survive live updates; row buttons name their service", focus_survives_live_updates)
     check("service details show volume size, memory and logs that open at the end and follow", details_show_facts_and_live_logs)
     check("a database created in the service has its own user; dropped after a native confirmation and a backup", create_and_drop_a_database_in_the_service)

@@ -11,15 +11,6 @@ fn project(m: &Manager, name: Option<String>) -> Result<String> {
     Ok(m.project_for(name.as_deref(), &here)?.name)
 }
 
-/// A point's default name: when it was taken (UTC), which sorts and reads.
-fn default_name() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    timestamp(ms).replace(' ', "-").replace(':', "")
-}
-
 pub async fn point(m: &Manager, cmd: PointCommand, json: bool) -> Result<()> {
     match cmd {
         PointCommand::Take {
@@ -28,8 +19,9 @@ pub async fn point(m: &Manager, cmd: PointCommand, json: bool) -> Result<()> {
             end_sessions,
         } => {
             let p = project(m, p)?;
-            let name = name.unwrap_or_else(default_name);
-            let taken = m.take_restore_point(&p, &name, end_sessions).await?;
+            let taken = m
+                .take_restore_point(&p, name.as_deref(), end_sessions)
+                .await?;
             if json {
                 println!("{}", serde_json::to_string(&taken).expect("serializable"));
                 return Ok(());

@@ -8,6 +8,7 @@ pub mod databases;
 pub mod externals;
 pub mod images;
 pub mod logs;
+pub mod points;
 pub mod projects;
 pub mod services;
 pub mod settings;

@@ -144,6 +144,22 @@ pub enum CoreError {
     #[error("{0}")]
     Io(#[from] std::io::Error),
 
+    /// A database to copy has sessions open: PostgreSQL copies a database only while nobody is
+    /// connected to it. `agree` says how the user lets Dockhand end them, in the words of the
+    /// command or window they used.
+    #[error(
+        "{sessions} session(s) are connected to '{database}' on '{service}' (the project's app, \
+         a psql, a test run): PostgreSQL copies a database only while nobody is connected. Close \
+         them, or {agree} (only sessions on '{database}' are ended; other projects are not \
+         touched)"
+    )]
+    SessionsOpen {
+        database: String,
+        service: String,
+        sessions: i64,
+        agree: String,
+    },
+
     #[error("interrupted")]
     Interrupted,
 }
@@ -184,6 +200,7 @@ impl CoreError {
             CoreError::Extension(e) => e.code(),
             CoreError::Mode(e) => e.code(),
             CoreError::Io(_) => "io",
+            CoreError::SessionsOpen { .. } => "sessions_open",
             CoreError::Interrupted => "interrupted",
         }
     }
@@ -193,6 +210,7 @@ impl CoreError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CoreError::InvalidInput(_)
+            | CoreError::SessionsOpen { .. }
             | CoreError::NameTaken { .. }
             | CoreError::ServerDatabase { .. }
             | CoreError::SpecMismatch { .. }

@@ -58,6 +58,14 @@ pub struct ProjectView {
     pub vars: Vec<String>,
     /// Why `vars` is empty when its dockhand.toml cannot be read.
     pub env_error: Option<String>,
+    /// Whether it has a database Dockhand keeps copies of (restore points, branches).
+    pub copies: bool,
+    /// Its restore points, oldest first.
+    pub points: Vec<crate::manager::RestorePointView>,
+    /// The git branch checked out, when the project follows branches (`[branches]`).
+    pub checkout: Option<crate::manager::Checkout>,
+    /// Why the project's branches cannot be followed (a `[branches]` without a repository).
+    pub branch_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

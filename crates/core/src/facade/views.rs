@@ -60,6 +60,7 @@ impl Manager {
                 .any(|s| s.name == service && s.dedicated_to.as_deref() == Some(project))
         };
         let externals = self.store().externals(None)?;
+        let points = self.restore_points(None)?;
         Ok(self
             .project_listings()?
             .into_iter()
@@ -95,7 +96,19 @@ impl Manager {
                     ),
                     Err(e) => (Vec::new(), Some(e.to_string())),
                 };
+                let (checkout, branch_error) = match self.checkout(&l.project) {
+                    Ok(c) => (c.map(|(_, at)| at), None),
+                    Err(e) => (None, Some(e.to_string())),
+                };
                 ProjectView {
+                    copies: l.attachments.iter().any(|a| self.copies_kind(a)),
+                    points: points
+                        .iter()
+                        .filter(|p| p.project == l.project.name)
+                        .cloned()
+                        .collect(),
+                    checkout,
+                    branch_error,
                     name: l.project.name,
                     path: l.project.path,
                     up,

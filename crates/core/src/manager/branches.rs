@@ -180,7 +180,7 @@ impl Manager {
     }
 
     /// Whether a kind keeps per-branch copies.
-    pub(super) fn copies_kind(&self, att: &AttachmentRow) -> bool {
+    pub(crate) fn copies_kind(&self, att: &AttachmentRow) -> bool {
         crate::catalog::Kind::parse(&att.kind)
             .map(|k| self.driver(k).copies().is_some())
             .unwrap_or(false)
@@ -241,19 +241,22 @@ impl Manager {
             Ok(made) => Ok(Some(made)),
             // The parent is in use and this command (`url`, `run`, a tray copy) has no
             // --end-sessions of its own: the one that has is named.
-            Err(CoreError::InvalidInput(msg)) if msg.contains("--end-sessions") => {
-                Err(CoreError::InvalidInput(format!(
-                    "{}; the first use of branch '{}' makes its database from its parent's",
-                    msg.replace(
-                        "pass --end-sessions",
-                        &format!(
-                            "run `dockhand branch create {} --end-sessions`",
-                            shlex::try_quote(&at.branch).unwrap_or_default()
-                        )
-                    ),
+            Err(CoreError::SessionsOpen {
+                database,
+                service,
+                sessions,
+                ..
+            }) => Err(CoreError::SessionsOpen {
+                database,
+                service,
+                sessions,
+                agree: format!(
+                    "run `dockhand branch create {} --end-sessions` to end them and make branch \
+                     '{}''s database from its parent's",
+                    shlex::try_quote(&at.branch).unwrap_or_default(),
                     at.branch
-                )))
-            }
+                ),
+            }),
             Err(e) => Err(e),
         }
     }

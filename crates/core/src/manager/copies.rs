@@ -147,13 +147,12 @@ impl Manager {
                 .parse()
                 .unwrap_or(0);
             if sessions > 0 && !end_sessions {
-                return Err(CoreError::InvalidInput(format!(
-                    "{sessions} session(s) are connected to '{source}' on '{}' (the project's \
-                     app, a psql, a test run): PostgreSQL copies a database only while nobody is \
-                     connected. Close them, or pass --end-sessions to end them (only sessions on \
-                     '{source}' are ended; other projects are not touched)",
-                    row.name
-                )));
+                return Err(CoreError::SessionsOpen {
+                    database: source.to_string(),
+                    service: row.name.clone(),
+                    sessions,
+                    agree: "pass --end-sessions to end them".to_string(),
+                });
             }
             super::test_pause::test_pause("point-recorded").await;
             let statements = match made {

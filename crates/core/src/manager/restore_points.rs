@@ -59,6 +59,13 @@ pub struct ResetDone {
     pub took_ms: u64,
 }
 
+/// A point's default name: when it was taken (UTC), e.g. `2026-12-06T19-58-00Z`.
+fn default_label() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "-")
+}
+
 /// A label as users type it: short, printable.
 fn validate_label(label: &str) -> Result<()> {
     if label.trim().is_empty() || label.len() > 64 || label.chars().any(char::is_control) {
@@ -105,13 +112,16 @@ impl Manager {
         Ok(views(self.store.copies(CopyPurpose::Point, project)?))
     }
 
-    /// Takes restore point `label` of every database of `project` on a kind that keeps them.
+    /// Takes restore point `label` (default: the time, UTC, which sorts and reads) of every
+    /// database of `project` on a kind that keeps them.
     pub async fn take_restore_point(
         &self,
         project: &str,
-        label: &str,
+        label: Option<&str>,
         end_sessions: bool,
     ) -> Result<TakenPoint> {
+        let label = label.map_or_else(default_label, str::to_string);
+        let label = label.as_str();
         validate_label(label)?;
         let started = Instant::now();
         let p = self.project_for(Some(project), std::path::Path::new("/"))?;

@@ -1194,11 +1194,24 @@ await listen("supervisor-event", () => {
   if (!$("#view-events").hidden) loadEvents();
 });
 
-// "new:postgres:17" (the tray's New service), "logs:NAME", "quit", or a view's name.
+// "new:postgres:17" (the tray's New service), "logs:NAME", "reset:PROJECT:POINT" (the tray's
+// Reset to ▸), "quit", or a view's name.
 function navigate(v) {
   if (!v) return;
   if (v === "quit") return show("quit");
   if (v.startsWith("logs:")) return openDetails(v.slice(5), { logs: true });
+  if (v.startsWith("reset:")) {
+    // Project names have no colon; a point's name may.
+    const rest = v.slice(6);
+    const cut = rest.indexOf(":");
+    const [project, label] = [rest.slice(0, cut), rest.slice(cut + 1)];
+    show("projects");
+    document.getElementById(`project-${project}`)?.scrollIntoView();
+    // The app asks first, in a native dialog; the answer is said here.
+    return invoke("reset_point", { project, label })
+      .then((r) => toast(r ? `${project} reset to “${label}” in ${r.took_ms} ms; what it held before is in Backups` : "Nothing was reset"))
+      .catch((e) => toast(message(e)));
+  }
   if (v.startsWith("new:")) {
     const [, kind, version] = v.split(":");
     return openNewService(kind, version === undefined ? "" : version);

@@ -154,6 +154,30 @@ async fn on_click<R: Runtime>(app: &AppHandle<R>, id: &str) {
                     .await
                     .map(|_| ())
             }
+            MenuAction::TakePoint(project) => {
+                // Asks in a native dialog before ending the project's sessions, if any.
+                let taken = crate::commands::points::take_point(
+                    app.clone(),
+                    state.clone(),
+                    project.clone(),
+                    None,
+                )
+                .await;
+                match taken {
+                    Ok(None) => Ok(()),
+                    Ok(Some(t)) => {
+                        let (_, note) = crate::notify::point_news(&project, Ok(&t));
+                        crate::notify::show(note);
+                        Ok(())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            MenuAction::ResetToPoint { project, point } => {
+                crate::commands::points::reset_point(app.clone(), state.clone(), project, point)
+                    .await
+                    .map(|_| ())
+            }
             MenuAction::OpenLogs(name) => {
                 crate::show_dashboard(app, Some(&format!("logs:{name}")));
                 Ok(())

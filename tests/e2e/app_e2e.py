@@ -1026,6 +1026,27 @@ def run_checks(driver, project_dir):
         wait_for("the task in the Events view", lambda: by_id(f"task-{task['id']}"), 30)
         by_id("tab-services").click()
 
+    def tray_takes_a_restore_point_and_resets_to_it_through_the_window():
+        mark = len(open(NOTIFY_LOG).read())
+        tray.click("Take restore point", after=PROJECT)
+        body = notified(f"Restore point of {PROJECT} taken", 120, since=mark)
+        assert re.search(r"[0-9.]+ (B|KiB|MiB) in [0-9.]+ (ms|s)", body), body
+        points = json.loads(cli("point", "list", "-p", PROJECT, "--json"))
+        assert len(points) == 1, points
+        label = points[0]["label"]
+        # The data breaks; "Reset to ▸ <point>…" asks in the window's native dialog, then resets.
+        r = subprocess.run(["psql", state["url"], "-v", "ON_ERROR_STOP=1", "-c", "DELETE FROM kept"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        item = wait_for("Reset to ▸ the point in the menu", lambda: next(
+            (i for i in tray.layout()[next(k for k, it in enumerate(tray.layout()) if PROJECT in it[1]):] if i[1].startswith(label)), None), 30)
+        subprocess.run(["gdbus", "call", "--session", "--dest", tray.bus, "--object-path", tray.menu, "--method",
+                        "com.canonical.dbusmenu.Event", "--", str(item[0]), "clicked", "<int32 0>", "0"],
+                       capture_output=True, text=True, timeout=30, check=True)
+        answer_native_dialog("Reset to restore point", "alt+b")  # _Back up and reset
+        wait_for("the data back", lambda: subprocess.run(["psql", state["url"], "-tAc", "SELECT x FROM kept"], capture_output=True,
+                                                         text=True, timeout=60).stdout.strip() == "42", 120)
+        cli("point", "delete", label, "-p", PROJECT)
+
     def backups_view_lists_and_verifies():
         by_id("tab-backups").click()
         listed = json.loads(cli("backups", "--json"))
@@ -1057,6 +1078,7 @@ def run_checks(driver, project_dir):
         check("Copy DATABASE_URL from the tray of a stopped server starts it: the URL works when pasted", tray_copy_url_of_a_stopped_service_starts_it)
         check("Launch at Login in the tray adds and removes the autostart entry", tray_launch_at_login_toggles_the_autostart_entry)
         check("Back up now in the tray takes a backup and a notification says its size and time", tray_back_up_now_backs_up_and_notifies)
+        check("Take restore point in the tray notifies its size; Reset to ▸ it asks in the window's native dialog and puts the data back", tray_takes_a_restore_point_and_resets_to_it_through_the_window)
         check("the Backups view lists the backup, verifies it and copies its folder's path", backups_view_lists_and_verifies)
         check("a killed server is reported failed (notification, window, tray) and restarts from the tray", a_dead_server_is_reported_failed_with_why)
     check("a 'started' desktop notification reached the notification daemon", notifications_were_delivered)

@@ -61,7 +61,7 @@ pub struct MenuModel {
 
 /// A project as the menu needs it: its name, its kinds and its URL variables (as the project
 /// names them: `[env]` may rename or leave them out).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ProjectEntry {
     pub name: String,
     pub kinds: Vec<Kind>,
@@ -69,6 +69,13 @@ pub struct ProjectEntry {
     /// Its dockhand.toml has a mistake: no variables can be copied until it is fixed.
     pub env_error: bool,
     pub up: bool,
+    /// It has a database Dockhand keeps copies of (restore points).
+    pub copies: bool,
+    /// Its restore points' names, oldest first.
+    pub points: Vec<String>,
+    /// The git branch checked out when it is not the main one (its URLs name that branch's
+    /// database).
+    pub branch: Option<String>,
 }
 
 /// What a click on a menu item asks for.
@@ -87,6 +94,13 @@ pub enum MenuAction {
     },
     ProjectUp(String),
     ProjectDown(String),
+    /// "Take restore point": one named after the time.
+    TakePoint(String),
+    /// "Reset to ▸ NAME": asks first (the window's native confirmation), then resets.
+    ResetToPoint {
+        project: String,
+        point: String,
+    },
     OpenDashboard,
     /// "New service ▸ PostgreSQL ▸ 17": the window's new-service dialog, prefilled (no version:
     /// "Other…", the user picks).
@@ -114,6 +128,11 @@ impl MenuAction {
                 var: var.to_string(),
             },
             ["proj", name, "up"] => MenuAction::ProjectUp(name.to_string()),
+            ["proj", name, "point-take"] => MenuAction::TakePoint(name.to_string()),
+            ["proj", name, "reset", point] => MenuAction::ResetToPoint {
+                project: name.to_string(),
+                point: point.to_string(),
+            },
             ["proj", name, "down"] => MenuAction::ProjectDown(name.to_string()),
             ["open-dashboard"] => MenuAction::OpenDashboard,
             ["new", kind] => MenuAction::NewService {
@@ -274,23 +293,55 @@ pub fn build(
         items.push(separator(2));
         let mut proj_items = Vec::new();
         for p in projects {
-            let mut sub: Vec<MenuItem> = p
-                .vars
-                .iter()
-                .map(|v| {
-                    action(
-                        format!("proj:{}:copy:{v}", p.name),
-                        format!("Copy {v}"),
-                        true,
-                    )
-                })
-                .collect();
+            let mut sub: Vec<MenuItem> = Vec::new();
+            if let Some(branch) = &p.branch {
+                sub.push(action(
+                    format!("proj:{}:branch", p.name),
+                    format!("On git branch {branch}: its own database"),
+                    false,
+                ));
+            }
+            sub.extend(p.vars.iter().map(|v| {
+                action(
+                    format!("proj:{}:copy:{v}", p.name),
+                    format!("Copy {v}"),
+                    true,
+                )
+            }));
             if p.env_error {
                 sub.push(action(
                     format!("proj:{}:env-error", p.name),
                     "dockhand.toml has a mistake: see Open Dashboard…".into(),
                     false,
                 ));
+            }
+            if p.copies {
+                sub.push(separator(5));
+                sub.push(action(
+                    format!("proj:{}:point-take", p.name),
+                    "Take restore point".into(),
+                    engine_ok,
+                ));
+                if !p.points.is_empty() {
+                    sub.push(MenuItem {
+                        id: format!("proj:{}:reset", p.name),
+                        label: "Reset to".into(),
+                        enabled: engine_ok,
+                        kind: ItemKind::Submenu(
+                            p.points
+                                .iter()
+                                .rev()
+                                .map(|pt| {
+                                    action(
+                                        format!("proj:{}:reset:{pt}", p.name),
+                                        format!("{pt}…"),
+                                        engine_ok,
+                                    )
+                                })
+                                .collect(),
+                        ),
+                    });
+                }
             }
             sub.push(separator(3));
             if p.up {
@@ -485,6 +536,9 @@ mod tests {
                 vars: entry_vars(&[Kind::Redis, Kind::Postgres]),
                 env_error: false,
                 up: true,
+                copies: true,
+                points: vec!["seeded".into(), "before-migration".into()],
+                branch: Some("feature/x".into()),
             },
             ProjectEntry {
                 name: "blog".into(),
@@ -492,6 +546,7 @@ mod tests {
                 vars: entry_vars(&[Kind::Mariadb]),
                 env_error: false,
                 up: false,
+                ..Default::default()
             },
         ];
         let m = build(&services, &projects, true, None);
@@ -574,8 +629,14 @@ New service >
 ---
 Projects >
   shop (up) >
+    On git branch feature/x: its own database (disabled)
     Copy DATABASE_URL
     Copy REDIS_URL
+    ---
+    Take restore point
+    Reset to >
+      before-migration…
+      seeded…
     ---
     Let its services go
   blog >
@@ -670,6 +731,7 @@ Quit Dockhand
             vars: entry_vars(&[Kind::Postgres, Kind::Mongo]),
             env_error: false,
             up: false,
+            ..Default::default()
         }];
         let m = build(&services, &projects, false, None);
         fn ids(items: &[MenuItem], out: &mut Vec<String>) {
@@ -681,6 +743,7 @@ Quit Dockhand
                     _ if i.id == "header"
                         || i.id == "engine-error"
                         || i.id.ends_with(":env-error")
+                        || i.id.ends_with(":branch")
                         || i.id.ends_with(":lifetime") => {}
                     _ => out.push(i.id.clone()),
                 }
@@ -691,6 +754,25 @@ Quit Dockhand
         for id in &all {
             assert!(MenuAction::parse(id).is_some(), "{id} does not parse");
         }
+        assert_eq!(
+            MenuAction::parse("proj:shop:copy:MONGODB_URI"),
+            Some(MenuAction::CopyProjectVar {
+                project: "shop".into(),
+                var: "MONGODB_URI".into(),
+            })
+        );
+        // A point's name may hold a colon: the rest of the id is the name.
+        assert_eq!(
+            MenuAction::parse("proj:shop:reset:before: v2"),
+            Some(MenuAction::ResetToPoint {
+                project: "shop".into(),
+                point: "before: v2".into(),
+            })
+        );
+        assert_eq!(
+            MenuAction::parse("proj:shop:point-take"),
+            Some(MenuAction::TakePoint("shop".into()))
+        );
         assert_eq!(
             MenuAction::parse("proj:shop:copy:MONGODB_URI"),
             Some(MenuAction::CopyProjectVar {
@@ -727,6 +809,7 @@ Quit Dockhand
                 vars: vec!["PRIMARY_DATABASE_URL".into()],
                 env_error: false,
                 up: false,
+                ..Default::default()
             },
             ProjectEntry {
                 name: "blog".into(),
@@ -734,6 +817,7 @@ Quit Dockhand
                 vars: vec![],
                 env_error: true,
                 up: false,
+                ..Default::default()
             },
         ];
         let text = build(&[], &projects, false, None).render_text();

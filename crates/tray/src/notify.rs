@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use dockhand_core::facade::human_bytes;
 use dockhand_core::facade::supervisor::{Health, SupervisorEvent};
 use serde::Serialize;
 
@@ -79,6 +80,36 @@ pub fn service_backup_news(
             describe,
         ),
     }
+}
+
+/// The news of "Take restore point" from the tray: the point, its size and how long it took,
+/// or why it could not be taken.
+pub fn point_news(
+    project: &str,
+    result: Result<&dockhand_core::facade::TakenPoint, String>,
+) -> (String, Note) {
+    let note = match result {
+        Ok(t) => Note {
+            kind: "backup",
+            summary: format!("Restore point of {project} taken"),
+            body: format!(
+                "“{}”, {} in {}{}",
+                t.point.label,
+                human_bytes(t.point.size_bytes.max(0) as u64),
+                human_ms(t.took_ms),
+                t.not_included
+                    .iter()
+                    .map(|(what, _)| format!("; not included: {what}"))
+                    .collect::<String>()
+            ),
+        },
+        Err(reason) => Note {
+            kind: "error",
+            summary: format!("No restore point of {project}"),
+            body: reason,
+        },
+    };
+    (project.to_string(), note)
 }
 
 /// The news of "Back up all now": one note per service, as for its own "Back up now", and the
@@ -234,8 +265,6 @@ fn reason_gist(body: &str) -> String {
 fn human_ms(ms: u64) -> String {
     dockhand_core::facade::human_duration(Duration::from_millis(ms))
 }
-
-use dockhand_core::facade::human_bytes;
 
 /// Whether the user wants this kind of news (Settings → Notifications).
 pub fn enabled(m: Option<&dockhand_core::Manager>, kind: &str) -> bool {

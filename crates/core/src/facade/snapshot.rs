@@ -129,6 +129,13 @@ impl Snapshot {
                 vars: p.vars.clone(),
                 env_error: p.env_error.is_some(),
                 up: p.up,
+                copies: p.copies,
+                points: p.points.iter().map(|pt| pt.label.clone()).collect(),
+                branch: p
+                    .checkout
+                    .as_ref()
+                    .filter(|c| !c.on_main())
+                    .map(|c| c.branch.clone()),
             })
             .collect()
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use dockhand_core::facade::menu::{self, ItemKind, MenuAction, MenuItem as ModelItem, MenuModel};
 use dockhand_core::facade::supervisor::SupervisorEvent;
 use dockhand_core::facade::QuitBehaviour;
-use dockhand_core::UpRequest;
+use dockhand_core::{CoreError, UpRequest};
 use ksni::TrayMethods as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
@@ -439,6 +439,43 @@ async fn on_click(shared: &Shared, id: &str) {
                 for (subject, note) in notify::backup_all_news(&done, first, &describe) {
                     announce(shared, subject, note);
                 }
+                Ok(())
+            }
+            MenuAction::TakePoint(project) => {
+                let m = m().await?;
+                // Ending the project's sessions needs the user's word: the tray cannot ask, so
+                // the error says where it can be given (the window asks).
+                let taken = m
+                    .take_restore_point(&project, None, false)
+                    .await
+                    .map_err(|e| {
+                        match e {
+                            CoreError::SessionsOpen {
+                                database,
+                                service,
+                                sessions,
+                                ..
+                            } => CoreError::SessionsOpen {
+                                database,
+                                service,
+                                sessions,
+                                agree: "take it from the project's card in the window, which asks \
+                                    before ending them"
+                                    .into(),
+                            },
+                            other => other,
+                        }
+                        .to_string()
+                    });
+                let (subject, note) =
+                    notify::point_news(&project, taken.as_ref().map_err(String::clone));
+                announce(shared, subject, note);
+                refresh(shared).await;
+                Ok(())
+            }
+            MenuAction::ResetToPoint { project, point } => {
+                // A reset replaces data: the window asks first, in a native dialog.
+                open_window(Some(&format!("reset:{project}:{point}")));
                 Ok(())
             }
             MenuAction::OpenLogs(name) => {

@@ -52,6 +52,9 @@ pub(crate) struct Args {
     /// pgbench scale of the `backup` section's database (20 = ~320 MB).
     #[arg(long, default_value_t = 20)]
     pub(crate) pgbench_scale: u32,
+    /// pgbench scale of the `copies` section's database (70: about 1 GiB)
+    #[arg(long, default_value_t = 70)]
+    pub(crate) copy_scale: u32,
     /// Seconds the `supervisor` section measures the idle supervisor.
     #[arg(long, default_value_t = 60)]
     pub(crate) idle_seconds: u64,

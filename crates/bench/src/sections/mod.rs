@@ -4,6 +4,7 @@
 
 pub(crate) mod attach;
 pub(crate) mod backup;
+pub(crate) mod copies;
 pub(crate) mod crowd;
 pub(crate) mod memory;
 pub(crate) mod parallel;
@@ -33,10 +34,11 @@ pub(crate) enum Section {
     Memory,
     Scale,
     Upgrade,
+    Copies,
 }
 
 impl Section {
-    pub(crate) const ALL: [Section; 9] = [
+    pub(crate) const ALL: [Section; 10] = [
         Section::Up,
         Section::Attach,
         Section::Crowd,
@@ -46,6 +48,7 @@ impl Section {
         Section::Memory,
         Section::Scale,
         Section::Upgrade,
+        Section::Copies,
     ];
 
     pub(crate) fn name(self) -> &'static str {
@@ -59,6 +62,7 @@ impl Section {
             Section::Memory => "memory",
             Section::Scale => "scale",
             Section::Upgrade => "upgrade",
+            Section::Copies => "copies",
         }
     }
 
@@ -73,6 +77,7 @@ impl Section {
             Section::Memory => memory::run(ctx),
             Section::Scale => scale::run(ctx),
             Section::Upgrade => upgrade::run(ctx),
+            Section::Copies => copies::run(ctx),
         }
     }
 }

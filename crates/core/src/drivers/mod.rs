@@ -503,6 +503,14 @@ pub trait DatabaseCopies: Send + Sync {
     fn end_work_on(&self, name: &str) -> String;
     /// A query printing a database's size in bytes.
     fn size(&self, database: &str) -> String;
+    /// One query printing `size|sessions` of a database (a copy's checks in one round trip).
+    fn size_and_sessions(&self, database: &str) -> String {
+        format!(
+            "SELECT ({}), ({})",
+            self.size(database),
+            self.sessions_on(database)
+        )
+    }
 }
 
 /// The MariaDB/MySQL-style restore: the target created by the restore, marked until complete.

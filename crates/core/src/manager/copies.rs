@@ -135,27 +135,33 @@ impl Manager {
         })?;
         let dialect = self.sql_of(row)?;
         let via = dialect.maintenance_database(source);
-        self.check_room(row, pw, via, copies, source).await?;
+        // Before anything is recorded, in one round trip: the source's size (for the room it
+        // needs, and the copy's size: a file copy is as large as its source) and its sessions.
+        let out = self
+            .run_sql_in(row, pw, via, &copies.size_and_sessions(source))
+            .await?;
+        let mut fields = out.trim().split('|').map(|f| f.trim().parse::<i64>().ok());
+        let (size, sessions) = (
+            fields.next().flatten().unwrap_or(0),
+            fields.next().flatten().unwrap_or(0),
+        );
+        if sessions > 0 && !end_sessions {
+            return Err(CoreError::SessionsOpen {
+                database: source.to_string(),
+                service: row.name.clone(),
+                sessions,
+                agree: "pass --end-sessions to end them".to_string(),
+            });
+        }
+        self.check_room(row, source, size.max(0) as u64).await?;
         let copy = new.copy;
         // Recorded before the copy exists: whatever this run leaves, the next one finds.
         let id = self.store.record_copy(new)?;
         let result = async {
-            let sessions: i64 = self
-                .run_sql_in(row, pw, via, &copies.sessions_on(source))
-                .await?
-                .trim()
-                .parse()
-                .unwrap_or(0);
-            if sessions > 0 && !end_sessions {
-                return Err(CoreError::SessionsOpen {
-                    database: source.to_string(),
-                    service: row.name.clone(),
-                    sessions,
-                    agree: "pass --end-sessions to end them".to_string(),
-                });
-            }
             super::test_pause::test_pause("point-recorded").await;
-            let statements = match made {
+            // The copy alone (PostgreSQL's CREATE DATABASE runs outside a transaction), then
+            // what opens it to its owner in one round trip.
+            let mut statements = match made {
                 Made::Closed => copies.copy_closed(&row.version, source, copy),
                 Made::OwnedBy(owner) => {
                     let mut s = copies.copy_to_scratch(&row.version, source, copy);
@@ -163,6 +169,10 @@ impl Manager {
                     s
                 }
             };
+            if statements.len() > 2 {
+                let rest = statements.split_off(1).join("; ");
+                statements.push(rest);
+            }
             let mut tries = 0;
             'copy: loop {
                 if end_sessions {
@@ -198,12 +208,7 @@ impl Manager {
                 break;
             }
             super::test_pause::test_pause("point-copied").await;
-            let size = self
-                .run_sql_in(row, pw, via, &copies.size(copy))
-                .await
-                .ok()
-                .and_then(|s| s.trim().parse().ok());
-            self.store.copy_ready(id, size)?;
+            self.store.copy_ready(id, Some(size))?;
             Ok(id)
         }
         .await;
@@ -213,22 +218,9 @@ impl Manager {
         result
     }
 
-    /// Refuses a copy of `source` the server's data volume has no room for: the copy's size,
-    /// and room left for the other projects on the server to go on writing.
-    async fn check_room(
-        &self,
-        row: &ServiceRow,
-        pw: &str,
-        via: &str,
-        copies: &dyn DatabaseCopies,
-        source: &str,
-    ) -> Result<()> {
-        let size: u64 = self
-            .run_sql_in(row, pw, via, &copies.size(source))
-            .await?
-            .trim()
-            .parse()
-            .unwrap_or(0);
+    /// Refuses a copy of `source` (`size` bytes) the server's data volume has no room for: the
+    /// copy, and room left for the other projects on the server to go on writing.
+    async fn check_room(&self, row: &ServiceRow, source: &str, size: u64) -> Result<()> {
         let path = self.driver(row.kind).data_path(&row.version);
         let df = crate::engine::exec_collect(
             self.engine.as_ref(),

@@ -43,19 +43,20 @@ pub async fn branch(m: &Manager, cmd: BranchCommand, json: bool) -> Result<()> {
     match cmd {
         BranchCommand::List { project: p } => {
             let p = project(m, p)?;
-            let list = m.branches(&p)?;
+            let list = m.branches(&p).await?;
             if json {
                 println!("{}", serde_json::to_string(&list).expect("serializable"));
                 return Ok(());
             }
             let at = &list.checkout;
             println!(
-                "project {}: on {}{}; main branch {} uses {}",
+                "project {}: on {}{}; main branch {} uses {}{}",
                 p.name,
                 at.branch,
                 if at.detached { " (HEAD detached)" } else { "" },
                 at.main,
-                list.main_databases.join(", ")
+                list.main_databases.join(", "),
+                sessions_words(list.main_sessions)
             );
             for s in &list.shared {
                 println!("shared by every branch: {s}");
@@ -78,13 +79,25 @@ pub async fn branch(m: &Manager, cmd: BranchCommand, json: bool) -> Result<()> {
                             .map(|x| x.copy.clone())
                             .collect::<Vec<_>>()
                             .join(", "),
+                        b.sessions.to_string(),
                         if b.in_git { "" } else { "gone from git" }.to_string(),
                     ]
                 })
                 .collect();
             print!(
                 "{}",
-                table(&["BRANCH", "FROM", "MADE", "SIZE", "DATABASES", ""], &rows)
+                table(
+                    &[
+                        "BRANCH",
+                        "FROM",
+                        "MADE",
+                        "SIZE",
+                        "DATABASES",
+                        "SESSIONS",
+                        ""
+                    ],
+                    &rows
+                )
             );
             Ok(())
         }
@@ -146,7 +159,8 @@ pub async fn branch(m: &Manager, cmd: BranchCommand, json: bool) -> Result<()> {
         BranchCommand::Prune { project: p, yes } => {
             let p = project(m, p)?;
             let gone: Vec<_> = m
-                .branches(&p)?
+                .branches(&p)
+                .await?
                 .branches
                 .into_iter()
                 .filter(|b| !b.in_git)
@@ -216,5 +230,14 @@ pub async fn branch(m: &Manager, cmd: BranchCommand, json: bool) -> Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+/// The main branch's open sessions, said when there are any.
+fn sessions_words(n: i64) -> String {
+    if n > 0 {
+        format!(" ({n} session(s) connected)")
+    } else {
+        String::new()
     }
 }

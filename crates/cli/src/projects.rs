@@ -225,6 +225,14 @@ pub async fn env(
         if let Some(w) = &written.git_warning {
             eprintln!("warning: {w}");
         }
+        // After a checkout (the hook runs this): an app started on another branch is still
+        // connected to that branch's data, and writes there until it is restarted.
+        for (branch, n) in m.sessions_left_on_other_branches(&p).await {
+            eprintln!(
+                "note: {n} session(s) are still connected to branch {branch}'s database: an \
+                 app started on {branch} keeps writing there until you restart it"
+            );
+        }
         if json {
             println!("{}", serde_json::to_string(&written).expect("serializable"));
         } else {

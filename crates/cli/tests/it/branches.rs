@@ -192,7 +192,50 @@ mod each_version {
         // The hook: git's own checkouts rewrite .env; a new branch is made from its parent
         // (the feature, with its migration).
         ok_in(&env, &dir, &["branch", "hook"]);
-        git(&env, &dir, &["checkout", "-q", "main"]);
+        // An app still connected to the feature's database across the checkout: `branch list`
+        // counts its session, and the hook says it writes there until restarted.
+        let mut app = client_command("postgres", &feat_url, "SELECT pg_sleep(120)")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let feature_sessions = || -> i64 {
+            let list: serde_json::Value =
+                serde_json::from_str(&ok_in(&env, &dir, &["branch", "list", "--json"])).unwrap();
+            list["branches"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["branch"] == feature)
+                .map(|b| b["sessions"].as_i64().unwrap())
+                .unwrap()
+        };
+        assert!(
+            wait_until(Duration::from_secs(30), || feature_sessions() == 1),
+            "branch list never counted the app's session"
+        );
+        let said = git(&env, &dir, &["checkout", "-q", "main"]);
+        // The app goes (its backend would sleep on without its client).
+        let _ = app.kill();
+        let _ = app.wait();
+        client(
+            "postgres",
+            &admin,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = '{feat_db}'"
+            ),
+        );
+        assert!(
+            wait_until(Duration::from_secs(30), || feature_sessions() == 0),
+            "the app's session outlived its termination"
+        );
+        assert!(
+            said.contains(&format!(
+                "1 session(s) are still connected to branch {feature}'s database"
+            )),
+            "{said}"
+        );
         assert_eq!(dotenv_url(&dir), main_url);
         git(&env, &dir, &["checkout", "-q", feature]);
         assert_eq!(dotenv_url(&dir), feat_url);

@@ -503,6 +503,9 @@ pub trait DatabaseCopies: Send + Sync {
     fn end_work_on(&self, name: &str) -> String;
     /// A query printing a database's size in bytes.
     fn size(&self, database: &str) -> String;
+    /// A query printing `database|sessions` for each of `databases` that has sessions (the
+    /// admin's aside).
+    fn sessions_per(&self, databases: &[&str]) -> String;
     /// One query printing `size|sessions` of a database (a copy's checks in one round trip).
     fn size_and_sessions(&self, database: &str) -> String {
         format!(

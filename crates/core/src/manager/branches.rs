@@ -13,8 +13,9 @@
 //! to switch or have to end the app's sessions, after which the app reconnects to the *other*
 //! branch's data and writes into it without anyone knowing. With a name per branch, an app
 //! server still running across a checkout keeps writing into the branch it was started on (its
-//! URL names that database) until it is restarted (the manual says so; showing each branch
-//! database's open sessions in `branch list` is still to do).
+//! URL names that database) until it is restarted — and is not left unnoticed: `branch list`
+//! counts each branch database's sessions, and the post-checkout hook says which other branch
+//! still has some.
 //!
 //! **Names.** A branch's database is `dockhand_br_<20 hex>`: a hash of the project, service,
 //! database and the branch's exact bytes. Deterministic and collision-free in practice
@@ -104,6 +105,9 @@ pub struct BranchView {
     /// Whether the git branch still exists (a pruned one has none).
     pub in_git: bool,
     pub checked_out: bool,
+    /// Sessions connected to its databases now (an app started on it keeps them across a
+    /// checkout); 0 when its server is not running.
+    pub sessions: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -115,6 +119,8 @@ pub struct Branches {
     pub branches: Vec<BranchView>,
     /// Databases every branch shares (kinds without copies), in words.
     pub shared: Vec<String>,
+    /// Sessions connected to the main branch's databases now.
+    pub main_sessions: i64,
 }
 
 /// What making a branch's databases did.
@@ -423,8 +429,81 @@ impl Manager {
         })
     }
 
-    /// The project's branches with databases, and where it stands.
-    pub fn branches(&self, project: &ProjectRow) -> Result<Branches> {
+    /// The sessions connected now to each branch's databases, by branch (the main branch's:
+    /// the project's own databases). Servers that are not running have none and are not
+    /// started.
+    pub async fn branch_sessions(
+        &self,
+        project: &ProjectRow,
+        main: &str,
+    ) -> Result<std::collections::BTreeMap<String, i64>> {
+        let mut out = std::collections::BTreeMap::new();
+        let rows = self
+            .store
+            .copies(CopyPurpose::Branch, Some(&project.name))?;
+        for att in self.store.attachments(Some(&project.name), None)? {
+            if !self.copies_kind(&att) {
+                continue;
+            }
+            let row = self.resolve(&att.service)?;
+            if !self.is_running(&row.name).await? {
+                continue;
+            }
+            let Some(copies) = self.driver(row.kind).copies() else {
+                continue;
+            };
+            // Database name → branch.
+            let mut names: Vec<(String, String)> = vec![(att.db_name.clone(), main.to_string())];
+            names.extend(
+                rows.iter()
+                    .filter(|r| r.service == att.service && r.db_name == att.db_name)
+                    .map(|r| (r.copy.clone(), r.label.clone())),
+            );
+            let list: Vec<&str> = names.iter().map(|(d, _)| d.as_str()).collect();
+            let pw = self.admin_password(&row.name)?;
+            let via = self.sql_of(&row)?.maintenance_database(&att.db_name);
+            let text = self
+                .run_sql_in(&row, pw.expose(), via, &copies.sessions_per(&list))
+                .await?;
+            for line in text.lines() {
+                let Some((db, n)) = line.split_once('|') else {
+                    continue;
+                };
+                if let (Some((_, branch)), Ok(n)) =
+                    (names.iter().find(|(d, _)| d == db), n.trim().parse::<i64>())
+                {
+                    *out.entry(branch.clone()).or_insert(0) += n;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// After a checkout (the hook): the other branches whose databases still have sessions —
+    /// an app started before the checkout keeps writing into the branch it was started on
+    /// until it is restarted. Never fatal: a failed look is logged.
+    pub async fn sessions_left_on_other_branches(
+        &self,
+        project: &ProjectRow,
+    ) -> Vec<(String, i64)> {
+        let Ok(Some((_, at))) = self.checkout(project) else {
+            return Vec::new();
+        };
+        match self.branch_sessions(project, &at.main).await {
+            Ok(map) => map
+                .into_iter()
+                .filter(|(b, n)| *b != at.branch && *n > 0)
+                .collect(),
+            Err(e) => {
+                tracing::warn!("could not count the sessions on the other branches: {e}");
+                Vec::new()
+            }
+        }
+    }
+
+    /// The project's branches with databases, and where it stands (with each one's sessions:
+    /// see `branch_sessions`).
+    pub async fn branches(&self, project: &ProjectRow) -> Result<Branches> {
         let (repo, at) = self
             .checkout(project)?
             .ok_or_else(|| not_following(project))?;
@@ -449,6 +528,7 @@ impl Manager {
                     v.parts.push(part);
                 }
                 None => out.push(BranchView {
+                    sessions: 0,
                     in_git: in_git.contains(&r.label),
                     checked_out: r.label == at.branch,
                     branch: r.label,
@@ -459,7 +539,12 @@ impl Manager {
                 }),
             }
         }
+        let sessions = self.branch_sessions(project, &at.main).await?;
+        for v in &mut out {
+            v.sessions = sessions.get(&v.branch).copied().unwrap_or(0);
+        }
         Ok(Branches {
+            main_sessions: sessions.get(&at.main).copied().unwrap_or(0),
             project: project.name.clone(),
             main_databases: atts
                 .iter()

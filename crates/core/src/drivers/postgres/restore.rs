@@ -366,6 +366,15 @@ impl crate::drivers::DatabaseCopies for Copies {
     fn size(&self, database: &str) -> String {
         format!("SELECT pg_database_size({})", pg_literal(database))
     }
+
+    fn sessions_per(&self, databases: &[&str]) -> String {
+        let lits: Vec<String> = databases.iter().map(|d| pg_literal(d)).collect();
+        format!(
+            "SELECT datname, count(*) FROM pg_stat_activity WHERE datname IN ({}) \
+             AND pid <> pg_backend_pid() GROUP BY datname",
+            lits.join(", ")
+        )
+    }
 }
 
 #[cfg(test)]

@@ -317,11 +317,7 @@ function projectCard(p, snap) {
     el("div", { className: "row" }, el("span", { className: "detail", textContent: "A server of its own: " }), dedicatedKind, " ", attachDedicated),
     el("div", { className: "row" }, el("span", { className: "detail", textContent: "A database Dockhand does not run: " }), extKind, " ", extUrl, " ", addExt));
   const points = pointsBox(p);
-  const branch = p.checkout
-    ? el("p", { className: "detail branch-now" }, p.checkout.branch === p.checkout.main
-      ? `Git branch ${p.checkout.branch}${p.checkout.detached ? " (HEAD detached)" : ""}: the project's own databases.`
-      : `Git branch ${p.checkout.branch}: its own copy of the databases (made from its parent on first use); Copy DATABASE_URL names it.`)
-    : p.branch_error ? el("p", { className: "error branch-error", textContent: p.branch_error }) : "";
+  const branch = branchesBox(p);
   const remove = el("button", { textContent: "Remove…", ariaLabel: `Remove project ${p.name}` });
   const dropData = el("input", { type: "checkbox", ariaLabel: `Also drop the databases of ${p.name}` });
   remove.onclick = () => act(remove, "Removing…", async () => {
@@ -342,6 +338,38 @@ function projectCard(p, snap) {
     envBox,
     snippet,
     points);
+}
+
+// A database per git branch: the toggle (dockhand.toml's [branches] wins), the branch checked
+// out, and the branches with their own databases, each dropped after a native confirmation.
+function branchesBox(p) {
+  if (!p.copies || !p.path) return "";
+  const toggle = el("input", { type: "checkbox", className: "follow-branches", checked: p.branches_toggle || p.branches_in_file, disabled: p.branches_in_file, ariaLabel: `A database per git branch for ${p.name}` });
+  toggle.onchange = async () => {
+    try {
+      await invoke("set_follow_branches", { project: p.name, on: toggle.checked });
+    } catch (e) {
+      toggle.checked = !toggle.checked;
+      toast(message(e));
+    }
+  };
+  const label = el("label", { className: "detail" }, toggle, p.branches_in_file ? " A database per git branch (dockhand.toml's [branches])" : " A database per git branch");
+  const now = p.checkout
+    ? el("p", { className: "detail branch-now" }, p.checkout.branch === p.checkout.main
+      ? `On ${p.checkout.branch}${p.checkout.detached ? " (HEAD detached)" : ""}: the project's own databases.`
+      : `On ${p.checkout.branch}: its own copy of the databases (made from its parent on first use); Copy DATABASE_URL names it.`)
+    : p.branch_error ? el("p", { className: "error branch-error", textContent: p.branch_error }) : "";
+  const list = el("ul", { className: "branch-list" });
+  for (const b of p.branch_databases) {
+    const del = el("button", { textContent: "Delete…", className: "delete-branch", ariaLabel: `Delete the databases of branch ${b.branch} of ${p.name}` });
+    del.onclick = () => act(del, "Deleting…", async () => {
+      toast((await invoke("delete_branch", { project: p.name, branch: b.branch })) ? `The databases of branch ${b.branch} were dropped` : "Nothing was deleted");
+    });
+    const li = el("li", { className: "branch-db" }, `${b.branch} — ${bytes(b.size_bytes)}, made ${new Date(b.created_at_ms).toLocaleString()} `, del);
+    li.dataset.branch = b.branch;
+    list.append(li);
+  }
+  return el("div", { className: "branches" }, el("h3", { textContent: "Git branches" }), label, now, list);
 }
 
 // Restore points: taken in seconds by the server, listed with their size and age; reset and

@@ -105,6 +105,8 @@ pub fn build_app<R: Runtime>(builder: tauri::Builder<R>, opts: Options) -> tauri
             commands::points::take_point,
             commands::points::reset_point,
             commands::points::delete_point,
+            commands::points::set_follow_branches,
+            commands::points::delete_branch,
             commands::projects::env_snippet,
             commands::services::logs,
             commands::window::events,

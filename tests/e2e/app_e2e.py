@@ -715,6 +715,48 @@ def run_checks(driver, project_dir):
         back = subprocess.run(["psql", state["url"], "-tAc", "SELECT x FROM kept"], capture_output=True, text=True, timeout=60)
         assert back.stdout.strip() == "42", (back.stdout, back.stderr)
 
+    def branches_toggle_and_copy_url_follow_the_checkout():
+        card = f"#project-{PROJECT}"
+
+        def click(sel):
+            wait_for(f"a click on {sel}", lambda: driver.find_element(By.CSS_SELECTOR, sel).click() or True, 30)
+
+        def git(*args):
+            return subprocess.run(["git", "-c", "user.name=e2e", "-c", "user.email=e2e@example.com", "-C", project_dir, *args],
+                                  capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+
+        def now_text():
+            found = driver.find_elements(By.CSS_SELECTOR, f"{card} .branch-now")
+            return found[0].text if found else ""
+        git("add", "-A")
+        git("commit", "-q", "-m", "start")
+        main = git("symbolic-ref", "--short", "HEAD")
+        click(f"{card} input.follow-branches")
+        wait_for("the card on the main branch", lambda: f"On {main}: the project's own databases" in now_text(), 30)
+        git("checkout", "-q", "-b", "feature/e2e")
+        wait_for("the card follows the checkout", lambda: "On feature/e2e" in now_text(), 60)
+        # Copy DATABASE_URL names the branch's own database, made now from main's data.
+        before = clipboard()
+        click(f"{card} button.copy-var[data-var='DATABASE_URL']")
+        url = wait_for("the branch's URL on the clipboard", lambda: (lambda u: u if u.startswith("postgresql://") and u != before else None)(clipboard()), 120)
+        assert url.rsplit("/", 1)[1].startswith("dockhand_br_"), url
+        r = subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-tAc", "INSERT INTO kept VALUES (7); SELECT count(*) FROM kept"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.strip().endswith("2"), (r.stdout, r.stderr)
+        main_rows = subprocess.run(["psql", state["url"], "-tAc", "SELECT count(*) FROM kept"], capture_output=True, text=True, timeout=60)
+        assert main_rows.stdout.strip() == "1", "the branch wrote into main's data"
+        wait_for("the branch listed", lambda: driver.find_element(By.CSS_SELECTOR, f"{card} li.branch-db[data-branch='feature/e2e']"), 60)
+        shot(driver, "branches", f"{card} .branches")
+        # Back on main; the branch's database dropped after a native confirmation.
+        git("checkout", "-q", main)
+        click(f"{card} li.branch-db[data-branch='feature/e2e'] button.delete-branch")
+        answer_native_dialog("Delete branch database", "alt+d")  # _Drop them
+        wait_for("the branch's database gone", lambda: not driver.find_elements(By.CSS_SELECTOR, f"{card} li.branch-db"), 60)
+        gone = subprocess.run(["psql", url, "-tAc", "SELECT 1"], capture_output=True, text=True, timeout=60)
+        assert gone.returncode != 0 and "does not exist" in gone.stderr, gone.stderr
+        click(f"{card} input.follow-branches")
+        wait_for("the toggle off", lambda: not now_text(), 30)
+
     def focus_survives_live_updates():
         by_id("tab-services").click()
         stop = wait_for("the Stop button", lambda: driver.find_element(By.CSS_SELECTOR, f"#{row} button.stop"), 30)
@@ -861,6 +903,7 @@ def run_checks(driver, project_dir):
     check("Open in psql on the project card opens a terminal with psql connected as the project's user (password not on any command line)", open_in_psql_opens_a_terminal_connected_as_the_project)
     check("Write .env shows what it adds, writes on confirmation (mode 0600), keeps git's warning in sight and adds .env to .gitignore", write_env_merges_into_the_folder)
     check("a restore point taken on the project card, the data broken, reset in one click after a native confirmation (backed up first), then deleted", restore_point_take_break_reset_in_the_window)
+    check("A database per git branch, turned on from the card: Copy DATABASE_URL follows the checkout to the branch's own copy, listed and dropped after a native confirmation", branches_toggle_and_copy_url_follow_the_checkout)
     check("focus and rows survive live updates; row buttons name their service", focus_survives_live_updates)
     check("service details show volume size, memory and logs that open at the end and follow", details_show_facts_and_live_logs)
     check("a database created in the service has its own user; dropped after a native confirmation and a backup", create_and_drop_a_database_in_the_service)

@@ -1,7 +1,7 @@
-//! Restore points from a project's card: take one, reset to one, delete one. Reset and delete
-//! lose something, so each asks first in a native dialog; taking one while the project's app is
-//! connected asks before ending its sessions (PostgreSQL copies a database only while nobody is
-//! connected).
+//! Copies of a project's data from its card: restore points (take, reset, delete) and its git
+//! branches' databases (the toggle, delete). What loses something asks first in a native
+//! dialog; taking a point while the project's app is connected asks before ending its sessions
+//! (PostgreSQL copies a database only while nobody is connected).
 
 use dockhand_core::CoreError;
 use tauri::{AppHandle, Emitter as _, Runtime, State};
@@ -100,5 +100,44 @@ pub async fn delete_point<R: Runtime>(
     let done = m.delete_restore_point(&project, &label).await;
     after_action(&app, &state).await;
     done?;
+    Ok(true)
+}
+
+/// The project card's "A database per git branch" toggle.
+#[tauri::command]
+pub async fn set_follow_branches<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    project: String,
+    on: bool,
+) -> Res<()> {
+    let m = state.manager().await?;
+    let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
+    let r = m.set_follow_branches(&p, on);
+    crate::refresh(&app).await;
+    Ok(r?)
+}
+
+/// Drops a git branch's databases after a native confirmation. False when the user said no.
+#[tauri::command]
+pub async fn delete_branch<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    project: String,
+    branch: String,
+) -> Res<bool> {
+    let m = state.manager().await?;
+    let p = m.project_for(Some(&project), std::path::Path::new("/"))?;
+    let question = format!(
+        "Drop the databases of git branch “{branch}” of “{project}”?\n\nWhat that branch wrote \
+         into its own copy of the data goes. The git branch and the other branches' data are not \
+         touched."
+    );
+    if !crate::dialogs::confirm(&app, "Delete branch database", &question, "Drop them").await {
+        return Ok(false);
+    }
+    let r = m.delete_branch(&p, &branch).await;
+    after_action(&app, &state).await;
+    r?;
     Ok(true)
 }

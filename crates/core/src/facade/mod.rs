@@ -25,7 +25,9 @@ pub use settings::{
     parse_duration, setting_names, QuitBehaviour, SettingDef, SettingKey, SettingScope,
     SettingValue, Settings, NOTIFICATION_KINDS, SETTINGS,
 };
-pub use snapshot::{AttachmentView, HealthView, KindView, ProjectView, ServiceView, Snapshot};
+pub use snapshot::{
+    AttachmentView, BranchDatabase, HealthView, KindView, ProjectView, ServiceView, Snapshot,
+};
 
 // Records the core keeps and hands out, as the shells list them (defined beside the SQL that
 // stores them; a shell names them only here).

@@ -66,6 +66,20 @@ pub struct ProjectView {
     pub checkout: Option<crate::manager::Checkout>,
     /// Why the project's branches cannot be followed (a `[branches]` without a repository).
     pub branch_error: Option<String>,
+    /// The window's "A database per git branch" toggle, and whether dockhand.toml turns it on
+    /// (the file wins).
+    pub branches_toggle: bool,
+    pub branches_in_file: bool,
+    /// The branches with their own databases (from the state store: no server is asked).
+    pub branch_databases: Vec<BranchDatabase>,
+}
+
+/// One branch's databases, as the project card lists them.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BranchDatabase {
+    pub branch: String,
+    pub size_bytes: i64,
+    pub created_at_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]

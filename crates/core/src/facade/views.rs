@@ -61,6 +61,9 @@ impl Manager {
         };
         let externals = self.store().externals(None)?;
         let points = self.restore_points(None)?;
+        let branch_rows = self
+            .store()
+            .copies(crate::store::CopyPurpose::Branch, None)?;
         Ok(self
             .project_listings()?
             .into_iter()
@@ -100,6 +103,29 @@ impl Manager {
                     Ok(c) => (c.map(|(_, at)| at), None),
                     Err(e) => (None, Some(e.to_string())),
                 };
+                let branches_in_file = l
+                    .project
+                    .path
+                    .as_deref()
+                    .and_then(|d| {
+                        crate::project_config::read(std::path::Path::new(d))
+                            .ok()
+                            .flatten()
+                    })
+                    .is_some_and(|c| c.branches.is_some());
+                let mut branch_databases: Vec<super::snapshot::BranchDatabase> = Vec::new();
+                for r in branch_rows.iter().filter(|r| {
+                    r.project == l.project.name && r.state == crate::store::CopyState::Ready
+                }) {
+                    match branch_databases.iter_mut().find(|b| b.branch == r.label) {
+                        Some(b) => b.size_bytes += r.size_bytes.unwrap_or(0),
+                        None => branch_databases.push(super::snapshot::BranchDatabase {
+                            branch: r.label.clone(),
+                            size_bytes: r.size_bytes.unwrap_or(0),
+                            created_at_ms: r.created_at_ms,
+                        }),
+                    }
+                }
                 ProjectView {
                     copies: l.attachments.iter().any(|a| self.copies_kind(a)),
                     points: points
@@ -109,6 +135,9 @@ impl Manager {
                         .collect(),
                     checkout,
                     branch_error,
+                    branches_toggle: self.follows_branches_by_toggle(&l.project.name),
+                    branches_in_file,
+                    branch_databases,
                     name: l.project.name,
                     path: l.project.path,
                     up,

@@ -143,7 +143,14 @@ impl Manager {
         if !dir.is_dir() {
             return Ok(None);
         }
-        let Some(wanted) = crate::project_config::read(dir)?.and_then(|c| c.branches) else {
+        // dockhand.toml's `[branches]`, else the window's toggle.
+        let wanted = crate::project_config::read(dir)?
+            .and_then(|c| c.branches)
+            .or_else(|| {
+                self.follows_branches_by_toggle(&project.name)
+                    .then_some(crate::project_config::Branches { main: None })
+            });
+        let Some(wanted) = wanted else {
             return Ok(None);
         };
         let repo = Repo::open(dir).ok_or_else(|| {
@@ -183,6 +190,40 @@ impl Manager {
                 detached,
             },
         )))
+    }
+
+    /// Whether the window's "A database per git branch" is on for a project.
+    pub fn follows_branches_by_toggle(&self, project: &str) -> bool {
+        self.store
+            .setting(&branches_toggle_key(project))
+            .ok()
+            .flatten()
+            .is_some_and(|v| v == "on")
+    }
+
+    /// The window's toggle: a database per git branch for a project whose dockhand.toml does
+    /// not say so (`[branches]` there wins; it is shared with everyone who clones the project).
+    /// Turning it on checks that the project's folder is a git repository first.
+    pub fn set_follow_branches(&self, project: &ProjectRow, on: bool) -> Result<()> {
+        if on {
+            let dir = project.path.as_deref().map(Path::new).ok_or_else(|| {
+                CoreError::InvalidInput(format!(
+                    "project '{}' has no folder, so it has no git branches to follow",
+                    project.name
+                ))
+            })?;
+            if Repo::open(dir).is_none() {
+                return Err(CoreError::InvalidInput(format!(
+                    "{} is not the top of a git repository: `git init` there first",
+                    dir.display()
+                )));
+            }
+            self.store
+                .set_setting(&branches_toggle_key(&project.name), "on")
+        } else {
+            self.store
+                .delete_setting(&branches_toggle_key(&project.name))
+        }
     }
 
     /// Whether a kind keeps per-branch copies.
@@ -651,6 +692,10 @@ impl Manager {
         }
         Ok(path)
     }
+}
+
+fn branches_toggle_key(project: &str) -> String {
+    format!("branches/{project}")
 }
 
 const HOOK_MARK: &str = "installed by `dockhand branch hook`";

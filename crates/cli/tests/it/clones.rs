@@ -153,6 +153,19 @@ mod each_version {
             "the tests wrote into the project's own database"
         );
         assert!(clones_on(&admin).is_empty(), "{:?}", clones_on(&admin));
+        // Making them was a task every shell sees (`dockhand tasks`, the window's Events), as
+        // was the restore point.
+        let tasks: serde_json::Value = serde_json::from_str(&env.ok(&["tasks", "--json"])).unwrap();
+        for kind in ["clones", "restore-point"] {
+            assert!(
+                tasks
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["kind"] == kind && t["state"] == "succeeded"),
+                "no succeeded {kind} task: {tasks}"
+            );
+        }
 
         // From a restore point; another project's user cannot reach a clone while it lives; the
         // command's exit code is the run's, and the clones go whatever it was.

@@ -466,6 +466,30 @@ fn env_write_follows_no_link_in_the_project_folder() {
 mod each_version {
     use super::*;
 
+    /// Restore points, test clones (the path a branch's database takes too) and a reset of a
+    /// database full of planted code, its search path put first on the database: the admin's
+    /// checks (size, sessions), copies, hand-over and the reset's backup run none of it.
+    #[test]
+    fn copies_of_a_projects_database_never_run_its_code_as_the_admin() {
+        let env = Env::new();
+        let pg = env.name("pgcp");
+        env.ok(&["up", pg_spec(), "--name", &pg]);
+        let admin = env.url(&pg);
+        let (attacker, victim) = attacker_and_victim(&env, &pg);
+        env.ok(&["point", "take", "planted", "-p", "attacker"]);
+        assert_contained("point take", &admin, &attacker, &victim);
+        env.ok(&["run", "-p", "attacker", "--clones", "2", "--", "true"]);
+        assert_contained("run --clones", &admin, &attacker, &victim);
+        env.ok(&["point", "reset", "planted", "-p", "attacker", "--yes"]);
+        assert_contained("point reset", &admin, &attacker, &victim);
+        // The project's data came back whole, planted code and all (it is the project's).
+        assert_eq!(
+            client("postgres", &attacker, "SELECT count(*) FROM checked"),
+            "3"
+        );
+        env.ok(&["destroy", &pg, "--purge", "--yes"]);
+    }
+
     /// Imports (refused or not), restores and exports of a database full of planted code: each
     /// runs the project's code as the project, never as the admin.
     #[test]

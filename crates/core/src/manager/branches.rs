@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use super::copies::{left_by_a_killed_run, Made};
 use super::restore_points::RestorePointPart;
-use super::Manager;
+use super::{Manager, TaskKind};
 use crate::error::{CoreError, Result};
 use crate::git::{Head, Repo};
 use crate::store::{AttachmentRow, CopyPurpose, CopyRow, CopyState, NewCopy, ProjectRow};
@@ -316,12 +316,27 @@ impl Manager {
         from: &BranchSource,
         end_sessions: bool,
     ) -> Result<BranchMade> {
-        let started = Instant::now();
         let (repo, at) = self
             .checkout(project)?
             .ok_or_else(|| not_following(project))?;
         let branch = branch.unwrap_or(&at.branch).to_string();
         validate_branch(&branch)?;
+        let task = self.begin_task(TaskKind::Branch, &format!("{}: {branch}", project.name))?;
+        task.finish(
+            self.create_branch_untracked(project, (&repo, &at), branch, from, end_sessions)
+                .await,
+        )
+    }
+
+    async fn create_branch_untracked(
+        &self,
+        project: &ProjectRow,
+        (repo, at): (&Repo, &Checkout),
+        branch: String,
+        from: &BranchSource,
+        end_sessions: bool,
+    ) -> Result<BranchMade> {
+        let started = Instant::now();
         if branch == at.main {
             return Err(CoreError::InvalidInput(format!(
                 "'{branch}' is project '{}''s main branch: its data is the project's own database",
@@ -706,6 +721,15 @@ fn not_following(project: &ProjectRow) -> CoreError {
          dockhand.toml (in a git repository) to give each branch its own database",
         project.name
     ))
+}
+
+impl super::tasks::TaskSummary for BranchMade {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "branch '{}' got its databases from {} in {} ms",
+            self.branch, self.from, self.took_ms
+        ))
+    }
 }
 
 #[cfg(test)]

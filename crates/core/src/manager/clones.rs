@@ -27,7 +27,7 @@ use serde::Serialize;
 
 use super::copies::{left_by_a_killed_run, Made};
 use super::naming::CLONE;
-use super::Manager;
+use super::{Manager, TaskKind};
 use crate::env::Audience;
 use crate::error::{CoreError, Result};
 use crate::store::{AttachmentRow, CopyPurpose, NewCopy, ProjectRow};
@@ -97,6 +97,20 @@ impl Manager {
                 "--clones takes 1 to {MAX_CLONES} (one per test worker), not {count}"
             )));
         }
+        let task = self.begin_task(TaskKind::Clones, &format!("{} ×{count}", project.name))?;
+        task.finish(
+            self.make_clones_untracked(project, count, from, end_sessions)
+                .await,
+        )
+    }
+
+    async fn make_clones_untracked(
+        &self,
+        project: &ProjectRow,
+        count: usize,
+        from: &CloneSource,
+        end_sessions: bool,
+    ) -> Result<TestClones> {
         let started = Instant::now();
         let at = self.checkout(project)?.map(|(_, at)| at);
         let (copied, shared): (Vec<_>, Vec<_>) = self
@@ -302,5 +316,14 @@ impl Manager {
                 tracing::warn!(service, "could not drop the clones of a killed run: {e}");
             }
         }
+    }
+}
+
+impl super::tasks::TaskSummary for TestClones {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "{} clone(s) of project {} from {} in {} ms",
+            self.count, self.project, self.from, self.took_ms
+        ))
     }
 }

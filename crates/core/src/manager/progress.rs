@@ -25,6 +25,14 @@ pub enum TaskKind {
     Export,
     /// `images pull`: reported as progress, recorded as no task.
     Pull,
+    /// `point take`: copies of a project's databases on their servers.
+    RestorePoint,
+    /// `point reset`: a project's databases put back to a restore point.
+    Reset,
+    /// A git branch's databases made (`branch create`, or on first use).
+    Branch,
+    /// A test run's clones (`run --clones`), made.
+    Clones,
 }
 
 impl TaskKind {
@@ -39,6 +47,10 @@ impl TaskKind {
             TaskKind::Import => "import",
             TaskKind::Export => "export",
             TaskKind::Pull => "pull",
+            TaskKind::RestorePoint => "restore-point",
+            TaskKind::Reset => "reset",
+            TaskKind::Branch => "branch",
+            TaskKind::Clones => "clones",
         }
     }
 }

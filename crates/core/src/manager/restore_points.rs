@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::copies::{left_by_a_killed_run, Made};
 use super::naming::RESTORE_POINT;
 use super::replace::{restore_token, Feed, Replacing};
-use super::{Manager, ProgressFn};
+use super::{Manager, ProgressFn, TaskKind};
 use crate::drivers::DatabaseOwner;
 use crate::error::{CoreError, Result};
 use crate::store::{CopyPurpose, CopyRow, CopyState, NewCopy};
@@ -121,7 +121,16 @@ impl Manager {
         end_sessions: bool,
     ) -> Result<TakenPoint> {
         let label = label.map_or_else(default_label, str::to_string);
-        let label = label.as_str();
+        let task = self.begin_task(TaskKind::RestorePoint, &format!("{project}: {label}"))?;
+        task.finish(self.take_untracked(project, &label, end_sessions).await)
+    }
+
+    async fn take_untracked(
+        &self,
+        project: &str,
+        label: &str,
+        end_sessions: bool,
+    ) -> Result<TakenPoint> {
         validate_label(label)?;
         let started = Instant::now();
         let p = self.project_for(Some(project), std::path::Path::new("/"))?;
@@ -255,6 +264,17 @@ impl Manager {
         label: &str,
         progress: &ProgressFn<'_>,
     ) -> Result<ResetDone> {
+        let task = self.begin_task(TaskKind::Reset, &format!("{project} to {label}"))?;
+        let feed = task.feed(progress);
+        task.finish(self.reset_untracked(project, label, &feed).await)
+    }
+
+    async fn reset_untracked(
+        &self,
+        project: &str,
+        label: &str,
+        progress: &ProgressFn<'_>,
+    ) -> Result<ResetDone> {
         let started = Instant::now();
         let p = self.project_for(Some(project), std::path::Path::new("/"))?;
         let rows: Vec<CopyRow> = self
@@ -322,6 +342,27 @@ impl Manager {
             databases,
             took_ms: started.elapsed().as_millis() as u64,
         })
+    }
+}
+
+impl super::tasks::TaskSummary for TakenPoint {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "restore point '{}' of project {}: {} in {} ms",
+            self.point.label,
+            self.point.project,
+            crate::error::human_bytes(self.point.size_bytes.max(0) as u64),
+            self.took_ms
+        ))
+    }
+}
+
+impl super::tasks::TaskSummary for ResetDone {
+    fn summary(&self) -> std::result::Result<String, String> {
+        Ok(format!(
+            "project {} reset to restore point '{}' in {} ms",
+            self.project, self.label, self.took_ms
+        ))
     }
 }
 

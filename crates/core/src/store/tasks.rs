@@ -62,7 +62,8 @@ pub struct TaskProgress {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskRow {
     pub id: i64,
-    /// backup, backup-all, restore, upgrade, rollback, import, export, up.
+    /// backup, backup-all, restore, upgrade, rollback, import, export, up, restore-point,
+    /// reset, branch, clones.
     pub kind: String,
     /// The service, `service/database`, project or backup it works on.
     pub target: String,

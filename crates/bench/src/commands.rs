@@ -87,6 +87,16 @@ pub(crate) fn docker(args: &[&str], limit: Duration) -> Result<String> {
     run_within(c, &format!("docker {}", args.first().unwrap_or(&"")), limit)
 }
 
+/// `docker exec` in the service's container as its admin; the password goes through the
+/// environment (`-e PGPASSWORD` with no value), never argv.
+pub(crate) fn exec_as_admin(container: &str, password: &str, args: &[&str]) -> Command {
+    let mut c = Command::new("docker");
+    c.args(["exec", "-e", "PGPASSWORD", container])
+        .args(args)
+        .env("PGPASSWORD", password);
+    c
+}
+
 /// The `dockhand` binary built beside this one, run against one home.
 #[derive(Clone)]
 pub(crate) struct Cli {

@@ -1,29 +1,19 @@
 //! `backup`: `dockhand backup` of a pgbench database against the raw
 //! `docker exec <c> pg_dump -Fc > file`, alternating.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use super::Ctx;
 use crate::commands::{
-    finish_within, median, ms, ms_list, project_dir, run_within, BenchError, Result,
+    exec_as_admin, finish_within, median, ms, ms_list, project_dir, run_within, BenchError, Result,
 };
 use crate::target::admin_url;
 
 const LOAD_LIMIT: Duration = Duration::from_secs(900);
 const DUMP_LIMIT: Duration = Duration::from_secs(300);
-
-/// `docker exec` in the service's container as its admin; the password goes through the
-/// environment (`-e PGPASSWORD` with no value), never argv.
-fn exec_as_admin(container: &str, password: &str, args: &[&str]) -> Command {
-    let mut c = Command::new("docker");
-    c.args(["exec", "-e", "PGPASSWORD", container])
-        .args(args)
-        .env("PGPASSWORD", password);
-    c
-}
 
 pub(crate) fn run(ctx: &Ctx) -> Result<Value> {
     let cli = &ctx.cli;

@@ -11,21 +11,11 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use super::Ctx;
-use crate::commands::{median, ms, ms_list, run_within, BenchError, Result};
+use crate::commands::{exec_as_admin, median, ms, ms_list, run_within, BenchError, Result};
 use crate::target::admin_url;
 
 const LOAD_LIMIT: Duration = Duration::from_secs(1800);
 const COPY_LIMIT: Duration = Duration::from_secs(600);
-
-/// `docker exec` in the service's container as its admin; the password goes through the
-/// environment (`-e PGPASSWORD` with no value), never argv.
-fn exec_as_admin(container: &str, password: &str, args: &[&str]) -> Command {
-    let mut c = Command::new("docker");
-    c.args(["exec", "-e", "PGPASSWORD", container])
-        .args(args)
-        .env("PGPASSWORD", password);
-    c
-}
 
 fn psql(container: &str, pw: &str, sql: &str, limit: Duration) -> Result<String> {
     run_within(

@@ -238,6 +238,25 @@ impl CoreError {
         }
     }
 
+    /// The same error with `SessionsOpen`'s hint worded for the shell or command that met it
+    /// (one without `--end-sessions` names where the user can agree); other errors as they are.
+    pub fn agree_by(self, words: impl Into<String>) -> Self {
+        match self {
+            CoreError::SessionsOpen {
+                database,
+                service,
+                sessions,
+                ..
+            } => CoreError::SessionsOpen {
+                database,
+                service,
+                sessions,
+                agree: words.into(),
+            },
+            other => other,
+        }
+    }
+
     /// A file error that names the file and what was being done with it.
     pub fn file(
         path: impl Into<std::path::PathBuf>,
@@ -364,6 +383,27 @@ pub fn human_duration(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_sessions_are_said_in_the_words_of_the_shell_that_met_them() {
+        let e = CoreError::SessionsOpen {
+            database: "shop".into(),
+            service: "pg".into(),
+            sessions: 2,
+            agree: "pass --end-sessions to end them".into(),
+        }
+        .agree_by("take it from the window");
+        let text = e.to_string();
+        assert!(
+            text.starts_with("2 session(s) are connected to 'shop' on 'pg'")
+                && text.contains("Close them, or take it from the window (only sessions on 'shop'")
+                && !text.contains("--end-sessions"),
+            "{text}"
+        );
+        assert_eq!(e.code(), "sessions_open");
+        let other = CoreError::InvalidInput("x".into()).agree_by("y");
+        assert_eq!(other.to_string(), "invalid input: x");
+    }
 
     #[test]
     fn tool_and_file_errors_name_what_failed_and_are_not_input_errors() {

@@ -281,31 +281,19 @@ impl Manager {
         if !missing {
             return Ok(None);
         }
-        match self
-            .create_branch(project, Some(&at.branch), &BranchSource::Parent, false)
+        // The parent in use: this command (`url`, `run`, a tray copy) has no --end-sessions of
+        // its own, so the one that has is named.
+        self.create_branch(project, Some(&at.branch), &BranchSource::Parent, false)
             .await
-        {
-            Ok(made) => Ok(Some(made)),
-            // The parent is in use and this command (`url`, `run`, a tray copy) has no
-            // --end-sessions of its own: the one that has is named.
-            Err(CoreError::SessionsOpen {
-                database,
-                service,
-                sessions,
-                ..
-            }) => Err(CoreError::SessionsOpen {
-                database,
-                service,
-                sessions,
-                agree: format!(
+            .map(Some)
+            .map_err(|e| {
+                e.agree_by(format!(
                     "run `dockhand branch create {} --end-sessions` to end them and make branch \
                      '{}''s database from its parent's",
                     shlex::try_quote(&at.branch).unwrap_or_default(),
                     at.branch
-                ),
-            }),
-            Err(e) => Err(e),
-        }
+                ))
+            })
     }
 
     /// Makes the databases of `branch` (default: the one checked out) from `from`.

@@ -15,7 +15,7 @@ use std::time::Duration;
 use dockhand_core::facade::menu::{self, ItemKind, MenuAction, MenuItem as ModelItem, MenuModel};
 use dockhand_core::facade::supervisor::SupervisorEvent;
 use dockhand_core::facade::QuitBehaviour;
-use dockhand_core::{CoreError, UpRequest};
+use dockhand_core::UpRequest;
 use ksni::TrayMethods as _;
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
 use tokio::sync::mpsc;
@@ -449,22 +449,10 @@ async fn on_click(shared: &Shared, id: &str) {
                     .take_restore_point(&project, None, false)
                     .await
                     .map_err(|e| {
-                        match e {
-                            CoreError::SessionsOpen {
-                                database,
-                                service,
-                                sessions,
-                                ..
-                            } => CoreError::SessionsOpen {
-                                database,
-                                service,
-                                sessions,
-                                agree: "take it from the project's card in the window, which asks \
-                                    before ending them"
-                                    .into(),
-                            },
-                            other => other,
-                        }
+                        e.agree_by(
+                            "take it from the project's card in the window, which asks before \
+                             ending them",
+                        )
                         .to_string()
                     });
                 let (subject, note) =
